@@ -1,0 +1,289 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+const accountColumns = `id, name, kind, email, password_hash, enabled, verified, superuser,
+	tag_expiration_s, invoice_email, invoice_email_address, created_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanAccount(row rowScanner) (*wharf.Account, error) {
+	var a wharf.Account
+	var kind string
+	var email, invoiceAddr sql.NullString
+	var created int64
+	err := row.Scan(&a.ID, &a.Name, &kind, &email, &a.PasswordHash, &a.Enabled, &a.Verified, &a.Superuser,
+		&a.TagExpirationS, &a.InvoiceEmail, &invoiceAddr, &created)
+	if err != nil {
+		return nil, err
+	}
+	a.Kind = wharf.AccountKind(kind)
+	a.Email = email.String
+	a.InvoiceEmailAddress = invoiceAddr.String
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+func accountBy(ctx context.Context, q querier, where string, arg any) (*wharf.Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM account WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	if err != nil {
+		return nil, wharf.Wrap(err, "load account")
+	}
+	return a, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// AccountByName returns the account (of any kind) named name. NotFound if none.
+func (db *DB) AccountByName(ctx context.Context, name string) (*wharf.Account, error) {
+	return accountBy(ctx, db.sql, `name = $1`, name)
+}
+
+// AccountByID returns the account with the given id. NotFound if none.
+func (db *DB) AccountByID(ctx context.Context, id int64) (*wharf.Account, error) {
+	return accountBy(ctx, db.sql, `id = $1`, id)
+}
+
+// CountAccounts returns how many accounts of any kind exist.
+func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM account`).Scan(&n); err != nil {
+		return 0, wharf.Wrap(err, "count accounts")
+	}
+	return n, nil
+}
+
+// AccountPage selects one page of accounts of one kind in id order.
+type AccountPage struct {
+	Kind        wharf.AccountKind
+	EnabledOnly bool
+	FromID      int64 // first id to include (keyset cursor)
+	Limit       int   // 0 = no limit
+}
+
+// ListAccounts returns accounts matching page, ordered by id. It fetches
+// Limit+1 rows so that the caller can tell whether another page follows.
+func (db *DB) ListAccounts(ctx context.Context, page AccountPage) ([]*wharf.Account, error) {
+	query := `SELECT ` + accountColumns + ` FROM account WHERE kind = $1 AND id >= $2`
+	if page.EnabledOnly {
+		query += ` AND enabled = TRUE`
+	}
+	query += ` ORDER BY id`
+	args := []any{string(page.Kind), page.FromID}
+	if page.Limit > 0 {
+		query += ` LIMIT $3`
+		args = append(args, page.Limit+1)
+	}
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list accounts")
+	}
+	defer rows.Close()
+	var out []*wharf.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wharf.Wrap(err, "scan account")
+		}
+		out = append(out, a)
+	}
+	return out, wharf.Wrap(rows.Err(), "list accounts")
+}
+
+// SearchAccounts returns up to limit accounts whose name starts with prefix,
+// of the given kinds, by name.
+func (db *DB) SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	args := []any{escapeLike(prefix) + "%", limit}
+	marks := make([]string, len(kinds))
+	for i, k := range kinds {
+		args = append(args, string(k))
+		marks[i] = "$" + strconv.Itoa(len(args))
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+accountColumns+` FROM account
+		WHERE name LIKE $1 ESCAPE '\' AND kind IN (`+strings.Join(marks, ", ")+`) AND enabled = TRUE
+		ORDER BY name LIMIT $2`, args...)
+	if err != nil {
+		return nil, wharf.Wrap(err, "search accounts")
+	}
+	defer rows.Close()
+	var out []*wharf.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wharf.Wrap(err, "scan account")
+		}
+		out = append(out, a)
+	}
+	return out, wharf.Wrap(rows.Err(), "search accounts")
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CreateAccount inserts a (and, for an organization, its owners team with
+// owner as the only member), then writes entries, in one transaction. The
+// name and e-mail must be free: otherwise Invalid with Quay's message.
+func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkNameFree(ctx, tx, a.Name, 0); err != nil {
+			return err
+		}
+		if err := checkEmailFree(ctx, tx, a.Email, 0); err != nil {
+			return err
+		}
+		a.CreatedAt = db.now().UTC().Truncate(1e3)
+		err := tx.QueryRowContext(ctx, `INSERT INTO account (name, kind, email, password_hash, enabled, verified, superuser,
+			tag_expiration_s, invoice_email, invoice_email_address, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			a.Name, string(a.Kind), nullString(a.Email), a.PasswordHash, a.Enabled, a.Verified, a.Superuser,
+			a.TagExpirationS, a.InvoiceEmail, nullString(a.InvoiceEmailAddress), micros(a.CreatedAt)).Scan(&a.ID)
+		if err != nil {
+			return translateAccountWrite(err, a)
+		}
+		if a.Kind == wharf.KindOrg && owner != nil {
+			if err := addToTeam(ctx, tx, a.ID, wharf.OwnersTeam, "admin", owner.ID); err != nil {
+				return err
+			}
+		}
+		for i := range entries {
+			if entries[i].Account.Name == a.Name {
+				entries[i].Account = wharf.PartyOf(a)
+			}
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// UpdateAccount loads the account named name inside a transaction, lets
+// change mutate it and name the log entries that describe the change, then
+// stores every mutable field and the entries together. NotFound if the
+// account does not exist; change's own error aborts everything.
+//
+// When the password hash changes, the account's sessions end; when the
+// account is disabled, its sessions and tokens stop working at lookup.
+func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error) {
+	var updated *wharf.Account
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := accountBy(ctx, tx, `name = $1`+db.forUpdate(), name)
+		if err != nil {
+			return err
+		}
+		after := *before
+		entries, err := change(&after)
+		if err != nil {
+			return err
+		}
+		if after.Name != before.Name {
+			if err := checkNameFree(ctx, tx, after.Name, after.ID); err != nil {
+				return err
+			}
+		}
+		if after.Email != before.Email {
+			if err := checkEmailFree(ctx, tx, after.Email, after.ID); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE account SET name = $1, kind = $2, email = $3, password_hash = $4,
+			enabled = $5, verified = $6, superuser = $7, tag_expiration_s = $8, invoice_email = $9,
+			invoice_email_address = $10 WHERE id = $11`,
+			after.Name, string(after.Kind), nullString(after.Email), after.PasswordHash, after.Enabled, after.Verified,
+			after.Superuser, after.TagExpirationS, after.InvoiceEmail, nullString(after.InvoiceEmailAddress), after.ID)
+		if err != nil {
+			return translateAccountWrite(err, &after)
+		}
+		if after.PasswordHash != before.PasswordHash {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, after.ID); err != nil {
+				return wharf.Wrap(err, "end sessions")
+			}
+		}
+		updated = &after
+		return db.appendLogs(ctx, tx, entries)
+	})
+	return updated, err
+}
+
+// DeleteAccount removes the account and everything it owns (sessions,
+// tokens, team memberships; for an organization its teams and OAuth
+// applications) together with entries. NotFound if it does not exist.
+func (db *DB) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM account WHERE id = $1`, id)
+		if err != nil {
+			return wharf.Wrap(err, "delete account")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wharf.Errorf(wharf.NotFound, "Not Found")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+func (db *DB) forUpdate() string {
+	if db.dialect == Postgres {
+		return ` FOR UPDATE`
+	}
+	return ""
+}
+
+func checkNameFree(ctx context.Context, tx *sql.Tx, name string, selfID int64) error {
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT kind FROM account WHERE name = $1 AND id <> $2`, name, selfID).Scan(&kind)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return wharf.Wrap(err, "check name")
+	case kind == string(wharf.KindOrg):
+		return wharf.Errorf(wharf.Invalid, "Username has already been taken by an organization and cannot be reused: %s", name)
+	default:
+		return wharf.Errorf(wharf.Invalid, "Username has already been taken by user cannot be reused: %s", name)
+	}
+}
+
+func checkEmailFree(ctx context.Context, tx *sql.Tx, email string, selfID int64) error {
+	if email == "" {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM account WHERE email = $1 AND id <> $2`, email, selfID).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return wharf.Wrap(err, "check email")
+	default:
+		return wharf.Errorf(wharf.Invalid, "Email has already been used: %s", email)
+	}
+}
+
+// translateAccountWrite turns a unique violation that raced past the
+// checks (PostgreSQL only) into the message the checks would have given.
+func translateAccountWrite(err error, a *wharf.Account) error {
+	if !isUniqueViolation(err) {
+		return wharf.Wrap(err, "write account")
+	}
+	if strings.Contains(pgConstraint(err), "email") {
+		return wharf.Errorf(wharf.Invalid, "Email has already been used: %s", a.Email)
+	}
+	return wharf.Errorf(wharf.Invalid, "Username has already been taken: %s", a.Name)
+}

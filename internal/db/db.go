@@ -1,0 +1,227 @@
+// Package db is wharf's storage of record on database/sql, for two engines:
+// an embedded SQLite file (modernc.org/sqlite, pure Go) and PostgreSQL
+// (pgx). The SQL is written once with $N placeholders, which both drivers
+// accept; the schema differs only where the engines do and lives in
+// migrations/<dialect>/, applied in order, one transaction each.
+//
+// Public methods own their transaction; helpers take a *sql.Tx. Every method
+// that changes state takes the action-log entries that describe the change
+// and writes them in the same transaction, so a change and its audit row
+// commit or fail together.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is the store of record.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	now     func() time.Time
+}
+
+// Open connects to uri and applies pending migrations. A uri starting with
+// postgres:// or postgresql:// selects PostgreSQL; sqlite://PATH or a plain
+// file path selects SQLite.
+func Open(ctx context.Context, uri string) (*DB, error) {
+	dialect, driver, dsn, err := parseURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if dialect == SQLite {
+		// One writer at a time is SQLite's model; a small pool of readers
+		// works in WAL mode, and busy_timeout makes writers queue, not fail.
+		sqlDB.SetMaxOpenConns(4)
+	} else {
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func parseURI(uri string) (dialect Dialect, driver, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
+		return Postgres, "pgx", uri, nil
+	case uri == "":
+		return "", "", "", errors.New("database URI is empty")
+	}
+	path := strings.TrimPrefix(uri, "sqlite://")
+	if strings.Contains(path, "?") {
+		return "", "", "", fmt.Errorf("sqlite database path %q must not carry options", path)
+	}
+	q := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// BEGIN IMMEDIATE takes the write lock up front, so two writers never
+	// deadlock upgrading read locks; the loser waits on busy_timeout.
+	q.Set("_txlock", "immediate")
+	return SQLite, "sqlite", "file:" + filepath.ToSlash(path) + "?" + q.Encode(), nil
+}
+
+// Dialect reports the engine behind db.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SetClock replaces the clock used for timestamps; tests use it.
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+func (db *DB) migrate(ctx context.Context) error {
+	dir := "migrations/" + string(db.dialect)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if db.dialect == Postgres {
+		// Several wharf processes may start at once against one database:
+		// the advisory lock lets exactly one of them migrate.
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7401001)`); err != nil {
+			return fmt.Errorf("lock for migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7401001)`)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create migration table: %w", err)
+	}
+	for _, name := range names {
+		version, err := strconv.ParseInt(strings.SplitN(name, "_", 2)[0], 10, 64)
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		body, err := fs.ReadFile(migrations, dir+"/"+name)
+		if err != nil {
+			return err
+		}
+		if err := applyMigration(ctx, conn, version, string(body), db.now()); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, conn *sql.Conn, version int64, body string, now time.Time) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migration WHERE version = $1`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migration (version, applied_at) VALUES ($1, $2)`, version, now.UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// inTx runs fn in a transaction and commits it when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return wharf.Wrap(err, "begin transaction")
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return wharf.Wrap(err, "commit")
+	}
+	return nil
+}
+
+// isUniqueViolation recognises a unique-constraint failure by SQLSTATE or
+// SQLite extended result code, never by message text.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// pgConstraint names the violated constraint on PostgreSQL. SQLite needs no
+// such help: its writers are serialised by BEGIN IMMEDIATE, so the checks made
+// earlier in the same transaction cannot be raced.
+func pgConstraint(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	return ""
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

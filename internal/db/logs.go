@@ -1,0 +1,178 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+func (db *DB) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
+	for _, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = db.now()
+		}
+		meta := e.Metadata
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		body, err := json.Marshal(meta)
+		if err != nil {
+			return wharf.Wrap(err, "encode log metadata")
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO log_entry (kind, account_id, account_name, account_kind, account_email,
+			performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			e.Kind, nullID(e.Account.ID), nullString(e.Account.Name), nullString(string(e.Account.Kind)), nullString(e.Account.Email),
+			nullID(e.Performer.ID), nullString(e.Performer.Name), nullString(string(e.Performer.Kind)), nullString(e.Performer.Email),
+			e.IP, micros(e.Time), string(body))
+		if err != nil {
+			return wharf.Wrap(err, "write action log")
+		}
+	}
+	return nil
+}
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+// AppendLogs writes entries that accompany no other change (e.g. a login).
+func (db *DB) AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendLogs(ctx, tx, entries) })
+}
+
+// LogCursor is a keyset position in the newest-first log order: the next
+// page holds entries strictly older than (Time, ID).
+type LogCursor struct {
+	Time time.Time
+	ID   int64
+}
+
+// LogQuery selects action-log entries in [Start, End), newest first.
+type LogQuery struct {
+	Start, End time.Time
+	AccountID  int64      // 0 = every namespace
+	After      *LogCursor // nil = from the newest
+	Limit      int
+}
+
+const logColumns = `id, kind, account_id, account_name, account_kind, account_email,
+	performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata`
+
+// ListLogs returns up to q.Limit+1 entries (the extra one tells the caller a
+// next page exists).
+func (db *DB) ListLogs(ctx context.Context, q LogQuery) ([]wharf.LogEntry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	add(`created_at >= ?`, micros(q.Start))
+	add(`created_at < ?`, micros(q.End))
+	if q.AccountID != 0 {
+		add(`account_id = ?`, q.AccountID)
+	}
+	if q.After != nil {
+		args = append(args, micros(q.After.Time), q.After.ID)
+		n := len(args)
+		where = append(where, "(created_at < $"+strconv.Itoa(n-1)+" OR (created_at = $"+strconv.Itoa(n-1)+" AND id < $"+strconv.Itoa(n)+"))")
+	}
+	args = append(args, q.Limit+1)
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+logColumns+` FROM log_entry WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY created_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list logs")
+	}
+	return scanLogs(rows)
+}
+
+func scanLogs(rows *sql.Rows) ([]wharf.LogEntry, error) {
+	defer rows.Close()
+	var out []wharf.LogEntry
+	for rows.Next() {
+		var e wharf.LogEntry
+		var accID, perfID sql.NullInt64
+		var accName, accKind, accEmail, perfName, perfKind, perfEmail sql.NullString
+		var created int64
+		var meta string
+		if err := rows.Scan(&e.ID, &e.Kind, &accID, &accName, &accKind, &accEmail,
+			&perfID, &perfName, &perfKind, &perfEmail, &e.IP, &created, &meta); err != nil {
+			return nil, wharf.Wrap(err, "scan log")
+		}
+		e.Account = wharf.LogParty{ID: accID.Int64, Name: accName.String, Kind: wharf.AccountKind(accKind.String), Email: accEmail.String}
+		e.Performer = wharf.LogParty{ID: perfID.Int64, Name: perfName.String, Kind: wharf.AccountKind(perfKind.String), Email: perfEmail.String}
+		e.Time = fromMicros(created)
+		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+			return nil, wharf.Wrap(err, "decode log metadata")
+		}
+		out = append(out, e)
+	}
+	return out, wharf.Wrap(rows.Err(), "list logs")
+}
+
+// LogCount is the number of entries of one kind on one UTC day.
+type LogCount struct {
+	Kind  string
+	Day   time.Time
+	Count int64
+}
+
+// AggregateLogs counts entries in [start, end) by kind and UTC day.
+func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]LogCount, error) {
+	const day = int64(24 * time.Hour / time.Microsecond)
+	query := `SELECT kind, created_at / $1 AS day, COUNT(*) FROM log_entry WHERE created_at >= $2 AND created_at < $3`
+	args := []any{day, micros(start), micros(end)}
+	if accountID != 0 {
+		query += ` AND account_id = $4`
+		args = append(args, accountID)
+	}
+	rows, err := db.sql.QueryContext(ctx, query+` GROUP BY kind, created_at / $1 ORDER BY day, kind`, args...)
+	if err != nil {
+		return nil, wharf.Wrap(err, "aggregate logs")
+	}
+	defer rows.Close()
+	var out []LogCount
+	for rows.Next() {
+		var c LogCount
+		var d int64
+		if err := rows.Scan(&c.Kind, &d, &c.Count); err != nil {
+			return nil, wharf.Wrap(err, "scan log count")
+		}
+		c.Day = fromMicros(d * day)
+		out = append(out, c)
+	}
+	return out, wharf.Wrap(rows.Err(), "aggregate logs")
+}
+
+// OldestLogs returns up to limit entries written before cutoff, oldest first.
+func (db *DB) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]wharf.LogEntry, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+logColumns+` FROM log_entry WHERE created_at < $1
+		ORDER BY created_at, id LIMIT $2`, micros(cutoff), limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list old logs")
+	}
+	return scanLogs(rows)
+}
+
+// DeleteLogs removes the entries with the given ids.
+func (db *DB) DeleteLogs(ctx context.Context, ids []int64) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(ids); start += 500 {
+			batch := ids[start:min(start+500, len(ids))]
+			marks := make([]string, len(batch))
+			args := make([]any, len(batch))
+			for i, id := range batch {
+				marks[i] = "$" + strconv.Itoa(i+1)
+				args[i] = id
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM log_entry WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+				return wharf.Wrap(err, "delete logs")
+			}
+		}
+		return nil
+	})
+}

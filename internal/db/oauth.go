@@ -1,0 +1,136 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+const applicationColumns = `id, org_id, client_id, client_secret, name, description, application_uri,
+	redirect_uri, avatar_email, created_at`
+
+func scanApplication(row rowScanner) (*wharf.Application, error) {
+	var a wharf.Application
+	var created int64
+	if err := row.Scan(&a.ID, &a.OrgID, &a.ClientID, &a.ClientSecret, &a.Name, &a.Description, &a.ApplicationURI,
+		&a.RedirectURI, &a.AvatarEmail, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+// CreateApplication stores a new OAuth application with entries.
+func (db *DB) CreateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		app.CreatedAt = db.now().UTC()
+		err := tx.QueryRowContext(ctx, `INSERT INTO oauth_application (org_id, client_id, client_secret, name, description,
+			application_uri, redirect_uri, avatar_email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			app.OrgID, app.ClientID, app.ClientSecret, app.Name, app.Description, app.ApplicationURI, app.RedirectURI,
+			app.AvatarEmail, micros(app.CreatedAt)).Scan(&app.ID)
+		if err != nil {
+			return wharf.Wrap(err, "create application")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// Applications lists an organization's OAuth applications by name.
+func (db *DB) Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE org_id = $1 ORDER BY name, id`, orgID)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list applications")
+	}
+	defer rows.Close()
+	var out []*wharf.Application
+	for rows.Next() {
+		a, err := scanApplication(rows)
+		if err != nil {
+			return nil, wharf.Wrap(err, "scan application")
+		}
+		out = append(out, a)
+	}
+	return out, wharf.Wrap(rows.Err(), "list applications")
+}
+
+// ApplicationByClientID returns the application with that client id. NotFound if none.
+func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error) {
+	a, err := scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE client_id = $1`, clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	return a, wharf.Wrap(err, "load application")
+}
+
+// UpdateApplication stores app's editable fields with entries. NotFound if gone.
+func (db *DB) UpdateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE oauth_application SET name = $1, description = $2, application_uri = $3,
+			redirect_uri = $4, avatar_email = $5, client_secret = $6 WHERE id = $7`,
+			app.Name, app.Description, app.ApplicationURI, app.RedirectURI, app.AvatarEmail, app.ClientSecret, app.ID)
+		if err != nil {
+			return wharf.Wrap(err, "update application")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wharf.Errorf(wharf.NotFound, "Not Found")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// DeleteApplication removes the application and the tokens it issued.
+func (db *DB) DeleteApplication(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_application WHERE id = $1`, id)
+		if err != nil {
+			return wharf.Wrap(err, "delete application")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wharf.Errorf(wharf.NotFound, "Not Found")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// CreateAccessToken stores tok (its secret only as a hash) with entries.
+func (db *DB) CreateAccessToken(ctx context.Context, tok *wharf.AccessToken, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		tok.CreatedAt = db.now().UTC()
+		err := tx.QueryRowContext(ctx, `INSERT INTO oauth_access_token (token_name, secret_hash, account_id, application_id,
+			scope, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			tok.Name, tok.SecretHash, tok.AccountID, tok.Application.ID, tok.Scope, micros(tok.ExpiresAt), micros(tok.CreatedAt)).Scan(&tok.ID)
+		if err != nil {
+			return wharf.Wrap(err, "create access token")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// AccessTokenByName returns the token whose public half is name, with its
+// application and account. NotFound if none.
+func (db *DB) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
+	var tok wharf.AccessToken
+	var expires, created int64
+	err := db.sql.QueryRowContext(ctx, `SELECT id, token_name, secret_hash, account_id, application_id, scope, expires_at, created_at
+		FROM oauth_access_token WHERE token_name = $1`, name).Scan(&tok.ID, &tok.Name, &tok.SecretHash, &tok.AccountID,
+		&tok.Application.ID, &tok.Scope, &expires, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	if err != nil {
+		return nil, nil, wharf.Wrap(err, "load access token")
+	}
+	tok.ExpiresAt, tok.CreatedAt = fromMicros(expires), fromMicros(created)
+	app, err := scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE id = $1`, tok.Application.ID))
+	if err != nil {
+		return nil, nil, wharf.Wrap(err, "load token application")
+	}
+	tok.Application = *app
+	acct, err := db.AccountByID(ctx, tok.AccountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &tok, acct, nil
+}

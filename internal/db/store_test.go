@@ -1,0 +1,229 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+func newUser(name, email string) *wharf.Account {
+	return &wharf.Account{Name: name, Kind: wharf.KindUser, Email: email, Enabled: true, Verified: true}
+}
+
+func logCount(t *testing.T, store *db.DB) int {
+	t.Helper()
+	logs, err := store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(logs)
+}
+
+func TestAccounts(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		alice := newUser("alice", "alice@example.com")
+		entry := wharf.LogEntry{Kind: "user_create", Account: wharf.LogParty{Name: "alice"}, Metadata: map[string]any{"username": "alice"}}
+		if err := store.CreateAccount(ctx, alice, nil, entry); err != nil {
+			t.Fatal(err)
+		}
+		if alice.ID == 0 {
+			t.Fatal("no id assigned")
+		}
+		tests := []struct {
+			name    string
+			account *wharf.Account
+			want    string
+		}{
+			{"same name", newUser("alice", "other@example.com"), "Username has already been taken by user cannot be reused: alice"},
+			{"same email", newUser("bob", "alice@example.com"), "Email has already been used: alice@example.com"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := logCount(t, store)
+				err := store.CreateAccount(ctx, tt.account, nil, wharf.LogEntry{Kind: "user_create"})
+				if !wharf.IsCode(err, wharf.Invalid) || wharf.ErrorMessage(err) != tt.want {
+					t.Fatalf("got %v, want Invalid %q", err, tt.want)
+				}
+				if after := logCount(t, store); after != before {
+					t.Fatalf("a refused create wrote %d log rows", after-before)
+				}
+			})
+		}
+
+		org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
+		if err := store.CreateAccount(ctx, org, alice); err != nil {
+			t.Fatal(err)
+		}
+		if role, err := store.OrgRole(ctx, org.ID, alice.ID); err != nil || role != "admin" {
+			t.Fatalf("creator role = %q, %v; want admin", role, err)
+		}
+		err := store.CreateAccount(ctx, newUser("acme", ""), nil)
+		if wharf.ErrorMessage(err) != "Username has already been taken by an organization and cannot be reused: acme" {
+			t.Fatalf("org name reuse: %v", err)
+		}
+
+		updated, err := store.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
+			a.Email = "new@example.com"
+			a.Enabled = false
+			return []wharf.LogEntry{{Kind: "user_change_email"}}, nil
+		})
+		if err != nil || updated.Email != "new@example.com" || updated.Enabled {
+			t.Fatalf("update: %+v, %v", updated, err)
+		}
+		got, err := store.AccountByName(ctx, "alice")
+		if err != nil || got.Email != "new@example.com" || got.Enabled {
+			t.Fatalf("reload: %+v, %v", got, err)
+		}
+		before := logCount(t, store)
+		_, err = store.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
+			a.Name = "acme"
+			return []wharf.LogEntry{{Kind: "rename"}}, nil
+		})
+		if !wharf.IsCode(err, wharf.Invalid) || logCount(t, store) != before {
+			t.Fatalf("rename onto a taken name: %v", err)
+		}
+		if _, err := store.UpdateAccount(ctx, "nobody", func(*wharf.Account) ([]wharf.LogEntry, error) { return nil, nil }); !wharf.IsCode(err, wharf.NotFound) {
+			t.Fatalf("update missing: %v", err)
+		}
+
+		if err := store.DeleteAccount(ctx, alice.ID, wharf.LogEntry{Kind: "user_delete"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AccountByName(ctx, "alice"); !wharf.IsCode(err, wharf.NotFound) {
+			t.Fatalf("deleted account still found: %v", err)
+		}
+		if role, _ := store.OrgRole(ctx, org.ID, alice.ID); role != "" {
+			t.Fatalf("deleted member keeps role %q", role)
+		}
+	})
+}
+
+func TestListAccountsKeyset(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		for i := range 25 {
+			u := newUser(fmt.Sprintf("user%02d", i), "")
+			u.Enabled = i%5 != 0
+			if err := store.CreateAccount(ctx, u, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			name        string
+			enabledOnly bool
+			want        int
+		}{{"all", false, 25}, {"enabled only", true, 20}}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				seen := map[string]bool{}
+				var from int64
+				for {
+					page, err := store.ListAccounts(ctx, db.AccountPage{Kind: wharf.KindUser, EnabledOnly: tt.enabledOnly, FromID: from, Limit: 7})
+					if err != nil {
+						t.Fatal(err)
+					}
+					n := min(len(page), 7)
+					for _, a := range page[:n] {
+						if seen[a.Name] {
+							t.Fatalf("%s seen twice", a.Name)
+						}
+						seen[a.Name] = true
+					}
+					if len(page) <= 7 {
+						break
+					}
+					from = page[7].ID
+				}
+				if len(seen) != tt.want {
+					t.Fatalf("saw %d accounts, want %d", len(seen), tt.want)
+				}
+			})
+		}
+	})
+}
+
+func TestLogsPagingAndAggregate(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		base := time.Date(2025, 2, 17, 12, 0, 0, 0, time.UTC)
+		var entries []wharf.LogEntry
+		for i := range 45 {
+			// Runs of equal timestamps must not be lost or repeated across pages.
+			entries = append(entries, wharf.LogEntry{Kind: []string{"a", "b", "c"}[i%3], Time: base.Add(time.Duration(i/4) * time.Hour)})
+		}
+		if err := store.AppendLogs(ctx, entries...); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int64]bool{}
+		var after *db.LogCursor
+		for {
+			page, err := store.ListLogs(ctx, db.LogQuery{Start: base, End: base.Add(48 * time.Hour), After: after, Limit: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page[:min(len(page), 20)] {
+				if seen[e.ID] {
+					t.Fatalf("entry %d twice", e.ID)
+				}
+				seen[e.ID] = true
+			}
+			if len(page) <= 20 {
+				break
+			}
+			last := page[19]
+			after = &db.LogCursor{Time: last.Time, ID: last.ID}
+		}
+		if len(seen) != 45 {
+			t.Fatalf("paged %d entries, want 45", len(seen))
+		}
+		counts, err := store.AggregateLogs(ctx, base, base.Add(48*time.Hour), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, c := range counts {
+			total += c.Count
+			if !c.Day.Equal(time.Date(2025, 2, 17, 0, 0, 0, 0, time.UTC)) {
+				t.Fatalf("day %v", c.Day)
+			}
+		}
+		if total != 45 || len(counts) != 3 {
+			t.Fatalf("aggregate %+v", counts)
+		}
+	})
+}
+
+func TestLeaseIsExclusive(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		winners := 0
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := store.AcquireLease(ctx, "job", fmt.Sprintf("p%d", i), time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					winners++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if winners != 1 {
+			t.Fatalf("%d holders got the lease, want 1", winners)
+		}
+	})
+}

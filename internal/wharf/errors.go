@@ -1,0 +1,94 @@
+// Package wharf holds the product's domain vocabulary that every other package
+// shares: error codes and the small value types that cross package borders.
+// It imports only the standard library, so adapters (db, storage) and
+// transports (api, registry) can both depend on it without cycles.
+package wharf
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error by what the caller did wrong, independent of the
+// transport. Each transport owns one table from Code to its own status.
+type Code string
+
+// Error codes. Transports map them to statuses; see api.statusFor.
+const (
+	// Invalid: the request is malformed or breaks a rule (HTTP 400).
+	Invalid Code = "invalid"
+	// Unauthenticated: no valid credentials were presented (HTTP 401).
+	Unauthenticated Code = "unauthenticated"
+	// FreshLoginRequired: a session is valid but too old for this call (HTTP 401).
+	FreshLoginRequired Code = "fresh_login_required"
+	// Forbidden: the caller is known but may not do this (HTTP 403).
+	Forbidden Code = "forbidden"
+	// NotFound: the named thing does not exist (HTTP 404).
+	NotFound Code = "not_found"
+	// Conflict: the request collides with the current state (HTTP 409).
+	Conflict Code = "conflict"
+	// TooLarge: the request body is over the limit (HTTP 413).
+	TooLarge Code = "too_large"
+	// UnsupportedMediaType: the body is not of an accepted content type (HTTP 415).
+	UnsupportedMediaType Code = "unsupported_media_type"
+	// Internal: a fault on our side; the message is never shown to clients (HTTP 500).
+	Internal Code = "internal"
+)
+
+// Error is a domain error: Message is safe to show to the client, Err (if
+// any) is the underlying cause, logged but never shown.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted, client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an Internal error that keeps err as its logged cause.
+func Wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Code: Internal, Message: "Internal server error", Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or Internal.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the client-safe message of err; internal faults get a
+// generic text so that no detail of the server leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e.Message
+	}
+	return "Internal server error"
+}
+
+// IsCode reports whether err carries the given code.
+func IsCode(err error, code Code) bool {
+	return err != nil && ErrorCode(err) == code
+}

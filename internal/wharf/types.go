@@ -1,0 +1,112 @@
+package wharf
+
+import "time"
+
+// AccountKind says what an account row is: users, organizations and robots
+// share one namespace of names, as in Quay.
+type AccountKind string
+
+// Account kinds.
+const (
+	KindUser  AccountKind = "user"
+	KindOrg   AccountKind = "org"
+	KindRobot AccountKind = "robot"
+)
+
+// Account is a user, an organization or a robot. Fields that only make sense
+// for one kind are zero for the others (an organization has no password).
+type Account struct {
+	ID           int64
+	Name         string
+	Kind         AccountKind
+	Email        string // "" means none (JSON null)
+	PasswordHash string // bcrypt; "" means no password can be used
+	Enabled      bool
+	Verified     bool
+	// Superuser records promotion through the API; SUPER_USERS from the
+	// configuration is applied on top by the identity policy.
+	Superuser           bool
+	TagExpirationS      int64
+	InvoiceEmail        bool
+	InvoiceEmailAddress string // "" means none
+	CreatedAt           time.Time
+}
+
+// Team is a named group of an organization's members with one role.
+type Team struct {
+	ID          int64
+	OrgID       int64
+	Name        string
+	Role        string // admin | creator | member
+	Description string
+	MemberCount int
+}
+
+// OwnersTeam is the team every organization is created with; its members
+// administer the organization.
+const OwnersTeam = "owners"
+
+// Application is an OAuth application registered by an organization.
+type Application struct {
+	ID             int64
+	OrgID          int64
+	ClientID       string
+	ClientSecret   string
+	Name           string
+	Description    string
+	ApplicationURI string
+	RedirectURI    string
+	AvatarEmail    string
+	CreatedAt      time.Time
+}
+
+// AccessToken is an OAuth access token as stored: only a hash of its secret
+// half is kept.
+type AccessToken struct {
+	ID          int64
+	Name        string // public lookup half of the token
+	SecretHash  []byte // SHA-256 of the secret half
+	AccountID   int64
+	Application Application
+	Scope       string
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+}
+
+// Session is a browser-style login. Only the hash of the cookie value is stored.
+type Session struct {
+	ID        int64
+	Hash      []byte
+	AccountID int64
+	CSRFToken string
+	LoginAt   time.Time
+	ExpiresAt time.Time
+}
+
+// LogParty identifies an account in an action-log entry as it was when the
+// entry was written, so entries survive renames and deletions.
+type LogParty struct {
+	ID    int64
+	Name  string
+	Kind  AccountKind
+	Email string
+}
+
+// PartyOf returns the log identity of a.
+func PartyOf(a *Account) LogParty {
+	if a == nil {
+		return LogParty{}
+	}
+	return LogParty{ID: a.ID, Name: a.Name, Kind: a.Kind, Email: a.Email}
+}
+
+// LogEntry is one row of the action log (Quay's "usage logs").
+type LogEntry struct {
+	ID        int64
+	Kind      string
+	Account   LogParty // the namespace the entry is filed under; zero = none
+	Performer LogParty // who did it; zero = nobody authenticated
+	IP        string
+	Time      time.Time
+	Metadata  map[string]any
+}
