@@ -151,27 +151,34 @@ func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.
 		if err := checkEmailFree(ctx, tx, a.Email, 0); err != nil {
 			return err
 		}
-		a.CreatedAt = db.now().UTC().Truncate(1e3)
-		err := tx.QueryRowContext(ctx, `INSERT INTO account (name, kind, email, password_hash, enabled, verified, superuser,
-			tag_expiration_s, invoice_email, invoice_email_address, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-			a.Name, string(a.Kind), nullString(a.Email), a.PasswordHash, a.Enabled, a.Verified, a.Superuser,
-			a.TagExpirationS, a.InvoiceEmail, nullString(a.InvoiceEmailAddress), micros(a.CreatedAt)).Scan(&a.ID)
-		if err != nil {
-			return translateAccountWrite(err, a)
-		}
-		if a.Kind == wharf.KindOrg && owner != nil {
-			if err := addToTeam(ctx, tx, a.ID, wharf.OwnersTeam, "admin", owner.ID); err != nil {
-				return err
-			}
-		}
-		for i := range entries {
-			if entries[i].Account.Name == a.Name {
-				entries[i].Account = wharf.PartyOf(a)
-			}
-		}
-		return db.appendLogs(ctx, tx, entries)
+		return db.insertAccount(ctx, tx, a, owner, entries)
 	})
+}
+
+func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Account, entries []wharf.LogEntry) error {
+	a.CreatedAt = db.now().UTC().Truncate(1e3)
+	err := tx.QueryRowContext(ctx, `INSERT INTO account (name, kind, email, password_hash, enabled, verified, superuser,
+		tag_expiration_s, invoice_email, invoice_email_address, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		a.Name, string(a.Kind), nullString(a.Email), a.PasswordHash, a.Enabled, a.Verified, a.Superuser,
+		a.TagExpirationS, a.InvoiceEmail, nullString(a.InvoiceEmailAddress), micros(a.CreatedAt)).Scan(&a.ID)
+	if err != nil {
+		return translateAccountWrite(err, a)
+	}
+	if a.Kind == wharf.KindOrg && owner != nil {
+		if err := addToTeam(ctx, tx, a.ID, wharf.OwnersTeam, "admin", owner.ID); err != nil {
+			return err
+		}
+	}
+	for i := range entries {
+		if entries[i].Account.Name == a.Name {
+			entries[i].Account = wharf.PartyOf(a)
+		}
+		if entries[i].Performer.Name == a.Name {
+			entries[i].Performer = wharf.PartyOf(a)
+		}
+	}
+	return db.appendLogs(ctx, tx, entries)
 }
 
 // UpdateAccount loads the account named name inside a transaction, lets
@@ -286,4 +293,26 @@ func translateAccountWrite(err error, a *wharf.Account) error {
 		return wharf.Errorf(wharf.Invalid, "Email has already been used: %s", a.Email)
 	}
 	return wharf.Errorf(wharf.Invalid, "Username has already been taken: %s", a.Name)
+}
+
+// CreateFirstAccount is CreateAccount for the first-user bootstrap: it
+// refuses (Invalid) when any account exists, decided inside the same
+// transaction so that two racing bootstraps cannot both succeed.
+func (db *DB) CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.dialect == Postgres {
+			// Serialise bootstraps: READ COMMITTED alone would let two see an empty table.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7401002)`); err != nil {
+				return wharf.Wrap(err, "lock bootstrap")
+			}
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account`).Scan(&n); err != nil {
+			return wharf.Wrap(err, "count accounts")
+		}
+		if n > 0 {
+			return wharf.Errorf(wharf.Invalid, "Cannot initialize user in a non-empty database")
+		}
+		return db.insertAccount(ctx, tx, a, nil, entries)
+	})
 }

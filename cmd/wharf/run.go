@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/api"
+	"github.com/wharf-registry/wharf/internal/auditlog"
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/worker"
+)
+
+const usage = `usage: wharf <command> [flags]
+
+commands:
+  serve    run the registry server (see "wharf serve -h")
+`
+
+// run is the whole program; main only supplies the process's context,
+// arguments, environment and output streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+// serveOptions are the command-line flags of "wharf serve".
+type serveOptions struct {
+	dataDir    string
+	addr       string
+	configFile string
+	logFormat  string
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
+	var o serveOptions
+	fs := flag.NewFlagSet("wharf serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.dataDir, "data", "./wharf-data", "directory for the SQLite database, blobs and generated secrets")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
+	fs.StringVar(&o.configFile, "config", "", "Quay-compatible config.yaml (optional)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("--log-format must be text or json, not %q", o.logFormat)
+	}
+	return o, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if opts.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
+
+	cfg, err := config.Load(opts.configFile, getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if len(cfg.Unknown) > 0 {
+		log.Info("configuration keys wharf does not use were ignored", slog.Any("keys", cfg.Unknown))
+	}
+	if err := os.MkdirAll(opts.dataDir, 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if cfg.SecretKey == "" {
+		if cfg.SecretKey, err = storedSecret(filepath.Join(opts.dataDir, "secret_key")); err != nil {
+			return err
+		}
+	}
+	pageKey := cfg.PageTokenKey
+	if pageKey == "" {
+		pageKey = "page-token:" + cfg.SecretKey
+	}
+
+	dbURI := cfg.DBURI
+	if dbURI == "" {
+		dbURI = filepath.Join(opts.dataDir, "wharf.db")
+	}
+	store, err := db.Open(ctx, dbURI)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := openStorage(cfg, opts.dataDir)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return err
+	}
+	if cfg.ServerHostname == "" {
+		cfg.ServerHostname = ln.Addr().String()
+	}
+	handlerAPI, err := newAPI(cfg, store, pageKey, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handlerAPI,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	runner := worker.NewRunner(store, holderName(), log, jobs(cfg, store, blobs)...)
+	workCtx, stopWork := context.WithCancel(ctx)
+	workDone := make(chan struct{})
+	go func() {
+		runner.Run(workCtx)
+		close(workDone)
+	}()
+
+	fmt.Fprintf(stdout, "wharf listening on http://%s (data in %s, database %s)\n", ln.Addr(), opts.dataDir, store.Dialect())
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopWork()
+	<-workDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) (http.Handler, error) {
+	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	policy := identity.Policy{
+		SuperusersEnabled:    cfg.FeatureSuperUsers,
+		SuperUsers:           set(cfg.SuperUsers),
+		ReadonlySuperUsers:   set(cfg.GlobalReadonlySuperUsers),
+		Mailing:              cfg.FeatureMailing,
+		TagExpirationOptions: cfg.TagExpirationOptions,
+		DefaultTagExpiration: cfg.DefaultTagExpiration,
+	}
+	authn := auth.New(store, []byte(cfg.SecretKey), 30*24*time.Hour, cfg.PreferredURLScheme == "https", time.Now)
+	return api.New(api.Deps{
+		Config:       cfg,
+		Store:        store,
+		Identity:     identity.NewService(store, policy),
+		Applications: identity.NewApplications(store),
+		Auth:         authn,
+		Pages:        pages,
+		Logger:       log,
+		Now:          time.Now,
+		SecretKey:    cfg.SecretKey,
+	}), nil
+}
+
+// jobs lists the background work every wharf process offers to run.
+func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
+	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
+	return []worker.Job{
+		{Name: "action-log-rotation", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := archiver.Run(ctx)
+			return err
+		}},
+		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := store.DeleteExpiredSessions(ctx)
+			return err
+		}},
+	}
+}
+
+// openStorage opens the preferred DISTRIBUTED_STORAGE_CONFIG location.
+func openStorage(cfg *config.Config, dataDir string) (storage.Driver, error) {
+	name := cfg.StoragePreference[0]
+	loc := cfg.Storage[name]
+	switch loc.Driver {
+	case "LocalStorage":
+		path, _ := loc.Params["storage_path"].(string)
+		if path == "" {
+			path = filepath.Join(dataDir, "storage")
+		}
+		return filesystem.New(path)
+	default:
+		return nil, fmt.Errorf("storage location %q: driver %s is not available in this version of wharf (LocalStorage is)", name, loc.Driver)
+	}
+}
+
+// storedSecret returns the secret kept in path, creating it on first start
+// so that sessions and page tokens survive restarts without a built-in key.
+func storedSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read secret key: %w", err)
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	secret := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store secret key: %w", err)
+	}
+	return secret, nil
+}
+
+// holderName identifies this process in job leases.
+func holderName() string {
+	host, _ := os.Hostname()
+	raw := make([]byte, 4)
+	rand.Read(raw)
+	sum := sha256.Sum256(raw)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(sum[:4]))
+}
+
+func set(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}

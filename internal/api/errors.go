@@ -1,0 +1,90 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// problemType is Quay's error_type for each wharf code, with its status.
+var problemTypes = map[wharf.Code]struct {
+	status int
+	kind   string
+}{
+	wharf.Invalid:              {http.StatusBadRequest, "invalid_request"},
+	wharf.Unauthenticated:      {http.StatusUnauthorized, "invalid_token"},
+	wharf.FreshLoginRequired:   {http.StatusUnauthorized, "fresh_login_required"},
+	wharf.Forbidden:            {http.StatusForbidden, "insufficient_scope"},
+	wharf.NotFound:             {http.StatusNotFound, "not_found"},
+	wharf.Conflict:             {http.StatusConflict, "conflict"},
+	wharf.TooLarge:             {http.StatusRequestEntityTooLarge, "request_too_large"},
+	wharf.UnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	wharf.Internal:             {http.StatusInternalServerError, "internal_error"},
+}
+
+// problem is the one error body of /api/v1: Quay's ApiException JSON plus
+// "message" (same text as detail) for clients that read Quay's other format.
+type problem struct {
+	Detail       string `json:"detail"`
+	ErrorMessage string `json:"error_message"`
+	ErrorType    string `json:"error_type"`
+	Title        string `json:"title"`
+	Type         string `json:"type"`
+	Status       int    `json:"status"`
+	Message      string `json:"message"`
+}
+
+// writeError is the single place where /api/v1 errors become HTTP. Internal
+// faults are logged with their cause and shown as a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := wharf.ErrorCode(err)
+	pt, ok := problemTypes[code]
+	if !ok {
+		pt = problemTypes[wharf.Internal]
+	}
+	msg := wharf.ErrorMessage(err)
+	if code == wharf.Internal {
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	body := problem{Detail: msg, ErrorMessage: msg, ErrorType: pt.kind, Title: pt.kind,
+		Type: s.baseURL(r) + "/api/v1/error/" + pt.kind, Status: pt.status, Message: msg}
+	writeJSON(w, pt.status, body)
+}
+
+// errorDescriptions documents each error type at GET /api/v1/error/{type}.
+var errorDescriptions = map[string]string{
+	"invalid_request":        "The request is missing a required parameter, includes an invalid parameter value, or is otherwise malformed.",
+	"invalid_token":          "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
+	"fresh_login_required":   "The action requires a fresh login to succeed.",
+	"insufficient_scope":     "The request requires higher privileges than provided by the access token.",
+	"not_found":              "The resource does not exist.",
+	"conflict":               "The request conflicts with the current state of the resource.",
+	"request_too_large":      "The request body is larger than the server accepts.",
+	"unsupported_media_type": "The request body must be JSON sent with Content-Type: application/json.",
+	"internal_error":         "An internal error occurred; the server logged the details.",
+}
+
+func (s *Server) getErrorType(w http.ResponseWriter, r *http.Request, _ *call) error {
+	kind := r.PathValue("error_type")
+	desc, ok := errorDescriptions[kind]
+	if !ok {
+		return wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"type": s.baseURL(r) + "/api/v1/error/" + kind, "title": kind, "description": desc})
+	return nil
+}
+
+// writeJSON writes v as the response body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if status == http.StatusNoContent {
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+var errNotFound = wharf.Errorf(wharf.NotFound, "Not Found")

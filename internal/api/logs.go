@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auditlog"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// logsPerPage is Quay's page size for usage logs.
+const logsPerPage = 20
+
+// aggregateMaxSpan caps aggregate-log windows at a month, as Quay does (its
+// superuser variant crashes past it; wharf answers 400).
+const aggregateMaxSpan = 31 * 24 * time.Hour
+
+// logCursor is the keyset cursor of the newest-first log order.
+type logCursor struct {
+	Time int64 `json:"t"`
+	ID   int64 `json:"id"`
+}
+
+// listAllLogs serves GET /api/v1/superuser/logs: every namespace's entries
+// in the window, newest first, 20 a page.
+func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+	q := r.URL.Query()
+	if p := q.Get("page"); p != "" {
+		// Accepted and type-checked, but ignored, as in Quay: next_page pages.
+		if _, err := strconv.Atoi(p); err != nil {
+			return wharf.Errorf(wharf.Invalid, "Invalid value for query parameter 'page': expected an integer")
+		}
+	}
+	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), s.Now(), 0)
+	if err != nil {
+		return err
+	}
+	query := db.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
+	if tok := q.Get("next_page"); tok != "" {
+		var cur logCursor
+		if err := s.Pages.Open("logs", tok, &cur); err != nil {
+			return err
+		}
+		query.After = &db.LogCursor{Time: time.UnixMicro(cur.Time), ID: cur.ID}
+	}
+	entries, err := s.Store.ListLogs(r.Context(), query)
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{"start_time": formatDate(win.Start), "end_time": formatDate(win.End)}
+	if len(entries) > logsPerPage {
+		entries = entries[:logsPerPage]
+		last := entries[logsPerPage-1]
+		next, err := s.Pages.Seal("logs", logCursor{Time: last.Time.UnixMicro(), ID: last.ID})
+		if err != nil {
+			return err
+		}
+		resp["next_page"] = next
+	}
+	views := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		views[i] = logView(e)
+	}
+	resp["logs"] = views
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// listAllAggregateLogs serves GET /api/v1/superuser/aggregatelogs: counts
+// per kind and day over at most a month.
+func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+	q := r.URL.Query()
+	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), s.Now(), aggregateMaxSpan)
+	if err != nil {
+		return err
+	}
+	counts, err := s.Store.AggregateLogs(r.Context(), win.Start, win.End, 0)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(counts))
+	for i, c := range counts {
+		out[i] = map[string]any{"kind": c.Kind, "count": c.Count, "datetime": formatDate(c.Day)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"aggregated": out})
+	return nil
+}
+
+// getConfigDump serves GET /api/v1/superuser/config: the configuration with
+// every secret masked and unknown keys under "warning". WHARF_* environment
+// overrides are already applied in it; unlike Quay, the process environment
+// itself is not dumped (it holds secrets no mask list can name).
+func (s *Server) getConfigDump(w http.ResponseWriter, r *http.Request, _ *call) error {
+	if !s.cfg.FeatureSuperuserConfigDump {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	redacted := s.cfg.Redacted()
+	known, unknown := map[string]any{}, map[string]any{}
+	isUnknown := map[string]bool{}
+	for _, k := range s.cfg.Unknown {
+		isUnknown[k] = true
+	}
+	for k, v := range redacted {
+		if isUnknown[k] {
+			unknown[k] = v
+		} else {
+			known[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"config": known, "warning": unknown})
+	return nil
+}

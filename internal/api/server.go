@@ -1,0 +1,237 @@
+// Package api serves Quay's /api/v1 JSON API (and the few browser-flow
+// routes its clients use: /csrf_token, /oauth/authorizeapp). routes.go lists
+// every endpoint with the access it requires; each handler returns an error
+// that writeError turns into Quay's error JSON.
+//
+// Every request passes the same checks, in this order (wharf's order, see
+// the contract README): authenticate → CSRF for cookie sessions on mutating
+// calls → access (401 without credentials, 403 without permission or scope)
+// → fresh login for sessions → the handler, which validates its input.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Store is the read side the API queries directly (lists and lookups);
+// writes go through the domain services.
+type Store interface {
+	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
+	ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error)
+	ListAccounts(ctx context.Context, page db.AccountPage) ([]*wharf.Account, error)
+	SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error)
+	OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error)
+	MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error)
+	Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error)
+	ListLogs(ctx context.Context, q db.LogQuery) ([]wharf.LogEntry, error)
+	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]db.LogCount, error)
+	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
+	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
+	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
+}
+
+// Deps are everything the API needs; New does no I/O with them.
+type Deps struct {
+	Config       *config.Config
+	Store        Store
+	Identity     *identity.Service
+	Applications *identity.Applications
+	Auth         *auth.Authenticator
+	Pages        *pagetoken.Sealer
+	Logger       *slog.Logger
+	Now          func() time.Time
+	// SecretKey keys the encrypted_password values Quay returns.
+	SecretKey string
+}
+
+// Server is the /api/v1 handler.
+type Server struct {
+	Deps
+	cfg    *config.Config
+	log    *slog.Logger
+	policy identity.Policy
+	mux    *http.ServeMux
+}
+
+// MaxBodyBytes bounds every API request body; larger bodies get 413.
+const MaxBodyBytes = 1 << 20
+
+// New returns the API handler.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, cfg: d.Config, log: d.Logger, policy: d.Identity.Policy(), mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// access is what a caller must be to use an endpoint.
+type access int
+
+const (
+	anyone        access = iota // no credentials needed
+	signedIn                    // any enabled user
+	anySuperuser                // superuser or global read-only superuser
+	fullSuperuser               // superuser with write rights
+)
+
+// rule is the access an endpoint requires.
+type rule struct {
+	access access
+	scope  auth.Scope // required of OAuth tokens; "" = none
+	fresh  bool       // sessions must have logged in within FRESH_LOGIN_TIMEOUT
+}
+
+// call carries the per-request state handlers need.
+type call struct {
+	principal *auth.Principal
+	actor     wharf.Actor
+}
+
+// account returns the authenticated account, or nil.
+func (c *call) account() *wharf.Account {
+	if c.principal == nil {
+		return nil
+	}
+	return c.principal.Account
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+type method struct {
+	rule    rule
+	handler handlerFunc
+}
+
+// handle registers path with one handler per HTTP method. Unlisted methods
+// get 405 with the error JSON; OPTIONS is answered for CORS.
+func (s *Server) handle(path string, methods map[string]method) {
+	allowed := []string{http.MethodOptions}
+	for m := range methods {
+		allowed = append(allowed, m)
+		if m == http.MethodGet {
+			allowed = append(allowed, http.MethodHead)
+		}
+	}
+	slices.Sort(allowed)
+	allow := strings.Join(allowed, ", ")
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		setCORS(w)
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", allow)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		name := r.Method
+		if name == http.MethodHead {
+			name = http.MethodGet
+		}
+		m, ok := methods[name]
+		if !ok {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{
+				"message": "The method is not allowed for the requested URL.", "status": 405,
+				"error_type": "method_not_allowed", "title": "method_not_allowed",
+				"detail": "The method is not allowed for the requested URL.", "error_message": "The method is not allowed for the requested URL.",
+				"type": s.baseURL(r) + "/api/v1/error/method_not_allowed"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		c, err := s.admit(r, m.rule)
+		if err == nil {
+			err = m.handler(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// redirectSlash answers a path declared with a trailing slash, requested
+// without it, as Quay does: 308 to the slashed URL (method and body kept).
+func (s *Server) redirectSlash(path string) {
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		setCORS(w)
+		target := s.baseURL(r) + r.URL.Path + "/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+	})
+}
+
+// admit runs authentication, CSRF, access and fresh-login checks.
+func (s *Server) admit(r *http.Request, rl rule) (*call, error) {
+	p, err := s.Auth.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{principal: p, actor: p.Actor(clientIP(r))}
+	mutating := r.Method != http.MethodGet && r.Method != http.MethodHead
+	if mutating && p != nil && p.Session != nil && !s.Auth.CheckCSRF(r, p) {
+		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
+	}
+	if rl.access == anyone {
+		return c, nil
+	}
+	if p == nil {
+		return nil, wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
+	}
+	allowed := true
+	switch rl.access {
+	case anySuperuser:
+		allowed = s.policy.CanInspect(p.Account) && p.HasScope(auth.SuperUser)
+	case fullSuperuser:
+		allowed = s.policy.CanAdminister(p.Account) && p.HasScope(auth.SuperUser)
+	}
+	if rl.scope != "" && !p.HasScope(rl.scope) {
+		allowed = false
+	}
+	if !allowed {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	if rl.fresh && p.Session != nil && s.Now().Sub(p.Session.LoginAt) > s.cfg.FreshLoginTimeout {
+		return nil, wharf.Errorf(wharf.FreshLoginRequired, "Requires fresh login")
+	}
+	return c, nil
+}
+
+func setCORS(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "DELETE, GET, HEAD, OPTIONS, POST, PUT")
+	h.Set("Access-Control-Allow-Headers", "AUTHORIZATION, CONTENT-TYPE, X-REQUESTED-WITH")
+	h.Set("Access-Control-Max-Age", "21600")
+}
+
+// baseURL is the externally visible scheme://host of the server.
+func (s *Server) baseURL(r *http.Request) string {
+	host := s.cfg.ServerHostname
+	if host == "" {
+		host = r.Host
+	}
+	return s.cfg.PreferredURLScheme + "://" + host
+}
+
+// clientIP is the caller's address. Without a configured trusted proxy list
+// X-Forwarded-For cannot be trusted, so the socket's peer is used.
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}

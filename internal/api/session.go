@@ -1,0 +1,268 @@
+package api
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// getCSRFToken serves GET /csrf_token, the first step of a browser-style
+// login: the token to echo in X-CSRF-Token (and a signed cookie that binds
+// it for anonymous callers).
+func (s *Server) getCSRFToken(w http.ResponseWriter, r *http.Request, c *call) error {
+	tok, cookie := s.Auth.CSRFToken(r, c.principal)
+	if cookie != nil {
+		http.SetCookie(w, cookie)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"csrf_token": tok})
+	return nil
+}
+
+type signinRequest struct {
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// signin serves POST /api/v1/signin. Like Quay it needs the CSRF token of
+// the caller's cookie, so a third-party page cannot log a browser in.
+func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !s.Auth.CheckCSRF(r, c.principal) {
+		return wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
+	}
+	var req signinRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Username, "username"); err != nil {
+		return err
+	}
+	if err := required(req.Password, "password"); err != nil {
+		return err
+	}
+	acct, err := s.Store.AccountByName(r.Context(), *req.Username)
+	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		return err
+	}
+	if err != nil || acct.Kind != wharf.KindUser || !identity.CheckPassword(acct.PasswordHash, *req.Password) {
+		failure := c.actor.Entry("login_failure", nil, map[string]any{"type": "quayauth", "username": *req.Username,
+			"useragent": r.UserAgent(), "message": "Invalid username or password"})
+		if acct != nil {
+			failure.Account = wharf.PartyOf(acct)
+		}
+		if err := s.Store.AppendLogs(r.Context(), failure); err != nil {
+			return err
+		}
+		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
+	}
+	if !acct.Enabled {
+		return wharf.Errorf(wharf.Forbidden, "This user has been disabled. Please contact your administrator.")
+	}
+	actor := wharf.Actor{Account: acct, IP: c.actor.IP}
+	cookie, csrf, err := s.Auth.Login(r.Context(), acct, actor.Entry("login_success", acct,
+		map[string]any{"type": "quayauth", "useragent": r.UserAgent()}))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, cookie)
+	w.Header().Set("X-Next-CSRF-Token", csrf)
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+type verifyRequest struct {
+	Password *string `json:"password"`
+}
+
+// verifySignin serves POST /api/v1/signin/verify: a password check that
+// makes the session fresh again for the calls that need a fresh login.
+func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.principal.Session == nil {
+		return wharf.Errorf(wharf.Invalid, "Fresh login verification needs a session login")
+	}
+	var req verifyRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Password, "password"); err != nil {
+		return err
+	}
+	if !identity.CheckPassword(c.account().PasswordHash, *req.Password) {
+		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
+	}
+	if err := s.Store.RefreshSessionLogin(r.Context(), c.principal.Session.ID, s.Now()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+// signout serves POST /api/v1/signout: the session ends and its cookie is cleared.
+func (s *Server) signout(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.principal != nil && c.principal.Session != nil {
+		if err := s.Store.DeleteSession(r.Context(), c.principal.Session.ID,
+			c.actor.Entry("logout_success", c.account(), map[string]any{"type": "quayauth"})); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, s.Auth.ClearCookie())
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+type initializeRequest struct {
+	Username    *string `json:"username"`
+	Password    *string `json:"password"`
+	Email       *string `json:"email"`
+	AccessToken any     `json:"access_token"`
+}
+
+// initializeTokenLifetime is how long the token minted by /user/initialize
+// lives, as in Quay (2.5 hours): long enough to configure the instance.
+const initializeTokenLifetime = 9000 * time.Second
+
+// BootstrapSecretHeader carries BOOTSTRAP_SECRET when one is configured.
+const BootstrapSecretHeader = "X-Wharf-Bootstrap-Secret"
+
+// initialize serves POST /api/v1/user/initialize: the first user of an empty
+// instance, who becomes its superuser; it is logged in and, on request,
+// given an access token with every scope. With BOOTSTRAP_SECRET configured
+// the caller must also present it, so that nobody else can win the race to
+// an empty instance.
+func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *call) error {
+	if want := s.cfg.BootstrapSecret; want != "" &&
+		subtle.ConstantTimeCompare([]byte(want), []byte(r.Header.Get(BootstrapSecretHeader))) != 1 {
+		return wharf.Errorf(wharf.Forbidden, "Initializing this instance requires the bootstrap secret in the %s header", BootstrapSecretHeader)
+	}
+	var req initializeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Username, "username"); err != nil {
+		return err
+	}
+	if err := required(req.Password, "password"); err != nil {
+		return err
+	}
+	email := ""
+	if req.Email != nil {
+		email = *req.Email
+	}
+	user, err := s.Identity.Initialize(r.Context(), *req.Username, *req.Password, email, c.actor.IP)
+	if err != nil {
+		return err
+	}
+	actor := wharf.Actor{Account: user, IP: c.actor.IP}
+	cookie, csrf, err := s.Auth.Login(r.Context(), user, actor.Entry("login_success", user, map[string]any{"type": "quayauth", "useragent": r.UserAgent()}))
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{"username": user.Name, "email": nullable(email),
+		"encrypted_password": identity.EncryptPassword(s.SecretKey, *req.Password)}
+	if truthy(req.AccessToken) {
+		app, err := s.Applications.CreateAutomation(r.Context(), actor, user)
+		if err != nil {
+			return err
+		}
+		token, _, err := s.Applications.IssueToken(r.Context(), actor, app, user, user,
+			auth.Scopes(auth.AllScopes).String(), initializeTokenLifetime, s.Now())
+		if err != nil {
+			return err
+		}
+		resp["access_token"] = token
+	}
+	http.SetCookie(w, cookie)
+	w.Header().Set("X-Next-CSRF-Token", csrf)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// truthy applies Python truthiness to a JSON value, as Quay tests access_token.
+func truthy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case float64:
+		return t != 0
+	case string:
+		return t != ""
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return true
+}
+
+// oauthTokenLifetime is the lifetime of implicit-grant tokens: Quay's 10 years.
+const oauthTokenLifetime = time.Duration(315576000) * time.Second
+
+// authorizeApp serves POST /oauth/authorizeapp, the OAuth implicit grant a
+// signed-in user (session + CSRF) uses to mint a token for an application:
+// 302 to redirect_uri#access_token=…&token_type=Bearer&expires_in=….
+func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.principal.Session == nil {
+		return wharf.Errorf(wharf.Forbidden, "Authorizing an application requires a signed-in session")
+	}
+	if err := r.ParseForm(); err != nil {
+		return wharf.Errorf(wharf.Invalid, "Invalid form body")
+	}
+	if rt := r.PostForm.Get("response_type"); rt != "token" {
+		return wharf.Errorf(wharf.Invalid, "unsupported_response_type: only response_type=token (implicit grant) is supported")
+	}
+	app, err := s.Store.ApplicationByClientID(r.Context(), r.PostForm.Get("client_id"))
+	if wharf.IsCode(err, wharf.NotFound) {
+		return wharf.Errorf(wharf.Invalid, "unauthorized_client: unknown client_id")
+	}
+	if err != nil {
+		return err
+	}
+	redirect := r.PostForm.Get("redirect_uri")
+	if !s.validRedirect(r, app, redirect) {
+		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or start with the application's redirect URI", s.baseURL(r))
+	}
+	scopeText := r.PostForm.Get("scope")
+	scopes := auth.ParseScopes(scopeText)
+	if len(scopes) == 0 {
+		return wharf.Errorf(wharf.Invalid, "invalid_scope: %q", scopeText)
+	}
+	owner, err := s.Store.AccountByID(r.Context(), app.OrgID)
+	if err != nil {
+		return err
+	}
+	token, _, err := s.Applications.IssueToken(r.Context(), c.actor, app, owner, c.account(), scopes.String(), oauthTokenLifetime, s.Now())
+	if err != nil {
+		return err
+	}
+	target := redirect + "#access_token=" + token + "&token_type=Bearer&expires_in=" + strconv.FormatInt(int64(oauthTokenLifetime/time.Second), 10)
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+func (s *Server) validRedirect(r *http.Request, app *wharf.Application, redirect string) bool {
+	u, err := url.Parse(redirect)
+	if err != nil || redirect == "" {
+		return false
+	}
+	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.cfg.ServerHostname) && (u.Scheme == "http" || u.Scheme == "https") {
+		return true
+	}
+	return app.RedirectURI != "" && strings.HasPrefix(redirect, app.RedirectURI)
+}
+
+// localApp serves GET /oauth/localapp, where the implicit grant lands when
+// no application page is involved: the token is in the URL fragment.
+func (s *Server) localApp(w http.ResponseWriter, r *http.Request, _ *call) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write([]byte("<!doctype html><title>wharf</title><p>The access token is in this page's URL, after <code>#access_token=</code>.</p>\n"))
+	return nil
+}

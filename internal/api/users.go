@@ -1,0 +1,226 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// getCurrentUser serves GET /api/v1/user/: the caller's own view, which
+// every namespaced Ansible module reads first (who_am_i).
+func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	u := c.account()
+	orgs, err := s.Store.MemberOrgs(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	orgViews := make([]map[string]any, 0, len(orgs))
+	for _, o := range orgs {
+		isAdmin, err := s.Identity.IsOrgAdmin(r.Context(), o, u)
+		if err != nil {
+			return err
+		}
+		orgViews = append(orgViews, map[string]any{"name": o.Name, "avatar": avatar(o), "is_org_admin": isAdmin,
+			"can_create_repo": true, "public": false, "preferred_namespace": false})
+	}
+	v := map[string]any{
+		"anonymous":                  false,
+		"username":                   u.Name,
+		"avatar":                     avatar(u),
+		"can_create_repo":            true,
+		"is_me":                      true,
+		"verified":                   u.Verified,
+		"email":                      nullable(u.Email),
+		"logins":                     []any{},
+		"invoice_email":              u.InvoiceEmail,
+		"invoice_email_address":      nullable(u.InvoiceEmailAddress),
+		"preferred_namespace":        false,
+		"tag_expiration_s":           u.TagExpirationS,
+		"prompts":                    []any{},
+		"company":                    nil,
+		"family_name":                nil,
+		"given_name":                 nil,
+		"location":                   nil,
+		"super_user":                 s.policy.IsSuperuser(u),
+		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
+		"organizations":              orgViews,
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// idCursor is the keyset cursor of the users and organizations lists.
+type idCursor struct {
+	From int64 `json:"from"`
+}
+
+// listPage reads limit and next_page. A next_page token without limit
+// pages by 100 (Quay would silently ignore the token).
+func (s *Server) listPage(r *http.Request, purpose string) (limit int, from int64, err error) {
+	if limit, err = pageLimit(r); err != nil {
+		return 0, 0, err
+	}
+	if tok := r.URL.Query().Get("next_page"); tok != "" {
+		var cur idCursor
+		if err := s.Pages.Open(purpose, tok, &cur); err != nil {
+			return 0, 0, err
+		}
+		if limit == 0 {
+			limit = 100
+		}
+		from = cur.From
+	}
+	return limit, from, nil
+}
+
+// listAccounts pages through accounts of one kind and seals the cursor of
+// the next page when there is one.
+func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOnly bool, purpose string) ([]*wharf.Account, string, error) {
+	limit, from, err := s.listPage(r, purpose)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.Store.ListAccounts(r.Context(), db.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
+	if err != nil {
+		return nil, "", err
+	}
+	if limit == 0 || len(rows) <= limit {
+		return rows, "", nil
+	}
+	next, err := s.Pages.Seal(purpose, idCursor{From: rows[limit].ID})
+	return rows[:limit], next, err
+}
+
+// listAllUsers serves GET /api/v1/superuser/users/.
+func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *call) error {
+	includeDisabled, err := queryBool(r, "disabled", true)
+	if err != nil {
+		return err
+	}
+	users, next, err := s.listAccounts(r, wharf.KindUser, !includeDisabled, "users")
+	if err != nil {
+		return err
+	}
+	views := make([]map[string]any, len(users))
+	for i, u := range users {
+		views[i] = s.superUserView(u)
+	}
+	resp := map[string]any{"users": views}
+	if next != "" {
+		resp["next_page"] = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+type createUserRequest struct {
+	Username *string `json:"username"`
+	Email    *string `json:"email"`
+}
+
+// createInstallUser serves POST /api/v1/superuser/users/: 200 with the
+// generated password, as Quay answers.
+func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req createUserRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Username, "username"); err != nil {
+		return err
+	}
+	email := ""
+	if req.Email != nil {
+		email = *req.Email
+	}
+	u, password, err := s.Identity.CreateUser(r.Context(), c.actor, *req.Username, email)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"username": u.Name, "email": nullable(u.Email), "password": password,
+		"encrypted_password": identity.EncryptPassword(s.SecretKey, password)})
+	return nil
+}
+
+// getInstallUser serves GET /api/v1/superuser/users/{username}.
+func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *call) error {
+	u, err := s.Identity.User(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.superUserView(u))
+	return nil
+}
+
+type changeUserRequest struct {
+	Password  *string `json:"password"`
+	Email     *string `json:"email"`
+	Enabled   *bool   `json:"enabled"`
+	Superuser *bool   `json:"superuser"`
+}
+
+// changeInstallUser serves PUT /api/v1/superuser/users/{username}; the
+// answer shows the state stored after the change.
+func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req changeUserRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := s.Identity.ChangeUser(r.Context(), c.actor, r.PathValue("username"), identity.UserChanges{
+		Password: req.Password, Email: req.Email, Enabled: req.Enabled, Superuser: req.Superuser})
+	if err != nil {
+		return err
+	}
+	v := s.superUserView(u)
+	if req.Password != nil {
+		v["encrypted_password"] = identity.EncryptPassword(s.SecretKey, *req.Password)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// deleteInstallUser serves DELETE /api/v1/superuser/users/{username}.
+func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.Identity.DeleteUser(r.Context(), c.actor, r.PathValue("username")); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// getEntities serves GET /api/v1/entities/{prefix}: users (and, unless
+// includeOrgs=False, organizations) whose name starts with prefix.
+func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *call) error {
+	includeOrgs, err := queryBool(r, "includeOrgs", true)
+	if err != nil {
+		return err
+	}
+	if _, err := queryBool(r, "includeTeams", false); err != nil {
+		return err
+	}
+	kinds := []wharf.AccountKind{wharf.KindUser}
+	if includeOrgs {
+		kinds = append(kinds, wharf.KindOrg)
+	}
+	found, err := s.Store.SearchAccounts(r.Context(), r.PathValue("prefix"), kinds, 20)
+	if err != nil {
+		return err
+	}
+	results := make([]map[string]any, 0, len(found))
+	for _, a := range found {
+		v := map[string]any{"name": a.Name, "kind": string(a.Kind), "avatar": avatar(a)}
+		if a.Kind == wharf.KindUser {
+			v["is_robot"] = false
+		} else {
+			role, err := s.Identity.OrgRole(r.Context(), a, c.account())
+			if err != nil {
+				return err
+			}
+			v["is_org_member"] = role != ""
+		}
+		results = append(results, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	return nil
+}

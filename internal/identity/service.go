@@ -1,0 +1,86 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Store is the storage the identity service needs. Every method that takes
+// log entries writes them in the same transaction as the change.
+type Store interface {
+	// AccountByName returns NotFound when no account has that name.
+	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
+	// CreateAccount returns Invalid when the name or e-mail is taken.
+	CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error
+	// CreateFirstAccount is CreateAccount that returns Invalid when any account exists.
+	CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error
+	// UpdateAccount returns NotFound, Invalid (name or e-mail taken) or change's error.
+	UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error)
+	// DeleteAccount returns NotFound.
+	DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error
+	AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ...wharf.LogEntry) error
+	// ConvertToOrg returns NotFound when userID is not a user.
+	ConvertToOrg(ctx context.Context, userID, adminID int64, entries ...wharf.LogEntry) error
+	// OrgRole returns "" for non-members.
+	OrgRole(ctx context.Context, orgID, memberID int64) (string, error)
+}
+
+// Service performs account operations under Quay's rules. Callers check
+// permissions first; the service enforces the rules about the data.
+type Service struct {
+	store  Store
+	policy Policy
+}
+
+// NewService returns a Service over store with policy.
+func NewService(store Store, policy Policy) *Service {
+	return &Service{store: store, policy: policy}
+}
+
+// Policy returns the service's policy.
+func (s *Service) Policy() Policy { return s.policy }
+
+// userByName returns the user (not organization or robot) named name.
+func (s *Service) userByName(ctx context.Context, name string) (*wharf.Account, error) {
+	a, err := s.store.AccountByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != wharf.KindUser {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	return a, nil
+}
+
+// User returns the user named name. NotFound for organizations and robots.
+func (s *Service) User(ctx context.Context, name string) (*wharf.Account, error) {
+	return s.userByName(ctx, name)
+}
+
+// Org returns the organization named name. NotFound for users and robots.
+func (s *Service) Org(ctx context.Context, name string) (*wharf.Account, error) {
+	a, err := s.store.AccountByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != wharf.KindOrg {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	return a, nil
+}
+
+// IsOrgAdmin reports whether a administers org: an owner, or a superuser
+// with full rights.
+func (s *Service) IsOrgAdmin(ctx context.Context, org, a *wharf.Account) (bool, error) {
+	if s.policy.CanAdminister(a) {
+		return true, nil
+	}
+	role, err := s.store.OrgRole(ctx, org.ID, a.ID)
+	return role == "admin", err
+}
+
+// OrgRole returns a's role in org ("" when not a member).
+func (s *Service) OrgRole(ctx context.Context, org, a *wharf.Account) (string, error) {
+	return s.store.OrgRole(ctx, org.ID, a.ID)
+}

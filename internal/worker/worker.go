@@ -1,0 +1,96 @@
+// Package worker runs wharf's background jobs. Every job is a plain
+// function run on an interval; before each run the runner takes a lease on
+// the job's row in the database, so that when several wharf processes share
+// one database exactly one of them runs each job at a time.
+//
+//	tick ──► AcquireLease(job, me, ttl) ──no──► wait for next tick
+//	              │yes
+//	              ▼
+//	         job.Run(ctx) ──► log result ──► wait for next tick
+//
+// Jobs must be idempotent: a lease can expire under a slow run, and a
+// crashed process's lease lapses after its TTL, so a run may repeat work.
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Leaser grants exclusive, expiring leases on job names.
+type Leaser interface {
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// Job is one kind of background work.
+type Job struct {
+	Name     string
+	Interval time.Duration
+	// Lease is how long one run may take before another process may start
+	// the job again.
+	Lease time.Duration
+	Run   func(ctx context.Context) error
+}
+
+// Runner runs jobs until its context ends.
+type Runner struct {
+	leaser Leaser
+	holder string
+	log    *slog.Logger
+	jobs   []Job
+}
+
+// NewRunner returns a Runner; holder names this process in leases.
+func NewRunner(leaser Leaser, holder string, log *slog.Logger, jobs ...Job) *Runner {
+	return &Runner{leaser: leaser, holder: holder, log: log, jobs: jobs}
+}
+
+// Run runs every job on its interval (first run right away) and returns
+// when ctx is done and every in-flight run has finished.
+func (r *Runner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, job := range r.jobs {
+		wg.Go(func() { r.loop(ctx, job) })
+	}
+	wg.Wait()
+}
+
+func (r *Runner) loop(ctx context.Context, job Job) {
+	t := time.NewTicker(job.Interval)
+	defer t.Stop()
+	for {
+		r.RunOnce(ctx, job)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs job if this process can take its lease, and reports whether it ran.
+func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
+	ok, err := r.leaser.AcquireLease(ctx, job.Name, r.holder, job.Lease)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("job lease failed", slog.String("job", job.Name), slog.Any("err", err))
+		}
+		return false
+	}
+	if !ok {
+		return false
+	}
+	defer r.leaser.ReleaseLease(context.WithoutCancel(ctx), job.Name, r.holder)
+	start := time.Now()
+	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
+	defer cancel()
+	if err := job.Run(runCtx); err != nil && ctx.Err() == nil {
+		r.log.Error("job failed", slog.String("job", job.Name), slog.Any("err", err), slog.Duration("took", time.Since(start)))
+		return true
+	}
+	r.log.Debug("job ran", slog.String("job", job.Name), slog.Duration("took", time.Since(start)))
+	return true
+}
