@@ -25,7 +25,7 @@ import (
 
 // testEnv is a wharf API served by httptest over a real database.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *db.DB
 	cfg   *config.Config
@@ -34,7 +34,7 @@ type testEnv struct {
 // newEnv serves the API over store with the default configuration plus
 // SUPER_USERS=[admin] and GLOBAL_READONLY_SUPER_USERS=[auditor], adjusted by
 // tweak (may be nil).
-func newEnv(t *testing.T, store *db.DB, tweak func(*config.Config)) *testEnv {
+func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	t.Helper()
 	cfg := config.Default()
 	cfg.SuperUsers = []string{"admin"}
@@ -103,7 +103,7 @@ type response struct {
 }
 
 // JSON decodes the body as a JSON object (failing the test if it is not).
-func (r *response) JSON(t *testing.T) map[string]any {
+func (r *response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -154,7 +154,7 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 }
 
 // mustStatus fails the test unless r has the wanted status.
-func mustStatus(t *testing.T, r *response, want int) {
+func mustStatus(t testing.TB, r *response, want int) {
 	t.Helper()
 	if r.Status != want {
 		t.Fatalf("status %d, want %d; body: %s", r.Status, want, r.Body)

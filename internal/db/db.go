@@ -55,7 +55,7 @@ type DB struct {
 // postgres:// or postgresql:// selects PostgreSQL; sqlite://PATH or a plain
 // file path selects SQLite.
 func Open(ctx context.Context, uri string) (*DB, error) {
-	dialect, driver, dsn, err := parseURI(uri)
+	dialect, driver, dsn, err := SQLDriver(uri)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,9 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	return db, nil
 }
 
-func parseURI(uri string) (dialect Dialect, driver, dsn string, err error) {
+// SQLDriver returns the dialect, database/sql driver name and DSN that
+// Open uses for uri, for tools that load data in bulk beside the store.
+func SQLDriver(uri string) (dialect Dialect, driver, dsn string, err error) {
 	switch {
 	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
 		return Postgres, "pgx", uri, nil

@@ -1,0 +1,25 @@
+# wharf: `make run` starts a server on embedded defaults; `make test` runs
+# the whole suite on SQLite and PostgreSQL (starting PostgreSQL if needed).
+SHELL := /bin/bash
+GO ?= go
+
+.PHONY: build run test bench fuzz
+
+build:
+	$(GO) build -o wharf ./cmd/wharf
+
+run:
+	$(GO) run ./cmd/wharf serve
+
+test:
+	@set -euo pipefail; \
+	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
+	echo "PostgreSQL suite: $$WHARF_TEST_POSTGRES"; \
+	test -z "$$(gofmt -l .)" || { echo "gofmt -l lists unformatted files:"; gofmt -l .; exit 1; }; \
+	$(GO) vet ./...; \
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	@set -euo pipefail; \
+	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
