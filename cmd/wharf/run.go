@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -248,13 +247,13 @@ func storedSecret(path string) (string, error) {
 	return secret, nil
 }
 
-// holderName identifies this process in job leases.
+// holderName identifies this process in job leases: host and pid say which
+// process it is, the random part keeps a restarted pid from reusing a lease.
 func holderName() string {
 	host, _ := os.Hostname()
 	raw := make([]byte, 4)
 	rand.Read(raw)
-	sum := sha256.Sum256(raw)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(sum[:4]))
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(raw))
 }
 
 func set(names []string) map[string]bool {

@@ -21,6 +21,7 @@ var problemTypes = map[wharf.Code]struct {
 	wharf.Conflict:             {http.StatusConflict, "conflict"},
 	wharf.TooLarge:             {http.StatusRequestEntityTooLarge, "request_too_large"},
 	wharf.UnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	wharf.Unavailable:          {http.StatusServiceUnavailable, "service_unavailable"},
 	wharf.Internal:             {http.StatusInternalServerError, "internal_error"},
 }
 
@@ -64,6 +65,7 @@ var errorDescriptions = map[string]string{
 	"conflict":               "The request conflicts with the current state of the resource.",
 	"request_too_large":      "The request body is larger than the server accepts.",
 	"unsupported_media_type": "The request body must be JSON sent with Content-Type: application/json.",
+	"service_unavailable":    "The registry is read-only: pulls work, writes are suspended.",
 	"internal_error":         "An internal error occurred; the server logged the details.",
 }
 

@@ -38,7 +38,7 @@ func (s *Server) routes() {
 	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(auth.UserAdmin), s.createOrganization}})
 	s.redirectSlash("/api/v1/organization")
 	s.handle("/api/v1/organization/{orgname}", map[string]method{
-		GET:    {open, s.getOrganization},
+		GET:    {rule{access: publicRead}, s.getOrganization},
 		PUT:    {user(auth.OrgAdmin), s.changeOrgDetails},
 		DELETE: {user(auth.OrgAdmin), s.deleteOrgAsAdmin},
 	})

@@ -83,6 +83,7 @@ type access int
 
 const (
 	anyone        access = iota // no credentials needed
+	publicRead                  // anyone while FEATURE_ANONYMOUS_ACCESS is on, else signed-in users
 	signedIn                    // any enabled user
 	anySuperuser                // superuser or global read-only superuser
 	fullSuperuser               // superuser with write rights
@@ -184,10 +185,16 @@ func (s *Server) admit(r *http.Request, rl rule) (*call, error) {
 	if mutating && p != nil && p.Session != nil && !s.Auth.CheckCSRF(r, p) {
 		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
 	}
-	if rl.access == anyone {
+	if mutating && s.cfg.RegistryState == "readonly" && rl.access != anyone {
+		return nil, wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended.")
+	}
+	if rl.access == anyone || (rl.access == publicRead && (p != nil || s.cfg.FeatureAnonymousAccess)) {
 		return c, nil
 	}
 	if p == nil {
+		if rl.access == publicRead {
+			return nil, wharf.Errorf(wharf.Unauthenticated, "Anonymous access is not allowed")
+		}
 		return nil, wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
 	}
 	allowed := true

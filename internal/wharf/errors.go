@@ -31,6 +31,9 @@ const (
 	TooLarge Code = "too_large"
 	// UnsupportedMediaType: the body is not of an accepted content type (HTTP 415).
 	UnsupportedMediaType Code = "unsupported_media_type"
+	// Unavailable: the service refuses this kind of call for now, e.g. writes
+	// while the registry is read-only (HTTP 503).
+	Unavailable Code = "unavailable"
 	// Internal: a fault on our side; the message is never shown to clients (HTTP 500).
 	Internal Code = "internal"
 )
