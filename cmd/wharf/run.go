@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/api"
@@ -23,6 +24,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/worker"
@@ -133,13 +135,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.ServerHostname == "" {
 		cfg.ServerHostname = ln.Addr().String()
 	}
-	handlerAPI, err := newAPI(cfg, store, pageKey, log)
+	handlerAPI, authn, err := newAPI(cfg, store, pageKey, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	reg, err := newRegistry(cfg, store, blobs, authn, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handlerAPI,
+		Handler:           splitRegistry(reg, handlerAPI),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
@@ -148,7 +155,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workCtx, stopWork := context.WithCancel(ctx)
 	workDone := make(chan struct{})
 	go func() {
-		runner.Run(workCtx)
+		var wg sync.WaitGroup
+		wg.Go(func() { runner.Run(workCtx) })
+		wg.Go(func() { reg.Run(workCtx) })
+		wg.Wait()
 		close(workDone)
 	}()
 
@@ -170,12 +180,37 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
-func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) (http.Handler, error) {
-	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
+// splitRegistry sends /v2 to the registry and everything else to the API.
+// The registry parses its own paths (names contain '/'), so they must not
+// pass through ServeMux's path cleaning, which would redirect hostile
+// "/v2/a/../b" paths instead of refusing them.
+func splitRegistry(reg, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" {
+			r.URL.Path = "/v2/"
+		}
+		if strings.HasPrefix(r.URL.Path, "/v2/") {
+			reg.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, log *slog.Logger) (*registry.Server, error) {
+	tokens, err := auth.NewRegistryTokens([]byte(cfg.SecretKey), cfg.ServerHostname, time.Hour, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	policy := identity.Policy{
+	return registry.New(registry.Deps{
+		Store: store, Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
+		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
+		Logger: log, Now: time.Now,
+	}), nil
+}
+
+func policyFor(cfg *config.Config) identity.Policy {
+	return identity.Policy{
 		SuperusersEnabled:    cfg.FeatureSuperUsers,
 		SuperUsers:           set(cfg.SuperUsers),
 		ReadonlySuperUsers:   set(cfg.GlobalReadonlySuperUsers),
@@ -183,6 +218,14 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		TagExpirationOptions: cfg.TagExpirationOptions,
 		DefaultTagExpiration: cfg.DefaultTagExpiration,
 	}
+}
+
+func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
+	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := policyFor(cfg)
 	authn := auth.New(store, []byte(cfg.SecretKey), 30*24*time.Hour, cfg.PreferredURLScheme == "https", time.Now)
 	return api.New(api.Deps{
 		Config:       cfg,
@@ -194,7 +237,7 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		Logger:       log,
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
-	}), nil
+	}), authn, nil
 }
 
 // jobs lists the background work every wharf process offers to run.

@@ -208,3 +208,10 @@ func (a *Authenticator) CheckCSRF(r *http.Request, p *Principal) bool {
 	got := submittedCSRF(r)
 	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
+
+// AuthenticateToken resolves an OAuth access token alone (as the registry's
+// token endpoint receives it with the user name "$oauthtoken"). nil when
+// the token is not valid.
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
+	return a.fromToken(ctx, token)
+}

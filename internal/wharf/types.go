@@ -140,3 +140,61 @@ func (a Actor) Name() string {
 	}
 	return a.Account.Name
 }
+
+// Visibility of a repository.
+const (
+	Private = "private"
+	Public  = "public"
+)
+
+// Repository is a named collection of manifests and tags in a namespace.
+type Repository struct {
+	ID          int64
+	NamespaceID int64
+	Namespace   string
+	Name        string
+	Visibility  string
+	Description string
+	CreatedAt   time.Time
+}
+
+// FullName is "namespace/name", the repository's name on the registry API.
+func (r *Repository) FullName() string { return r.Namespace + "/" + r.Name }
+
+// Manifest is a stored image manifest, index or artifact manifest.
+type Manifest struct {
+	ID            int64
+	RepositoryID  int64
+	Digest        string
+	MediaType     string
+	ArtifactType  string
+	SubjectDigest string
+	Annotations   map[string]string
+	Size          int64
+	Content       []byte
+	Blobs         []string // digests of the config and layers it references
+	Children      []string // digests of the manifests an index references
+	CreatedAt     time.Time
+}
+
+// Upload is a blob upload in progress.
+type Upload struct {
+	ID           string
+	RepositoryID int64
+	AccountID    int64
+	Algorithm    string // sha256 | sha512: the digest being computed as data arrives
+	Size         int64
+	HashState    []byte // marshalled hash state after Size bytes
+	StartedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Robot is a robot account's credentials: the account is named
+// "<namespace>+<short name>".
+type Robot struct {
+	Account     *Account
+	NamespaceID int64
+	Token       string
+	Description string
+	CreatedAt   time.Time
+}

@@ -1,0 +1,205 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// PutManifest stores m in its repository and, when tag is not "", points
+// the tag at it — one transaction, so the tag's previous target is read
+// from its real state at that moment. logs receives that previous digest
+// ("" when the tag is new, or no tag was given) and returns the entries to
+// write with the change. Every blob m references must be linked to the
+// repository and every child manifest stored in it; otherwise NotFound
+// names the first one missing and nothing is written.
+func (db *DB) PutManifest(ctx context.Context, m *wharf.Manifest, tag string, logs func(previous string) []wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkReferences(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := db.insertManifest(ctx, tx, m); err != nil {
+			return err
+		}
+		previous := ""
+		if tag != "" {
+			err := tx.QueryRowContext(ctx, `SELECT m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id
+				WHERE t.repository_id = $1 AND t.name = $2`+db.forUpdate(), m.RepositoryID, tag).Scan(&previous)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return wharf.Wrap(err, "load tag")
+			}
+			if previous != m.Digest {
+				_, err := tx.ExecContext(ctx, `INSERT INTO tag (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
+					m.RepositoryID, tag, m.ID, micros(db.now()))
+				if err != nil {
+					return wharf.Wrap(err, "write tag")
+				}
+			}
+		}
+		return db.appendLogs(ctx, tx, logs(previous))
+	})
+}
+
+func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
+	for _, d := range m.Blobs {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM repository_blob WHERE repository_id = $1 AND digest = $2`, m.RepositoryID, d).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.NotFound, "blob %s is not in the repository", d)
+		}
+		if err != nil {
+			return wharf.Wrap(err, "check blob")
+		}
+	}
+	for _, d := range m.Children {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM manifest WHERE repository_id = $1 AND digest = $2`, m.RepositoryID, d).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.NotFound, "manifest %s is not in the repository", d)
+		}
+		if err != nil {
+			return wharf.Wrap(err, "check manifest")
+		}
+	}
+	return nil
+}
+
+func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
+	annotations := ""
+	if len(m.Annotations) > 0 {
+		b, err := json.Marshal(m.Annotations)
+		if err != nil {
+			return wharf.Wrap(err, "encode annotations")
+		}
+		annotations = string(b)
+	}
+	m.CreatedAt = db.now().UTC()
+	err := tx.QueryRowContext(ctx, `INSERT INTO manifest (repository_id, digest, media_type, artifact_type, subject_digest,
+		annotations, size, content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
+		m.RepositoryID, m.Digest, m.MediaType, m.ArtifactType, nullString(m.SubjectDigest), annotations, m.Size, m.Content,
+		micros(m.CreatedAt)).Scan(&m.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Same content pushed again: the stored row already has its references.
+		err = tx.QueryRowContext(ctx, `SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2`, m.RepositoryID, m.Digest).Scan(&m.ID)
+		return wharf.Wrap(err, "load manifest")
+	}
+	if err != nil {
+		return wharf.Wrap(err, "store manifest")
+	}
+	for _, d := range m.Blobs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_blob (manifest_id, digest) VALUES ($1, $2)
+			ON CONFLICT (manifest_id, digest) DO NOTHING`, m.ID, d); err != nil {
+			return wharf.Wrap(err, "store manifest blob")
+		}
+	}
+	for _, d := range m.Children {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_child (manifest_id, child_digest) VALUES ($1, $2)
+			ON CONFLICT (manifest_id, child_digest) DO NOTHING`, m.ID, d); err != nil {
+			return wharf.Wrap(err, "store manifest child")
+		}
+	}
+	return nil
+}
+
+// DeleteManifest removes repoID's manifest digest and every tag pointing at
+// it. logs receives those tags and returns the entries to write. NotFound
+// if the manifest is not there.
+func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, logs func(tags []string) []wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2`, repoID, digest).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errManifestNotFound
+		}
+		if err != nil {
+			return wharf.Wrap(err, "load manifest")
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM tag WHERE manifest_id = $1 ORDER BY name`, id)
+		if err != nil {
+			return wharf.Wrap(err, "load tags")
+		}
+		tags, err := scanStrings(rows)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {
+			return wharf.Wrap(err, "delete manifest")
+		}
+		return db.appendLogs(ctx, tx, logs(tags))
+	})
+}
+
+// DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
+func (db *DB) DeleteTag(ctx context.Context, repoID int64, tag string, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tag WHERE repository_id = $1 AND name = $2`, repoID, tag)
+		if err != nil {
+			return wharf.Wrap(err, "delete tag")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errManifestNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// ListTags returns up to limit+1 of repoID's tag names after last, in order.
+func (db *DB) ListTags(ctx context.Context, repoID int64, last string, limit int) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT name FROM tag WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3`,
+		repoID, last, limit+1)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list tags")
+	}
+	return scanStrings(rows)
+}
+
+// Referrers returns repoID's manifests whose subject is digest, optionally
+// only those of one artifact type, without their content.
+func (db *DB) Referrers(ctx context.Context, repoID int64, digest, artifactType string) ([]*wharf.Manifest, error) {
+	query := `SELECT id, repository_id, digest, media_type, artifact_type, subject_digest, annotations, size, created_at
+		FROM manifest WHERE repository_id = $1 AND subject_digest = $2`
+	args := []any{repoID, digest}
+	if artifactType != "" {
+		query += ` AND artifact_type = $3`
+		args = append(args, artifactType)
+	}
+	rows, err := db.sql.QueryContext(ctx, query+` ORDER BY id LIMIT 10000`, args...)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list referrers")
+	}
+	defer rows.Close()
+	var out []*wharf.Manifest
+	for rows.Next() {
+		var m wharf.Manifest
+		var subject sql.NullString
+		var annotations string
+		var created int64
+		if err := rows.Scan(&m.ID, &m.RepositoryID, &m.Digest, &m.MediaType, &m.ArtifactType, &subject, &annotations, &m.Size, &created); err != nil {
+			return nil, wharf.Wrap(err, "scan referrer")
+		}
+		m.SubjectDigest, m.CreatedAt = subject.String, fromMicros(created)
+		if annotations != "" {
+			if err := json.Unmarshal([]byte(annotations), &m.Annotations); err != nil {
+				return nil, wharf.Wrap(err, "decode annotations")
+			}
+		}
+		out = append(out, &m)
+	}
+	return out, wharf.Wrap(rows.Err(), "list referrers")
+}
+
+// placeholders returns "$from, $from+1, …" for n values.
+func placeholders(from, n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(marks, ", ")
+}

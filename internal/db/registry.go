@@ -1,0 +1,275 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at`
+
+func scanRepository(row rowScanner) (*wharf.Repository, error) {
+	var r wharf.Repository
+	var created int64
+	if err := row.Scan(&r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = fromMicros(created)
+	return &r, nil
+}
+
+var errRepoNotFound = wharf.Errorf(wharf.NotFound, "Not Found")
+
+// RepositoryByName returns namespace/name. NotFound if either is missing.
+func (db *DB) RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error) {
+	r, err := scanRepository(db.sql.QueryRowContext(ctx, `SELECT `+repositoryColumns+`
+		FROM repository r JOIN account a ON a.id = r.namespace_id WHERE a.name = $1 AND r.name = $2`, namespace, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errRepoNotFound
+	}
+	return r, wharf.Wrap(err, "load repository")
+}
+
+// CreateRepository inserts repo with entries. Invalid if it already exists.
+func (db *DB) CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		created, err := db.insertRepository(ctx, tx, repo)
+		if err != nil {
+			return err
+		}
+		if !created {
+			return wharf.Errorf(wharf.Invalid, "Repository already exists")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// EnsureRepository returns namespace's repository name, creating it (with
+// entries) when missing, as a push to a new name does.
+func (db *DB) EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error) {
+	var created bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if created, err = db.insertRepository(ctx, tx, repo); err != nil || !created {
+			return err
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+	return created, err
+}
+
+func (db *DB) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repository) (bool, error) {
+	repo.CreatedAt = db.now().UTC()
+	err := tx.QueryRowContext(ctx, `INSERT INTO repository (namespace_id, name, visibility, description, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id`,
+		repo.NamespaceID, repo.Name, repo.Visibility, repo.Description, micros(repo.CreatedAt)).Scan(&repo.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		existing, err := scanRepository(tx.QueryRowContext(ctx, `SELECT `+repositoryColumns+`
+			FROM repository r JOIN account a ON a.id = r.namespace_id WHERE r.namespace_id = $1 AND r.name = $2`, repo.NamespaceID, repo.Name))
+		if err != nil {
+			return false, wharf.Wrap(err, "load repository")
+		}
+		*repo = *existing
+		return false, nil
+	}
+	return err == nil, wharf.Wrap(err, "create repository")
+}
+
+// UpdateRepository stores repo's visibility and description with entries.
+func (db *DB) UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE repository SET visibility = $1, description = $2 WHERE id = $3`,
+			repo.Visibility, repo.Description, repo.ID)
+		if err != nil {
+			return wharf.Wrap(err, "update repository")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errRepoNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// DeleteRepository removes the repository with its manifests, tags, blob
+// links and uploads. The blobs themselves stay until garbage collection
+// finds them unreferenced.
+func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM repository WHERE id = $1`, id)
+		if err != nil {
+			return wharf.Wrap(err, "delete repository")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errRepoNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// Catalog returns up to limit+1 repository names ("namespace/name") after
+// last, in order.
+func (db *DB) Catalog(ctx context.Context, last string, limit int) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT full_name FROM (
+		SELECT a.name || '/' || r.name AS full_name FROM repository r JOIN account a ON a.id = r.namespace_id) c
+		WHERE full_name > $1 ORDER BY full_name LIMIT $2`, last, limit+1)
+	if err != nil {
+		return nil, wharf.Wrap(err, "catalog")
+	}
+	return scanStrings(rows)
+}
+
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, wharf.Wrap(err, "scan")
+		}
+		out = append(out, s)
+	}
+	return out, wharf.Wrap(rows.Err(), "scan")
+}
+
+// RepositoryBlobSize returns the size of blob digest if repository repoID
+// may serve it. NotFound otherwise.
+func (db *DB) RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error) {
+	var size int64
+	err := db.sql.QueryRowContext(ctx, `SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest
+		WHERE rb.repository_id = $1 AND rb.digest = $2`, repoID, digest).Scan(&size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, wharf.Errorf(wharf.NotFound, "blob unknown to repository")
+	}
+	return size, wharf.Wrap(err, "load blob")
+}
+
+// BlobSize returns the size of a stored blob. NotFound if none.
+func (db *DB) BlobSize(ctx context.Context, digest string) (int64, error) {
+	var size int64
+	err := db.sql.QueryRowContext(ctx, `SELECT size FROM blob WHERE digest = $1`, digest).Scan(&size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, wharf.Errorf(wharf.NotFound, "blob unknown")
+	}
+	return size, wharf.Wrap(err, "load blob")
+}
+
+// LinkBlob records that blob digest (of size bytes, already in storage)
+// may be served by repository repoID.
+func (db *DB) LinkBlob(ctx context.Context, repoID int64, digest string, size int64) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		now := micros(db.now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (digest) DO NOTHING`, digest, size, now); err != nil {
+			return wharf.Wrap(err, "record blob")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (repository_id, digest) DO NOTHING`, repoID, digest, now)
+		return wharf.Wrap(err, "link blob")
+	})
+}
+
+// UnlinkBlob removes blob digest from repository repoID. NotFound if not linked.
+func (db *DB) UnlinkBlob(ctx context.Context, repoID int64, digest string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM repository_blob WHERE repository_id = $1 AND digest = $2`, repoID, digest)
+	if err != nil {
+		return wharf.Wrap(err, "unlink blob")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return wharf.Errorf(wharf.NotFound, "blob unknown to repository")
+	}
+	return nil
+}
+
+// CreateUpload records a new upload session.
+func (db *DB) CreateUpload(ctx context.Context, u *wharf.Upload) error {
+	now := db.now().UTC()
+	u.StartedAt, u.UpdatedAt = now, now
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO upload (id, repository_id, account_id, algorithm, size, hash_state, started_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.ID, u.RepositoryID, u.AccountID, u.Algorithm, u.Size, u.HashState, micros(now), micros(now))
+	return wharf.Wrap(err, "create upload")
+}
+
+// UploadByID returns the upload. NotFound if none.
+func (db *DB) UploadByID(ctx context.Context, id string) (*wharf.Upload, error) {
+	var u wharf.Upload
+	var started, updated int64
+	err := db.sql.QueryRowContext(ctx, `SELECT id, repository_id, account_id, algorithm, size, hash_state, started_at, updated_at
+		FROM upload WHERE id = $1`, id).Scan(&u.ID, &u.RepositoryID, &u.AccountID, &u.Algorithm, &u.Size, &u.HashState, &started, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, wharf.Errorf(wharf.NotFound, "upload unknown")
+	}
+	if err != nil {
+		return nil, wharf.Wrap(err, "load upload")
+	}
+	u.StartedAt, u.UpdatedAt = fromMicros(started), fromMicros(updated)
+	return &u, nil
+}
+
+// UpdateUpload stores an upload's progress: its size and hash state.
+func (db *DB) UpdateUpload(ctx context.Context, u *wharf.Upload) error {
+	u.UpdatedAt = db.now().UTC()
+	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3 WHERE id = $4`,
+		u.Size, u.HashState, micros(u.UpdatedAt), u.ID)
+	return wharf.Wrap(err, "update upload")
+}
+
+// DeleteUpload forgets an upload session.
+func (db *DB) DeleteUpload(ctx context.Context, id string) error {
+	_, err := db.sql.ExecContext(ctx, `DELETE FROM upload WHERE id = $1`, id)
+	return wharf.Wrap(err, "delete upload")
+}
+
+const manifestColumns = `id, repository_id, digest, media_type, artifact_type, subject_digest, annotations, size, content, created_at`
+
+func scanManifest(row rowScanner) (*wharf.Manifest, error) {
+	var m wharf.Manifest
+	var subject sql.NullString
+	var annotations string
+	var created int64
+	if err := row.Scan(&m.ID, &m.RepositoryID, &m.Digest, &m.MediaType, &m.ArtifactType, &subject, &annotations,
+		&m.Size, &m.Content, &created); err != nil {
+		return nil, err
+	}
+	m.SubjectDigest = subject.String
+	m.CreatedAt = fromMicros(created)
+	if annotations != "" {
+		if err := json.Unmarshal([]byte(annotations), &m.Annotations); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+var errManifestNotFound = wharf.Errorf(wharf.NotFound, "manifest unknown")
+
+// ManifestByDigest returns repoID's manifest digest. NotFound if none.
+func (db *DB) ManifestByDigest(ctx context.Context, repoID int64, digest string) (*wharf.Manifest, error) {
+	m, err := scanManifest(db.sql.QueryRowContext(ctx, `SELECT `+manifestColumns+` FROM manifest
+		WHERE repository_id = $1 AND digest = $2`, repoID, digest))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errManifestNotFound
+	}
+	return m, wharf.Wrap(err, "load manifest")
+}
+
+// ManifestByTag returns the manifest repoID's tag points to. NotFound if none.
+func (db *DB) ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error) {
+	m, err := scanManifest(db.sql.QueryRowContext(ctx, `SELECT `+prefixed("m.", manifestColumns)+` FROM tag t
+		JOIN manifest m ON m.id = t.manifest_id WHERE t.repository_id = $1 AND t.name = $2`, repoID, tag))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errManifestNotFound
+	}
+	return m, wharf.Wrap(err, "load manifest")
+}
+
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,251 @@
+package registry
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// caller is who asked /v2/auth for a token.
+type caller struct {
+	account *wharf.Account // nil for anonymous
+	robot   *wharf.Robot   // set for robot logins
+	scopes  auth.Scopes    // OAuth token scopes; nil = not limited by scopes
+}
+
+// serveToken is the Docker token endpoint: Basic credentials (a user's
+// password, a robot's token as "ns+name", or "$oauthtoken" with an OAuth
+// access token) are exchanged for a short-lived JWT granting the requested
+// scopes that the caller is allowed. No credentials = anonymous pulls of
+// public repositories.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		s.writeError(w, r, ociError(errUnsupported, "use GET"))
+		return
+	}
+	c, err := s.login(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var access []auth.RegistryAccess
+	for _, scope := range r.URL.Query()["scope"] {
+		for _, one := range strings.Split(scope, " ") {
+			if a, ok := s.grant(r.Context(), c, one); ok {
+				access = append(access, a)
+			}
+		}
+	}
+	subject, id, kind := "", int64(0), ""
+	if c.account != nil {
+		subject, id, kind = c.account.Name, c.account.ID, string(c.account.Kind)
+	}
+	token, claims, err := s.Tokens.Issue(subject, id, kind, access)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{"token": token, "access_token": token,
+		"expires_in": int64(s.Tokens.Lifetime() / time.Second), "issued_at": time.Unix(claims.IssuedAt, 0).UTC().Format(time.RFC3339)})
+}
+
+// login checks the Basic credentials of a token request.
+func (s *Server) login(r *http.Request) (*caller, error) {
+	user, secret, ok := r.BasicAuth()
+	if !ok {
+		if r.Header.Get("Authorization") != "" {
+			return nil, ociError(errUnauthorized, "the token endpoint takes Basic credentials")
+		}
+		return &caller{}, nil
+	}
+	bad := ociError(errUnauthorized, "invalid username or password")
+	ctx := r.Context()
+	switch {
+	case user == "$oauthtoken":
+		p, err := s.Auth.AuthenticateToken(ctx, secret)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			return nil, bad
+		}
+		scopes := auth.Scopes{}
+		for _, sc := range []auth.Scope{auth.RepoRead, auth.RepoWrite, auth.RepoCreate, auth.RepoAdmin} {
+			if p.HasScope(sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+		return &caller{account: p.Account, scopes: scopes}, nil
+	case strings.Contains(user, "+"):
+		robot, err := s.Store.RobotByName(ctx, user)
+		if wharf.IsCode(err, wharf.NotFound) {
+			return nil, bad
+		}
+		if err != nil {
+			return nil, err
+		}
+		if subtle.ConstantTimeCompare([]byte(robot.Token), []byte(secret)) != 1 || !robot.Account.Enabled {
+			return nil, bad
+		}
+		return &caller{account: robot.Account, robot: robot}, nil
+	default:
+		acct, err := s.Store.AccountByName(ctx, user)
+		if wharf.IsCode(err, wharf.NotFound) {
+			return nil, bad
+		}
+		if err != nil {
+			return nil, err
+		}
+		if acct.Kind != wharf.KindUser || !identity.CheckPassword(acct.PasswordHash, secret) {
+			return nil, bad
+		}
+		if !acct.Enabled {
+			return nil, ociError(errDenied, "this account is disabled")
+		}
+		return &caller{account: acct}, nil
+	}
+}
+
+// grant returns the part of one requested scope ("repository:ns/repo:pull,push"
+// or "registry:catalog:*") that c may have.
+func (s *Server) grant(ctx context.Context, c *caller, scope string) (auth.RegistryAccess, bool) {
+	parts := strings.Split(scope, ":")
+	if len(parts) < 3 {
+		return auth.RegistryAccess{}, false
+	}
+	typ, name, actions := parts[0], strings.Join(parts[1:len(parts)-1], ":"), strings.Split(parts[len(parts)-1], ",")
+	if typ == "registry" && name == "catalog" {
+		if s.Policy.CanInspect(c.account) && c.scopes == nil {
+			return auth.RegistryAccess{Type: typ, Name: name, Actions: []string{"*"}}, true
+		}
+		return auth.RegistryAccess{}, false
+	}
+	if typ != "repository" {
+		return auth.RegistryAccess{}, false
+	}
+	rt, err := parsePath("/v2/" + name + "/tags/list")
+	if err != nil {
+		return auth.RegistryAccess{}, false
+	}
+	canRead, canWrite, err := s.permissions(ctx, c, rt.namespace, rt.repo)
+	if err != nil {
+		return auth.RegistryAccess{}, false
+	}
+	var granted []string
+	for _, a := range actions {
+		switch {
+		case a == "pull" && canRead, a == "push" && canWrite, a == "delete" && canWrite:
+			if !slices.Contains(granted, a) {
+				granted = append(granted, a)
+			}
+		}
+	}
+	if len(granted) == 0 {
+		return auth.RegistryAccess{}, false
+	}
+	return auth.RegistryAccess{Type: "repository", Name: rt.name(), Actions: granted}, true
+}
+
+// permissions decides what c may do with namespace/repo: the namespace's
+// own user, an organization's admins and creators, and the namespace's
+// robots may push (which creates the repository); organization members may
+// pull its private repositories; anybody may pull a public one.
+func (s *Server) permissions(ctx context.Context, c *caller, namespace, repo string) (read, write bool, err error) {
+	ns, err := s.Store.AccountByName(ctx, namespace)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	public := false
+	if r, err := s.Store.RepositoryByName(ctx, namespace, repo); err == nil {
+		public = r.Visibility == wharf.Public
+	} else if !wharf.IsCode(err, wharf.NotFound) {
+		return false, false, err
+	}
+	member := false
+	switch {
+	case c.robot != nil:
+		write = c.robot.NamespaceID == ns.ID
+		member = write
+	case c.account == nil || ns.Kind == wharf.KindRobot:
+	case ns.ID == c.account.ID:
+		write, member = true, true
+	case ns.Kind == wharf.KindOrg:
+		role, err := s.Store.OrgRole(ctx, ns.ID, c.account.ID)
+		if err != nil {
+			return false, false, err
+		}
+		member = role != ""
+		write = role == "admin" || role == "creator"
+	}
+	read = public || member || write
+	if c.scopes != nil {
+		read = read && c.scopes.Has(auth.RepoRead)
+		write = write && c.scopes.Has(auth.RepoWrite)
+	}
+	return read, write, nil
+}
+
+// authorize checks that req may perform action on its repository and
+// returns the repository (nil when it does not exist yet). Pulls of public
+// repositories need no token.
+func (s *Server) authorize(ctx context.Context, req *request, action string) (*wharf.Repository, error) {
+	rt := req.route
+	repo, err := s.Store.RepositoryByName(ctx, rt.namespace, rt.repo)
+	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		return nil, err
+	}
+	if req.claims != nil && req.claims.Allows("repository", rt.name(), action) {
+		return repo, nil
+	}
+	if action == "pull" && repo != nil && repo.Visibility == wharf.Public {
+		return repo, nil
+	}
+	if req.claims == nil {
+		return nil, ociError(errUnauthorized, "authentication required")
+	}
+	if repo == nil && action == "pull" {
+		return nil, ociError(errNameUnknown, "repository name not known to registry")
+	}
+	return nil, ociError(errDenied, "requested access to the resource is denied")
+}
+
+// actor is the audit-log identity of req.
+func (s *Server) actor(req *request) wharf.Actor {
+	a := wharf.Actor{IP: req.ip}
+	if req.claims != nil && req.claims.AccountID != 0 {
+		a.Account = &wharf.Account{ID: req.claims.AccountID, Name: req.claims.Subject, Kind: wharf.AccountKind(req.claims.Kind)}
+	}
+	return a
+}
+
+// ensureRepository returns req's repository, creating it (private) for a
+// push to a new name.
+func (s *Server) ensureRepository(ctx context.Context, req *request, repo *wharf.Repository) (*wharf.Repository, error) {
+	if repo != nil {
+		return repo, nil
+	}
+	ns, err := s.Store.AccountByName(ctx, req.route.namespace)
+	if err != nil {
+		return nil, err
+	}
+	repo = &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: req.route.repo, Visibility: wharf.Private}
+	entry := s.actor(req).Entry("create_repo", ns, map[string]any{"repo": repo.Name, "namespace": ns.Name})
+	if _, err := s.Store.EnsureRepository(ctx, repo, entry); err != nil {
+		return nil, err
+	}
+	repo.Namespace = ns.Name
+	return repo, nil
+}

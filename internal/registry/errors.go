@@ -1,0 +1,95 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// errCode is one OCI distribution error code with its HTTP status.
+type errCode struct {
+	name   string
+	status int
+}
+
+// The OCI distribution-spec error codes wharf answers with.
+var (
+	errBlobUnknown        = errCode{"BLOB_UNKNOWN", http.StatusNotFound}
+	errBlobUploadInvalid  = errCode{"BLOB_UPLOAD_INVALID", http.StatusBadRequest}
+	errBlobUploadUnknown  = errCode{"BLOB_UPLOAD_UNKNOWN", http.StatusNotFound}
+	errDigestInvalid      = errCode{"DIGEST_INVALID", http.StatusBadRequest}
+	errManifestBlobUnkown = errCode{"MANIFEST_BLOB_UNKNOWN", http.StatusBadRequest}
+	errManifestInvalid    = errCode{"MANIFEST_INVALID", http.StatusBadRequest}
+	errManifestUnknown    = errCode{"MANIFEST_UNKNOWN", http.StatusNotFound}
+	errNameInvalid        = errCode{"NAME_INVALID", http.StatusBadRequest}
+	errNameUnknown        = errCode{"NAME_UNKNOWN", http.StatusNotFound}
+	errSizeInvalid        = errCode{"SIZE_INVALID", http.StatusBadRequest}
+	errTooLarge           = errCode{"SIZE_INVALID", http.StatusRequestEntityTooLarge}
+	errRangeInvalid       = errCode{"BLOB_UPLOAD_INVALID", http.StatusRequestedRangeNotSatisfiable}
+	errTagInvalid         = errCode{"TAG_INVALID", http.StatusBadRequest}
+	errUnauthorized       = errCode{"UNAUTHORIZED", http.StatusUnauthorized}
+	errDenied             = errCode{"DENIED", http.StatusForbidden}
+	errUnsupported        = errCode{"UNSUPPORTED", http.StatusMethodNotAllowed}
+	errPaginationInvalid  = errCode{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest}
+	errUnknown            = errCode{"UNKNOWN", http.StatusInternalServerError}
+)
+
+// registryError is an error the /v2 API reports in the OCI envelope.
+type registryError struct {
+	code    errCode
+	message string
+	detail  any
+}
+
+func (e *registryError) Error() string { return e.code.name + ": " + e.message }
+
+func ociError(code errCode, format string, args ...any) *registryError {
+	return &registryError{code: code, message: fmt.Sprintf(format, args...)}
+}
+
+type errorBody struct {
+	Errors []errorItem `json:"errors"`
+}
+
+type errorItem struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  any    `json:"detail,omitempty"`
+}
+
+// writeError is the one place /v2 errors become HTTP. Domain errors map by
+// code; anything unclassified is an internal fault, logged, shown generically.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var re *registryError
+	if !errors.As(err, &re) {
+		switch wharf.ErrorCode(err) {
+		case wharf.Invalid:
+			re = ociError(errBlobUploadInvalid, "%s", wharf.ErrorMessage(err))
+		case wharf.NotFound:
+			re = ociError(errNameUnknown, "%s", wharf.ErrorMessage(err))
+		case wharf.Forbidden:
+			re = ociError(errDenied, "%s", wharf.ErrorMessage(err))
+		case wharf.Unauthenticated:
+			re = ociError(errUnauthorized, "%s", wharf.ErrorMessage(err))
+		case wharf.TooLarge:
+			re = ociError(errTooLarge, "%s", wharf.ErrorMessage(err))
+		default:
+			s.log.ErrorContext(r.Context(), "registry request failed", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Any("err", err))
+			re = ociError(errUnknown, "internal server error")
+		}
+	}
+	if re.code.status == http.StatusUnauthorized {
+		s.challenge(w, r, nil)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(re.code.status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	json.NewEncoder(w).Encode(errorBody{Errors: []errorItem{{Code: re.code.name, Message: re.message, Detail: re.detail}}})
+}

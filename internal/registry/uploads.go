@@ -1,0 +1,337 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+func newUploadID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// startUpload serves POST /v2/<name>/blobs/uploads/: a cross-repository
+// mount (?mount=&from=), a monolithic upload (?digest= with the body), or
+// a new upload session for PATCH/PUT.
+func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *request) error {
+	ctx := r.Context()
+	repo, err := s.authorize(ctx, req, "push")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if mount := q.Get("mount"); mount != "" {
+		d, err := ParseDigest(mount)
+		if err != nil {
+			return err
+		}
+		mounted, err := s.mount(ctx, req, repo, d, q.Get("from"))
+		if err != nil || mounted != nil {
+			if mounted != nil {
+				blobCreated(w, req, d)
+			}
+			return err
+		}
+	}
+	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
+		return err
+	}
+	u := &wharf.Upload{ID: newUploadID(), RepositoryID: repo.ID, AccountID: req.claims.AccountID, Algorithm: "sha256"}
+	if raw := q.Get("digest"); raw != "" {
+		d, err := ParseDigest(raw)
+		if err != nil {
+			return err
+		}
+		u.Algorithm = d.Algorithm()
+		fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
+		if err != nil {
+			return err
+		}
+		return s.commit(w, r, req, repo, u, fw, h, d)
+	}
+	if err := s.Store.CreateUpload(ctx, u); err != nil {
+		return err
+	}
+	uploadAccepted(w, req, u, http.StatusAccepted)
+	return nil
+}
+
+// mount links blob d from repository from into repo when the caller may
+// pull from and from has the blob; nil (and no error) means "not
+// mountable", and the caller falls back to an ordinary upload.
+func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository, d Digest, from string) (*wharf.Repository, error) {
+	if from == "" {
+		return nil, nil
+	}
+	src, err := parsePath("/v2/" + from + "/tags/list")
+	if err != nil {
+		return nil, nil
+	}
+	fromRepo, err := s.authorize(ctx, &request{route: src, claims: req.claims, ip: req.ip}, "pull")
+	if err != nil || fromRepo == nil {
+		return nil, nil
+	}
+	size, err := s.Store.RepositoryBlobSize(ctx, fromRepo.ID, d.String())
+	if wharf.IsCode(err, wharf.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
+		return nil, err
+	}
+	if err := s.Store.LinkBlob(ctx, repo.ID, d.String(), size); err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+// upload loads the session in req's path, which must belong to the same
+// repository and the same account: nobody else may read, extend or
+// cancel it.
+func (s *Server) upload(ctx context.Context, req *request) (*wharf.Repository, *wharf.Upload, error) {
+	repo, err := s.authorize(ctx, req, "push")
+	if err != nil {
+		return nil, nil, err
+	}
+	unknown := ociError(errBlobUploadUnknown, "blob upload unknown to registry")
+	if repo == nil || len(req.route.ref) > 64 {
+		return nil, nil, unknown
+	}
+	u, err := s.Store.UploadByID(ctx, req.route.ref)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return nil, nil, unknown
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.RepositoryID != repo.ID || u.AccountID != req.claims.AccountID {
+		return nil, nil, unknown
+	}
+	return repo, u, nil
+}
+
+// receive appends body to u's data and returns the still-open writer and
+// the running hash. A Content-Range, when given, must start where the data
+// ends. On failure the upload is abandoned: its data is discarded.
+func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, contentRange string) (storage.FileWriter, hash.Hash, error) {
+	if contentRange != "" {
+		start, _, ok := parseContentRange(contentRange)
+		if !ok || start != u.Size {
+			return nil, nil, ociError(errRangeInvalid, "Content-Range %q does not continue the upload at byte %d", truncate(contentRange), u.Size)
+		}
+	}
+	h := newHash(u.Algorithm)
+	if u.Size > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.HashState); err != nil {
+			return nil, nil, wharf.Wrap(err, "restore upload hash")
+		}
+	}
+	fw, err := s.Blobs.Writer(ctx, uploadKey(u.ID), u.Size > 0)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return nil, nil, ociError(errBlobUploadUnknown, "upload data is gone (another request may be writing it)")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		if _, err := io.Copy(io.MultiWriter(fw, h), body); err != nil {
+			fw.Cancel(context.WithoutCancel(ctx))
+			s.Store.DeleteUpload(context.WithoutCancel(ctx), u.ID)
+			return nil, nil, ociError(errBlobUploadInvalid, "upload interrupted: %v", err)
+		}
+	}
+	u.Size = fw.Size()
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		fw.Cancel(context.WithoutCancel(ctx))
+		return nil, nil, wharf.Wrap(err, "save upload hash")
+	}
+	u.HashState = state
+	return fw, h, nil
+}
+
+// parseContentRange reads "start-end" (or "bytes start-end/total").
+func parseContentRange(v string) (start, end int64, ok bool) {
+	v = strings.TrimPrefix(strings.TrimSpace(v), "bytes ")
+	v, _, _ = strings.Cut(v, "/")
+	a, b, found := strings.Cut(v, "-")
+	if !found {
+		return 0, 0, false
+	}
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// patchUpload serves PATCH: one more chunk.
+func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, req *request) error {
+	_, u, err := s.upload(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	fw, _, err := s.receive(r.Context(), u, r.Body, r.Header.Get("Content-Range"))
+	if err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return err
+	}
+	if err := s.Store.UpdateUpload(r.Context(), u); err != nil {
+		return err
+	}
+	uploadAccepted(w, req, u, http.StatusAccepted)
+	return nil
+}
+
+// finishUpload serves PUT ?digest=: the last chunk (if any), then the
+// digest check and the commit.
+func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, req *request) error {
+	ctx := r.Context()
+	repo, u, err := s.upload(ctx, req)
+	if err != nil {
+		return err
+	}
+	d, err := ParseDigest(r.URL.Query().Get("digest"))
+	if err != nil {
+		return err
+	}
+	if u.Size == 0 {
+		u.Algorithm = d.Algorithm()
+	}
+	fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
+	if err != nil {
+		return err
+	}
+	return s.commit(w, r, req, repo, u, fw, h, d)
+}
+
+// commit verifies that the upload's bytes have digest d, makes them the
+// content-addressed blob (once, however many uploads carried it), links it
+// to the repository and ends the session. Nothing becomes visible unless
+// the digest matches.
+func (s *Server) commit(w http.ResponseWriter, r *http.Request, req *request, repo *wharf.Repository, u *wharf.Upload,
+	fw storage.FileWriter, h hash.Hash, d Digest) error {
+	ctx := r.Context()
+	abandon := func() {
+		fw.Cancel(context.WithoutCancel(ctx))
+		s.Store.DeleteUpload(context.WithoutCancel(ctx), u.ID)
+	}
+	if err := fw.Commit(ctx); err != nil {
+		abandon()
+		return err
+	}
+	got := Digest(u.Algorithm + ":" + hex.EncodeToString(h.Sum(nil)))
+	if u.Algorithm != d.Algorithm() {
+		// The chunks were hashed before the client named its algorithm.
+		var err error
+		if got, err = s.digestStored(ctx, uploadKey(u.ID), d.Algorithm()); err != nil {
+			s.discard(ctx, u)
+			return err
+		}
+	}
+	if got != d {
+		s.discard(ctx, u)
+		return ociError(errDigestInvalid, "uploaded content has digest %s, not %s", got, d)
+	}
+	if _, err := s.Blobs.Stat(ctx, blobKey(d)); err == nil {
+		s.discard(ctx, u)
+	} else if !wharf.IsCode(err, wharf.NotFound) {
+		return err
+	} else if err := s.Blobs.Move(ctx, uploadKey(u.ID), blobKey(d)); err != nil {
+		return err
+	}
+	if err := s.Store.LinkBlob(ctx, repo.ID, d.String(), u.Size); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteUpload(ctx, u.ID); err != nil {
+		return err
+	}
+	blobCreated(w, req, d)
+	return nil
+}
+
+// discard removes an upload's committed data and its session.
+func (s *Server) discard(ctx context.Context, u *wharf.Upload) {
+	ctx = context.WithoutCancel(ctx)
+	s.Blobs.Delete(ctx, "uploads/"+u.ID)
+	s.Store.DeleteUpload(ctx, u.ID)
+}
+
+// digestStored hashes the content at key with algorithm.
+func (s *Server) digestStored(ctx context.Context, key, algorithm string) (Digest, error) {
+	rd, err := s.Blobs.Reader(ctx, key, 0)
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	h := newHash(algorithm)
+	if _, err := io.Copy(h, rd); err != nil {
+		return "", wharf.Wrap(err, "hash upload")
+	}
+	return Digest(algorithm + ":" + hex.EncodeToString(h.Sum(nil))), nil
+}
+
+// uploadStatus serves GET of an upload: how much has arrived.
+func (s *Server) uploadStatus(w http.ResponseWriter, r *http.Request, req *request) error {
+	_, u, err := s.upload(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	uploadAccepted(w, req, u, http.StatusNoContent)
+	return nil
+}
+
+// cancelUpload serves DELETE of an upload: its data and session go.
+func (s *Server) cancelUpload(w http.ResponseWriter, r *http.Request, req *request) error {
+	_, u, err := s.upload(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	if fw, err := s.Blobs.Writer(r.Context(), uploadKey(u.ID), u.Size > 0); err == nil {
+		fw.Cancel(r.Context())
+	}
+	if err := s.Store.DeleteUpload(r.Context(), u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func uploadAccepted(w http.ResponseWriter, req *request, u *wharf.Upload, status int) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+req.route.name()+"/blobs/uploads/"+u.ID)
+	h.Set("Docker-Upload-UUID", u.ID)
+	end := u.Size - 1
+	if end < 0 {
+		end = 0
+	}
+	h.Set("Range", fmt.Sprintf("0-%d", end))
+	h.Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+func blobCreated(w http.ResponseWriter, req *request, d Digest) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+req.route.name()+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
