@@ -219,7 +219,42 @@ func (s *Server) authorize(ctx context.Context, req *request, action string) (*w
 	if repo == nil && action == "pull" {
 		return nil, ociError(errNameUnknown, "repository name not known to registry")
 	}
+	// A token scoped for other work (clients reuse the last one they got)
+	// earns a fresh challenge when its holder may do this; only a caller
+	// who really may not is told "denied".
+	if ok, err := s.holderMay(ctx, req.claims, rt, action); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, ociError(errUnauthorized, "token does not grant %s on %s", action, rt.name())
+	}
 	return nil, ociError(errDenied, "requested access to the resource is denied")
+}
+
+// holderMay reports whether the account a token was issued to could be
+// granted action on rt.
+func (s *Server) holderMay(ctx context.Context, claims *auth.RegistryClaims, rt route, action string) (bool, error) {
+	if claims.Subject == "" {
+		return false, nil
+	}
+	c := &caller{}
+	if claims.Kind == string(wharf.KindRobot) {
+		robot, err := s.Store.RobotByName(ctx, claims.Subject)
+		if err != nil {
+			return false, nil
+		}
+		c.account, c.robot = robot.Account, robot
+	} else {
+		acct, err := s.Store.AccountByName(ctx, claims.Subject)
+		if err != nil || acct.ID != claims.AccountID || !acct.Enabled {
+			return false, nil
+		}
+		c.account = acct
+	}
+	read, write, err := s.permissions(ctx, c, rt.namespace, rt.repo)
+	if action == "pull" {
+		return read, err
+	}
+	return write, err
 }
 
 // actor is the audit-log identity of req.

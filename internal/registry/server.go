@@ -181,7 +181,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, scope []strin
 	v := `Bearer realm="` + s.Realm + `/v2/auth",service="` + s.Service + `"`
 	if rt, err := parsePath(r.URL.Path); err == nil && rt.kind != routeBase && rt.kind != routeCatalog {
 		action := "pull"
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || rt.kind == routeUpload || rt.kind == routeUploadStart {
 			action = "pull,push"
 		}
 		v += `,scope="repository:` + rt.name() + `:` + action + `"`
