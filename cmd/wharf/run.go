@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/registry"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/worker"
@@ -203,7 +204,7 @@ func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *
 		return nil, err
 	}
 	return registry.New(registry.Deps{
-		Store: store, Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
+		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
 		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		Logger: log, Now: time.Now,
 	}), nil
@@ -232,6 +233,7 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		Store:        store,
 		Identity:     identity.NewService(store, policy),
 		Applications: identity.NewApplications(store),
+		Repositories: repository.NewService(store),
 		Auth:         authn,
 		Pages:        pages,
 		Logger:       log,

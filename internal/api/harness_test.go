@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/repository"
 )
 
 // testEnv is a wharf API served by httptest over a real database.
@@ -56,6 +57,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		Config: &cfg, Store: store,
 		Identity:     identity.NewService(store, policy),
 		Applications: identity.NewApplications(store),
+		Repositories: repository.NewService(store),
 		Auth:         auth.New(store, []byte(cfg.SecretKey), time.Hour, false, time.Now),
 		Pages:        pages,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),

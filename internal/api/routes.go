@@ -54,6 +54,24 @@ func (s *Server) routes() {
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret", map[string]method{
 		POST: {user(auth.OrgAdmin), s.resetClientSecret},
 	})
+	// Repositories and robot accounts.
+	s.handle("/api/v1/repository", map[string]method{POST: {user(""), s.createRepository}})
+	s.handle("/api/v1/repository/{namespace}/{repository}", map[string]method{
+		GET:    {rule{access: publicRead}, s.getRepository},
+		PUT:    {user(auth.RepoAdmin), s.updateRepository},
+		DELETE: {user(auth.RepoAdmin), s.deleteRepository},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
+		POST: {user(auth.RepoAdmin), s.changeVisibility},
+	})
+	for _, base := range []string{"/api/v1/organization/{orgname}/robots", "/api/v1/user/robots"} {
+		s.handle(base, map[string]method{GET: {user(""), s.listRobots}})
+		s.handle(base+"/{robot_shortname}", map[string]method{
+			GET:    {user(""), s.getRobot},
+			PUT:    {user(""), s.putRobot},
+			DELETE: {user(""), s.deleteRobot},
+		})
+	}
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), s.getEntities}})
 
 	// Instance administration (Quay's superuser API).

@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -39,6 +40,7 @@ type Store interface {
 	ListLogs(ctx context.Context, q db.LogQuery) ([]wharf.LogEntry, error)
 	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]db.LogCount, error)
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
+	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
 	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
 	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
 }
@@ -49,6 +51,7 @@ type Deps struct {
 	Store        Store
 	Identity     *identity.Service
 	Applications *identity.Applications
+	Repositories *repository.Service
 	Auth         *auth.Authenticator
 	Pages        *pagetoken.Sealer
 	Logger       *slog.Logger

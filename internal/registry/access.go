@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -156,41 +157,14 @@ func (s *Server) grant(ctx context.Context, c *caller, scope string) (auth.Regis
 	return auth.RegistryAccess{Type: "repository", Name: rt.name(), Actions: granted}, true
 }
 
-// permissions decides what c may do with namespace/repo: the namespace's
-// own user, an organization's admins and creators, and the namespace's
-// robots may push (which creates the repository); organization members may
-// pull its private repositories; anybody may pull a public one.
+// permissions decides what c may do with namespace/repo, by the
+// repository rules, narrowed by an OAuth token's scopes.
 func (s *Server) permissions(ctx context.Context, c *caller, namespace, repo string) (read, write bool, err error) {
-	ns, err := s.Store.AccountByName(ctx, namespace)
-	if wharf.IsCode(err, wharf.NotFound) {
-		return false, false, nil
-	}
+	p, _, err := s.Repositories.Permissions(ctx, repository.Caller{Account: c.account, Robot: c.robot}, namespace, repo)
 	if err != nil {
 		return false, false, err
 	}
-	public := false
-	if r, err := s.Store.RepositoryByName(ctx, namespace, repo); err == nil {
-		public = r.Visibility == wharf.Public
-	} else if !wharf.IsCode(err, wharf.NotFound) {
-		return false, false, err
-	}
-	member := false
-	switch {
-	case c.robot != nil:
-		write = c.robot.NamespaceID == ns.ID
-		member = write
-	case c.account == nil || ns.Kind == wharf.KindRobot:
-	case ns.ID == c.account.ID:
-		write, member = true, true
-	case ns.Kind == wharf.KindOrg:
-		role, err := s.Store.OrgRole(ctx, ns.ID, c.account.ID)
-		if err != nil {
-			return false, false, err
-		}
-		member = role != ""
-		write = role == "admin" || role == "creator"
-	}
-	read = public || member || write
+	read, write = p.Read, p.Write
 	if c.scopes != nil {
 		read = read && c.scopes.Has(auth.RepoRead)
 		write = write && c.scopes.Has(auth.RepoWrite)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -29,7 +30,6 @@ import (
 type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	RobotByName(ctx context.Context, name string) (*wharf.Robot, error)
-	OrgRole(ctx context.Context, orgID, memberID int64) (string, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
 	EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error)
 	RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
@@ -53,11 +53,12 @@ type Store interface {
 
 // Deps are the registry's collaborators.
 type Deps struct {
-	Store  Store
-	Blobs  storage.Driver
-	Tokens *auth.RegistryTokens
-	Auth   *auth.Authenticator
-	Policy identity.Policy
+	Store        Store
+	Repositories *repository.Service
+	Blobs        storage.Driver
+	Tokens       *auth.RegistryTokens
+	Auth         *auth.Authenticator
+	Policy       identity.Policy
 	// Realm is the externally visible base URL (scheme://host) for challenges.
 	Realm   string
 	Service string

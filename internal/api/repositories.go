@@ -1,0 +1,262 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// repoAccess loads {namespace}/{repository} from the path with what the
+// caller may do with it through this credential (tokens need repo:* scopes).
+func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
+	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()},
+		r.PathValue("namespace"), r.PathValue("repository"))
+	if err != nil {
+		return nil, p, err
+	}
+	if c.principal != nil {
+		p.Read = p.Read && c.principal.HasScope(auth.RepoRead)
+		p.Write = p.Write && c.principal.HasScope(auth.RepoWrite)
+		p.Admin = p.Admin && c.principal.HasScope(auth.RepoAdmin)
+	}
+	if repo == nil || !p.Read {
+		// Private repositories the caller cannot see do not exist for it.
+		return nil, p, errNotFound
+	}
+	return repo, p, nil
+}
+
+func (s *Server) repoAdmin(r *http.Request, c *call) (*wharf.Repository, error) {
+	repo, p, err := s.repoAccess(r, c)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Admin {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return repo, nil
+}
+
+type createRepoRequest struct {
+	Namespace   *string `json:"namespace"`
+	Repository  *string `json:"repository"`
+	Visibility  *string `json:"visibility"`
+	Description *string `json:"description"`
+	RepoKind    *string `json:"repo_kind"`
+}
+
+// createRepository serves POST /api/v1/repository.
+func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req createRepoRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	for field, v := range map[string]*string{"namespace": req.Namespace, "repository": req.Repository, "visibility": req.Visibility} {
+		if err := required(v, field); err != nil {
+			return err
+		}
+	}
+	if req.RepoKind != nil && *req.RepoKind != "image" {
+		return wharf.Errorf(wharf.Invalid, "Only repo_kind \"image\" is supported")
+	}
+	p, existing, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, *req.Namespace, *req.Repository)
+	if err != nil {
+		return err
+	}
+	if !p.Write || !c.principal.HasScope(auth.RepoCreate) {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	if existing != nil {
+		return wharf.Errorf(wharf.Invalid, "Repository already exists")
+	}
+	ns, err := s.Store.AccountByName(r.Context(), *req.Namespace)
+	if err != nil {
+		return err
+	}
+	desc := ""
+	if req.Description != nil {
+		desc = *req.Description
+	}
+	repo, err := s.Repositories.Create(r.Context(), c.actor, ns, *req.Repository, *req.Visibility, desc)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"namespace": repo.Namespace, "name": repo.Name, "kind": "image"})
+	return nil
+}
+
+// getRepository serves GET /api/v1/repository/{namespace}/{repository}.
+func (s *Server) getRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.repoAccess(r, c)
+	if err != nil {
+		return err
+	}
+	ns, err := s.Store.AccountByID(r.Context(), repo.NamespaceID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"namespace": repo.Namespace, "name": repo.Name, "kind": "image", "description": repo.Description,
+		"is_public": repo.Visibility == wharf.Public, "is_organization": ns.Kind == wharf.KindOrg,
+		"is_starred": false, "status_token": "", "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
+		"state": "NORMAL", "can_write": p.Write, "can_admin": p.Admin, "is_free_account": true,
+	})
+	return nil
+}
+
+type updateRepoRequest struct {
+	Description *string `json:"description"`
+}
+
+// updateRepository serves PUT …/repository/{namespace}/{repository}: the description.
+func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, err := s.repoAdmin(r, c)
+	if err != nil {
+		return err
+	}
+	var req updateRepoRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Description, "description"); err != nil {
+		return err
+	}
+	if err := s.Repositories.SetDescription(r.Context(), c.actor, repo, *req.Description); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+type visibilityRequest struct {
+	Visibility *string `json:"visibility"`
+}
+
+// changeVisibility serves POST …/repository/{namespace}/{repository}/changevisibility.
+func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, err := s.repoAdmin(r, c)
+	if err != nil {
+		return err
+	}
+	var req visibilityRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := required(req.Visibility, "visibility"); err != nil {
+		return err
+	}
+	if err := s.Repositories.SetVisibility(r.Context(), c.actor, repo, *req.Visibility); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	return nil
+}
+
+// deleteRepository serves DELETE …/repository/{namespace}/{repository}.
+func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, err := s.repoAdmin(r, c)
+	if err != nil {
+		return err
+	}
+	if err := s.Repositories.Delete(r.Context(), c.actor, repo); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// robotNamespace resolves the namespace of a robot path: the organization
+// in the path (its admins manage its robots) or, for /user/robots, the caller.
+func (s *Server) robotNamespace(r *http.Request, c *call) (*wharf.Account, error) {
+	if r.PathValue("orgname") == "" {
+		if !c.principal.HasScope(auth.UserAdmin) {
+			return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+		}
+		return c.account(), nil
+	}
+	return s.requireOrgAdmin(r, c)
+}
+
+func robotView(rb *wharf.Robot) map[string]any {
+	return map[string]any{"name": rb.Account.Name, "description": rb.Description, "token": rb.Token,
+		"created": formatDate(rb.CreatedAt), "last_accessed": nil, "unstructured_metadata": map[string]any{}}
+}
+
+type robotRequest struct {
+	Description *string `json:"description"`
+}
+
+// putRobot serves PUT …/robots/{robot_shortname}: creates the robot (201).
+func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.robotNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	var req robotRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	desc := ""
+	if req.Description != nil {
+		desc = *req.Description
+	}
+	rb, err := s.Repositories.CreateRobot(r.Context(), c.actor, ns, r.PathValue("robot_shortname"), desc)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, robotView(rb))
+	return nil
+}
+
+// getRobot serves GET …/robots/{robot_shortname}, token included.
+func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.robotNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	rb, err := s.Repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, robotView(rb))
+	return nil
+}
+
+// deleteRobot serves DELETE …/robots/{robot_shortname}.
+func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.robotNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	rb, err := s.Repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	if err != nil {
+		return err
+	}
+	if err := s.Repositories.DeleteRobot(r.Context(), c.actor, ns, rb); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// listRobots serves GET …/robots.
+func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.robotNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	robots, err := s.Store.Robots(r.Context(), ns.ID)
+	if err != nil {
+		return err
+	}
+	views := make([]map[string]any, len(robots))
+	for i, rb := range robots {
+		views[i] = robotView(rb)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"robots": views})
+	return nil
+}

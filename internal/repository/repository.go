@@ -1,0 +1,190 @@
+// Package repository is the domain of repositories and robot accounts:
+// who may read, write or administer a repository, creating and deleting
+// repositories, changing their visibility, and the robots that push to them.
+package repository
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Store is the storage the repository service needs.
+type Store interface {
+	// AccountByName, RepositoryByName and RobotByName return NotFound.
+	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
+	OrgRole(ctx context.Context, orgID, memberID int64) (string, error)
+	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
+	// CreateRepository returns Invalid when the repository exists.
+	CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error
+	UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error
+	DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error
+	RobotByName(ctx context.Context, name string) (*wharf.Robot, error)
+	// CreateRobot returns Invalid when the name is taken.
+	CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.LogEntry) error
+	DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error
+}
+
+// Service manages repositories and robots.
+type Service struct {
+	store Store
+}
+
+// NewService returns a Service over store.
+func NewService(store Store) *Service { return &Service{store: store} }
+
+// Caller is who asks: a user or a robot (nil Account = anonymous).
+type Caller struct {
+	Account *wharf.Account
+	Robot   *wharf.Robot
+}
+
+// Permissions are what a caller may do with one repository.
+type Permissions struct {
+	Read, Write, Admin bool
+}
+
+// Permissions decides what c may do with namespace/name (which need not
+// exist yet): the namespace's own user and an organization's admins
+// administer it; organization creators and the namespace's robots may
+// also push (a push to a new name creates the repository); organization
+// members read its private repositories; anybody reads a public one. The
+// repository is returned when it exists.
+func (s *Service) Permissions(ctx context.Context, c Caller, namespace, name string) (Permissions, *wharf.Repository, error) {
+	var p Permissions
+	ns, err := s.store.AccountByName(ctx, namespace)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return p, nil, nil
+	}
+	if err != nil {
+		return p, nil, err
+	}
+	repo, err := s.store.RepositoryByName(ctx, namespace, name)
+	if wharf.IsCode(err, wharf.NotFound) {
+		repo, err = nil, nil
+	}
+	if err != nil {
+		return p, nil, err
+	}
+	member := false
+	switch {
+	case ns.Kind == wharf.KindRobot:
+	case c.Robot != nil:
+		p.Write = c.Robot.NamespaceID == ns.ID
+		member = p.Write
+	case c.Account == nil || !c.Account.Enabled:
+	case ns.ID == c.Account.ID:
+		p.Admin, p.Write, member = true, true, true
+	case ns.Kind == wharf.KindOrg:
+		role, err := s.store.OrgRole(ctx, ns.ID, c.Account.ID)
+		if err != nil {
+			return p, nil, err
+		}
+		member = role != ""
+		p.Admin = role == "admin"
+		p.Write = p.Admin || role == "creator"
+	}
+	p.Read = p.Write || member || (repo != nil && repo.Visibility == wharf.Public)
+	return p, repo, nil
+}
+
+func repoMeta(repo *wharf.Repository, extra map[string]any) map[string]any {
+	m := map[string]any{"repo": repo.Name, "namespace": repo.Namespace}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// ValidVisibility reports whether v is "public" or "private".
+func ValidVisibility(v string) bool { return v == wharf.Public || v == wharf.Private }
+
+var repoNamePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+
+// ValidateName applies the registry's repository name grammar.
+func ValidateName(name string) error {
+	if len(name) == 0 || len(name) > 255 || !repoNamePattern.MatchString(name) {
+		return wharf.Errorf(wharf.Invalid, "Invalid repository name %q: it must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)*", name)
+	}
+	return nil
+}
+
+// Create creates namespace/name for the actor.
+func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Account, name, visibility, description string) (*wharf.Repository, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if !ValidVisibility(visibility) {
+		return nil, wharf.Errorf(wharf.Invalid, "visibility must be public or private")
+	}
+	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: name, Visibility: visibility, Description: description}
+	if err := s.store.CreateRepository(ctx, repo, actor.Entry("create_repo", ns, repoMeta(repo, nil))); err != nil {
+		return nil, err
+	}
+	repo.Namespace = ns.Name
+	return repo, nil
+}
+
+// SetDescription changes a repository's description.
+func (s *Service) SetDescription(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, description string) error {
+	repo.Description = description
+	return s.store.UpdateRepository(ctx, repo, actor.Entry("set_repo_description", namespaceOf(repo),
+		repoMeta(repo, map[string]any{"description": description})))
+}
+
+// SetVisibility makes a repository public or private.
+func (s *Service) SetVisibility(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, visibility string) error {
+	if !ValidVisibility(visibility) {
+		return wharf.Errorf(wharf.Invalid, "visibility must be public or private")
+	}
+	repo.Visibility = visibility
+	return s.store.UpdateRepository(ctx, repo, actor.Entry("change_repo_visibility", namespaceOf(repo),
+		repoMeta(repo, map[string]any{"visibility": visibility})))
+}
+
+// Delete removes a repository with its manifests and tags.
+func (s *Service) Delete(ctx context.Context, actor wharf.Actor, repo *wharf.Repository) error {
+	return s.store.DeleteRepository(ctx, repo.ID, actor.Entry("delete_repo", namespaceOf(repo), repoMeta(repo, nil)))
+}
+
+func namespaceOf(repo *wharf.Repository) *wharf.Account {
+	return &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}
+}
+
+var robotShortName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,254}$`)
+
+// Robot returns namespace's robot short. NotFound if none.
+func (s *Service) Robot(ctx context.Context, ns *wharf.Account, short string) (*wharf.Robot, error) {
+	r, err := s.store.RobotByName(ctx, ns.Name+"+"+short)
+	if err != nil {
+		return nil, err
+	}
+	if r.NamespaceID != ns.ID {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	return r, nil
+}
+
+// CreateRobot creates robot "<ns>+<short>" with a fresh token.
+func (s *Service) CreateRobot(ctx context.Context, actor wharf.Actor, ns *wharf.Account, short, description string) (*wharf.Robot, error) {
+	if !robotShortName.MatchString(short) {
+		return nil, wharf.Errorf(wharf.Invalid, "Invalid robot account name %q: it must match ^[a-z][a-z0-9_]{1,254}$", short)
+	}
+	r := &wharf.Robot{
+		Account:     &wharf.Account{Name: ns.Name + "+" + short, Kind: wharf.KindRobot, Enabled: true, Verified: true},
+		NamespaceID: ns.ID, Token: identity.RandomString(64, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), Description: description,
+	}
+	entry := actor.Entry("create_robot", ns, map[string]any{"robot": r.Account.Name, "description": description,
+		"unstructured_metadata": map[string]any{}})
+	if err := s.store.CreateRobot(ctx, r, entry); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DeleteRobot removes a robot; its tokens stop working at once.
+func (s *Service) DeleteRobot(ctx context.Context, actor wharf.Actor, ns *wharf.Account, r *wharf.Robot) error {
+	return s.store.DeleteAccount(ctx, r.Account.ID, actor.Entry("delete_robot", ns, map[string]any{"robot": r.Account.Name}))
+}
