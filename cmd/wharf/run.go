@@ -35,6 +35,7 @@ const usage = `usage: wharf <command> [flags]
 
 commands:
   serve    run the registry server (see "wharf serve -h")
+  check    verify that every blob the database uses is in storage (same flags as serve)
 `
 
 // run is the whole program; main only supplies the process's context,
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		return check(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -84,49 +87,90 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	return o, nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// instance is what serve and check share: configuration, store and blobs.
+type instance struct {
+	opts  serveOptions
+	log   *slog.Logger
+	logH  slog.Handler
+	cfg   *config.Config
+	store *db.DB
+	blobs storage.Driver
+}
+
+// open loads the configuration and opens the store of record and blob storage.
+func open(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) (*instance, error) {
 	opts, err := parseServeFlags(args, stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
 	if opts.logFormat == "json" {
 		handler = slog.NewJSONHandler(stderr, nil)
 	}
 	log := slog.New(handler)
-
 	cfg, err := config.Load(opts.configFile, getenv)
 	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if len(cfg.Unknown) > 0 {
 		log.Info("configuration keys wharf does not use were ignored", slog.Any("keys", cfg.Unknown))
 	}
 	if err := os.MkdirAll(opts.dataDir, 0o750); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	if cfg.SecretKey == "" {
 		if cfg.SecretKey, err = storedSecret(filepath.Join(opts.dataDir, "secret_key")); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	pageKey := cfg.PageTokenKey
-	if pageKey == "" {
-		pageKey = "page-token:" + cfg.SecretKey
-	}
-
 	dbURI := cfg.DBURI
 	if dbURI == "" {
 		dbURI = filepath.Join(opts.dataDir, "wharf.db")
 	}
 	store, err := db.Open(ctx, dbURI)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer store.Close()
 	blobs, err := openStorage(cfg, opts.dataDir)
 	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &instance{opts: opts, log: log, logH: handler, cfg: cfg, store: store, blobs: blobs}, nil
+}
+
+// check runs the storage consistency check and fails when it finds problems.
+func check(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	in, err := open(ctx, args, getenv, stderr)
+	if err != nil {
 		return err
+	}
+	defer in.store.Close()
+	problems := 0
+	n, err := registry.Check(ctx, in.store, in.blobs, func(p string) {
+		problems++
+		fmt.Fprintln(stdout, "problem:", p)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "checked %d blobs: %d problems\n", n, problems)
+	if problems > 0 {
+		return fmt.Errorf("%d consistency problems", problems)
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	in, err := open(ctx, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer in.store.Close()
+	opts, log, handler, cfg, store, blobs := in.opts, in.log, in.logH, in.cfg, in.store, in.blobs
+	pageKey := cfg.PageTokenKey
+	if pageKey == "" {
+		pageKey = "page-token:" + cfg.SecretKey
 	}
 
 	ln, err := net.Listen("tcp", opts.addr)
@@ -242,10 +286,29 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 	}), authn, nil
 }
 
+// stagingPurger is implemented by drivers that keep private staging files
+// (the filesystem driver) which a crash can leave behind.
+type stagingPurger interface {
+	PurgeStaging(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// uploadMaxIdle is how long an upload may sit untouched before it expires.
+const uploadMaxIdle = 24 * time.Hour
+
 // jobs lists the background work every wharf process offers to run.
 func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
 	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
 	return []worker.Job{
+		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			if _, err := registry.ExpireUploads(ctx, store, blobs, time.Now(), uploadMaxIdle); err != nil {
+				return err
+			}
+			if p, ok := blobs.(stagingPurger); ok {
+				_, err := p.PurgeStaging(ctx, time.Now().Add(-uploadMaxIdle))
+				return err
+			}
+			return nil
+		}},
 		{Name: "action-log-rotation", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := archiver.Run(ctx)
 			return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -291,4 +292,36 @@ func (db *DB) NamespaceRepositories(ctx context.Context, namespaceID int64) ([]*
 		out = append(out, r)
 	}
 	return out, wharf.Wrap(rows.Err(), "list repositories")
+}
+
+// ReferencedBlobs calls fn with every blob a repository links or a manifest
+// references, in digest order.
+func (db *DB) ReferencedBlobs(ctx context.Context, fn func(digest string, size int64) error) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT b.digest, b.size FROM blob b WHERE
+		EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest) OR
+		EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.digest = b.digest) ORDER BY b.digest`)
+	if err != nil {
+		return wharf.Wrap(err, "list blobs")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		var size int64
+		if err := rows.Scan(&d, &size); err != nil {
+			return wharf.Wrap(err, "scan blob")
+		}
+		if err := fn(d, size); err != nil {
+			return err
+		}
+	}
+	return wharf.Wrap(rows.Err(), "list blobs")
+}
+
+// StaleUploads returns the ids of uploads not touched since before.
+func (db *DB) StaleUploads(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM upload WHERE updated_at < $1 ORDER BY updated_at LIMIT $2`, micros(before), limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list stale uploads")
+	}
+	return scanStrings(rows)
 }
