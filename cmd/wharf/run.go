@@ -330,7 +330,8 @@ func openStorage(cfg *config.Config, dataDir string) (storage.Driver, error) {
 		if path == "" {
 			path = filepath.Join(dataDir, "storage")
 		}
-		return filesystem.New(path)
+		fsync, _ := loc.Params["fsync"].(bool)
+		return filesystem.New(path, filesystem.Options{Fsync: fsync})
 	default:
 		return nil, fmt.Errorf("storage location %q: driver %s is not available in this version of wharf (LocalStorage is)", name, loc.Driver)
 	}

@@ -30,7 +30,7 @@ func TestArchiverMovesOldEntriesToBlobStorage(t *testing.T) {
 		if err := store.AppendLogs(ctx, entries...); err != nil {
 			t.Fatal(err)
 		}
-		blobs, err := filesystem.New(t.TempDir())
+		blobs, err := filesystem.New(t.TempDir(), filesystem.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

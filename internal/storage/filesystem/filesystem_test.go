@@ -16,7 +16,7 @@ import (
 
 func newDriver(t testing.TB, root string) *filesystem.Driver {
 	t.Helper()
-	d, err := filesystem.New(root)
+	d, err := filesystem.New(root, filesystem.Options{Fsync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +26,18 @@ func newDriver(t testing.TB, root string) *filesystem.Driver {
 func TestDriver(t *testing.T) {
 	storagetest.RunDriverSuite(t, func(t *testing.T) storage.Driver {
 		return newDriver(t, t.TempDir())
+	})
+}
+
+// TestDriverWithoutFsync runs the suite on the default configuration too:
+// atomicity must not depend on fsync.
+func TestDriverWithoutFsync(t *testing.T) {
+	storagetest.RunDriverSuite(t, func(t *testing.T) storage.Driver {
+		d, err := filesystem.New(t.TempDir(), filesystem.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
 	})
 }
 

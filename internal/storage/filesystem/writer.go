@@ -165,10 +165,10 @@ func (w *fileWriter) Commit(ctx context.Context) error {
 	return nil
 }
 
-// flush writes out the buffer, fsyncs and closes the staging file.
+// flush writes out the buffer, fsyncs (when the driver does) and closes the staging file.
 func (w *fileWriter) flush() error {
 	err := w.buf.Flush()
-	if err == nil {
+	if err == nil && w.d.fsync {
 		err = w.f.Sync()
 	}
 	if cerr := w.f.Close(); err == nil {

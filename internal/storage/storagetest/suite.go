@@ -3,7 +3,7 @@
 //
 //	func TestDriver(t *testing.T) {
 //		storagetest.RunDriverSuite(t, func(t *testing.T) storage.Driver {
-//			d, err := filesystem.New(t.TempDir())
+//			d, err := filesystem.New(t.TempDir(), filesystem.Options{})
 //			if err != nil {
 //				t.Fatal(err)
 //			}
