@@ -7,17 +7,19 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// decodeJSON reads the request body into dst, a per-endpoint type whose
+// decodeJSON reads the request body into dst, a per-endpoint struct whose
 // fields are the only ones the endpoint accepts values for (so a privilege
-// field cannot ride along on an unrelated endpoint). Unknown keys are
-// ignored, as Quay's open schemas do. Every failure is a client error that
-// names what is wrong.
+// field cannot ride along on an unrelated endpoint). Keys must match the
+// field names exactly, as Quay's JSON schemas do (encoding/json alone would
+// match them case-insensitively); other keys are ignored, as Quay's open
+// schemas do. Every failure is a client error that names what is wrong.
 func decodeJSON(r *http.Request, dst any) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
@@ -32,7 +34,7 @@ func decodeJSON(r *http.Request, dst any) error {
 	if err != nil {
 		return wharf.Errorf(wharf.Invalid, "Could not read the request body")
 	}
-	trimmed := bytes.TrimSpace(body)
+	trimmed := bytes.Trim(body, " \t\r\n")
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		return wharf.Errorf(wharf.Invalid, "Missing JSON body")
 	}
@@ -40,13 +42,40 @@ func decodeJSON(r *http.Request, dst any) error {
 		return wharf.Errorf(wharf.Invalid, "The request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(dst); err != nil {
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return wharf.Errorf(wharf.Invalid, "Invalid JSON body: unexpected data after the JSON object")
 	}
+	known := jsonFieldNames(dst)
+	for k := range fields {
+		if !known[k] {
+			delete(fields, k)
+		}
+	}
+	exact, err := json.Marshal(fields)
+	if err != nil {
+		return wharf.Wrap(err, "re-encode request body")
+	}
+	if err := json.Unmarshal(exact, dst); err != nil {
+		return jsonError(err)
+	}
 	return nil
+}
+
+// jsonFieldNames returns the JSON names of the fields of the struct dst points to.
+func jsonFieldNames(dst any) map[string]bool {
+	t := reflect.TypeOf(dst).Elem()
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 func jsonError(err error) error {
@@ -87,19 +116,18 @@ func required[T any](v *T, field string) error {
 	return nil
 }
 
-// queryBool parses a boolean query parameter as Quay does (Python-style
-// True/False accepted); absent = def.
-func queryBool(r *http.Request, name string, def bool) (bool, error) {
+// queryBool parses a boolean query parameter exactly as Quay's truthy_bool
+// does: false, False, FALSE, 0, null and the empty string are false,
+// anything else is true; absent = def.
+func queryBool(r *http.Request, name string, def bool) bool {
 	if !r.URL.Query().Has(name) {
-		return def, nil
+		return def
 	}
-	switch strings.ToLower(r.URL.Query().Get(name)) {
-	case "true", "1", "yes", "on":
-		return true, nil
-	case "false", "0", "no", "off", "", "null":
-		return false, nil
+	switch r.URL.Query().Get(name) {
+	case "false", "False", "FALSE", "0", "", "null":
+		return false
 	}
-	return false, wharf.Errorf(wharf.Invalid, "Invalid value for query parameter '%s': expected a boolean", name)
+	return true
 }
 
 // pageLimit parses the limit parameter of a paginated list: absent = 0

@@ -144,6 +144,11 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	if done, err := s.Identity.Initialized(r.Context()); err != nil {
+		return err
+	} else if done {
+		return wharf.Errorf(wharf.Invalid, "Cannot initialize user in a non-empty database")
+	}
 	if err := required(req.Username, "username"); err != nil {
 		return err
 	}

@@ -95,10 +95,7 @@ func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOn
 
 // listAllUsers serves GET /api/v1/superuser/users/.
 func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *call) error {
-	includeDisabled, err := queryBool(r, "disabled", true)
-	if err != nil {
-		return err
-	}
+	includeDisabled := queryBool(r, "disabled", true)
 	users, next, err := s.listAccounts(r, wharf.KindUser, !includeDisabled, "users")
 	if err != nil {
 		return err
@@ -192,13 +189,7 @@ func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 // getEntities serves GET /api/v1/entities/{prefix}: users (and, unless
 // includeOrgs=False, organizations) whose name starts with prefix.
 func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *call) error {
-	includeOrgs, err := queryBool(r, "includeOrgs", true)
-	if err != nil {
-		return err
-	}
-	if _, err := queryBool(r, "includeTeams", false); err != nil {
-		return err
-	}
+	includeOrgs := queryBool(r, "includeOrgs", true)
 	kinds := []wharf.AccountKind{wharf.KindUser}
 	if includeOrgs {
 		kinds = append(kinds, wharf.KindOrg)

@@ -279,7 +279,7 @@ func checkEmailFree(ctx context.Context, tx *sql.Tx, email string, selfID int64)
 	case err != nil:
 		return wharf.Wrap(err, "check email")
 	default:
-		return wharf.Errorf(wharf.Invalid, "Email has already been used: %s", email)
+		return &wharf.Error{Code: wharf.Invalid, Message: "Email has already been used: " + email, Err: wharf.ErrEmailTaken}
 	}
 }
 
@@ -290,7 +290,7 @@ func translateAccountWrite(err error, a *wharf.Account) error {
 		return wharf.Wrap(err, "write account")
 	}
 	if strings.Contains(pgConstraint(err), "email") {
-		return wharf.Errorf(wharf.Invalid, "Email has already been used: %s", a.Email)
+		return &wharf.Error{Code: wharf.Invalid, Message: "Email has already been used: " + a.Email, Err: wharf.ErrEmailTaken}
 	}
 	return wharf.Errorf(wharf.Invalid, "Username has already been taken: %s", a.Name)
 }

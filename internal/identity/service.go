@@ -13,6 +13,7 @@ type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	// CreateAccount returns Invalid when the name or e-mail is taken.
 	CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error
+	CountAccounts(ctx context.Context) (int64, error)
 	// CreateFirstAccount is CreateAccount that returns Invalid when any account exists.
 	CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error
 	// UpdateAccount returns NotFound, Invalid (name or e-mail taken) or change's error.

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -106,7 +107,7 @@ func (s *Service) ChangeUser(ctx context.Context, actor wharf.Actor, username st
 			return nil, err
 		}
 	}
-	return s.store.UpdateAccount(ctx, username, func(a *wharf.Account) ([]wharf.LogEntry, error) {
+	updated, err := s.store.UpdateAccount(ctx, username, func(a *wharf.Account) ([]wharf.LogEntry, error) {
 		if a.Kind != wharf.KindUser {
 			return nil, wharf.Errorf(wharf.NotFound, "Not Found")
 		}
@@ -141,6 +142,18 @@ func (s *Service) ChangeUser(ctx context.Context, actor wharf.Actor, username st
 		}
 		return entries, nil
 	})
+	if errors.Is(err, wharf.ErrEmailTaken) {
+		// Quay words this one differently from the createInstallUser case.
+		return nil, wharf.Errorf(wharf.Invalid, "E-mail address already used")
+	}
+	return updated, err
+}
+
+// Initialized reports whether the instance has any account, which closes
+// the first-user bootstrap.
+func (s *Service) Initialized(ctx context.Context) (bool, error) {
+	n, err := s.store.CountAccounts(ctx)
+	return n > 0, err
 }
 
 // DeleteUser is deleteInstallUser: the user and everything it owns go.

@@ -38,6 +38,10 @@ const (
 	Internal Code = "internal"
 )
 
+// ErrEmailTaken is the cause of an Invalid error for an e-mail address that
+// another account already uses; callers that word it differently test for it.
+var ErrEmailTaken = errors.New("e-mail address already used")
+
 // Error is a domain error: Message is safe to show to the client, Err (if
 // any) is the underlying cause, logged but never shown.
 type Error struct {
