@@ -1,9 +1,10 @@
 # wharf: `make run` starts a server on embedded defaults; `make test` runs
-# the whole suite on SQLite and PostgreSQL (starting PostgreSQL if needed).
+# the whole suite on SQLite and PostgreSQL (starting PostgreSQL if needed,
+# installing the registry clients the end-to-end tests drive).
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: build run test bench fuzz
+.PHONY: build run test bench
 
 build:
 	$(GO) build -o wharf ./cmd/wharf
@@ -13,6 +14,7 @@ run:
 
 test:
 	@set -euo pipefail; \
+	export PATH="$$(./scripts/test-tools.sh):$$PATH"; \
 	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
 	echo "PostgreSQL suite: $$WHARF_TEST_POSTGRES"; \
 	test -z "$$(gofmt -l .)" || { echo "gofmt -l lists unformatted files:"; gofmt -l .; exit 1; }; \
