@@ -107,8 +107,15 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 		if err != nil {
 			return nil, err
 		}
-		if acct.Kind != wharf.KindUser || !identity.CheckPassword(acct.PasswordHash, secret) {
+		if acct.Kind != wharf.KindUser {
 			return nil, bad
+		}
+		now := s.Now()
+		if !s.logins.valid(user, secret, acct.PasswordHash, now) {
+			if !identity.CheckPassword(acct.PasswordHash, secret) {
+				return nil, bad
+			}
+			s.logins.remember(user, secret, acct.PasswordHash, now)
 		}
 		if !acct.Enabled {
 			return nil, ociError(errDenied, "this account is disabled")

@@ -69,14 +69,15 @@ type Deps struct {
 // Server is the /v2 handler.
 type Server struct {
 	Deps
-	log   *slog.Logger
-	pulls *pullLogger
+	log    *slog.Logger
+	pulls  *pullLogger
+	logins *loginCache
 }
 
 // New returns the registry handler. Run must be running for pull logs to
 // reach the action log.
 func New(d Deps) *Server {
-	return &Server{Deps: d, log: d.Logger, pulls: newPullLogger(d.Store, d.Logger)}
+	return &Server{Deps: d, log: d.Logger, pulls: newPullLogger(d.Store, d.Logger), logins: newLoginCache(5 * time.Minute)}
 }
 
 // Run flushes pull log entries until ctx ends.
