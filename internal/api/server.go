@@ -173,7 +173,9 @@ func (s *Server) redirectSlash(path string) {
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
-		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+		// No body: every /api/v1 body is empty or JSON, redirects included.
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusPermanentRedirect)
 	})
 }
 

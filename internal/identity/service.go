@@ -71,12 +71,11 @@ func (s *Service) Org(ctx context.Context, name string) (*wharf.Account, error) 
 	return a, nil
 }
 
-// IsOrgAdmin reports whether a administers org: an owner, or a superuser
-// with full rights.
+// IsOrgAdmin reports whether a administers org: a member of a team with
+// the admin role. Superusers are no exception (Quay grants them that only
+// with FEATURE_SUPERUSERS_FULL_ACCESS); they act on organizations through
+// the superuser API or take ownership.
 func (s *Service) IsOrgAdmin(ctx context.Context, org, a *wharf.Account) (bool, error) {
-	if s.policy.CanAdminister(a) {
-		return true, nil
-	}
 	role, err := s.store.OrgRole(ctx, org.ID, a.ID)
 	return role == "admin", err
 }
