@@ -28,22 +28,52 @@ func (db *DB) PutManifest(ctx context.Context, m *wharf.Manifest, tag string, lo
 		}
 		previous := ""
 		if tag != "" {
-			err := tx.QueryRowContext(ctx, `SELECT m.digest FROM tag t JOIN manifest m ON m.id = t.manifest_id
-				WHERE t.repository_id = $1 AND t.name = $2`+db.forUpdate(), m.RepositoryID, tag).Scan(&previous)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return wharf.Wrap(err, "load tag")
-			}
-			if previous != m.Digest {
-				_, err := tx.ExecContext(ctx, `INSERT INTO tag (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
-					ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
-					m.RepositoryID, tag, m.ID, micros(db.now()))
-				if err != nil {
-					return wharf.Wrap(err, "write tag")
-				}
+			var err error
+			if previous, err = db.pointTag(ctx, tx, m, tag); err != nil {
+				return err
 			}
 		}
 		return db.appendLogs(ctx, tx, logs(previous))
 	})
+}
+
+// pointTag points tag at m and returns the digest it pointed at before
+// ("" when the tag is new). The tag's existence is decided by the insert
+// itself: two transactions creating the same tag cannot both see it
+// missing, because the second insert waits for the first and then
+// conflicts; an existing row is locked before it is read and moved.
+func (db *DB) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string) (string, error) {
+	now := micros(db.now())
+	var name string
+	err := tx.QueryRowContext(ctx, `INSERT INTO tag (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (repository_id, name) DO NOTHING RETURNING name`, m.RepositoryID, tag, m.ID, now).Scan(&name)
+	if err == nil {
+		return "", nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", wharf.Wrap(err, "create tag")
+	}
+	// Lock the tag row alone, then read what it points at: under READ
+	// COMMITTED a locking read that joins would re-check the join against
+	// its old snapshot after waiting, and lose a row another transaction
+	// just moved to a manifest that snapshot cannot see.
+	var previousID int64
+	err = tx.QueryRowContext(ctx, `SELECT manifest_id FROM tag WHERE repository_id = $1 AND name = $2`+db.forUpdate(),
+		m.RepositoryID, tag).Scan(&previousID)
+	if err != nil {
+		return "", wharf.Wrap(err, "lock tag")
+	}
+	var previous string
+	if err := tx.QueryRowContext(ctx, `SELECT digest FROM manifest WHERE id = $1`, previousID).Scan(&previous); err != nil {
+		return "", wharf.Wrap(err, "load tag target")
+	}
+	if previousID != m.ID {
+		if _, err := tx.ExecContext(ctx, `UPDATE tag SET manifest_id = $1, updated_at = $2 WHERE repository_id = $3 AND name = $4`,
+			m.ID, now, m.RepositoryID, tag); err != nil {
+			return "", wharf.Wrap(err, "move tag")
+		}
+	}
+	return previous, nil
 }
 
 func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {

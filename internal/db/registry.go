@@ -210,10 +210,32 @@ func (db *DB) UploadByID(ctx context.Context, id string) (*wharf.Upload, error) 
 	return &u, nil
 }
 
-// UpdateUpload stores an upload's progress: its size and hash state.
+// ClaimUpload makes the caller the only writer of upload u until until,
+// provided nobody else holds it and it still holds exactly u.Size bytes.
+// It reports false otherwise: concurrent requests on one upload would
+// interleave data and digest state.
+func (db *DB) ClaimUpload(ctx context.Context, u *wharf.Upload, until time.Time) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = $1
+		WHERE id = $2 AND size = $3 AND (writer_until IS NULL OR writer_until < $4)`,
+		micros(until), u.ID, u.Size, micros(db.now()))
+	if err != nil {
+		return false, wharf.Wrap(err, "claim upload")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wharf.Wrap(err, "claim upload")
+}
+
+// ReleaseUpload ends a writer's claim on an upload without changing it.
+func (db *DB) ReleaseUpload(ctx context.Context, id string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = NULL WHERE id = $1`, id)
+	return wharf.Wrap(err, "release upload")
+}
+
+// UpdateUpload stores an upload's progress (its size and hash state) and
+// releases the writer's claim.
 func (db *DB) UpdateUpload(ctx context.Context, u *wharf.Upload) error {
 	u.UpdatedAt = db.now().UTC()
-	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3 WHERE id = $4`,
+	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3, writer_until = NULL WHERE id = $4`,
 		u.Size, u.HashState, micros(u.UpdatedAt), u.ID)
 	return wharf.Wrap(err, "update upload")
 }
@@ -322,6 +344,18 @@ func (db *DB) StaleUploads(ctx context.Context, before time.Time, limit int) ([]
 	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM upload WHERE updated_at < $1 ORDER BY updated_at LIMIT $2`, micros(before), limit)
 	if err != nil {
 		return nil, wharf.Wrap(err, "list stale uploads")
+	}
+	return scanStrings(rows)
+}
+
+// RepositoriesWithBlob returns up to limit repositories ("namespace/name")
+// that link blob digest, public ones first.
+func (db *DB) RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.name || '/' || r.name FROM repository_blob rb
+		JOIN repository r ON r.id = rb.repository_id JOIN account a ON a.id = r.namespace_id
+		WHERE rb.digest = $1 ORDER BY CASE WHEN r.visibility = 'public' THEN 0 ELSE 1 END, r.id LIMIT $2`, digest, limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "find blob repositories")
 	}
 	return scanStrings(rows)
 }

@@ -211,6 +211,16 @@ func (s *Server) authorize(ctx context.Context, req *request, action string) (*w
 	return nil, ociError(errDenied, "requested access to the resource is denied")
 }
 
+// holderInspects reports whether a token's holder is a superuser who would
+// be granted the catalog.
+func (s *Server) holderInspects(ctx context.Context, claims *auth.RegistryClaims) bool {
+	if claims.Subject == "" || claims.Kind != string(wharf.KindUser) {
+		return false
+	}
+	acct, err := s.Store.AccountByName(ctx, claims.Subject)
+	return err == nil && acct.ID == claims.AccountID && acct.Enabled && s.Policy.CanInspect(acct)
+}
+
 // holderMay reports whether the account a token was issued to could be
 // granted action on rt.
 func (s *Server) holderMay(ctx context.Context, claims *auth.RegistryClaims, rt route, action string) (bool, error) {

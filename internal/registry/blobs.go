@@ -81,7 +81,8 @@ func parseRange(header string, size int64) (start, end int64, partial bool, err 
 	}
 	bad := ociError(errRangeInvalid, "invalid or unsatisfiable range %q", truncate(header))
 	spec, ok := strings.CutPrefix(header, "bytes=")
-	if !ok || strings.Contains(spec, ",") {
+	if !ok || strings.Contains(spec, ",") || size == 0 {
+		// An empty blob has no byte any range could select.
 		return 0, 0, false, bad
 	}
 	first, last, ok := strings.Cut(spec, "-")

@@ -386,6 +386,9 @@ func TestMount(t *testing.T) {
 		mount := func(t *testing.T, into, digest, from string) *response {
 			t.Helper()
 			c := e.as("alice", alice.pass)
+			if from == "" {
+				return c.do("POST", "/v2/"+into+"/blobs/uploads/?mount="+digest, nil)
+			}
 			c.extra = []string{"repository:" + from + ":pull"}
 			return c.do("POST", "/v2/"+into+"/blobs/uploads/?mount="+digest+"&from="+from, nil)
 		}
@@ -399,6 +402,10 @@ func TestMount(t *testing.T) {
 			{"blob not in the source", "alice/dst-none", ds, "alice/src", http.StatusAccepted},
 			{"source does not exist", "alice/dst-nosrc", d, "alice/nothing", http.StatusAccepted},
 			{"source name is hostile", "alice/dst-bad", d, "alice/../bob/secret", http.StatusAccepted},
+			// Anonymous mount (no from, issue deliverable 1): the registry
+			// finds the blob itself, but only where the caller may read it.
+			{"anonymous mount of a blob the caller can read", "alice/dst-anon", d, "", http.StatusCreated},
+			{"anonymous mount of a blob only in a repository the caller cannot read", "alice/dst-anon-secret", ds, "", http.StatusAccepted},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

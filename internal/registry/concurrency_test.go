@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wharf-registry/wharf/internal/db"
@@ -172,4 +173,86 @@ func TestConcurrentTagPuts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Two requests on one upload session at once (a client retrying a chunk
+// it thinks was lost, or a hostile one) must never make a blob whose bytes
+// differ from its digest: whatever each request is told, every blob the
+// registry accepts under a digest hashes to that digest. Content is
+// addressed across repositories, so one poisoned blob would be served to
+// everybody who later pushes or pulls that digest.
+func TestConcurrentChunksOfOneSession(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		alice := e.as("alice", e.createUser("alice"))
+		bob := e.as("bob", e.createUser("bob"))
+		alice.pushBlob("alice/app", []byte("exists"))
+		must(t, "login", alice.login("repository:alice/app:pull,push"), http.StatusOK)
+		const rounds = 60
+		accepted, poisoned := 0, false
+		for round := range rounds {
+			r := e.send("POST", "/v2/alice/app/blobs/uploads/", nil, alice.token)
+			must(t, "POST", r, http.StatusAccepted)
+			loc := r.Header.Get("Location")
+			chunks := [][]byte{randomBytes(64 << 10), randomBytes(64 << 10), randomBytes(64 << 10)}
+			statuses := make([]int, len(chunks))
+			each(chunks, func(i int, chunk []byte) {
+				r := e.send("PATCH", loc, chunk, alice.token, "Content-Range", fmt.Sprintf("0-%d", len(chunk)-1))
+				statuses[i] = r.Status
+				if r.Status >= 500 {
+					t.Errorf("round %d: concurrent PATCH: %d %s", round, r.Status, r.Body)
+				}
+			})
+			claimed := sha256Of(chunks[round%len(chunks)])
+			r = e.send("PUT", withQuery(loc, "digest="+claimed), nil, alice.token)
+			if r.Status >= 500 {
+				t.Errorf("round %d: PUT: %d %s", round, r.Status, r.Body)
+			}
+			if r.Status != http.StatusCreated {
+				continue
+			}
+			accepted++
+			got := alice.do("GET", "/v2/alice/app/blobs/"+claimed, nil)
+			if sha256Of(got.Body) == claimed {
+				continue
+			}
+			t.Errorf("round %d (PATCH statuses %v): blob %s was accepted but its %d bytes hash to %s",
+				round, statuses, claimed, len(got.Body), sha256Of(got.Body))
+			if !poisoned {
+				// Another user pushing the true content gets the poison.
+				poisoned = true
+				bob.pushBlob("bob/victim", chunks[round%len(chunks)])
+				if got := bob.do("GET", "/v2/bob/victim/blobs/"+claimed, nil); sha256Of(got.Body) != claimed {
+					t.Errorf("bob pushed the true content of %s to bob/victim and is served bytes hashing to %s", claimed, sha256Of(got.Body))
+				}
+			}
+		}
+		t.Logf("%d of %d racing sessions were accepted", accepted, rounds)
+		checkStoredBlobs(t, e)
+	})
+}
+
+// checkStoredBlobs fails for every file below blobs/ whose content does
+// not hash to the digest it is named by.
+func checkStoredBlobs(t *testing.T, e *env) {
+	t.Helper()
+	for _, key := range e.storedFiles("blobs") {
+		content, err := e.blobs.GetContent(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := key[strings.LastIndex(key, "/")+1:]
+		var sum string
+		switch len(name) {
+		case 64:
+			sum = sha256Of(content)
+		case 128:
+			sum = sha512Of(content)
+		}
+		if !strings.HasSuffix(sum, ":"+name) {
+			t.Errorf("storage key %s holds content with digest %s", key, sum)
+		}
+	}
 }

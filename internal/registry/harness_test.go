@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +68,12 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	cfg.SuperUsers = []string{"admin"}
 	cfg.SecretKey = testSecret
 	cfg.ServerHostname = host
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// WHARF_TEST_LOG=1 shows the server's log (e.g. the cause of a 500).
+	var logOut io.Writer = io.Discard
+	if os.Getenv("WHARF_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
 	policy := identity.Policy{
 		SuperusersEnabled: cfg.FeatureSuperUsers, SuperUsers: map[string]bool{"admin": true},
 		ReadonlySuperUsers: map[string]bool{}, Mailing: cfg.FeatureMailing,

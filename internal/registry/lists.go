@@ -100,6 +100,9 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, req *request) e
 		return ociError(errUnauthorized, "authentication required")
 	}
 	if !req.claims.Allows("registry", "catalog", "*") {
+		if s.holderInspects(r.Context(), req.claims) {
+			return ociError(errUnauthorized, "token does not grant registry:catalog:*")
+		}
 		return ociError(errDenied, "the catalog is for superusers")
 	}
 	n, last, err := pageParams(r)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -14,7 +15,11 @@ import (
 func (s *Server) lookupManifest(ctx context.Context, repo *wharf.Repository, reference string) (*wharf.Manifest, error) {
 	var m *wharf.Manifest
 	var err error
-	if d, derr := ParseDigest(reference); derr == nil {
+	if strings.Contains(reference, ":") {
+		d, derr := ParseDigest(reference)
+		if derr != nil {
+			return nil, derr
+		}
 		m, err = s.Store.ManifestByDigest(ctx, repo.ID, d.String())
 	} else if validTag(reference) {
 		m, err = s.Store.ManifestByTag(ctx, repo.ID, reference)
@@ -164,7 +169,11 @@ func (s *Server) deleteManifest(w http.ResponseWriter, r *http.Request, req *req
 	}
 	actor, ns := s.actor(req), namespaceParty(repo)
 	ref := req.route.ref
-	if d, derr := ParseDigest(ref); derr == nil {
+	if strings.Contains(ref, ":") {
+		d, derr := ParseDigest(ref)
+		if derr != nil {
+			return derr
+		}
 		err = s.Store.DeleteManifest(ctx, repo.ID, d.String(), func(tags []string) []wharf.LogEntry {
 			entries := make([]wharf.LogEntry, 0, len(tags))
 			for _, t := range tags {

@@ -199,6 +199,25 @@ func TestManifestRejects(t *testing.T) {
 			})
 		}
 
+		t.Run("a manifest of exactly 4 MiB is accepted", func(t *testing.T) {
+			const name = "alice/at-limit"
+			alice.pushBlob(name, config)
+			alice.pushBlob(name, layer)
+			pad := func(n int) []byte {
+				return manifestJSON(mtOCIManifest, cfg, []desc{lay}, map[string]any{"annotations": map[string]string{"pad": strings.Repeat("x", n)}})
+			}
+			body := pad(0)
+			body = pad(4<<20 - len(body))
+			if len(body) != 4<<20 {
+				t.Fatalf("built %d bytes", len(body))
+			}
+			r := alice.do("PUT", "/v2/"+name+"/manifests/big", body, "Content-Type", mtOCIManifest)
+			must(t, "PUT 4 MiB", r, http.StatusCreated)
+			checkManifest(t, alice, name, "big", body, mtOCIManifest, sha256Of(body))
+			body = pad(4<<20 - len(pad(0)) + 1)
+			r = alice.do("PUT", "/v2/"+name+"/manifests/bigger", body, "Content-Type", mtOCIManifest)
+			must(t, "PUT 4 MiB + 1", r, http.StatusRequestEntityTooLarge)
+		})
 		t.Run("the same manifest is accepted once its references exist", func(t *testing.T) {
 			const name = "alice/rejects-then-ok"
 			alice.pushBlob(name, config)

@@ -38,6 +38,8 @@ type Store interface {
 	UnlinkBlob(ctx context.Context, repoID int64, digest string) error
 	CreateUpload(ctx context.Context, u *wharf.Upload) error
 	UploadByID(ctx context.Context, id string) (*wharf.Upload, error)
+	ClaimUpload(ctx context.Context, u *wharf.Upload, until time.Time) (bool, error)
+	ReleaseUpload(ctx context.Context, id string) error
 	UpdateUpload(ctx context.Context, u *wharf.Upload) error
 	DeleteUpload(ctx context.Context, id string) error
 	PutManifest(ctx context.Context, m *wharf.Manifest, tag string, logs func(previous string) []wharf.LogEntry) error
@@ -48,6 +50,7 @@ type Store interface {
 	ListTags(ctx context.Context, repoID int64, last string, limit int) ([]string, error)
 	Referrers(ctx context.Context, repoID int64, digest, artifactType string) ([]*wharf.Manifest, error)
 	Catalog(ctx context.Context, last string, limit int) ([]string, error)
+	RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error)
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
 }
 

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -77,35 +79,75 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *reques
 	return nil
 }
 
+// anonymousMountCandidates bounds how many repositories holding a blob an
+// anonymous mount (no from=) looks at for one the caller can read.
+const anonymousMountCandidates = 20
+
 // mount links blob d from repository from into repo when the caller may
-// pull from and from has the blob; nil (and no error) means "not
-// mountable", and the caller falls back to an ordinary upload.
+// pull from and from has the blob. Without from, any repository holding the
+// blob that the caller may pull will do (the spec's anonymous mount). nil
+// (and no error) means "not mountable", and the caller falls back to an
+// ordinary upload.
 func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository, d Digest, from string) (*wharf.Repository, error) {
+	sources := []string{from}
 	if from == "" {
+		var err error
+		if sources, err = s.Store.RepositoriesWithBlob(ctx, d.String(), anonymousMountCandidates); err != nil {
+			return nil, err
+		}
+	}
+	size := int64(-1)
+	for _, name := range sources {
+		src, err := parsePath("/v2/" + name + "/tags/list")
+		if err != nil {
+			continue
+		}
+		fromRepo, ok, err := s.mayPull(ctx, req.claims, src)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		n, err := s.Store.RepositoryBlobSize(ctx, fromRepo.ID, d.String())
+		if wharf.IsCode(err, wharf.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = n
+		break
+	}
+	if size < 0 {
 		return nil, nil
 	}
-	src, err := parsePath("/v2/" + from + "/tags/list")
+	repo, err := s.ensureRepository(ctx, req, repo)
 	if err != nil {
-		return nil, nil
-	}
-	fromRepo, err := s.authorize(ctx, &request{route: src, claims: req.claims, ip: req.ip}, "pull")
-	if err != nil || fromRepo == nil {
-		return nil, nil
-	}
-	size, err := s.Store.RepositoryBlobSize(ctx, fromRepo.ID, d.String())
-	if wharf.IsCode(err, wharf.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
 		return nil, err
 	}
 	if err := s.Store.LinkBlob(ctx, repo.ID, d.String(), size); err != nil {
 		return nil, err
 	}
 	return repo, nil
+}
+
+// mayPull reports whether the holder of claims may read rt's repository
+// (which must exist): by the token's grant, because it is public, or
+// because the holder could be granted it.
+func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt route) (*wharf.Repository, bool, error) {
+	repo, err := s.Store.RepositoryByName(ctx, rt.namespace, rt.repo)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if repo.Visibility == wharf.Public || claims.Allows("repository", rt.name(), "pull") {
+		return repo, true, nil
+	}
+	ok, err := s.holderMay(ctx, claims, rt, "pull")
+	return repo, ok, err
 }
 
 // upload loads the session in req's path, which must belong to the same
@@ -133,6 +175,24 @@ func (s *Server) upload(ctx context.Context, req *request) (*wharf.Repository, *
 	return repo, u, nil
 }
 
+// uploadClaim bounds how long one request may hold an upload; a writer
+// that died holding it blocks the upload no longer than this.
+const uploadClaim = 6 * time.Hour
+
+// claim makes this request the upload's only writer (see ClaimUpload) and
+// returns the function that gives the claim up again when the request
+// fails without ending the upload.
+func (s *Server) claim(ctx context.Context, u *wharf.Upload) (release func(), err error) {
+	ok, err := s.Store.ClaimUpload(ctx, u, s.Now().Add(uploadClaim))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ociError(errRangeInvalid, "another request is writing to this upload, or it changed since it was read")
+	}
+	return func() { s.Store.ReleaseUpload(context.WithoutCancel(ctx), u.ID) }, nil
+}
+
 // receive appends body to u's data and returns the still-open writer and
 // the running hash. A Content-Range, when given, must start where the data
 // ends. On failure the upload is abandoned: its data is discarded.
@@ -151,10 +211,16 @@ func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, c
 	}
 	fw, err := s.Blobs.Writer(ctx, uploadKey(u.ID), u.Size > 0)
 	if wharf.IsCode(err, wharf.NotFound) {
-		return nil, nil, ociError(errBlobUploadUnknown, "upload data is gone (another request may be writing it)")
+		return nil, nil, ociError(errRangeInvalid, "another request is writing to this upload")
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if fw.Size() != u.Size {
+		// Another request appended since this one read the session: its
+		// hash state no longer describes the data, so it must not write.
+		fw.Close()
+		return nil, nil, ociError(errRangeInvalid, "the upload changed while this request was being read; it holds %d bytes", fw.Size())
 	}
 	if body != nil {
 		buf := copyBuffers.Get().(*[]byte)
@@ -198,8 +264,13 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, req *reques
 	if err != nil {
 		return err
 	}
+	release, err := s.claim(r.Context(), u)
+	if err != nil {
+		return err
+	}
 	fw, _, err := s.receive(r.Context(), u, r.Body, r.Header.Get("Content-Range"))
 	if err != nil {
+		release()
 		return err
 	}
 	if err := fw.Close(); err != nil {
@@ -224,11 +295,16 @@ func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, req *reque
 	if err != nil {
 		return err
 	}
+	release, err := s.claim(ctx, u)
+	if err != nil {
+		return err
+	}
 	if u.Size == 0 {
 		u.Algorithm = d.Algorithm()
 	}
 	fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
 	if err != nil {
+		release()
 		return err
 	}
 	return s.commit(w, r, req, repo, u, fw, h, d)

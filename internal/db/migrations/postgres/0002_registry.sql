@@ -67,7 +67,8 @@ CREATE TABLE tag (
 CREATE INDEX tag_manifest ON tag (manifest_id);
 
 -- Blob uploads in progress, bound to the repository and the account that
--- opened them; hash_state lets a chunked upload resume its digest.
+-- opened them; hash_state lets a chunked upload resume its digest, and
+-- writer_until marks the one request allowed to append right now.
 CREATE TABLE upload (
 	id            TEXT   PRIMARY KEY,
 	repository_id BIGINT NOT NULL REFERENCES repository (id) ON DELETE CASCADE,
@@ -75,6 +76,7 @@ CREATE TABLE upload (
 	algorithm     TEXT   NOT NULL,
 	size          BIGINT NOT NULL DEFAULT 0,
 	hash_state    BYTEA,
+	writer_until  BIGINT,
 	started_at    BIGINT NOT NULL,
 	updated_at    BIGINT NOT NULL
 );
