@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/db"
 )
@@ -32,11 +36,48 @@ var conformanceSummary = regexp.MustCompile(`(?m)^conformance: (\d+) passed, (\d
 
 // TestOCIConformance runs the OCI distribution-spec conformance suite (all
 // workflows, OCI 1.1) against the built binary with a user's password, so
-// the token flow is exercised, on every database engine.
+// the token flow is exercised, on every database engine with the
+// filesystem driver.
 func TestOCIConformance(t *testing.T) {
+	runConformance(t)
+}
+
+// TestOCIConformanceS3 runs the suite with blobs in S3 (the local SeaweedFS
+// that scripts/test-s3.sh starts, named by WHARF_TEST_S3).
+func TestOCIConformanceS3(t *testing.T) {
+	raw := os.Getenv("WHARF_TEST_S3")
+	if raw == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WHARF_TEST_S3 is not set: CI must run the S3 conformance suite")
+		}
+		t.Skip("*** WHARF_TEST_S3 is not set: the S3 conformance suite is NOT running ***")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("WHARF_TEST_S3: %v", err)
+	}
+	secret, _ := u.User.Password()
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	yaml := fmt.Sprintf(`DISTRIBUTED_STORAGE_CONFIG:
+  s3:
+    - S3Storage
+    - endpoint_url: %s://%s
+      s3_bucket: %s
+      s3_access_key: %s
+      s3_secret_key: %s
+      storage_path: /conformance-%d
+DISTRIBUTED_STORAGE_PREFERENCE: [s3]
+`, u.Scheme, u.Host, strings.Trim(u.Path, "/"), u.User.Username(), secret, time.Now().UnixNano())
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runConformance(t, "--config", config)
+}
+
+func runConformance(t *testing.T, args ...string) {
 	script := sharedTool(t, "conformance.sh")
 	forEachEngine(t, func(t *testing.T, engine db.Dialect) {
-		s := startWharf(t, engineEnv(t, engine))
+		s := startWharf(t, engineEnv(t, engine), args...)
 		s.initialize(t, "conformer", "conformance-pw1", "conformer@example.com")
 		cmd := exec.Command("bash", script, s.URL, "conformer/repo1", "conformer", "conformance-pw1")
 		cmd.Env = childEnv("RESULTS_DIR=" + t.TempDir())

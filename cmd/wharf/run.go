@@ -28,6 +28,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/storage/s3"
 	"github.com/wharf-registry/wharf/internal/worker"
 )
 
@@ -131,7 +132,7 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := openStorage(cfg, opts.dataDir)
+	blobs, err := openStorage(ctx, cfg, opts.dataDir)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -321,7 +322,7 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
 }
 
 // openStorage opens the preferred DISTRIBUTED_STORAGE_CONFIG location.
-func openStorage(cfg *config.Config, dataDir string) (storage.Driver, error) {
+func openStorage(ctx context.Context, cfg *config.Config, dataDir string) (storage.Driver, error) {
 	name := cfg.StoragePreference[0]
 	loc := cfg.Storage[name]
 	switch loc.Driver {
@@ -332,8 +333,14 @@ func openStorage(cfg *config.Config, dataDir string) (storage.Driver, error) {
 		}
 		fsync, _ := loc.Params["fsync"].(bool)
 		return filesystem.New(path, filesystem.Options{Fsync: fsync})
+	case "S3Storage", "RadosGWStorage":
+		s3cfg, err := s3.FromQuayParams(loc.Driver, loc.Params)
+		if err != nil {
+			return nil, fmt.Errorf("storage location %q: %w", name, err)
+		}
+		return s3.New(ctx, s3cfg)
 	default:
-		return nil, fmt.Errorf("storage location %q: driver %s is not available in this version of wharf (LocalStorage is)", name, loc.Driver)
+		return nil, fmt.Errorf("storage location %q: driver %s is not available (LocalStorage, S3Storage and RadosGWStorage are)", name, loc.Driver)
 	}
 }
 
