@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -223,13 +221,4 @@ func (db *DB) Referrers(ctx context.Context, repoID int64, digest, artifactType 
 		out = append(out, &m)
 	}
 	return out, wharf.Wrap(rows.Err(), "list referrers")
-}
-
-// placeholders returns "$from, $from+1, …" for n values.
-func placeholders(from, n int) string {
-	marks := make([]string, n)
-	for i := range marks {
-		marks[i] = "$" + strconv.Itoa(from+i)
-	}
-	return strings.Join(marks, ", ")
 }
