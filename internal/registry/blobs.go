@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -9,26 +10,41 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// getBlob serves GET and HEAD of a blob, streaming it from storage, with
-// single-range requests answered 206.
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req *request) error {
-	repo, err := s.authorize(r.Context(), req, "pull")
+// blobTarget checks that req may do action on its repository and parses
+// the blob digest of its path.
+func (s *Server) blobTarget(ctx context.Context, req *request, action string) (*wharf.Repository, Digest, error) {
+	repo, err := s.authorize(ctx, req, action)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	d, err := ParseDigest(req.route.ref)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	if repo == nil {
-		return ociError(errBlobUnknown, "blob unknown to registry")
+		return nil, "", ociError(errBlobUnknown, "blob unknown to registry")
 	}
-	size, err := s.Store.RepositoryBlobSize(r.Context(), repo.ID, d.String())
+	return repo, d, nil
+}
+
+// blobError reports a store NotFound as the OCI BLOB_UNKNOWN.
+func blobError(err error) error {
 	if wharf.IsCode(err, wharf.NotFound) {
 		return ociError(errBlobUnknown, "blob unknown to registry")
 	}
+	return err
+}
+
+// getBlob serves GET and HEAD of a blob, streaming it from storage, with
+// single-range requests answered 206.
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req *request) error {
+	repo, d, err := s.blobTarget(r.Context(), req, "pull")
 	if err != nil {
 		return err
+	}
+	size, err := s.Store.RepositoryBlobSize(r.Context(), repo.ID, d.String())
+	if err != nil {
+		return blobError(err)
 	}
 	start, end, partial, err := parseRange(r.Header.Get("Range"), size)
 	if err != nil {
@@ -115,23 +131,12 @@ func parseRange(header string, size int64) (start, end int64, partial bool, err 
 // deleteBlob unlinks a blob from the repository (202). Its bytes stay
 // while other repositories or manifests use them.
 func (s *Server) deleteBlob(w http.ResponseWriter, r *http.Request, req *request) error {
-	repo, err := s.authorize(r.Context(), req, "push")
+	repo, d, err := s.blobTarget(r.Context(), req, "push")
 	if err != nil {
 		return err
 	}
-	d, err := ParseDigest(req.route.ref)
-	if err != nil {
-		return err
-	}
-	if repo == nil {
-		return ociError(errBlobUnknown, "blob unknown to registry")
-	}
-	err = s.Store.UnlinkBlob(r.Context(), repo.ID, d.String())
-	if wharf.IsCode(err, wharf.NotFound) {
-		return ociError(errBlobUnknown, "blob unknown to registry")
-	}
-	if err != nil {
-		return err
+	if err := s.Store.UnlinkBlob(r.Context(), repo.ID, d.String()); err != nil {
+		return blobError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
