@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/storage/s3"
@@ -66,6 +68,7 @@ type serveOptions struct {
 	addr       string
 	configFile string
 	logFormat  string
+	debugAddr  string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
@@ -76,6 +79,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&o.configFile, "config", "", "Quay-compatible config.yaml (optional)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this (private) address")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -208,6 +212,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		close(workDone)
 	}()
 
+	if opts.debugAddr != "" {
+		go serveDebug(ctx, opts.debugAddr, log)
+	}
 	fmt.Fprintf(stdout, "wharf listening on http://%s (data in %s, database %s)\n", ln.Addr(), opts.dataDir, store.Dialect())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -284,7 +291,25 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		Logger:       log,
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
+		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 	}), authn, nil
+}
+
+// serveDebug serves net/http/pprof on addr until ctx ends. It is a separate
+// listener so that profiles are never reachable on the public address.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("debug server failed", slog.Any("err", err))
+	}
 }
 
 // stagingPurger is implemented by drivers that keep private staging files
@@ -316,6 +341,12 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
 		}},
 		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := store.DeleteExpiredSessions(ctx)
+			return err
+		}},
+		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
+		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
+		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := servicekey.New(store, servicekey.Options{}).Collect(ctx)
 			return err
 		}},
 	}
