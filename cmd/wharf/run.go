@@ -258,7 +258,8 @@ func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *
 	return registry.New(registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
 		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
-		Logger: log, Now: time.Now,
+		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
+		Logger:                  log, Now: time.Now,
 	}), nil
 }
 

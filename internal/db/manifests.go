@@ -9,29 +9,74 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// PutManifest stores m in its repository and, when tag is not "", points
-// the tag at it — one transaction, so the tag's previous target is read
-// from its real state at that moment. logs receives that previous digest
-// ("" when the tag is new, or no tag was given) and returns the entries to
-// write with the change. Every blob m references must be linked to the
-// repository and every child manifest stored in it; otherwise NotFound
-// names the first one missing and nothing is written.
-func (db *DB) PutManifest(ctx context.Context, m *wharf.Manifest, tag string, logs func(previous string) []wharf.LogEntry) error {
+// ManifestPut is one manifest PUT.
+type ManifestPut struct {
+	Manifest *wharf.Manifest
+	// Tag is pointed at the manifest when not "".
+	Tag string
+	// DefaultRejectBytes limits namespaces without a quota; 0 = unlimited.
+	DefaultRejectBytes int64
+	// Logs receives the digest the tag pointed at before ("" when the tag
+	// is new or none was given) and how the namespace grew, and returns
+	// the entries to write with the change.
+	Logs func(previous string, growth Growth) []wharf.LogEntry
+}
+
+// PutManifest stores a manifest in its repository and, when a tag is given,
+// points the tag at it — one transaction, so the tag's previous target is
+// read from its real state at that moment. Every blob the manifest
+// references must be linked to the repository and every child manifest
+// stored in it; otherwise NotFound names the first one missing. The bytes
+// of blobs new to the namespace count against its quota: a manifest that
+// would take the namespace past its Reject limit is refused with
+// QuotaExceeded. Refused, nothing is written.
+func (db *DB) PutManifest(ctx context.Context, put ManifestPut) error {
+	m := put.Manifest
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkReferences(ctx, tx, m); err != nil {
 			return err
 		}
-		if err := db.insertManifest(ctx, tx, m); err != nil {
+		var nsID int64
+		var nsName string
+		if err := tx.QueryRowContext(ctx, `SELECT a.id, a.name FROM repository r JOIN account a ON a.id = r.namespace_id
+			WHERE r.id = $1`, m.RepositoryID).Scan(&nsID, &nsName); err != nil {
+			return wharf.Wrap(err, "load namespace")
+		}
+		quota, reject, warn, err := namespaceLimits(ctx, tx, nsID, put.DefaultRejectBytes)
+		if err != nil {
 			return err
 		}
-		previous := ""
-		if tag != "" {
-			var err error
-			if previous, err = db.pointTag(ctx, tx, m, tag); err != nil {
+		if len(m.Blobs) > 0 {
+			if err := db.lockNamespaceGrowth(ctx, tx, nsID, reject > 0); err != nil {
 				return err
 			}
 		}
-		return db.appendLogs(ctx, tx, logs(previous))
+		created, err := db.insertManifest(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		growth := Growth{Namespace: nsName, QuotaBytes: quota, WarnAt: warn}
+		if created && len(m.Blobs) > 0 {
+			if growth.Added, err = referenceBlobs(ctx, tx, nsID, m.Blobs); err != nil {
+				return err
+			}
+			if growth.Before, err = namespaceUsage(ctx, tx, nsID); err != nil {
+				return err
+			}
+			if reject > 0 && growth.Added > 0 && growth.Before+growth.Added > reject {
+				return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: nsName, Added: growth.Added, Usage: growth.Before, Limit: reject})
+			}
+			if err := addUsage(ctx, tx, nsID, growth.Added); err != nil {
+				return err
+			}
+		}
+		previous := ""
+		if put.Tag != "" {
+			if previous, err = db.pointTag(ctx, tx, m, put.Tag); err != nil {
+				return err
+			}
+		}
+		return db.appendLogs(ctx, tx, put.Logs(previous, growth))
 	})
 }
 
@@ -98,12 +143,14 @@ func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
 	return nil
 }
 
-func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
+// insertManifest stores m unless the repository has it already, and
+// reports whether it was new.
+func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) (bool, error) {
 	annotations := ""
 	if len(m.Annotations) > 0 {
 		b, err := json.Marshal(m.Annotations)
 		if err != nil {
-			return wharf.Wrap(err, "encode annotations")
+			return false, wharf.Wrap(err, "encode annotations")
 		}
 		annotations = string(b)
 	}
@@ -116,24 +163,24 @@ func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Same content pushed again: the stored row already has its references.
 		err = tx.QueryRowContext(ctx, `SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2`, m.RepositoryID, m.Digest).Scan(&m.ID)
-		return wharf.Wrap(err, "load manifest")
+		return false, wharf.Wrap(err, "load manifest")
 	}
 	if err != nil {
-		return wharf.Wrap(err, "store manifest")
+		return false, wharf.Wrap(err, "store manifest")
 	}
 	for _, d := range m.Blobs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_blob (manifest_id, digest) VALUES ($1, $2)
 			ON CONFLICT (manifest_id, digest) DO NOTHING`, m.ID, d); err != nil {
-			return wharf.Wrap(err, "store manifest blob")
+			return false, wharf.Wrap(err, "store manifest blob")
 		}
 	}
 	for _, d := range m.Children {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_child (manifest_id, child_digest) VALUES ($1, $2)
 			ON CONFLICT (manifest_id, child_digest) DO NOTHING`, m.ID, d); err != nil {
-			return wharf.Wrap(err, "store manifest child")
+			return false, wharf.Wrap(err, "store manifest child")
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // DeleteManifest removes repoID's manifest digest and every tag pointing at
@@ -155,6 +202,13 @@ func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, l
 		}
 		tags, err := scanStrings(rows)
 		if err != nil {
+			return err
+		}
+		nsID, err := repositoryNamespace(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE id = $1`, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {

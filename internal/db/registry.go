@@ -100,6 +100,16 @@ func (db *DB) UpdateRepository(ctx context.Context, repo *wharf.Repository, entr
 // finds them unreferenced.
 func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		nsID, err := repositoryNamespace(ctx, tx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errRepoNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE repository_id = $1`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM repository WHERE id = $1`, id)
 		if err != nil {
 			return wharf.Wrap(err, "delete repository")

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -227,3 +228,5 @@ func TestLeaseIsExclusive(t *testing.T) {
 		}
 	})
 }
+
+func errorsAs[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -75,6 +75,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			re = ociError(errDenied, "%s", wharf.ErrorMessage(err))
 		case wharf.Unauthenticated:
 			re = ociError(errUnauthorized, "%s", wharf.ErrorMessage(err))
+		case wharf.QuotaExceeded:
+			re = ociError(errDenied, "%s", wharf.ErrorMessage(err))
 		case wharf.TooLarge:
 			re = ociError(errTooLarge, "%s", wharf.ErrorMessage(err))
 		default:

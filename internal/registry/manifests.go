@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -114,24 +115,25 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 		m.Children = append(m.Children, c.String())
 	}
 	actor, ns := s.actor(req), namespaceParty(repo)
-	err = s.Store.PutManifest(ctx, m, tag, func(previous string) []wharf.LogEntry {
-		meta := func(extra map[string]any) map[string]any {
-			out := map[string]any{"repo": repo.Name, "namespace": repo.Namespace, "manifest_digest": m.Digest}
-			for k, v := range extra {
-				out[k] = v
+	err = s.Store.PutManifest(ctx, db.ManifestPut{Manifest: m, Tag: tag, DefaultRejectBytes: s.DefaultRejectQuotaBytes,
+		Logs: func(previous string, growth db.Growth) []wharf.LogEntry {
+			meta := func(extra map[string]any) map[string]any {
+				out := map[string]any{"repo": repo.Name, "namespace": repo.Namespace, "manifest_digest": m.Digest}
+				for k, v := range extra {
+					out[k] = v
+				}
+				return out
 			}
-			return out
-		}
-		entries := []wharf.LogEntry{actor.Entry("push_repo", ns, meta(map[string]any{"tag": nilIfEmpty(tag)}))}
-		switch {
-		case tag == "" || previous == m.Digest:
-		case previous == "":
-			entries = append(entries, actor.Entry("create_tag", ns, meta(map[string]any{"tag": tag})))
-		default:
-			entries = append(entries, actor.Entry("move_tag", ns, meta(map[string]any{"tag": tag, "original_manifest_digest": previous})))
-		}
-		return entries
-	})
+			entries := []wharf.LogEntry{actor.Entry("push_repo", ns, meta(map[string]any{"tag": nilIfEmpty(tag)}))}
+			switch {
+			case tag == "" || previous == m.Digest:
+			case previous == "":
+				entries = append(entries, actor.Entry("create_tag", ns, meta(map[string]any{"tag": tag})))
+			default:
+				entries = append(entries, actor.Entry("move_tag", ns, meta(map[string]any{"tag": tag, "original_manifest_digest": previous})))
+			}
+			return append(entries, quotaWarnings(actor, ns, growth)...)
+		}})
 	if wharf.IsCode(err, wharf.NotFound) {
 		return ociError(errManifestBlobUnkown, "%s", wharf.ErrorMessage(err))
 	}
@@ -147,6 +149,20 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// quotaWarnings returns a quota_warning entry for each Warning threshold of
+// the namespace's quota the change crosses.
+func quotaWarnings(actor wharf.Actor, ns *wharf.Account, g db.Growth) []wharf.LogEntry {
+	var out []wharf.LogEntry
+	after := g.Before + g.Added
+	for _, at := range g.WarnAt {
+		if g.Before < at && after >= at {
+			out = append(out, actor.Entry("quota_warning", ns, map[string]any{"namespace": g.Namespace,
+				"usage_bytes": after, "threshold_bytes": at, "limit_bytes": g.QuotaBytes}))
+		}
+	}
+	return out
 }
 
 func nilIfEmpty(s string) any {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
@@ -42,7 +43,8 @@ type Store interface {
 	ReleaseUpload(ctx context.Context, id string) error
 	UpdateUpload(ctx context.Context, u *wharf.Upload) error
 	DeleteUpload(ctx context.Context, id string) error
-	PutManifest(ctx context.Context, m *wharf.Manifest, tag string, logs func(previous string) []wharf.LogEntry) error
+	PutManifest(ctx context.Context, put db.ManifestPut) error
+	RejectState(ctx context.Context, nsID, defaultReject int64) (usage, reject int64, err error)
 	ManifestByDigest(ctx context.Context, repoID int64, digest string) (*wharf.Manifest, error)
 	ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error)
 	DeleteManifest(ctx context.Context, repoID int64, digest string, logs func(tags []string) []wharf.LogEntry) error
@@ -65,8 +67,10 @@ type Deps struct {
 	// Realm is the externally visible base URL (scheme://host) for challenges.
 	Realm   string
 	Service string
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// DefaultRejectQuotaBytes limits namespaces without a quota (0 = none).
+	DefaultRejectQuotaBytes int64
+	Logger                  *slog.Logger
+	Now                     func() time.Time
 }
 
 // Server is the /v2 handler.

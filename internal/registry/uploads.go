@@ -59,6 +59,9 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *reques
 	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
 		return err
 	}
+	if err := s.checkQuota(ctx, repo, max(r.ContentLength, 0)); err != nil {
+		return err
+	}
 	u := &wharf.Upload{ID: newUploadID(), RepositoryID: repo.ID, AccountID: req.claims.AccountID, Algorithm: "sha256"}
 	if raw := q.Get("digest"); raw != "" {
 		d, err := ParseDigest(raw)
@@ -130,6 +133,22 @@ func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository
 		return nil, err
 	}
 	return repo, nil
+}
+
+// checkQuota refuses to start an upload into a namespace that is already
+// at its Reject limit (or that adding size bytes would take past it). The
+// exact check, against the bytes a manifest really adds, happens when the
+// manifest is pushed; this one spares the client an upload that cannot
+// succeed.
+func (s *Server) checkQuota(ctx context.Context, repo *wharf.Repository, size int64) error {
+	usage, reject, err := s.Store.RejectState(ctx, repo.NamespaceID, s.DefaultRejectQuotaBytes)
+	if err != nil || reject == 0 {
+		return err
+	}
+	if usage >= reject || usage+size > reject {
+		return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: repo.Namespace, Added: size, Usage: usage, Limit: reject})
+	}
+	return nil
 }
 
 // mayPull reports whether the holder of claims may read rt's repository

@@ -99,3 +99,26 @@ func ErrorMessage(err error) string {
 func IsCode(err error, code Code) bool {
 	return err != nil && ErrorCode(err) == code
 }
+
+// QuotaExceeded is the code of a push refused because it would take a
+// namespace past its storage quota; its cause is a *QuotaExceededError.
+const QuotaExceeded Code = "quota_exceeded"
+
+// QuotaExceededError says by how much a push missed: it would add Added
+// bytes to Usage, and the namespace may hold Limit.
+type QuotaExceededError struct {
+	Namespace string
+	Added     int64
+	Usage     int64
+	Limit     int64
+}
+
+func (e *QuotaExceededError) Error() string {
+	return fmt.Sprintf("Quota has been exceeded on namespace %s: this push adds %d bytes to the %d bytes in use, and the limit is %d bytes",
+		e.Namespace, e.Added, e.Usage, e.Limit)
+}
+
+// QuotaError wraps e as a QuotaExceeded *Error whose message is e's text.
+func QuotaError(e *QuotaExceededError) *Error {
+	return &Error{Code: QuotaExceeded, Message: e.Error(), Err: e}
+}
