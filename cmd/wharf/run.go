@@ -201,7 +201,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
-	runner := worker.NewRunner(store, holderName(), log, jobs(cfg, store, blobs)...)
+	runner := worker.NewRunner(store, holderName(), log, jobs(cfg, store, blobs, log)...)
 	workCtx, stopWork := context.WithCancel(ctx)
 	workDone := make(chan struct{})
 	go func() {
@@ -322,8 +322,27 @@ type stagingPurger interface {
 // uploadMaxIdle is how long an upload may sit untouched before it expires.
 const uploadMaxIdle = 24 * time.Hour
 
+// reconcileUsage recomputes every namespace's usage from its manifests and
+// logs the ones whose incremental accounting had drifted.
+func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
+	ids, err := store.NamespaceIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		before, after, err := store.ReconcileUsage(ctx, id)
+		if err != nil {
+			return err
+		}
+		if before != after {
+			log.Warn("namespace usage repaired", slog.Int64("namespace_id", id), slog.Int64("was", before), slog.Int64("is", after))
+		}
+	}
+	return nil
+}
+
 // jobs lists the background work every wharf process offers to run.
-func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
+func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger) []worker.Job {
 	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
 	return []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
@@ -339,6 +358,13 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver) []worker.Job {
 		{Name: "action-log-rotation", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := archiver.Run(ctx)
 			return err
+		}},
+		{Name: "registry-size", Interval: 10 * time.Second, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := store.CalculateRegistrySize(ctx)
+			return err
+		}},
+		{Name: "reconcile-usage", Interval: 24 * time.Hour, Lease: time.Hour, Run: func(ctx context.Context) error {
+			return reconcileUsage(ctx, store, log)
 		}},
 		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := store.DeleteExpiredSessions(ctx)
