@@ -43,7 +43,7 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := accessMatrix()
+	eps := append(accessMatrix(), serviceKeyAccessMatrix()...)
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -69,7 +69,7 @@ func TestAccessMatrix(t *testing.T) {
 		// The README's fix of Quay's read-only superuser bypass: the auditor's
 		// token without super:user passes no superuser endpoint, reads included.
 		for _, ep := range eps {
-			if ep.class == clsInspect || ep.class == clsAdmin {
+			if ep.class == clsInspect || ep.class == clsSuperRead || ep.class == clsAdmin {
 				f.cell(t, ep, f.auditorNoSuper, f.e, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 			}
 		}
@@ -78,6 +78,11 @@ func TestAccessMatrix(t *testing.T) {
 		// whatever the endpoint's rule and whoever the session belongs to.
 		for _, ep := range eps {
 			if ep.method == http.MethodGet || ep.class == clsRedirect {
+				continue
+			}
+			if strings.HasPrefix(ep.route, "/keys/") {
+				// The key server's credential is the JWT in Authorization: as
+				// with any bearer header, the session cookie is not consulted.
 				continue
 			}
 			for _, id := range []accessCaller{callerNormalSession, callerAdminSession} {
@@ -106,6 +111,11 @@ func TestAccessMatrix(t *testing.T) {
 				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 				// Bearer tokens never need a fresh login.
 				f.cell(t, ep, f.callers[callerAdminTokenSuper], f.staleEnv, ep.want[callerAdminTokenSuper], "", accessCellOpts{})
+			case ep.class == clsSuperRead:
+				// Superuser reads without a fresh-login requirement (spec §2.7, §2.21).
+				f.cell(t, ep, f.stale[callerAdminSession], f.staleEnv, http.StatusOK, "", accessCellOpts{})
+				f.cell(t, ep, f.staleAuditor, f.staleEnv, http.StatusOK, "", accessCellOpts{})
+				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 			case ep.class != clsRedirect && ep.route != "/api/v1/signin/verify" && ep.route != "/api/v1/signout":
 				// Everything else ignores the login's age. (verify would
 				// refresh the shared stale session: step 5 covers it;
@@ -199,6 +209,7 @@ const (
 	clsOrgAdmin                      // signed in, org:admin scope, administrator of the organization
 	clsRepo                          // signed in or public read; the repository's permissions decide
 	clsInspect                       // superuser or read-only superuser; fresh login
+	clsSuperRead                     // superuser or read-only superuser; no fresh login (service keys)
 	clsAdmin                         // full superuser; fresh login
 	clsRedirect                      // declared with a trailing slash, requested without: 308
 )

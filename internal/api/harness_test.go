@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/servicekey"
 )
 
 // testEnv is a wharf API served by httptest over a real database.
@@ -63,6 +64,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
+		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 	}))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}

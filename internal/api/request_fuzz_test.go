@@ -27,6 +27,10 @@ var fuzzTargets = []func() any{
 	func() any { return new(createUserRequest) },
 	func() any { return new(applicationRequest) },
 	func() any { return new(createOrgRequest) },
+	func() any { return new(createServiceKeyRequest) },
+	func() any { return new(updateServiceKeyRequest) },
+	func() any { return new(approveServiceKeyRequest) },
+	func() any { return new(jwkRequest) },
 }
 
 // checkClientError fails unless err is a *wharf.Error whose code maps to a
@@ -97,6 +101,10 @@ func FuzzDecodeJSON(f *testing.F) {
 		{`{"username": "bob"}`, "APPLICATION/JSON"},
 		{`{"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`, js},
 		{`{"name": "` + strings.Repeat("x", 300) + `"}`, js},
+		{`{"service": "quay", "name": "my key", "metadata": {"a": 1}, "notes": "n", "expiration": 1739906895.5}`, js},
+		{`{"metadata": "x", "expiration": null}`, js},
+		{`{"metadata": [1], "expiration": "tomorrow"}`, js},
+		{`{"kty": "RSA", "n": "AQAB", "e": "AQAB", "d": "secret"}`, js},
 	}
 	for _, s := range seeds {
 		for target := range fuzzTargets {

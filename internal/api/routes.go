@@ -96,6 +96,30 @@ func (s *Server) routes() {
 		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, s.listAllLogs}})
 		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, s.listAllAggregateLogs}})
 		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, s.getConfigDump}})
+		// Service keys; listing and reading need no fresh login (spec §2.7, §2.21).
+		if s.ServiceKeys != nil {
+			s.handle("/api/v1/superuser/keys", map[string]method{
+				GET:  {rule{access: anySuperuser}, s.listServiceKeys},
+				POST: {admin, s.createServiceKey},
+			})
+			s.handle("/api/v1/superuser/keys/{kid}", map[string]method{
+				GET:    {rule{access: anySuperuser}, s.getServiceKey},
+				PUT:    {admin, s.updateServiceKey},
+				DELETE: {admin, s.deleteServiceKey},
+			})
+			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, s.approveServiceKey}})
+		}
+	}
+
+	// The key server: services publish their keys, authenticated by JWTs
+	// signed with them, not by wharf credentials.
+	if s.ServiceKeys != nil {
+		s.handle("/keys/services/{service}/keys", map[string]method{GET: {open, s.listPublishedKeys}})
+		s.handle("/keys/services/{service}/keys/{kid}", map[string]method{
+			GET:    {open, s.getPublishedKey},
+			PUT:    {open, s.putPublishedKey},
+			DELETE: {open, s.deletePublishedKey},
+		})
 	}
 
 	s.handle("/api/v1/error/{error_type}", map[string]method{GET: {open, s.getErrorType}})

@@ -23,6 +23,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -58,6 +59,9 @@ type Deps struct {
 	Now          func() time.Time
 	// SecretKey keys the encrypted_password values Quay returns.
 	SecretKey string
+	// ServiceKeys serves the superuser service-key endpoints and the key
+	// server; nil leaves both unregistered.
+	ServiceKeys *servicekey.Service
 }
 
 // Server is the /api/v1 handler.

@@ -198,3 +198,19 @@ type Robot struct {
 	Description string
 	CreatedAt   time.Time
 }
+
+// Quota is a namespace's storage quota.
+type Quota struct {
+	ID          int64
+	NamespaceID int64
+	LimitBytes  int64
+	Limits      []QuotaLimit
+}
+
+// QuotaLimit is a threshold of a quota: Warning or Reject at a percentage
+// of its limit_bytes.
+type QuotaLimit struct {
+	ID      int64
+	Kind    string // Warning | Reject
+	Percent int64
+}

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// The key server (Quay's /keys blueprint): services publish, rotate and
+// withdraw their public keys, and anybody reads the approved ones. Callers
+// authenticate with a JWT signed by the key in question (or an approved key
+// of the same service), never with a wharf account. Errors use the one
+// /api/v1 error body.
+
+// bearerJWT is Quay's TOKEN_REGEX: "Bearer " and a compact JWS.
+var bearerJWT = regexp.MustCompile(`\ABearer (([a-zA-Z0-9+\-_/]+\.)+[a-zA-Z0-9+\-_/]+)\z`)
+
+func bearerToken(r *http.Request) (string, error) {
+	m := bearerJWT.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil {
+		return "", wharf.Errorf(wharf.Invalid, "A JWT is required: Authorization: Bearer <jwt>")
+	}
+	return m[1], nil
+}
+
+// refuseReadonly stops key-server writes while the registry is read-only
+// (the rule "anyone" lets them through admit).
+func (s *Server) refuseReadonly() error {
+	if s.cfg.RegistryState == "readonly" {
+		return wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended.")
+	}
+	return nil
+}
+
+// jwkWithKid is the key as the JWKS listing shows it: its JWK with its kid.
+func jwkWithKid(k *wharf.ServiceKey) map[string]any {
+	jwk := make(map[string]any, len(k.JWK)+1)
+	for name, v := range k.JWK {
+		jwk[name] = v
+	}
+	jwk["kid"] = k.Kid
+	return jwk
+}
+
+// listPublishedKeys serves GET /keys/services/{service}/keys: the JWKS of
+// the service's approved, unexpired keys.
+func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *call) error {
+	keys, err := s.ServiceKeys.PublishedKeys(r.Context(), r.PathValue("service"))
+	if err != nil {
+		return err
+	}
+	jwks := make([]map[string]any, len(keys))
+	for i, k := range keys {
+		jwks[i] = jwkWithKid(k)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": jwks})
+	return nil
+}
+
+// getPublishedKey serves GET /keys/services/{service}/keys/{kid}: the JWK,
+// cacheable until the key expires (a day at most); 409 while it awaits
+// approval, 403 once it has expired.
+func (s *Server) getPublishedKey(w http.ResponseWriter, r *http.Request, _ *call) error {
+	k, err := s.ServiceKeys.PublishedKey(r.Context(), r.PathValue("service"), r.PathValue("kid"))
+	if err != nil {
+		return err
+	}
+	maxAge := 24 * time.Hour
+	if k.ExpiresAt != nil {
+		maxAge = max(0, min(maxAge, k.ExpiresAt.Sub(s.Now())))
+	}
+	w.Header().Set("Cache-Control", "max-age="+strconv.FormatInt(int64(maxAge/time.Second), 10))
+	writeJSON(w, http.StatusOK, k.JWK)
+	return nil
+}
+
+// jwkRequest is the body of a key-server PUT: an RSA public JWK. Other
+// members (a private exponent among them) are ignored and never stored.
+type jwkRequest struct {
+	Kty *string `json:"kty"`
+	N   *string `json:"n"`
+	E   *string `json:"e"`
+}
+
+// putPublishedKey serves PUT /keys/services/{service}/keys/{kid}?expiration=&rotation=:
+// 202 for a self-signed key (now awaiting approval), 200 for a rotation.
+func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.refuseReadonly(); err != nil {
+		return err
+	}
+	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.baseURL(r),
+		IP: c.actor.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
+	q := r.URL.Query()
+	if q.Has("expiration") {
+		seconds, err := strconv.ParseFloat(q.Get("expiration"), 64)
+		if err != nil {
+			return wharf.Errorf(wharf.Invalid, "Invalid value for query parameter 'expiration': a Unix timestamp is required")
+		}
+		t, err := servicekey.ExpirationFromUnix(seconds)
+		if err != nil {
+			return err
+		}
+		sub.Expiration = &t
+	}
+	if q.Has("rotation") {
+		seconds, err := strconv.ParseInt(q.Get("rotation"), 10, 64)
+		if err != nil {
+			return wharf.Errorf(wharf.Invalid, "Invalid value for query parameter 'rotation': a number of seconds is required")
+		}
+		sub.Rotation = &seconds
+	}
+	var jwk jwkRequest
+	if err := decodeJSON(r, &jwk); err != nil {
+		return err
+	}
+	for name, v := range map[string]*string{"kty": jwk.Kty, "n": jwk.N, "e": jwk.E} {
+		if v != nil {
+			sub.JWK[name] = *v
+		}
+	}
+	token, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	sub.Token = token
+	rotated, err := s.ServiceKeys.Submit(r.Context(), sub)
+	if err != nil {
+		return err
+	}
+	if rotated {
+		writeEmpty(w, http.StatusOK)
+	} else {
+		writeEmpty(w, http.StatusAccepted)
+	}
+	return nil
+}
+
+// deletePublishedKey serves DELETE /keys/services/{service}/keys/{kid}: 204.
+func (s *Server) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.refuseReadonly(); err != nil {
+		return err
+	}
+	token, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	if err := s.ServiceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, s.baseURL(r),
+		c.actor.IP, r.UserAgent()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
