@@ -1,0 +1,151 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+var errQuotaNotFound = wharf.Errorf(wharf.NotFound, "Not Found")
+
+func loadQuota(ctx context.Context, q querier, where string, arg any) (*wharf.Quota, error) {
+	var qu wharf.Quota
+	err := q.QueryRowContext(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE `+where, arg).
+		Scan(&qu.ID, &qu.NamespaceID, &qu.LimitBytes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errQuotaNotFound
+	}
+	if err != nil {
+		return nil, wharf.Wrap(err, "load quota")
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, kind, threshold_percent FROM quota_limit WHERE quota_id = $1 ORDER BY id`, qu.ID)
+	if err != nil {
+		return nil, wharf.Wrap(err, "load quota limits")
+	}
+	defer rows.Close()
+	qu.Limits = []wharf.QuotaLimit{}
+	for rows.Next() {
+		var l wharf.QuotaLimit
+		if err := rows.Scan(&l.ID, &l.Kind, &l.Percent); err != nil {
+			return nil, wharf.Wrap(err, "scan quota limit")
+		}
+		qu.Limits = append(qu.Limits, l)
+	}
+	return &qu, wharf.Wrap(rows.Err(), "load quota limits")
+}
+
+// NamespaceQuota returns namespace nsID's quota. NotFound if it has none.
+func (db *DB) NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error) {
+	return loadQuota(ctx, db.sql, `namespace_id = $1`, nsID)
+}
+
+// CreateQuota gives namespace q.NamespaceID a quota. Invalid (with
+// exists) when it has one already.
+func (db *DB) CreateQuota(ctx context.Context, q *wharf.Quota, exists string, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO namespace_quota (namespace_id, limit_bytes, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (namespace_id) DO NOTHING RETURNING id`, q.NamespaceID, q.LimitBytes, micros(db.now())).Scan(&q.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.Invalid, "%s", exists)
+		}
+		if err != nil {
+			return wharf.Wrap(err, "create quota")
+		}
+		q.Limits = []wharf.QuotaLimit{}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// ChangeQuota sets the limit of quota id, which must belong to namespace
+// nsID; change returns the entries to write given the quota before. NotFound otherwise.
+func (db *DB) ChangeQuota(ctx context.Context, nsID, id, limitBytes int64, change func(before *wharf.Quota) []wharf.LogEntry) (*wharf.Quota, error) {
+	var after *wharf.Quota
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := loadQuota(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if before.NamespaceID != nsID {
+			return errQuotaNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE namespace_quota SET limit_bytes = $1 WHERE id = $2`, limitBytes, id); err != nil {
+			return wharf.Wrap(err, "change quota")
+		}
+		a := *before
+		a.LimitBytes = limitBytes
+		after = &a
+		return db.appendLogs(ctx, tx, change(before))
+	})
+	return after, err
+}
+
+// DeleteQuota removes quota id (with its limits) of namespace nsID.
+func (db *DB) DeleteQuota(ctx context.Context, nsID, id int64, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM namespace_quota WHERE id = $1 AND namespace_id = $2`, id, nsID)
+		if err != nil {
+			return wharf.Wrap(err, "delete quota")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errQuotaNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// CreateQuotaLimit adds a threshold to quota quotaID. Invalid when the same
+// kind and percentage exist already.
+func (db *DB) CreateQuotaLimit(ctx context.Context, quotaID int64, l *wharf.QuotaLimit, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO quota_limit (quota_id, kind, threshold_percent) VALUES ($1, $2, $3)
+			ON CONFLICT (quota_id, kind, threshold_percent) DO NOTHING RETURNING id`, quotaID, l.Kind, l.Percent).Scan(&l.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.Invalid, "Quota limit already exists")
+		}
+		if err != nil {
+			return wharf.Wrap(err, "create quota limit")
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// ChangeQuotaLimit replaces limit limitID of quota quotaID. NotFound if it
+// is not that quota's; Invalid when it would duplicate another limit.
+func (db *DB) ChangeQuotaLimit(ctx context.Context, quotaID int64, l wharf.QuotaLimit, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var dup int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM quota_limit WHERE quota_id = $1 AND kind = $2 AND threshold_percent = $3 AND id <> $4`,
+			quotaID, l.Kind, l.Percent, l.ID).Scan(&dup)
+		if err == nil {
+			return wharf.Errorf(wharf.Invalid, "Quota limit already exists")
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return wharf.Wrap(err, "check quota limit")
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE quota_limit SET kind = $1, threshold_percent = $2 WHERE id = $3 AND quota_id = $4`,
+			l.Kind, l.Percent, l.ID, quotaID)
+		if err != nil {
+			return wharf.Wrap(err, "change quota limit")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errQuotaNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
+
+// DeleteQuotaLimit removes limit limitID of quota quotaID. NotFound otherwise.
+func (db *DB) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM quota_limit WHERE id = $1 AND quota_id = $2`, limitID, quotaID)
+		if err != nil {
+			return wharf.Wrap(err, "delete quota limit")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errQuotaNotFound
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}
