@@ -59,8 +59,8 @@ if ! ready; then
 EOF
     log "starting SeaweedFS on $host:$s3_port (data in $data, log in $data/weed.log)"
     setsid nohup "$weed" server -ip="$host" -ip.bind="$host" -dir="$data" \
-      -master.port=9333 -master.telemetry=false -master.volumeSizeLimitMB=1024 \
-      -volume.port=8080 -volume.max=20 -filer -filer.port=8888 \
+      -master.port=19333 -master.telemetry=false -master.volumeSizeLimitMB=1024 \
+      -volume.port=18080 -volume.max=20 -filer -filer.port=18888 \
       -s3 -s3.port="$s3_port" -s3.config="$data/S3.json" \
       >"$data/weed.log" 2>&1 </dev/null &
   else
