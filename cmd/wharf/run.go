@@ -363,6 +363,14 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logg
 			_, err := store.CalculateRegistrySize(ctx)
 			return err
 		}},
+		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			for {
+				n, err := store.CollectUntaggedManifests(ctx, 500)
+				if err != nil || n < 500 {
+					return err
+				}
+			}
+		}},
 		{Name: "reconcile-usage", Interval: 24 * time.Hour, Lease: time.Hour, Run: func(ctx context.Context) error {
 			return reconcileUsage(ctx, store, log)
 		}},

@@ -87,6 +87,9 @@ func (db *DB) PutManifest(ctx context.Context, put ManifestPut) error {
 // conflicts; an existing row is locked before it is read and moved.
 func (db *DB) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string) (string, error) {
 	now := micros(db.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = NULL WHERE id = $1 AND untagged_at IS NOT NULL`, m.ID); err != nil {
+		return "", wharf.Wrap(err, "mark manifest tagged")
+	}
 	var name string
 	err := tx.QueryRowContext(ctx, `INSERT INTO tag (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (repository_id, name) DO NOTHING RETURNING name`, m.RepositoryID, tag, m.ID, now).Scan(&name)
@@ -115,8 +118,19 @@ func (db *DB) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag s
 			m.ID, now, m.RepositoryID, tag); err != nil {
 			return "", wharf.Wrap(err, "move tag")
 		}
+		if err := markIfUntagged(ctx, tx, previousID, now); err != nil {
+			return "", err
+		}
 	}
 	return previous, nil
+}
+
+// markIfUntagged records when manifest id lost its last tag, which starts
+// its namespace's tag-expiration clock.
+func markIfUntagged(ctx context.Context, tx *sql.Tx, id, now int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = $1 WHERE id = $2
+		AND NOT EXISTS (SELECT 1 FROM tag WHERE manifest_id = $2)`, now, id)
+	return wharf.Wrap(err, "mark manifest untagged")
 }
 
 func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
@@ -208,6 +222,9 @@ func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, l
 		if err != nil {
 			return err
 		}
+		if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
+			return err
+		}
 		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE id = $1`, id); err != nil {
 			return err
 		}
@@ -221,15 +238,83 @@ func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, l
 // DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
 func (db *DB) DeleteTag(ctx context.Context, repoID int64, tag string, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM tag WHERE repository_id = $1 AND name = $2`, repoID, tag)
+		var manifestID int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM tag WHERE repository_id = $1 AND name = $2 RETURNING manifest_id`, repoID, tag).Scan(&manifestID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errManifestNotFound
+		}
 		if err != nil {
 			return wharf.Wrap(err, "delete tag")
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errManifestNotFound
+		if err := markIfUntagged(ctx, tx, manifestID, micros(db.now())); err != nil {
+			return err
 		}
 		return db.appendLogs(ctx, tx, entries)
 	})
+}
+
+// CollectUntaggedManifests deletes up to limit manifests whose last tag went
+// away longer ago than their namespace's tag expiration (Quay's time
+// machine; 0 = at once) and that no index in their repository lists, and
+// releases their usage. It returns how many it deleted.
+func (db *DB) CollectUntaggedManifests(ctx context.Context, limit int) (int, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT m.id, m.repository_id FROM manifest m
+		JOIN repository r ON r.id = m.repository_id JOIN account a ON a.id = r.namespace_id
+		WHERE m.untagged_at IS NOT NULL AND m.untagged_at + a.tag_expiration_s * 1000000 <= $1
+		AND NOT EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id)
+		AND NOT EXISTS (SELECT 1 FROM manifest_child c JOIN manifest p ON p.id = c.manifest_id
+			WHERE p.repository_id = m.repository_id AND c.child_digest = m.digest)
+		ORDER BY m.untagged_at LIMIT $2`, micros(db.now()), limit)
+	if err != nil {
+		return 0, wharf.Wrap(err, "find untagged manifests")
+	}
+	type candidate struct{ id, repoID int64 }
+	var found []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.id, &c.repoID); err != nil {
+			rows.Close()
+			return 0, wharf.Wrap(err, "scan untagged manifest")
+		}
+		found = append(found, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, wharf.Wrap(err, "find untagged manifests")
+	}
+	deleted := 0
+	for _, c := range found {
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			// Re-check inside the transaction: a push may have tagged it since.
+			var untagged sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT untagged_at FROM manifest WHERE id = $1`+db.forUpdate(), c.id).Scan(&untagged)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && !untagged.Valid) {
+				return nil
+			}
+			if err != nil {
+				return wharf.Wrap(err, "lock untagged manifest")
+			}
+			nsID, err := repositoryNamespace(ctx, tx, c.repoID)
+			if err != nil {
+				return err
+			}
+			if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
+				return err
+			}
+			if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE id = $1`, c.id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, c.id); err != nil {
+				return wharf.Wrap(err, "delete untagged manifest")
+			}
+			deleted++
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
 }
 
 // ListTags returns up to limit+1 of repoID's tag names after last, in order.

@@ -107,6 +107,9 @@ func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.L
 		if err != nil {
 			return err
 		}
+		if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
+			return err
+		}
 		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE repository_id = $1`, id); err != nil {
 			return err
 		}

@@ -195,3 +195,55 @@ func TestRegistrySizeQueue(t *testing.T) {
 		}
 	})
 }
+
+func TestUntaggedManifestsAreCollected(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newUsageFixture(t, store, "expiring")
+		a, b := f.link(t, 1, 10), f.link(t, 2, 20)
+		put := func(n int, tag string, blob string) *wharf.Manifest {
+			m := &wharf.Manifest{RepositoryID: f.repo.ID, Digest: fmt.Sprintf("sha256:%064x", 2_000_000+n),
+				MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}"), Size: 2, Blobs: []string{blob}}
+			if err := store.PutManifest(ctx, db.ManifestPut{Manifest: m, Tag: tag,
+				Logs: func(string, db.Growth) []wharf.LogEntry { return nil }}); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		setExpiration := func(seconds int64) {
+			if _, err := store.UpdateAccount(ctx, f.ns.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
+				a.TagExpirationS = seconds
+				return nil, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		collect := func() int {
+			n, err := store.CollectUntaggedManifests(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		setExpiration(14 * 24 * 3600)
+		put(1, "v1", a)
+		put(2, "v1", b) // moves v1: manifest 1 is untagged now
+		if n := collect(); n != 0 || f.usage(t) != 30 {
+			t.Fatalf("within the time machine window: collected %d, usage %d; want 0 and 30", n, f.usage(t))
+		}
+		setExpiration(0)
+		if n := collect(); n != 1 || f.usage(t) != 20 {
+			t.Fatalf("after expiration: collected %d, usage %d; want 1 and 20", n, f.usage(t))
+		}
+		if err := store.DeleteTag(ctx, f.repo.ID, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := collect(); n != 1 || f.usage(t) != 0 {
+			t.Fatalf("after deleting the last tag: collected %d, usage %d; want 1 and 0", n, f.usage(t))
+		}
+		put(3, "", a) // pushed by digest, never tagged: not garbage
+		if n := collect(); n != 0 {
+			t.Fatalf("collected %d manifests that were never tagged", n)
+		}
+	})
+}
