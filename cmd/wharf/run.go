@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
@@ -293,6 +294,7 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
+		Quotas:       quota.NewService(store),
 	}), authn, nil
 }
 

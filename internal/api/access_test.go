@@ -43,7 +43,7 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := append(accessMatrix(), serviceKeyAccessMatrix()...)
+	eps := append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...)
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -69,7 +69,7 @@ func TestAccessMatrix(t *testing.T) {
 		// The README's fix of Quay's read-only superuser bypass: the auditor's
 		// token without super:user passes no superuser endpoint, reads included.
 		for _, ep := range eps {
-			if ep.class == clsInspect || ep.class == clsSuperRead || ep.class == clsAdmin {
+			if ep.class == clsInspect || ep.class == clsSuperRead || ep.class == clsAdmin || ep.class == clsSuperWrite {
 				f.cell(t, ep, f.auditorNoSuper, f.e, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 			}
 		}
@@ -115,6 +115,12 @@ func TestAccessMatrix(t *testing.T) {
 				// Superuser reads without a fresh-login requirement (spec §2.7, §2.21).
 				f.cell(t, ep, f.stale[callerAdminSession], f.staleEnv, http.StatusOK, "", accessCellOpts{})
 				f.cell(t, ep, f.staleAuditor, f.staleEnv, http.StatusOK, "", accessCellOpts{})
+				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
+			case ep.class == clsSuperWrite:
+				// Full-superuser writes without a fresh-login requirement
+				// (spec §2.9: quota DELETE; §3.12: the organization quota writes).
+				f.cell(t, ep, f.stale[callerAdminSession], f.staleEnv, ep.want[callerAdminSession], "", accessCellOpts{})
+				f.cell(t, ep, f.staleAuditor, f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 			case ep.class != clsRedirect && ep.route != "/api/v1/signin/verify" && ep.route != "/api/v1/signout":
 				// Everything else ignores the login's age. (verify would
@@ -211,6 +217,8 @@ const (
 	clsInspect                       // superuser or read-only superuser; fresh login
 	clsSuperRead                     // superuser or read-only superuser; no fresh login (service keys)
 	clsAdmin                         // full superuser; fresh login
+	clsSuperWrite                    // full superuser; no fresh login (quota writes)
+	clsOrgMember                     // signed in; member of the organization, or any superuser (quota reads)
 	clsRedirect                      // declared with a trailing slash, requested without: 308
 )
 

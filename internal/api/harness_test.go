@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 )
@@ -65,6 +66,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
+		Quotas:       quota.NewService(store),
 	}))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}

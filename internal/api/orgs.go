@@ -95,7 +95,15 @@ func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *call
 		v["invoice_email"] = org.InvoiceEmail
 		v["invoice_email_address"] = nullable(org.InvoiceEmailAddress)
 		v["tag_expiration_s"] = org.TagExpirationS
-		s.quotaFields(v)
+	}
+	// Quay shows the quota to members and administrators, and to the
+	// superusers it lets manage quotas (wharf: every superuser whose
+	// credential carries super:user, see superuserReads); quay_quota reads
+	// quotas[0] here before deciding to create or change one.
+	if role != "" || isAdmin || s.superuserReads(c) {
+		if err := s.quotaFields(r.Context(), v, org); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -154,7 +162,9 @@ func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ 
 	}
 	views := make([]map[string]any, len(orgs))
 	for i, o := range orgs {
-		views[i] = s.superOrgView(o)
+		if views[i], err = s.superOrgView(r.Context(), o); err != nil {
+			return err
+		}
 	}
 	resp := map[string]any{"organizations": views}
 	if next != "" {
@@ -175,7 +185,11 @@ func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.superOrgView(org))
+	v, err := s.superOrgView(r.Context(), org)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

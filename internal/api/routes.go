@@ -18,6 +18,7 @@ func (s *Server) routes() {
 	user := func(scope auth.Scope) rule { return rule{access: signedIn, scope: scope} }
 	inspect := rule{access: anySuperuser, fresh: true}
 	admin := rule{access: fullSuperuser, fresh: true}
+	quotaAdmin := rule{access: fullSuperuser} // quota writes Quay does not ask a fresh login for
 
 	// Browser-style login and the OAuth implicit grant.
 	s.handle("/csrf_token", map[string]method{GET: {open, s.getCSRFToken}})
@@ -96,6 +97,12 @@ func (s *Server) routes() {
 		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, s.listAllLogs}})
 		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, s.listAllAggregateLogs}})
 		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, s.getConfigDump}})
+		// Registry size (spec §2.25, §2.26): not gated by the quota features.
+		s.handle("/api/v1/superuser/registrysize/{$}", map[string]method{
+			GET:  {inspect, s.getRegistrySize},
+			POST: {admin, s.queueRegistrySize},
+		})
+		s.redirectSlash("/api/v1/superuser/registrysize")
 		// Service keys; listing and reading need no fresh login (spec §2.7, §2.21).
 		if s.ServiceKeys != nil {
 			s.handle("/api/v1/superuser/keys", map[string]method{
@@ -109,6 +116,49 @@ func (s *Server) routes() {
 			})
 			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, s.approveServiceKey}})
 		}
+	}
+
+	// Namespace quotas (spec §2.8–2.15, §3.12), registered as Quay registers
+	// them: with FEATURE_SUPER_USERS, FEATURE_QUOTA_MANAGEMENT and
+	// FEATURE_EDIT_QUOTA. Writes are for full superusers (wharf grants them
+	// what Quay grants with FEATURE_SUPERUSERS_FULL_ACCESS, for quotas
+	// only); the organization reads check membership in the handler.
+	if s.cfg.FeatureSuperUsers && s.cfg.FeatureQuotaManagement && s.cfg.FeatureEditQuota && s.Quotas != nil {
+		// Both superuser path families run the same handlers, for any
+		// namespace; only DELETE needs no fresh login (spec §2.8–2.15).
+		for _, suQuota := range []string{"/api/v1/superuser/users/{namespace}/quota", "/api/v1/superuser/organization/{namespace}/quota"} {
+			s.handle(suQuota, map[string]method{
+				GET:  {inspect, s.listQuotaSuperUser},
+				POST: {admin, s.createQuotaSuperUser},
+			})
+			s.handle(suQuota+"/{quota_id}", map[string]method{
+				PUT:    {admin, s.changeQuotaSuperUser},
+				DELETE: {quotaAdmin, s.deleteQuotaSuperUser},
+			})
+		}
+		s.handle("/api/v1/organization/{orgname}/quota", map[string]method{
+			GET:  {user(""), s.listOrgQuota},
+			POST: {quotaAdmin, s.createOrgQuota},
+		})
+		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}", map[string]method{
+			GET:    {user(""), s.getOrgQuota},
+			PUT:    {quotaAdmin, s.changeOrgQuota},
+			DELETE: {quotaAdmin, s.deleteOrgQuota},
+		})
+		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit", map[string]method{
+			GET:  {user(""), s.listOrgQuotaLimits},
+			POST: {quotaAdmin, s.createOrgQuotaLimit},
+		})
+		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}", map[string]method{
+			GET:    {user(""), s.getOrgQuotaLimit},
+			PUT:    {quotaAdmin, s.changeOrgQuotaLimit},
+			DELETE: {quotaAdmin, s.deleteOrgQuotaLimit},
+		})
+		// The caller's own quota, read-only.
+		s.handle("/api/v1/user/quota", map[string]method{GET: {user(auth.UserAdmin), s.listUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(auth.UserAdmin), s.getUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(auth.UserAdmin), s.listUserQuotaLimits}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(auth.UserAdmin), s.getUserQuotaLimit}})
 	}
 
 	// The key server: services publish their keys, authenticated by JWTs

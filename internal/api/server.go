@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -44,6 +45,12 @@ type Store interface {
 	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
 	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
 	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
+	// NamespaceQuota returns NotFound when the namespace has no quota.
+	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
+	NamespaceUsage(ctx context.Context, nsID int64) (int64, error)
+	RegistrySizeState(ctx context.Context) (db.RegistrySize, error)
+	// QueueRegistrySize reports false when a calculation is already queued or running.
+	QueueRegistrySize(ctx context.Context) (bool, error)
 }
 
 // Deps are everything the API needs; New does no I/O with them.
@@ -62,6 +69,9 @@ type Deps struct {
 	// ServiceKeys serves the superuser service-key endpoints and the key
 	// server; nil leaves both unregistered.
 	ServiceKeys *servicekey.Service
+	// Quotas serves the namespace quota endpoints (superuser, organization
+	// and the user's own); nil leaves them unregistered.
+	Quotas *quota.Service
 }
 
 // Server is the /api/v1 handler.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -18,7 +19,7 @@ import (
 func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
 // serviceKeyView is Quay's service key view (§1.9.5).
-func (s *Server) serviceKeyView(k *wharf.ServiceKey) map[string]any {
+func (s *Server) serviceKeyView(ctx context.Context, k *wharf.ServiceKey) (map[string]any, error) {
 	var expiration, rotation, approval any
 	if k.ExpiresAt != nil {
 		expiration = httpDate(*k.ExpiresAt)
@@ -29,7 +30,10 @@ func (s *Server) serviceKeyView(k *wharf.ServiceKey) map[string]any {
 	if a := k.Approval; a != nil {
 		var approver any
 		if a.Approver != nil {
-			approver = s.superUserView(a.Approver)
+			var err error
+			if approver, err = s.superUserView(ctx, a.Approver); err != nil {
+				return nil, err
+			}
 		}
 		approval = map[string]any{"approval_type": a.Type.QuayName(), "approved_date": httpDate(a.ApprovedAt),
 			"approver": approver, "notes": a.Notes}
@@ -48,7 +52,7 @@ func (s *Server) serviceKeyView(k *wharf.ServiceKey) map[string]any {
 		"name":              k.Name,
 		"rotation_duration": rotation,
 		"service":           k.Service,
-	}
+	}, nil
 }
 
 // writeSorted writes v as jsonify would: every object's keys sorted, nested
@@ -103,8 +107,10 @@ func jsonKind(raw json.RawMessage) string {
 		return "array"
 	case 't', 'f':
 		return "boolean"
+	case 'n':
+		return "null"
 	}
-	return "value"
+	return "number"
 }
 
 type createServiceKeyRequest struct {
@@ -159,7 +165,9 @@ func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *call
 	}
 	views := make([]map[string]any, len(keys))
 	for i, k := range keys {
-		views[i] = s.serviceKeyView(k)
+		if views[i], err = s.serviceKeyView(r.Context(), k); err != nil {
+			return err
+		}
 	}
 	return writeSorted(w, http.StatusOK, map[string]any{"keys": views})
 }
@@ -170,7 +178,11 @@ func (s *Server) getServiceKey(w http.ResponseWriter, r *http.Request, _ *call) 
 	if err != nil {
 		return err
 	}
-	return writeSorted(w, http.StatusOK, s.serviceKeyView(k))
+	v, err := s.serviceKeyView(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	return writeSorted(w, http.StatusOK, v)
 }
 
 type updateServiceKeyRequest struct {
@@ -205,7 +217,11 @@ func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	return writeSorted(w, http.StatusOK, s.serviceKeyView(k))
+	v, err := s.serviceKeyView(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	return writeSorted(w, http.StatusOK, v)
 }
 
 // deleteServiceKey serves DELETE /api/v1/superuser/keys/{kid}.

@@ -47,6 +47,9 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *call)
 		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
 		"organizations":              orgViews,
 	}
+	if err := s.quotaFields(r.Context(), v, u); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -102,7 +105,9 @@ func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *call) e
 	}
 	views := make([]map[string]any, len(users))
 	for i, u := range users {
-		views[i] = s.superUserView(u)
+		if views[i], err = s.superUserView(r.Context(), u); err != nil {
+			return err
+		}
 	}
 	resp := map[string]any{"users": views}
 	if next != "" {
@@ -146,7 +151,11 @@ func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *call)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.superUserView(u))
+	v, err := s.superUserView(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -169,7 +178,10 @@ func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	v := s.superUserView(u)
+	v, err := s.superUserView(r.Context(), u)
+	if err != nil {
+		return err
+	}
 	if req.Password != nil {
 		v["encrypted_password"] = identity.EncryptPassword(s.SecretKey, *req.Password)
 	}

@@ -19,8 +19,9 @@ import (
 
 // snapshot renders the whole observable state of the store that a refused
 // request must leave alone: every account of every kind with all its fields,
-// the teams and OAuth applications of every account, and the whole action
-// log. Two snapshots are equal exactly when none of that changed.
+// the teams, quota (with its limits) and OAuth applications of every
+// account, and the whole action log. Two snapshots are equal exactly when
+// none of that changed.
 func snapshot(t testing.TB, store *db.DB) string {
 	t.Helper()
 	ctx := context.Background()
@@ -46,6 +47,13 @@ func snapshot(t testing.TB, store *db.DB) string {
 		for _, tm := range teams {
 			fmt.Fprintf(&b, "team id=%d org=%d name=%q role=%q description=%q members=%d\n",
 				tm.ID, tm.OrgID, tm.Name, tm.Role, tm.Description, tm.MemberCount)
+		}
+		q, err := store.NamespaceQuota(ctx, a.ID)
+		switch {
+		case err == nil:
+			fmt.Fprintf(&b, "quota id=%d namespace=%d limit_bytes=%d limits=%+v\n", q.ID, q.NamespaceID, q.LimitBytes, q.Limits)
+		case !wharf.IsCode(err, wharf.NotFound):
+			t.Fatalf("snapshot: quota of %s: %v", a.Name, err)
 		}
 		apps, err := store.Applications(ctx, a.ID)
 		if err != nil {

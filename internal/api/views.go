@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -22,24 +23,39 @@ func nullable(s string) any {
 
 func avatar(a *wharf.Account) identity.Avatar { return identity.AvatarFor(a.Name, a.Email, a.Kind) }
 
-// quotaFields adds Quay's quota keys to a namespace view when quota
-// management is on. Wharf has no stored bytes or quotas before the registry
-// and quota features land, so the namespace's true state is "none, 0 bytes".
-func (s *Server) quotaFields(v map[string]any) {
+// quotaFields adds Quay's quota keys to the view of namespace ns when quota
+// management is on: its quota in the short view (§1.9.4b) and the quota
+// report with the bytes it uses now (§1.9.2).
+func (s *Server) quotaFields(ctx context.Context, v map[string]any, ns *wharf.Account) error {
 	if !s.cfg.FeatureQuotaManagement || !s.cfg.FeatureEditQuota {
-		return
+		return nil
 	}
+	quotas := []any{}
 	var configured any
-	if s.cfg.DefaultSystemRejectQuotaBytes != 0 {
+	q, err := s.Store.NamespaceQuota(ctx, ns.ID)
+	switch {
+	case err == nil:
+		quotas = append(quotas, map[string]any{"id": q.ID, "limit_bytes": q.LimitBytes, "limits": limitViews(q.Limits)})
+		configured = q.LimitBytes
+	case !wharf.IsCode(err, wharf.NotFound):
+		return err
+	case s.cfg.DefaultSystemRejectQuotaBytes != 0:
 		configured = s.cfg.DefaultSystemRejectQuotaBytes
 	}
-	v["quotas"] = []any{}
-	v["quota_report"] = map[string]any{"quota_bytes": 0, "configured_quota": configured,
+	used, err := s.Store.NamespaceUsage(ctx, ns.ID)
+	if err != nil {
+		return err
+	}
+	// Usage is kept current on every push and delete: there is no backfill
+	// to wait for.
+	v["quotas"] = quotas
+	v["quota_report"] = map[string]any{"quota_bytes": used, "configured_quota": configured,
 		"running_backfill": "complete", "backfill_status": "complete"}
+	return nil
 }
 
 // superUserView is Quay's user view in the superuser panel (spec §1.9.2).
-func (s *Server) superUserView(u *wharf.Account) map[string]any {
+func (s *Server) superUserView(ctx context.Context, u *wharf.Account) (map[string]any, error) {
 	v := map[string]any{
 		"kind":                       "user",
 		"name":                       u.Name,
@@ -51,15 +67,13 @@ func (s *Server) superUserView(u *wharf.Account) map[string]any {
 		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
 		"enabled":                    u.Enabled,
 	}
-	s.quotaFields(v)
-	return v
+	return v, s.quotaFields(ctx, v, u)
 }
 
 // superOrgView is Quay's organization view in the superuser panel (§1.9.3).
-func (s *Server) superOrgView(o *wharf.Account) map[string]any {
+func (s *Server) superOrgView(ctx context.Context, o *wharf.Account) (map[string]any, error) {
 	v := map[string]any{"name": o.Name, "email": nullable(o.Email), "avatar": avatar(o)}
-	s.quotaFields(v)
-	return v
+	return v, s.quotaFields(ctx, v, o)
 }
 
 func applicationView(a *wharf.Application) map[string]any {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,9 +156,15 @@ func (s *Service) Change(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 	})
 }
 
-// Delete removes quota id of ns with its limits.
+// Delete removes quota id of ns with its limits. The entry records what
+// was removed, as Quay's does.
 func (s *Service) Delete(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id int64) error {
-	return s.store.DeleteQuota(ctx, ns.ID, id, actor.Entry("org_delete_quota", ns, map[string]any{"namespace": ns.Name, "quota_id": id}))
+	q, err := s.quotaOf(ctx, ns, id)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteQuota(ctx, ns.ID, id, actor.Entry("org_delete_quota", ns, map[string]any{"namespace": ns.Name, "quota_id": id,
+		"limit_bytes": q.LimitBytes, "limit": Human(q.LimitBytes)}))
 }
 
 // quotaOf returns ns's quota if its id is id.
@@ -233,8 +240,12 @@ func (s *Service) DeleteLimit(ctx context.Context, actor wharf.Actor, ns *wharf.
 	if err != nil {
 		return err
 	}
+	i := slices.IndexFunc(q.Limits, func(l wharf.QuotaLimit) bool { return l.ID == limitID })
+	if i < 0 {
+		return wharf.Errorf(wharf.NotFound, "Not Found")
+	}
 	return s.store.DeleteQuotaLimit(ctx, q.ID, limitID, actor.Entry("org_delete_quota_limit", ns,
-		map[string]any{"namespace": ns.Name, "limit_id": limitID}))
+		map[string]any{"namespace": ns.Name, "limit_id": limitID, "type": q.Limits[i].Kind, "threshold_percent": q.Limits[i].Percent}))
 }
 
 // ExistsMessage is the superuser endpoints' text for a second quota.

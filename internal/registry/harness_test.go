@@ -33,6 +33,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
@@ -90,6 +91,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		Applications: identity.NewApplications(store),
 		Repositories: repository.NewService(store),
 		Auth:         authn, Pages: pages, Logger: log, Now: time.Now, SecretKey: testSecret,
+		Quotas: quota.NewService(store),
 	})
 	tokens, err := auth.NewRegistryTokens([]byte(testSecret), host, time.Hour, time.Now)
 	if err != nil {

@@ -1,0 +1,638 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/quota"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Namespace quotas: the superuser family (spec §2.8–2.15: one set of
+// handlers for the users/ and organization/ paths, any namespace), the
+// organization endpoints Red Hat's quay_quota module calls (§3.12, with the
+// limits), and the user's read-only view of their own quota.
+//
+// Writes are for superusers with full rights (a token needs super:user):
+// wharf treats them as Quay does with FEATURE_SUPERUSERS_FULL_ACCESS, for
+// quotas only. An organization's administrators may read its quota but not
+// change it. Every change writes Quay's org_*_quota entry (the superuser
+// endpoints too: a deliberate difference, see the contract README).
+
+// quotaView is Quay's full quota view (§1.9.4a).
+func (s *Server) quotaView(q *wharf.Quota) map[string]any {
+	return map[string]any{
+		"id":                    q.ID,
+		"limit_bytes":           q.LimitBytes,
+		"limit":                 quota.Human(q.LimitBytes),
+		"default_config":        false,
+		"limits":                limitViews(q.Limits),
+		"default_config_exists": s.cfg.DefaultSystemRejectQuotaBytes != 0,
+	}
+}
+
+// defaultQuotaView is the entry the organization list synthesises for the
+// system-wide default (DEFAULT_SYSTEM_REJECT_QUOTA_BYTES) when the
+// organization has no quota of its own.
+func (s *Server) defaultQuotaView() map[string]any {
+	b := s.cfg.DefaultSystemRejectQuotaBytes
+	return map[string]any{"id": nil, "limit_bytes": b, "limit": quota.Human(b), "default_config": true,
+		"limits": []any{}, "default_config_exists": true}
+}
+
+// limitView is Quay's quota limit view (§1.9.4c): created with
+// threshold_percent, shown as limit_percent.
+func limitView(l wharf.QuotaLimit) map[string]any {
+	return map[string]any{"id": l.ID, "type": l.Kind, "limit_percent": l.Percent}
+}
+
+func limitViews(ls []wharf.QuotaLimit) []any {
+	out := make([]any, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, limitView(l))
+	}
+	return out
+}
+
+// quotaNamespace returns the user or organization named name. Robots have
+// no quota of their own: NotFound, as for unknown names (Quay answers 500
+// for those, a crash the contract README turns into 404).
+func (s *Server) quotaNamespace(ctx context.Context, name string) (*wharf.Account, error) {
+	a, err := s.Store.AccountByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind != wharf.KindUser && a.Kind != wharf.KindOrg {
+		return nil, errNotFound
+	}
+	return a, nil
+}
+
+// pathID parses the numeric id in path segment name; anything else names
+// no quota or limit.
+func pathID(r *http.Request, name string) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errNotFound
+	}
+	return n, nil
+}
+
+// namespaceQuota returns ns's quota if its id is the {quota_id} of the path.
+func (s *Server) namespaceQuota(r *http.Request, ns *wharf.Account) (*wharf.Quota, error) {
+	id, err := pathID(r, "quota_id")
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.Store.NamespaceQuota(r.Context(), ns.ID)
+	if err != nil {
+		return nil, err
+	}
+	if q.ID != id {
+		return nil, errNotFound
+	}
+	return q, nil
+}
+
+// quotaLimit returns the limit {limit_id} of q.
+func quotaLimit(r *http.Request, q *wharf.Quota) (wharf.QuotaLimit, error) {
+	id, err := pathID(r, "limit_id")
+	if err != nil {
+		return wharf.QuotaLimit{}, err
+	}
+	i := slices.IndexFunc(q.Limits, func(l wharf.QuotaLimit) bool { return l.ID == id })
+	if i < 0 {
+		return wharf.QuotaLimit{}, errNotFound
+	}
+	return q.Limits[i], nil
+}
+
+// superuserReads reports whether the caller may read any namespace's quota
+// as a superuser: a superuser or global read-only superuser whose
+// credential carries super:user (sessions always do).
+func (s *Server) superuserReads(c *call) bool {
+	return c.principal != nil && s.policy.CanInspect(c.account()) && c.principal.HasScope(auth.SuperUser)
+}
+
+// canReadQuotas reports whether the caller may read ns's quota through the
+// organization endpoints: its members (a user counts as the only member
+// of their own namespace, as in Quay) and superusers.
+func (s *Server) canReadQuotas(ctx context.Context, c *call, ns *wharf.Account) (bool, error) {
+	me := c.account()
+	switch {
+	case me == nil:
+		return false, nil
+	case s.superuserReads(c):
+		return true, nil
+	case ns.Kind == wharf.KindUser:
+		return me.ID == ns.ID, nil
+	}
+	role, err := s.Identity.OrgRole(ctx, ns, me)
+	return role != "", err
+}
+
+// readableNamespace loads the {orgname} of an organization quota path that
+// the caller may read: any user or organization (Quay looks the quota up by
+// namespace name), 403 when the caller is neither a member nor a superuser.
+func (s *Server) readableNamespace(r *http.Request, c *call) (*wharf.Account, error) {
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.canReadQuotas(r.Context(), c, ns)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return ns, nil
+}
+
+// readableOrg is readableNamespace for the endpoints Quay restricts to
+// organizations (the quota list and create): a user's name is NotFound.
+func (s *Server) readableOrg(r *http.Request, c *call) (*wharf.Account, error) {
+	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.canReadQuotas(r.Context(), c, org)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return org, nil
+}
+
+// Request bodies. Quay validates them with JSON schemas that a struct
+// cannot express (oneOf, closed objects, integers written 5.0), so they are
+// read as objects of raw values.
+
+// decodeObject reads a JSON object body with decodeJSON's checks (media
+// type, size, one object) and returns every key with its raw value.
+func decodeObject(r *http.Request) (map[string]json.RawMessage, error) {
+	var raw bytes.Buffer
+	r.Body = io.NopCloser(io.TeeReader(r.Body, &raw))
+	if err := decodeJSON(r, &struct{}{}); err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw.Bytes(), &fields); err != nil {
+		return nil, jsonError(err)
+	}
+	return fields, nil
+}
+
+// jsonInteger reads a JSON integer as JSON Schema defines one: any number
+// with no fractional part (5.0 and 1e3 are integers; "5", true and 5.5 are
+// not). The value may exceed int64; callers bound it.
+func jsonInteger(raw json.RawMessage, field string) (*big.Int, error) {
+	if jsonKind(raw) != "number" {
+		return nil, wharf.Errorf(wharf.Invalid, "Invalid value for field '%s': expected integer, got %s", field, jsonKind(raw))
+	}
+	s := string(bytes.TrimSpace(raw))
+	if n, ok := new(big.Int).SetString(s, 10); ok {
+		return n, nil
+	}
+	f, _, err := big.ParseFloat(s, 10, 1024, big.ToNearestEven)
+	if err != nil || !f.IsInt() {
+		return nil, wharf.Errorf(wharf.Invalid, "Invalid value for field '%s': expected integer, got number", field)
+	}
+	n, _ := f.Int(nil)
+	return n, nil
+}
+
+// jsonString reads a JSON string.
+func jsonString(raw json.RawMessage, field string) (string, error) {
+	var s string
+	if jsonKind(raw) != "string" || json.Unmarshal(raw, &s) != nil {
+		return "", wharf.Errorf(wharf.Invalid, "Invalid value for field '%s': expected string, got %s", field, jsonKind(raw))
+	}
+	return s, nil
+}
+
+// quotaBytes reads the size of a quota body: Quay's oneOf of
+// {"limit_bytes": <integer>} and {"limit": "<size>"} (§2.8–2.15). On a
+// change (PUT) each alternative is a closed object and {} is a third one,
+// meaning "no change" (0 is returned, as for "limit_bytes": 0, which Quay
+// also ignores); on a create other keys are ignored and exactly one of the
+// two is required.
+func quotaBytes(fields map[string]json.RawMessage, change bool) (int64, error) {
+	if change {
+		var extra []string
+		for k := range fields {
+			if k != "limit_bytes" && k != "limit" {
+				extra = append(extra, k)
+			}
+		}
+		if len(extra) > 0 {
+			slices.Sort(extra)
+			return 0, wharf.Errorf(wharf.Invalid, "Additional properties are not allowed ('%s' was unexpected)", strings.Join(extra, "', '"))
+		}
+	}
+	rawBytes, hasBytes := fields["limit_bytes"]
+	rawLimit, hasLimit := fields["limit"]
+	switch {
+	case hasBytes && hasLimit:
+		return 0, wharf.Errorf(wharf.Invalid, "Send either 'limit_bytes' or 'limit', not both")
+	case hasBytes:
+		n, err := jsonInteger(rawBytes, "limit_bytes")
+		if err != nil {
+			return 0, err
+		}
+		if n.Sign() < 0 || (n.Sign() == 0 && !change) {
+			return 0, wharf.Errorf(wharf.Invalid, "Invalid quota size limit value: '%s'", n)
+		}
+		if !n.IsInt64() {
+			return 0, wharf.Errorf(wharf.Invalid, "Unsupported quota size limit.")
+		}
+		return n.Int64(), nil
+	case hasLimit:
+		s, err := jsonString(rawLimit, "limit")
+		if err != nil {
+			return 0, err
+		}
+		n, err := quota.ParseLimit(s)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 && !change {
+			return 0, wharf.Errorf(wharf.Invalid, "Invalid quota size limit value: '0'")
+		}
+		return n, nil
+	case change:
+		return 0, nil
+	}
+	return 0, wharf.Errorf(wharf.Invalid, "'limit_bytes' (an integer) or 'limit' (a size such as \"10 GiB\") is required")
+}
+
+// limitFields reads a quota limit body: "type" (Warning or Reject, any
+// case) and "threshold_percent" (1–100); required says both must be there.
+func limitFields(fields map[string]json.RawMessage, required bool) (kind *string, percent *int64, err error) {
+	if raw, ok := fields["type"]; ok {
+		s, err := jsonString(raw, "type")
+		if err != nil {
+			return nil, nil, err
+		}
+		kind = &s
+	} else if required {
+		return nil, nil, wharf.Errorf(wharf.Invalid, "'type' is a required property")
+	}
+	if raw, ok := fields["threshold_percent"]; ok {
+		n, err := jsonInteger(raw, "threshold_percent")
+		if err != nil {
+			return nil, nil, err
+		}
+		if !n.IsInt64() {
+			return nil, nil, quota.ValidatePercent(0)
+		}
+		p := n.Int64()
+		percent = &p
+	} else if required {
+		return nil, nil, wharf.Errorf(wharf.Invalid, "'threshold_percent' is a required property")
+	}
+	return kind, percent, nil
+}
+
+// Shared operations.
+
+// writeQuotaList answers the quota list of ns: [] or [its full view].
+func (s *Server) writeQuotaList(ctx context.Context, w http.ResponseWriter, ns *wharf.Account, withDefault bool) error {
+	views := []any{}
+	q, err := s.Store.NamespaceQuota(ctx, ns.ID)
+	switch {
+	case err == nil:
+		views = append(views, s.quotaView(q))
+	case !wharf.IsCode(err, wharf.NotFound):
+		return err
+	case withDefault && s.cfg.DefaultSystemRejectQuotaBytes != 0:
+		views = append(views, s.defaultQuotaView())
+	}
+	writeJSON(w, http.StatusOK, views)
+	return nil
+}
+
+// createQuota gives ns the quota of the request body: 201 "Created".
+func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account, limit int64, exists string) error {
+	if _, err := s.Quotas.Create(r.Context(), c.actor, ns, limit, exists); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, "Created")
+	return nil
+}
+
+// changeQuota sets the size of ns's quota {quota_id} to limit and answers
+// its full view; 0 (from {} or a zero size) changes nothing.
+func (s *Server) changeQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account, limit int64) error {
+	q, err := s.namespaceQuota(r, ns)
+	if err != nil {
+		return err
+	}
+	if limit != 0 {
+		if q, err = s.Quotas.Change(r.Context(), c.actor, ns, q.ID, limit); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, s.quotaView(q))
+	return nil
+}
+
+// deleteQuota removes ns's quota {quota_id}: 204.
+func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account) error {
+	id, err := pathID(r, "quota_id")
+	if err != nil {
+		return err
+	}
+	if err := s.Quotas.Delete(r.Context(), c.actor, ns, id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// The superuser family: /api/v1/superuser/{users,organization}/{namespace}/quota[/{quota_id}].
+
+// listQuotaSuperUser serves GET …/quota: [] or [the full view]; never the
+// system default.
+func (s *Server) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *call) error {
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+	if err != nil {
+		return err
+	}
+	return s.writeQuotaList(r.Context(), w, ns, false)
+}
+
+// createQuotaSuperUser serves POST …/quota.
+func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	limit, err := quotaBytes(fields, false)
+	if err != nil {
+		return err
+	}
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+	if err != nil {
+		return err
+	}
+	return s.createQuota(w, r, c, ns, limit, quota.ExistsMessage(ns.Name))
+}
+
+// changeQuotaSuperUser serves PUT …/quota/{quota_id}.
+func (s *Server) changeQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	limit, err := quotaBytes(fields, true)
+	if err != nil {
+		return err
+	}
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+	if err != nil {
+		return err
+	}
+	return s.changeQuota(w, r, c, ns, limit)
+}
+
+// deleteQuotaSuperUser serves DELETE …/quota/{quota_id}.
+func (s *Server) deleteQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+	if err != nil {
+		return err
+	}
+	return s.deleteQuota(w, r, c, ns)
+}
+
+// The organization endpoints: /api/v1/organization/{orgname}/quota….
+
+// listOrgQuota serves GET …/quota: the organization's quota, or the system
+// default (id null, default_config true) when it has none and
+// DEFAULT_SYSTEM_REJECT_QUOTA_BYTES is set.
+func (s *Server) listOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	org, err := s.readableOrg(r, c)
+	if err != nil {
+		return err
+	}
+	return s.writeQuotaList(r.Context(), w, org, true)
+}
+
+// createOrgQuota serves POST …/quota.
+func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	limit, err := quotaBytes(fields, false)
+	if err != nil {
+		return err
+	}
+	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	return s.createQuota(w, r, c, org, limit, quota.OrgExistsMessage(org.Name))
+}
+
+// getOrgQuota serves GET …/quota/{quota_id}.
+func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.readableNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	q, err := s.namespaceQuota(r, ns)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.quotaView(q))
+	return nil
+}
+
+// changeOrgQuota serves PUT …/quota/{quota_id}.
+func (s *Server) changeOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	limit, err := quotaBytes(fields, true)
+	if err != nil {
+		return err
+	}
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	return s.changeQuota(w, r, c, ns, limit)
+}
+
+// deleteOrgQuota serves DELETE …/quota/{quota_id}.
+func (s *Server) deleteOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	return s.deleteQuota(w, r, c, ns)
+}
+
+// listOrgQuotaLimits serves GET …/quota/{quota_id}/limit.
+func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.readableNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	q, err := s.namespaceQuota(r, ns)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, limitViews(q.Limits))
+	return nil
+}
+
+// createOrgQuotaLimit serves POST …/quota/{quota_id}/limit: 201 "Created".
+func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	kind, percent, err := limitFields(fields, true)
+	if err != nil {
+		return err
+	}
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "quota_id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Quotas.AddLimit(r.Context(), c.actor, ns, id, *kind, *percent); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, "Created")
+	return nil
+}
+
+// getOrgQuotaLimit serves GET …/quota/{quota_id}/limit/{limit_id}.
+func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.readableNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	q, err := s.namespaceQuota(r, ns)
+	if err != nil {
+		return err
+	}
+	l, err := quotaLimit(r, q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, limitView(l))
+	return nil
+}
+
+// changeOrgQuotaLimit serves PUT …/quota/{quota_id}/limit/{limit_id}: the
+// type and/or threshold; answers the quota's full view.
+func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+	fields, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	kind, percent, err := limitFields(fields, false)
+	if err != nil {
+		return err
+	}
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "quota_id")
+	if err != nil {
+		return err
+	}
+	limitID, err := pathID(r, "limit_id")
+	if err != nil {
+		return err
+	}
+	q, err := s.Quotas.ChangeLimit(r.Context(), c.actor, ns, id, limitID, kind, percent)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.quotaView(q))
+	return nil
+}
+
+// deleteOrgQuotaLimit serves DELETE …/quota/{quota_id}/limit/{limit_id}.
+func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "quota_id")
+	if err != nil {
+		return err
+	}
+	limitID, err := pathID(r, "limit_id")
+	if err != nil {
+		return err
+	}
+	if err := s.Quotas.DeleteLimit(r.Context(), c.actor, ns, id, limitID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusNoContent, nil)
+	return nil
+}
+
+// The caller's own quota, read-only: /api/v1/user/quota….
+
+// listUserQuota serves GET /api/v1/user/quota.
+func (s *Server) listUserQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.writeQuotaList(r.Context(), w, c.account(), false)
+}
+
+// getUserQuota serves GET /api/v1/user/quota/{quota_id}.
+func (s *Server) getUserQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := s.namespaceQuota(r, c.account())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.quotaView(q))
+	return nil
+}
+
+// listUserQuotaLimits serves GET /api/v1/user/quota/{quota_id}/limit.
+func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := s.namespaceQuota(r, c.account())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, limitViews(q.Limits))
+	return nil
+}
+
+// getUserQuotaLimit serves GET /api/v1/user/quota/{quota_id}/limit/{limit_id}.
+// Quay answers it with the quota's full view, not the limit's (the
+// organization endpoint answers the limit view); kept, since a client
+// written against Quay parses that.
+func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := s.namespaceQuota(r, c.account())
+	if err != nil {
+		return err
+	}
+	if _, err := quotaLimit(r, q); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.quotaView(q))
+	return nil
+}
