@@ -1,6 +1,6 @@
 -- Accounts: users, organizations and robots share one namespace of names.
 CREATE TABLE account (
-	id                    INTEGER PRIMARY KEY,
+	id                    INTEGER PRIMARY KEY AUTOINCREMENT,
 	name                  TEXT    NOT NULL UNIQUE,
 	kind                  TEXT    NOT NULL CHECK (kind IN ('user', 'org', 'robot')),
 	email                 TEXT    UNIQUE,
@@ -16,7 +16,7 @@ CREATE TABLE account (
 CREATE INDEX account_kind_id ON account (kind, id);
 
 CREATE TABLE team (
-	id          INTEGER PRIMARY KEY,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	org_id      BIGINT NOT NULL REFERENCES account (id) ON DELETE CASCADE,
 	name        TEXT   NOT NULL,
 	role        TEXT   NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE team_member (
 CREATE INDEX team_member_account ON team_member (account_id);
 
 CREATE TABLE oauth_application (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	org_id          BIGINT NOT NULL REFERENCES account (id) ON DELETE CASCADE,
 	client_id       TEXT   NOT NULL UNIQUE,
 	client_secret   TEXT   NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE oauth_application (
 CREATE INDEX oauth_application_org ON oauth_application (org_id);
 
 CREATE TABLE oauth_access_token (
-	id             INTEGER PRIMARY KEY,
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
 	token_name     TEXT   NOT NULL UNIQUE,
 	secret_hash    BLOB   NOT NULL,
 	account_id     BIGINT NOT NULL REFERENCES account (id) ON DELETE CASCADE,
@@ -59,7 +59,7 @@ CREATE INDEX oauth_access_token_account ON oauth_access_token (account_id);
 CREATE INDEX oauth_access_token_application ON oauth_access_token (application_id);
 
 CREATE TABLE login_session (
-	id         INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	hash       BLOB   NOT NULL UNIQUE,
 	account_id BIGINT NOT NULL REFERENCES account (id) ON DELETE CASCADE,
 	csrf_token TEXT   NOT NULL,
@@ -71,7 +71,7 @@ CREATE INDEX login_session_account ON login_session (account_id);
 -- The action log keeps names as they were: no foreign keys, so entries
 -- outlive the accounts they mention.
 CREATE TABLE log_entry (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	kind            TEXT   NOT NULL,
 	account_id      BIGINT,
 	account_name    TEXT,

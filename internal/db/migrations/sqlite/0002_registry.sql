@@ -1,6 +1,6 @@
 -- Repositories live in a namespace (a user or an organization).
 CREATE TABLE repository (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	namespace_id BIGINT NOT NULL REFERENCES account (id) ON DELETE CASCADE,
 	name         TEXT   NOT NULL,
 	visibility   TEXT   NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'public')),
@@ -27,7 +27,7 @@ CREATE TABLE repository_blob (
 CREATE INDEX repository_blob_digest ON repository_blob (digest);
 
 CREATE TABLE manifest (
-	id             INTEGER PRIMARY KEY,
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
 	repository_id  BIGINT NOT NULL REFERENCES repository (id) ON DELETE CASCADE,
 	digest         TEXT   NOT NULL,
 	media_type     TEXT   NOT NULL,

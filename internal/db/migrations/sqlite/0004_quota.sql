@@ -1,14 +1,14 @@
 -- A namespace's storage quota: limit_bytes is a hard ceiling; limits add
 -- Warning and earlier Reject thresholds as percentages of it.
 CREATE TABLE namespace_quota (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	namespace_id BIGINT NOT NULL UNIQUE REFERENCES account (id) ON DELETE CASCADE,
 	limit_bytes  BIGINT NOT NULL CHECK (limit_bytes > 0),
 	created_at   BIGINT NOT NULL
 );
 
 CREATE TABLE quota_limit (
-	id                INTEGER PRIMARY KEY,
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
 	quota_id          BIGINT  NOT NULL REFERENCES namespace_quota (id) ON DELETE CASCADE,
 	kind              TEXT    NOT NULL CHECK (kind IN ('Warning', 'Reject')),
 	threshold_percent INTEGER NOT NULL CHECK (threshold_percent BETWEEN 1 AND 100),
