@@ -251,11 +251,22 @@ func splitRegistry(reg, api http.Handler) http.Handler {
 	})
 }
 
+// Registry tokens live an hour; the instance key that signs them lives a
+// week and is replaced when less than two hours remain, so a token is never
+// outlived by its key (an in-flight push survives a rotation).
+const (
+	registryTokenLifetime = time.Hour
+	instanceKeyLifetime   = 7 * 24 * time.Hour
+	instanceKeyRotation   = 2 * time.Hour
+)
+
 func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, log *slog.Logger) (*registry.Server, error) {
-	tokens, err := auth.NewRegistryTokens([]byte(cfg.SecretKey), cfg.ServerHostname, time.Hour, time.Now)
+	keys, err := servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey),
+		instanceKeyLifetime, instanceKeyRotation)
 	if err != nil {
 		return nil, err
 	}
+	tokens := auth.NewRegistryTokens(keys, cfg.ServerHostname, registryTokenLifetime, time.Now)
 	return registry.New(registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
 		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,

@@ -49,7 +49,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if c.account != nil {
 		subject, id, kind = c.account.Name, c.account.ID, string(c.account.Kind)
 	}
-	token, claims, err := s.Tokens.Issue(subject, id, kind, access)
+	token, claims, err := s.Tokens.Issue(r.Context(), subject, id, kind, access)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -36,6 +36,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -52,6 +53,9 @@ type env struct {
 	blobs *filesystem.Driver
 	host  string // SERVER_HOSTNAME: the listener's host:port
 	admin string // OAuth token of the superuser "admin", every scope
+	// keys are the instance keys registry tokens are signed with.
+	keys        *servicekey.InstanceKeys
+	serviceKeys *servicekey.Service
 }
 
 // newEnv serves wharf over store with SUPER_USERS=[admin], a fresh
@@ -85,18 +89,20 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		t.Fatal(err)
 	}
 	authn := auth.New(store, []byte(testSecret), time.Hour, false, time.Now)
+	serviceKeys := servicekey.New(store, servicekey.Options{})
+	keys, err := serviceKeys.InstanceKeys(auth.RegistryTokenIssuer, []byte(testSecret), 7*24*time.Hour, 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	apiHandler := api.New(api.Deps{
 		Config: &cfg, Store: store,
 		Identity:     identity.NewService(store, policy),
 		Applications: identity.NewApplications(store),
 		Repositories: repository.NewService(store),
 		Auth:         authn, Pages: pages, Logger: log, Now: time.Now, SecretKey: testSecret,
-		Quotas: quota.NewService(store),
+		Quotas: quota.NewService(store), ServiceKeys: serviceKeys,
 	})
-	tokens, err := auth.NewRegistryTokens([]byte(testSecret), host, time.Hour, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := auth.NewRegistryTokens(keys, host, time.Hour, time.Now)
 	reg := registry.New(registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn,
 		Policy: policy, Realm: "http://" + host, Service: host, Logger: log, Now: time.Now,
@@ -112,7 +118,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		<-done
 	})
 
-	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host}
+	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys}
 	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
 		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
 	if status != http.StatusOK {

@@ -2,12 +2,15 @@ package registry_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/hkdf"
+	"crypto"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +20,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // An upload session belongs to the repository and the principal that
@@ -98,17 +103,6 @@ func TestUploadSessionBinding(t *testing.T) {
 	})
 }
 
-// tokenKey derives the registry's signing key the way
-// auth.NewRegistryTokens does, so that tests can sign claims the issuer
-// never would (a control case proves the derivation still matches).
-func tokenKey(t *testing.T, secret string) ed25519.PrivateKey {
-	seed, err := hkdf.Key(sha256.New, []byte(secret), nil, "wharf registry token key v1", ed25519.SeedSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ed25519.NewKeyFromSeed(seed)
-}
-
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func b64json(v any) string {
@@ -137,10 +131,12 @@ func TestForgedTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		key := tokenKey(t, testSecret)
-		pub := key.Public().(ed25519.PublicKey)
-		sum := sha256.Sum256(pub)
-		kid := b64(sum[:])[:32]
+		ctx := context.Background()
+		signer, err := e.keys.Current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid := signer.Kid
 		now := time.Now()
 		claims := func(change func(map[string]any)) map[string]any {
 			c := map[string]any{"iss": auth.RegistryTokenIssuer, "sub": "admin", "aud": e.host, "exp": now.Add(time.Hour).Unix(),
@@ -151,24 +147,51 @@ func TestForgedTokens(t *testing.T) {
 			}
 			return c
 		}
-		header := map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": kid}
-		edSign := func(k ed25519.PrivateKey) func(string) []byte {
-			return func(s string) []byte { return ed25519.Sign(k, []byte(s)) }
+		header := map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}
+		realSign := func(c map[string]any) string {
+			tok, err := signer.Sign(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		rsSign := func(k *rsa.PrivateKey) func(string) []byte {
+			return func(s string) []byte {
+				sum := sha256.Sum256([]byte(s))
+				sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sig
+			}
 		}
 		hmacSign := func(k []byte) func(string) []byte {
 			return func(s string) []byte { m := hmac.New(sha256.New, k); m.Write([]byte(s)); return m.Sum(nil) }
 		}
-		issued := func(secret, audience string, at time.Time, lifetime time.Duration) string {
-			tokens, err := auth.NewRegistryTokens([]byte(secret), audience, lifetime, func() time.Time { return at })
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, _, err := tokens.Issue("admin", adminAcct.ID, "user",
+		pubJWK, _ := json.Marshal(signer.PublicJWK())
+		issued := func(audience string, at time.Time, lifetime time.Duration) string {
+			tokens := auth.NewRegistryTokens(e.keys, audience, lifetime, func() time.Time { return at })
+			tok, _, err := tokens.Issue(ctx, "admin", adminAcct.ID, "user",
 				[]auth.RegistryAccess{{Type: "repository", Name: "acme/priv", Actions: []string{"pull", "push"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return tok
+		}
+		other, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A key a superuser creates for service "wharf" is approved and its
+		// private half is known, but it is not an instance key.
+		created, err := e.serviceKeys.Create(ctx, wharf.Actor{Account: adminAcct}, servicekey.NewKey{Service: auth.RegistryTokenIssuer, Name: "lookalike"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode([]byte(created.PrivateKeyPEM))
+		lookalike, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
 		}
 		// alice's real token, its payload rewritten to grant acme/priv.
 		parts := strings.Split(alice.token, ".")
@@ -181,31 +204,32 @@ func TestForgedTokens(t *testing.T) {
 
 		const target = "/v2/acme/priv/manifests/latest"
 		t.Run("control: a token signed with the real key is accepted", func(t *testing.T) {
-			must(t, "GET", e.send("GET", target, nil, jwt(header, claims(nil), edSign(key))), http.StatusOK)
-			must(t, "GET", e.send("GET", target, nil, issued(testSecret, e.host, now, time.Hour)), http.StatusOK)
+			must(t, "GET", e.send("GET", target, nil, realSign(claims(nil))), http.StatusOK)
+			must(t, "GET", e.send("GET", target, nil, issued(e.host, now, time.Hour)), http.StatusOK)
 		})
-		other := tokenKey(t, "another-secret")
 		cases := []struct{ name, token string }{
 			{"alg none", b64json(map[string]any{"alg": "none", "typ": "JWT"}) + "." + b64json(claims(nil)) + "."},
-			{"alg none with a signature", jwt(map[string]any{"alg": "none", "typ": "JWT"}, claims(nil), edSign(key))},
+			{"alg none with a signature", jwt(map[string]any{"alg": "none", "typ": "JWT", "kid": kid}, claims(nil), rsSign(other))},
 			{"alg NONE", b64json(map[string]any{"alg": "NONE"}) + "." + b64json(claims(nil)) + "."},
-			{"no alg", jwt(map[string]any{"typ": "JWT", "kid": kid}, claims(nil), edSign(key))},
-			{"HS256 keyed with the public key", jwt(map[string]any{"alg": "HS256", "typ": "JWT", "kid": kid}, claims(nil), hmacSign(pub))},
+			{"no alg", jwt(map[string]any{"typ": "JWT", "kid": kid}, claims(nil), rsSign(other))},
+			{"HS256 keyed with the public JWK", jwt(map[string]any{"alg": "HS256", "typ": "JWT", "kid": kid}, claims(nil), hmacSign(pubJWK))},
 			{"HS256 keyed with SECRET_KEY", jwt(map[string]any{"alg": "HS256", "typ": "JWT"}, claims(nil), hmacSign([]byte(testSecret)))},
+			{"EdDSA", jwt(map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": kid}, claims(nil), hmacSign([]byte(testSecret)))},
 			{"payload modified (claims replaced)", tampered},
 			{"payload modified (access widened)", tampered2},
-			{"signed by another SECRET_KEY", issued("another-secret", e.host, now, time.Hour)},
-			{"another key under the real kid", jwt(header, claims(nil), edSign(other))},
-			{"expired", issued(testSecret, e.host, now.Add(-2*time.Hour), time.Hour)},
-			{"expired (crafted)", jwt(header, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }), edSign(key))},
-			{"no exp", jwt(header, claims(func(c map[string]any) { delete(c, "exp") }), edSign(key))},
-			{"not yet valid", issued(testSecret, e.host, now.Add(time.Hour), time.Hour)},
-			{"nbf in the future (crafted)", jwt(header, claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() }), edSign(key))},
-			{"wrong audience", issued(testSecret, "registry.evil.example", now, time.Hour)},
-			{"wrong audience (crafted)", jwt(header, claims(func(c map[string]any) { c["aud"] = "registry.evil.example" }), edSign(key))},
-			{"no audience", jwt(header, claims(func(c map[string]any) { delete(c, "aud") }), edSign(key))},
-			{"wrong issuer", jwt(header, claims(func(c map[string]any) { c["iss"] = "quay" }), edSign(key))},
-			{"no issuer", jwt(header, claims(func(c map[string]any) { delete(c, "iss") }), edSign(key))},
+			{"another key under the real kid", jwt(header, claims(nil), rsSign(other))},
+			{"a superuser-created wharf service key", jwt(map[string]any{"alg": "RS256", "typ": "JWT", "kid": created.Key.Kid}, claims(nil), rsSign(lookalike))},
+			{"no kid", jwt(map[string]any{"alg": "RS256", "typ": "JWT"}, claims(nil), rsSign(other))},
+			{"expired", issued(e.host, now.Add(-2*time.Hour), time.Hour)},
+			{"expired (crafted)", realSign(claims(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }))},
+			{"no exp", realSign(claims(func(c map[string]any) { delete(c, "exp") }))},
+			{"not yet valid", issued(e.host, now.Add(time.Hour), time.Hour)},
+			{"nbf in the future (crafted)", realSign(claims(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() }))},
+			{"wrong audience", issued("registry.evil.example", now, time.Hour)},
+			{"wrong audience (crafted)", realSign(claims(func(c map[string]any) { c["aud"] = "registry.evil.example" }))},
+			{"no audience", realSign(claims(func(c map[string]any) { delete(c, "aud") }))},
+			{"wrong issuer", realSign(claims(func(c map[string]any) { c["iss"] = "quay" }))},
+			{"no issuer", realSign(claims(func(c map[string]any) { delete(c, "iss") }))},
 			{"signature truncated", alice.token[:len(alice.token)-4]},
 			{"signature stripped", parts[0] + "." + parts[1] + "."},
 			{"two parts", parts[0] + "." + parts[1]},

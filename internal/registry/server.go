@@ -14,6 +14,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -115,9 +116,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, ociError(errUnauthorized, "authentication required: use a bearer token from %s/v2/auth", s.Realm))
 			return
 		}
-		claims, err := s.Tokens.Verify(strings.TrimSpace(token))
-		if err != nil {
+		claims, err := s.Tokens.Verify(r.Context(), strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrBadRegistryToken) {
 			s.writeError(w, r, ociError(errUnauthorized, "invalid or expired token"))
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		req.claims = claims

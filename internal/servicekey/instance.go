@@ -39,8 +39,9 @@ type InstanceKeys struct {
 	lifetime     time.Duration
 	rotateBefore time.Duration
 
-	mu  sync.Mutex
-	cur *Signer
+	mu       sync.Mutex
+	cur      *Signer
+	verified map[string]cachedKey // instance keys seen to be valid, by kid
 }
 
 // InstanceKeys returns the instance keys of service (e.g. "wharf"),
@@ -68,7 +69,8 @@ func (s *Service) InstanceKeys(service string, secret []byte, lifetime, rotateBe
 	if err != nil {
 		return nil, err
 	}
-	return &InstanceKeys{svc: s, service: service, aead: aead, lifetime: lifetime, rotateBefore: rotateBefore}, nil
+	return &InstanceKeys{svc: s, service: service, aead: aead, lifetime: lifetime, rotateBefore: rotateBefore,
+		verified: map[string]cachedKey{}}, nil
 }
 
 // Signer signs JWTs with one instance key.
