@@ -389,32 +389,6 @@ func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c 
 	return s.createQuota(w, r, c, ns, limit, quota.ExistsMessage(ns.Name))
 }
 
-// changeQuotaSuperUser serves PUT …/quota/{quota_id}.
-func (s *Server) changeQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	fields, err := decodeObject(r)
-	if err != nil {
-		return err
-	}
-	limit, err := quotaBytes(fields, true)
-	if err != nil {
-		return err
-	}
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
-	if err != nil {
-		return err
-	}
-	return s.changeQuota(w, r, c, ns, limit)
-}
-
-// deleteQuotaSuperUser serves DELETE …/quota/{quota_id}.
-func (s *Server) deleteQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
-	if err != nil {
-		return err
-	}
-	return s.deleteQuota(w, r, c, ns)
-}
-
 // The organization endpoints: /api/v1/organization/{orgname}/quota….
 
 // listOrgQuota serves GET …/quota: the organization's quota, or the system
@@ -457,32 +431,6 @@ func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	writeJSON(w, http.StatusOK, s.quotaView(q))
 	return nil
-}
-
-// changeOrgQuota serves PUT …/quota/{quota_id}.
-func (s *Server) changeOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
-	fields, err := decodeObject(r)
-	if err != nil {
-		return err
-	}
-	limit, err := quotaBytes(fields, true)
-	if err != nil {
-		return err
-	}
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
-	if err != nil {
-		return err
-	}
-	return s.changeQuota(w, r, c, ns, limit)
-}
-
-// deleteOrgQuota serves DELETE …/quota/{quota_id}.
-func (s *Server) deleteOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
-	if err != nil {
-		return err
-	}
-	return s.deleteQuota(w, r, c, ns)
 }
 
 // listOrgQuotaLimits serves GET …/quota/{quota_id}/limit.
@@ -635,4 +583,37 @@ func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	writeJSON(w, http.StatusOK, s.quotaView(q))
 	return nil
+}
+
+// changeQuotaOf returns the handler of PUT …/quota/{quota_id} for the
+// namespace named by path value param: the superuser and organization
+// paths change a quota the same way.
+func (s *Server) changeQuotaOf(param string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		fields, err := decodeObject(r)
+		if err != nil {
+			return err
+		}
+		limit, err := quotaBytes(fields, true)
+		if err != nil {
+			return err
+		}
+		ns, err := s.quotaNamespace(r.Context(), r.PathValue(param))
+		if err != nil {
+			return err
+		}
+		return s.changeQuota(w, r, c, ns, limit)
+	}
+}
+
+// deleteQuotaOf returns the handler of DELETE …/quota/{quota_id} for the
+// namespace named by path value param.
+func (s *Server) deleteQuotaOf(param string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		ns, err := s.quotaNamespace(r.Context(), r.PathValue(param))
+		if err != nil {
+			return err
+		}
+		return s.deleteQuota(w, r, c, ns)
+	}
 }

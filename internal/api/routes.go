@@ -132,8 +132,8 @@ func (s *Server) routes() {
 				POST: {admin, s.createQuotaSuperUser},
 			})
 			s.handle(suQuota+"/{quota_id}", map[string]method{
-				PUT:    {admin, s.changeQuotaSuperUser},
-				DELETE: {quotaAdmin, s.deleteQuotaSuperUser},
+				PUT:    {admin, s.changeQuotaOf("namespace")},
+				DELETE: {quotaAdmin, s.deleteQuotaOf("namespace")},
 			})
 		}
 		s.handle("/api/v1/organization/{orgname}/quota", map[string]method{
@@ -142,8 +142,8 @@ func (s *Server) routes() {
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}", map[string]method{
 			GET:    {user(""), s.getOrgQuota},
-			PUT:    {quotaAdmin, s.changeOrgQuota},
-			DELETE: {quotaAdmin, s.deleteOrgQuota},
+			PUT:    {quotaAdmin, s.changeQuotaOf("orgname")},
+			DELETE: {quotaAdmin, s.deleteQuotaOf("orgname")},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit", map[string]method{
 			GET:  {user(""), s.listOrgQuotaLimits},

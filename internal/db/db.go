@@ -112,9 +112,6 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // Close closes the connection pool.
 func (db *DB) Close() error { return db.sql.Close() }
 
-// SetClock replaces the clock used for timestamps; tests use it.
-func (db *DB) SetClock(now func() time.Time) { db.now = now }
-
 func (db *DB) migrate(ctx context.Context) error {
 	dir := "migrations/" + string(db.dialect)
 	entries, err := fs.ReadDir(migrations, dir)

@@ -310,25 +310,6 @@ func prefixed(prefix, columns string) string {
 	return strings.Join(parts, ", ")
 }
 
-// NamespaceRepositories lists a namespace's repositories by name.
-func (db *DB) NamespaceRepositories(ctx context.Context, namespaceID int64) ([]*wharf.Repository, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+repositoryColumns+` FROM repository r JOIN account a ON a.id = r.namespace_id
-		WHERE r.namespace_id = $1 ORDER BY r.name`, namespaceID)
-	if err != nil {
-		return nil, wharf.Wrap(err, "list repositories")
-	}
-	defer rows.Close()
-	var out []*wharf.Repository
-	for rows.Next() {
-		r, err := scanRepository(rows)
-		if err != nil {
-			return nil, wharf.Wrap(err, "scan repository")
-		}
-		out = append(out, r)
-	}
-	return out, wharf.Wrap(rows.Err(), "list repositories")
-}
-
 // ReferencedBlobs calls fn with every blob a repository links or a manifest
 // references, in digest order.
 func (db *DB) ReferencedBlobs(ctx context.Context, fn func(digest string, size int64) error) error {

@@ -158,9 +158,6 @@ type Repository struct {
 	CreatedAt   time.Time
 }
 
-// FullName is "namespace/name", the repository's name on the registry API.
-func (r *Repository) FullName() string { return r.Namespace + "/" + r.Name }
-
 // Manifest is a stored image manifest, index or artifact manifest.
 type Manifest struct {
 	ID            int64
