@@ -1,0 +1,70 @@
+package registry_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/registry"
+)
+
+// An upload left idle for longer than the limit is removed with its data;
+// a fresh one is kept.
+func TestExpireUploads(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		alice := e.as("alice", e.createUser("alice"))
+		must(t, "login", alice.login("repository:alice/app:pull,push"), http.StatusOK)
+		r := e.send("POST", "/v2/alice/app/blobs/uploads/", nil, alice.token)
+		must(t, "start upload", r, http.StatusAccepted)
+		loc := r.Header.Get("Location")
+		must(t, "PATCH", e.send("PATCH", loc, []byte("some bytes"), alice.token), http.StatusAccepted)
+		ctx := context.Background()
+
+		if n, err := registry.ExpireUploads(ctx, store, e.blobs, time.Now(), 24*time.Hour); err != nil || n != 0 {
+			t.Fatalf("a fresh upload expired: %d, %v", n, err)
+		}
+		n, err := registry.ExpireUploads(ctx, store, e.blobs, time.Now().Add(25*time.Hour), 24*time.Hour)
+		if err != nil || n != 1 {
+			t.Fatalf("expired %d uploads, %v; want 1", n, err)
+		}
+		mustErr(t, "status of the expired upload", e.send("GET", loc, nil, alice.token), http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
+		if files := e.storedFiles("uploads"); len(files) != 0 {
+			t.Fatalf("expired upload left data behind: %v", files)
+		}
+	})
+}
+
+// The consistency check finds a blob the database uses but storage lost.
+func TestCheckFindsMissingBlobs(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		alice := e.as("alice", e.createUser("alice"))
+		d := alice.pushBlob("alice/app", []byte("precious"))
+		ctx := context.Background()
+		var problems []string
+		n, err := registry.Check(ctx, store, e.blobs, func(p string) { problems = append(problems, p) })
+		if err != nil || n != 1 || len(problems) != 0 {
+			t.Fatalf("clean store: checked %d, problems %v, %v", n, problems, err)
+		}
+		for _, f := range e.blobCopies(d) {
+			if err := e.blobs.Delete(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		problems = nil
+		if _, err := registry.Check(ctx, store, e.blobs, func(p string) { problems = append(problems, p) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) != 1 {
+			t.Fatalf("problems %v, want the missing blob", problems)
+		}
+	})
+}
