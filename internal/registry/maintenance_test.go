@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/registry"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // An upload left idle for longer than the limit is removed with its data;
@@ -65,6 +68,45 @@ func TestCheckFindsMissingBlobs(t *testing.T) {
 		}
 		if len(problems) != 1 {
 			t.Fatalf("problems %v, want the missing blob", problems)
+		}
+	})
+}
+
+// Crossing a quota's Warning threshold writes a quota_warning entry; the
+// push itself goes through.
+func TestQuotaWarningIsLogged(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		e.createOrg("acme")
+		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/organization/acme/quota", map[string]any{"limit_bytes": 1000})
+		var quotas []struct{ ID int64 }
+		if err := json.Unmarshal(e.mustAPI(http.StatusOK, "GET", "/api/v1/superuser/organization/acme/quota", nil), &quotas); err != nil || len(quotas) != 1 {
+			t.Fatalf("quota list: %v %v", quotas, err)
+		}
+		e.mustAPI(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/organization/acme/quota/%d/limit", quotas[0].ID),
+			map[string]any{"type": "Warning", "threshold_percent": 5})
+		admin := e.as("admin", "adminpass1")
+		admin.pushImage("acme/app", "v1", "warning")
+		var warnings []wharf.LogEntry
+		for _, l := range e.logs() {
+			if l.Kind == "quota_warning" {
+				warnings = append(warnings, l)
+			}
+		}
+		if len(warnings) != 1 || warnings[0].Metadata["threshold_bytes"] != float64(50) {
+			t.Fatalf("quota_warning entries %+v, want one at 50 bytes", warnings)
+		}
+		admin.pushImage("acme/app", "v2", "warning-again")
+		n := 0
+		for _, l := range e.logs() {
+			if l.Kind == "quota_warning" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d quota_warning entries after a second push above the threshold, want still 1", n)
 		}
 	})
 }
