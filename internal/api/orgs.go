@@ -160,11 +160,13 @@ func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ 
 	if err != nil {
 		return err
 	}
+	sums, err := s.quotaSummaries(r.Context(), orgs)
+	if err != nil {
+		return err
+	}
 	views := make([]map[string]any, len(orgs))
 	for i, o := range orgs {
-		if views[i], err = s.superOrgView(r.Context(), o); err != nil {
-			return err
-		}
+		views[i] = s.superOrgViewWith(sums, o)
 	}
 	resp := map[string]any{"organizations": views}
 	if next != "" {

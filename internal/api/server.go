@@ -47,7 +47,7 @@ type Store interface {
 	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
 	// NamespaceQuota returns NotFound when the namespace has no quota.
 	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
-	NamespaceUsage(ctx context.Context, nsID int64) (int64, error)
+	QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error)
 	RegistrySizeState(ctx context.Context) (db.RegistrySize, error)
 	// QueueRegistrySize reports false when a calculation is already queued or running.
 	QueueRegistrySize(ctx context.Context) (bool, error)

@@ -103,11 +103,13 @@ func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *call) e
 	if err != nil {
 		return err
 	}
+	sums, err := s.quotaSummaries(r.Context(), users)
+	if err != nil {
+		return err
+	}
 	views := make([]map[string]any, len(users))
 	for i, u := range users {
-		if views[i], err = s.superUserView(r.Context(), u); err != nil {
-			return err
-		}
+		views[i] = s.superUserViewWith(sums, u)
 	}
 	resp := map[string]any{"users": views}
 	if next != "" {

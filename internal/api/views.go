@@ -23,39 +23,78 @@ func nullable(s string) any {
 
 func avatar(a *wharf.Account) identity.Avatar { return identity.AvatarFor(a.Name, a.Email, a.Kind) }
 
-// quotaFields adds Quay's quota keys to the view of namespace ns when quota
-// management is on: its quota in the short view (§1.9.4b) and the quota
-// report with the bytes it uses now (§1.9.2).
-func (s *Server) quotaFields(ctx context.Context, v map[string]any, ns *wharf.Account) error {
+// quotaSummary is what a namespace view shows of its quota and usage.
+type quotaSummary struct {
+	quota *wharf.Quota // nil: no quota
+	used  int64
+}
+
+// quotaSummaries loads the quota and usage of every namespace in accounts
+// in a few queries, so that a list page does not query per row.
+func (s *Server) quotaSummaries(ctx context.Context, accounts []*wharf.Account) (map[int64]quotaSummary, error) {
 	if !s.cfg.FeatureQuotaManagement || !s.cfg.FeatureEditQuota {
-		return nil
+		return nil, nil
 	}
+	ids := make([]int64, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.ID
+	}
+	quotas, usage, err := s.Store.QuotaSummaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]quotaSummary, len(ids))
+	for _, id := range ids {
+		out[id] = quotaSummary{quota: quotas[id], used: usage[id]}
+	}
+	return out, nil
+}
+
+// addQuotaFields adds Quay's quota keys to a namespace view when quota
+// management is on (sums is nil otherwise): its quota in the short view
+// (§1.9.4b) and the quota report with the bytes it uses now (§1.9.2).
+func (s *Server) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, ns *wharf.Account) {
+	if sums == nil {
+		return
+	}
+	sum := sums[ns.ID]
 	quotas := []any{}
 	var configured any
-	q, err := s.Store.NamespaceQuota(ctx, ns.ID)
 	switch {
-	case err == nil:
-		quotas = append(quotas, map[string]any{"id": q.ID, "limit_bytes": q.LimitBytes, "limits": limitViews(q.Limits)})
-		configured = q.LimitBytes
-	case !wharf.IsCode(err, wharf.NotFound):
-		return err
+	case sum.quota != nil:
+		quotas = append(quotas, map[string]any{"id": sum.quota.ID, "limit_bytes": sum.quota.LimitBytes, "limits": limitViews(sum.quota.Limits)})
+		configured = sum.quota.LimitBytes
 	case s.cfg.DefaultSystemRejectQuotaBytes != 0:
 		configured = s.cfg.DefaultSystemRejectQuotaBytes
-	}
-	used, err := s.Store.NamespaceUsage(ctx, ns.ID)
-	if err != nil {
-		return err
 	}
 	// Usage is kept current on every push and delete: there is no backfill
 	// to wait for.
 	v["quotas"] = quotas
-	v["quota_report"] = map[string]any{"quota_bytes": used, "configured_quota": configured,
+	v["quota_report"] = map[string]any{"quota_bytes": sum.used, "configured_quota": configured,
 		"running_backfill": "complete", "backfill_status": "complete"}
+}
+
+// quotaFields is addQuotaFields for one namespace.
+func (s *Server) quotaFields(ctx context.Context, v map[string]any, ns *wharf.Account) error {
+	sums, err := s.quotaSummaries(ctx, []*wharf.Account{ns})
+	if err != nil {
+		return err
+	}
+	s.addQuotaFields(v, sums, ns)
 	return nil
 }
 
 // superUserView is Quay's user view in the superuser panel (spec §1.9.2).
 func (s *Server) superUserView(ctx context.Context, u *wharf.Account) (map[string]any, error) {
+	sums, err := s.quotaSummaries(ctx, []*wharf.Account{u})
+	if err != nil {
+		return nil, err
+	}
+	return s.superUserViewWith(sums, u), nil
+}
+
+// superUserViewWith is superUserView with the quota summaries loaded.
+func (s *Server) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account) map[string]any {
 	v := map[string]any{
 		"kind":                       "user",
 		"name":                       u.Name,
@@ -67,13 +106,24 @@ func (s *Server) superUserView(ctx context.Context, u *wharf.Account) (map[strin
 		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
 		"enabled":                    u.Enabled,
 	}
-	return v, s.quotaFields(ctx, v, u)
+	s.addQuotaFields(v, sums, u)
+	return v
 }
 
 // superOrgView is Quay's organization view in the superuser panel (§1.9.3).
 func (s *Server) superOrgView(ctx context.Context, o *wharf.Account) (map[string]any, error) {
+	sums, err := s.quotaSummaries(ctx, []*wharf.Account{o})
+	if err != nil {
+		return nil, err
+	}
+	return s.superOrgViewWith(sums, o), nil
+}
+
+// superOrgViewWith is superOrgView with the quota summaries loaded.
+func (s *Server) superOrgViewWith(sums map[int64]quotaSummary, o *wharf.Account) map[string]any {
 	v := map[string]any{"name": o.Name, "email": nullable(o.Email), "avatar": avatar(o)}
-	return v, s.quotaFields(ctx, v, o)
+	s.addQuotaFields(v, sums, o)
+	return v
 }
 
 func applicationView(a *wharf.Application) map[string]any {

@@ -163,13 +163,11 @@ func (db *DB) DeleteLogs(ctx context.Context, ids []int64) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
-			marks := make([]string, len(batch))
 			args := make([]any, len(batch))
 			for i, id := range batch {
-				marks[i] = "$" + strconv.Itoa(i+1)
 				args[i] = id
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM log_entry WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM log_entry WHERE id IN (`+placeholderList(len(batch))+`)`, args...); err != nil {
 				return wharf.Wrap(err, "delete logs")
 			}
 		}

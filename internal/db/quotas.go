@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -148,4 +150,85 @@ func (db *DB) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, entr
 		}
 		return db.appendLogs(ctx, tx, entries)
 	})
+}
+
+// QuotaSummaries returns, for the namespaces ids, their quotas (with
+// limits; absent = none) and their usage, in a few queries whatever the
+// number of namespaces, for list pages.
+func (db *DB) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error) {
+	quotas, usage := map[int64]*wharf.Quota{}, map[int64]int64{}
+	for start := 0; start < len(ids); start += 500 {
+		batch := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		in := placeholderList(len(batch))
+		byID := map[int64]*wharf.Quota{}
+		err := db.eachRow(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE namespace_id IN (`+in+`)`, args,
+			func(rows *sql.Rows) error {
+				q := &wharf.Quota{Limits: []wharf.QuotaLimit{}}
+				if err := rows.Scan(&q.ID, &q.NamespaceID, &q.LimitBytes); err != nil {
+					return err
+				}
+				quotas[q.NamespaceID], byID[q.ID] = q, q
+				return nil
+			})
+		if err != nil {
+			return nil, nil, wharf.Wrap(err, "load quotas")
+		}
+		err = db.eachRow(ctx, `SELECT l.quota_id, l.id, l.kind, l.threshold_percent FROM quota_limit l
+			JOIN namespace_quota q ON q.id = l.quota_id WHERE q.namespace_id IN (`+in+`) ORDER BY l.id`, args,
+			func(rows *sql.Rows) error {
+				var quotaID int64
+				var l wharf.QuotaLimit
+				if err := rows.Scan(&quotaID, &l.ID, &l.Kind, &l.Percent); err != nil {
+					return err
+				}
+				if q := byID[quotaID]; q != nil {
+					q.Limits = append(q.Limits, l)
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, nil, wharf.Wrap(err, "load quota limits")
+		}
+		err = db.eachRow(ctx, `SELECT namespace_id, SUM(bytes) FROM namespace_usage WHERE namespace_id IN (`+in+`)
+			GROUP BY namespace_id`, args, func(rows *sql.Rows) error {
+			var id, n int64
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			usage[id] = n
+			return nil
+		})
+		if err != nil {
+			return nil, nil, wharf.Wrap(err, "sum usage")
+		}
+	}
+	return quotas, usage, nil
+}
+
+// eachRow runs query with args and calls fn for every row.
+func (db *DB) eachRow(ctx context.Context, query string, args []any, fn func(rows *sql.Rows) error) error {
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// placeholderList returns "$1, $2, …, $n".
+func placeholderList(n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	return strings.Join(marks, ", ")
 }
