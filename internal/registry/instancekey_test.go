@@ -16,16 +16,43 @@ import (
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 )
 
-// tokenKid returns the kid in a JWT's header.
-func tokenKid(t *testing.T, token string) string {
+// tokenHeader returns the alg and kid in a JWT's header.
+func tokenHeader(t *testing.T, token string) (alg, kid string) {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h struct{ Kid string }
-	json.Unmarshal(raw, &h)
-	return h.Kid
+	var h struct{ Alg, Kid string }
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Alg, h.Kid
+}
+
+// tokenKid returns the kid in a JWT's header.
+func tokenKid(t *testing.T, token string) string {
+	t.Helper()
+	_, kid := tokenHeader(t, token)
+	return kid
+}
+
+// publishedKids returns the kids the key server publishes for service wharf.
+func publishedKids(t *testing.T, e *env) map[string]bool {
+	t.Helper()
+	status, body := e.api("", "GET", "/keys/services/wharf/keys", nil)
+	if status != http.StatusOK {
+		t.Fatalf("JWKS: %d %s", status, body)
+	}
+	var jwks struct{ Keys []struct{ Kid string } }
+	if err := json.Unmarshal(body, &jwks); err != nil {
+		t.Fatal(err)
+	}
+	kids := map[string]bool{}
+	for _, k := range jwks.Keys {
+		kids[k.Kid] = true
+	}
+	return kids
 }
 
 // A registry token from /v2/auth verifies with nothing but crypto/rsa and
@@ -47,10 +74,13 @@ func TestRegistryTokensVerifyWithThePublishedJWK(t *testing.T) {
 		if err := json.Unmarshal(body, &jwks); err != nil {
 			t.Fatal(err)
 		}
-		kid := tokenKid(t, alice.token)
+		alg, kid := tokenHeader(t, alice.token)
+		if alg != "RS256" {
+			t.Fatalf("registry token alg %q, want RS256", alg)
+		}
 		var pub *rsa.PublicKey
 		for _, k := range jwks.Keys {
-			if k.Kid != kid {
+			if k.Kid != kid || k.Kty != "RSA" {
 				continue
 			}
 			n, _ := base64.RawURLEncoding.DecodeString(k.N)
@@ -101,5 +131,9 @@ func TestInstanceKeyRotationKeepsTokensInFlight(t *testing.T) {
 		}
 		must(t, "pull with the new token", e.send("GET", "/v2/alice/app/manifests/v1", nil, fresh.token), http.StatusOK)
 		must(t, "pull with the old token", e.send("GET", "/v2/alice/app/manifests/v1", nil, old), http.StatusOK)
+		// Both keys are published, so clients verify old and new tokens alike.
+		if kids := publishedKids(t, e); !kids[oldKid] || !kids[tokenKid(t, fresh.token)] {
+			t.Fatalf("after the rotation the JWKS lists %v, want the old key %s and the new key %s", kids, oldKid, tokenKid(t, fresh.token))
+		}
 	})
 }

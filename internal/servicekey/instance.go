@@ -23,7 +23,8 @@ import (
 // services, its private half is stored — sealed with AES-256-GCM under a key
 // derived from SECRET_KEY — so that every wharf process sharing the
 // database and the secret signs with the same keys and verifies the
-// others' tokens with Verifier.Verify(ctx, token, service).
+// others' tokens with Verify, which accepts only instance keys (Verifier
+// accepts any approved key of the service, also one a superuser made).
 //
 // Rotation: Current hands out the newest key that stays valid for more than
 // RotateBefore; when there is none it makes a new one, approved
@@ -39,8 +40,11 @@ type InstanceKeys struct {
 	lifetime     time.Duration
 	rotateBefore time.Duration
 
-	mu       sync.Mutex
-	cur      *Signer
+	mu      sync.Mutex // guards cur and checked; held while signing keys are read or made
+	cur     *Signer
+	checked time.Time // when cur was last seen in the store as it is
+
+	cacheMu  sync.Mutex           // guards verified only: Verify never waits for a rotation
 	verified map[string]cachedKey // instance keys seen to be valid, by kid
 }
 
@@ -89,11 +93,27 @@ func (s *Signer) Sign(claims any) (string, error) { return signJWT(s.key, s.Kid,
 func (s *Signer) PublicJWK() map[string]any { return PublicJWK(&s.key.PublicKey, s.Kid) }
 
 // Current returns the key to sign with now, making (and storing) a new one
-// when none stays valid for more than RotateBefore.
+// when none stays valid for more than RotateBefore. The key is cached; at
+// most every instanceKeyCacheTTL it is looked up again, so that a key a
+// superuser deleted, or whose expiration was changed, is replaced within
+// that time instead of signing tokens nobody accepts.
 func (ik *InstanceKeys) Current(ctx context.Context) (*Signer, error) {
 	ik.mu.Lock()
 	defer ik.mu.Unlock()
 	now := ik.svc.now()
+	if ik.cur != nil && now.Sub(ik.checked) >= instanceKeyCacheTTL {
+		k, err := ik.svc.store.ServiceKey(ctx, ik.cur.Kid)
+		if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+			return nil, err
+		}
+		switch {
+		case err != nil || k.Approval == nil || k.ExpiresAt == nil:
+			ik.cur = nil // deleted, or made never-expiring (it would never rotate): choose again
+		case !k.ExpiresAt.Equal(ik.cur.ExpiresAt):
+			ik.cur = &Signer{Kid: ik.cur.Kid, Service: ik.service, ExpiresAt: *k.ExpiresAt, key: ik.cur.key}
+		}
+		ik.checked = now
+	}
 	if ik.cur != nil && ik.cur.ExpiresAt.Sub(now) > ik.rotateBefore {
 		return ik.cur, nil
 	}
@@ -117,7 +137,7 @@ func (ik *InstanceKeys) Current(ctx context.Context) (*Signer, error) {
 		if err != nil {
 			continue // sealed under another SECRET_KEY: unusable here
 		}
-		ik.cur = &Signer{Kid: k.Kid, Service: ik.service, ExpiresAt: *k.ExpiresAt, key: priv}
+		ik.cur, ik.checked = &Signer{Kid: k.Kid, Service: ik.service, ExpiresAt: *k.ExpiresAt, key: priv}, now
 		return ik.cur, nil
 	}
 	return ik.rotateLocked(ctx, now)
@@ -151,7 +171,7 @@ func (ik *InstanceKeys) rotateLocked(ctx context.Context, now time.Time) (*Signe
 		actor.Entry("service_key_create", nil, logMeta()), actor.Entry("service_key_approve", nil, logMeta())); err != nil {
 		return nil, err
 	}
-	ik.cur = &Signer{Kid: kid, Service: ik.service, ExpiresAt: expires, key: priv}
+	ik.cur, ik.checked = &Signer{Kid: kid, Service: ik.service, ExpiresAt: expires, key: priv}, now
 	return ik.cur, nil
 }
 
