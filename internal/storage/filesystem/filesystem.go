@@ -384,6 +384,14 @@ func (d *Driver) install(from, key string) error {
 	parent := filepath.Dir(to)
 	for attempt := 1; ; attempt++ {
 		err := os.MkdirAll(parent, 0o755)
+		if errors.Is(err, fs.ErrExist) && attempt < installAttempts {
+			// MkdirAll lost a race with a concurrent prune (the directory
+			// existed, then vanished before MkdirAll looked again): unless a
+			// file really stands where a directory must, try again.
+			if fi, serr := os.Lstat(parent); serr != nil || fi.IsDir() {
+				continue
+			}
+		}
 		if err == nil {
 			err = os.Rename(from, to)
 		}
