@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,30 @@ func TestQuotaWarningIsLogged(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d quota_warning entries after a second push above the threshold, want still 1", n)
 		}
+	})
+}
+
+// A monolithic upload larger than the namespace's room is refused at upload
+// start, before anything is created.
+func TestQuotaRefusesAtUploadStart(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		e.createOrg("tight")
+		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/organization/tight/quota", map[string]any{"limit_bytes": 100})
+		admin := e.as("admin", "adminpass1")
+		big := make([]byte, 200)
+		r := admin.do("POST", "/v2/tight/fresh/blobs/uploads/?digest="+sha256Of(big), big, "Content-Type", "application/octet-stream")
+		mustErr(t, "oversized upload", r, http.StatusForbidden, "DENIED")
+		if !strings.Contains(string(r.Body), "Quota has been exceeded on namespace tight") {
+			t.Fatalf("body %s", r.Body)
+		}
+		if _, err := store.RepositoryByName(context.Background(), "tight", "fresh"); !wharf.IsCode(err, wharf.NotFound) {
+			t.Fatalf("a refused upload created the repository: %v", err)
+		}
+		small := []byte("fits")
+		must(t, "small upload", admin.do("POST", "/v2/tight/fresh/blobs/uploads/?digest="+sha256Of(small), small,
+			"Content-Type", "application/octet-stream"), http.StatusCreated)
 	})
 }

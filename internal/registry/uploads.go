@@ -56,18 +56,22 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *reques
 			return err
 		}
 	}
+	var d Digest
+	if raw := q.Get("digest"); raw != "" {
+		if d, err = ParseDigest(raw); err != nil {
+			return err
+		}
+	}
+	// Refusals come before the repository is created, so a refused push
+	// leaves nothing behind.
+	if err := s.checkQuota(ctx, req, repo, max(r.ContentLength, 0)); err != nil {
+		return err
+	}
 	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
 		return err
 	}
-	if err := s.checkQuota(ctx, repo, max(r.ContentLength, 0)); err != nil {
-		return err
-	}
 	u := &wharf.Upload{ID: newUploadID(), RepositoryID: repo.ID, AccountID: req.claims.AccountID, Algorithm: "sha256"}
-	if raw := q.Get("digest"); raw != "" {
-		d, err := ParseDigest(raw)
-		if err != nil {
-			return err
-		}
+	if d != "" {
 		u.Algorithm = d.Algorithm()
 		fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
 		if err != nil {
@@ -140,13 +144,23 @@ func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository
 // exact check, against the bytes a manifest really adds, happens when the
 // manifest is pushed; this one spares the client an upload that cannot
 // succeed.
-func (s *Server) checkQuota(ctx context.Context, repo *wharf.Repository, size int64) error {
-	usage, reject, err := s.Store.RejectState(ctx, repo.NamespaceID, s.DefaultRejectQuotaBytes)
+func (s *Server) checkQuota(ctx context.Context, req *request, repo *wharf.Repository, size int64) error {
+	nsID, nsName := int64(0), req.route.namespace
+	if repo != nil {
+		nsID = repo.NamespaceID
+	} else {
+		ns, err := s.Store.AccountByName(ctx, nsName)
+		if err != nil {
+			return err
+		}
+		nsID = ns.ID
+	}
+	usage, reject, err := s.Store.RejectState(ctx, nsID, s.DefaultRejectQuotaBytes)
 	if err != nil || reject == 0 {
 		return err
 	}
 	if usage >= reject || usage+size > reject {
-		return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: repo.Namespace, Added: size, Usage: usage, Limit: reject})
+		return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: nsName, Added: size, Usage: usage, Limit: reject})
 	}
 	return nil
 }
