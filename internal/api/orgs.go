@@ -253,6 +253,16 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 
 // createApplication serves POST /api/v1/organization/{orgname}/applications.
 func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
+		return s.Applications.Create(r.Context(), c.actor, org, f)
+	})
+}
+
+// saveApplication decodes an application body for an organization the
+// caller administers and stores it with save: creating and updating take
+// the same body and answer with the same view.
+func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *call,
+	save func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error)) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
@@ -264,7 +274,7 @@ func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *ca
 	if err := required(req.Name, "name"); err != nil {
 		return err
 	}
-	app, err := s.Applications.Create(r.Context(), c.actor, org, req.fields())
+	app, err := save(org, req.fields())
 	if err != nil {
 		return err
 	}
@@ -288,23 +298,9 @@ func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call)
 
 // updateApplication serves PUT …/applications/{client_id} (the full object).
 func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *call) error {
-	org, err := s.requireOrgAdmin(r, c)
-	if err != nil {
-		return err
-	}
-	var req applicationRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := required(req.Name, "name"); err != nil {
-		return err
-	}
-	app, err := s.Applications.Update(r.Context(), c.actor, org, r.PathValue("client_id"), req.fields())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, applicationView(app))
-	return nil
+	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
+		return s.Applications.Update(r.Context(), c.actor, org, r.PathValue("client_id"), f)
+	})
 }
 
 // resetClientSecret serves POST …/applications/{client_id}/resetclientsecret.
