@@ -136,3 +136,20 @@ func TestQuotaRefusesAtUploadStart(t *testing.T) {
 			"Content-Type", "application/octet-stream"), http.StatusCreated)
 	})
 }
+
+// A manifest pushed to a new repository name whose blobs are not there is
+// refused without creating the repository.
+func TestRefusedManifestCreatesNoRepository(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		alice := e.as("alice", e.createUser("alice"))
+		body := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, []byte("{}")), []desc{blobDesc(mtOCILayer, []byte("absent"))}, nil)
+		r := alice.do("PUT", "/v2/alice/ghost/manifests/v1", body, "Content-Type", mtOCIManifest)
+		mustErr(t, "manifest with missing blobs", r, http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN")
+		if _, err := store.RepositoryByName(context.Background(), "alice", "ghost"); !wharf.IsCode(err, wharf.NotFound) {
+			t.Fatalf("a refused manifest created the repository: %v", err)
+		}
+	})
+}

@@ -103,6 +103,18 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 	if err != nil {
 		return err
 	}
+	if repo == nil && len(p.blobs)+len(p.children) > 0 {
+		// Nothing can be linked to a repository that does not exist yet:
+		// refuse before creating it, so the refusal leaves nothing behind.
+		what := "blob"
+		ref := ""
+		if len(p.blobs) > 0 {
+			ref = p.blobs[0].String()
+		} else {
+			what, ref = "manifest", p.children[0].String()
+		}
+		return ociError(errManifestBlobUnkown, "%s %s is not in the repository", what, ref)
+	}
 	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
 		return err
 	}
