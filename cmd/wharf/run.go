@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auditlog"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -38,7 +39,8 @@ import (
 const usage = `usage: wharf <command> [flags]
 
 commands:
-  serve    run the registry server (see "wharf serve -h")
+  serve    run the registry server, with BUILD_WORKERS build workers (see "wharf serve -h")
+  worker   run build workers only, beside servers sharing the database and storage (see "wharf worker -h")
   check    verify that every blob the database uses is in storage (same flags as serve)
 `
 
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "worker":
+		return workOnly(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return check(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
@@ -186,12 +190,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.ServerHostname == "" {
 		cfg.ServerHostname = ln.Addr().String()
 	}
-	handlerAPI, authn, err := newAPI(cfg, store, pageKey, log)
+	keys, err := instanceKeys(cfg, store)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	reg, err := newRegistry(cfg, store, blobs, authn, log)
+	builds := newBuildService(cfg, store, blobs)
+	handlerAPI, authn, err := newAPI(cfg, store, pageKey, builds, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	reg := newRegistry(cfg, store, blobs, authn, keys, log)
+	buildRegistry, err := registryURL(cfg, ln.Addr())
 	if err != nil {
 		ln.Close()
 		return err
@@ -209,6 +220,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		var wg sync.WaitGroup
 		wg.Go(func() { runner.Run(workCtx) })
 		wg.Go(func() { reg.Run(workCtx) })
+		wg.Go(func() {
+			if err := runBuildWorkers(workCtx, cfg, store, builds, keys, buildRegistry, opts.dataDir, log); err != nil {
+				log.Error("build workers cannot start", slog.Any("err", err))
+			}
+		})
 		wg.Wait()
 		close(workDone)
 	}()
@@ -260,19 +276,25 @@ const (
 	instanceKeyRotation   = 2 * time.Hour
 )
 
-func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, log *slog.Logger) (*registry.Server, error) {
-	keys, err := servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey),
+// instanceKeys are the keys this instance signs registry and build tokens
+// with, shared by every process through the database.
+func instanceKeys(cfg *config.Config, store *db.DB) (*servicekey.InstanceKeys, error) {
+	return servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey),
 		instanceKeyLifetime, instanceKeyRotation)
-	if err != nil {
-		return nil, err
-	}
+}
+
+func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, keys *servicekey.InstanceKeys, log *slog.Logger) *registry.Server {
 	tokens := auth.NewRegistryTokens(keys, cfg.ServerHostname, registryTokenLifetime, time.Now)
-	return registry.New(registry.Deps{
+	deps := registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
 		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now,
-	}), nil
+	}
+	if cfg.FeatureBuildSupport {
+		deps.BuildTokens = build.NewTokens(keys, store, time.Now)
+	}
+	return registry.New(deps)
 }
 
 func policyFor(cfg *config.Config) identity.Policy {
@@ -286,7 +308,7 @@ func policyFor(cfg *config.Config) identity.Policy {
 	}
 }
 
-func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
+func newAPI(cfg *config.Config, store *db.DB, pageKey string, builds *build.Service, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
 	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
 	if err != nil {
 		return nil, nil, err
@@ -306,6 +328,7 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, log *slog.Logger) 
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 		Quotas:       quota.NewService(store),
+		Builds:       builds,
 	}), authn, nil
 }
 
@@ -393,6 +416,7 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logg
 		}},
 		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
 		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
+		buildReaper(cfg, store, log),
 		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := servicekey.New(store, servicekey.Options{}).Collect(ctx)
 			return err

@@ -161,6 +161,31 @@ func (s *Server) routes() {
 		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(auth.UserAdmin), s.getUserQuotaLimit}})
 	}
 
+	// Image builds (Quay's build API) and the uploads they start from.
+	if s.Builds != nil {
+		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), s.createFileDrop}})
+		s.redirectSlash("/api/v1/filedrop")
+		s.mux.HandleFunc("PUT /userfiles/{file_id}", s.putUserFile)
+		s.mux.HandleFunc("GET /userfiles/{file_id}", s.getUserFile)
+		builds := "/api/v1/repository/{namespace}/{repository}/build"
+		s.handle(builds+"/{$}", map[string]method{
+			GET:  {rule{access: publicRead}, s.listBuilds},
+			POST: {user(auth.RepoWrite), s.requestBuild},
+		})
+		s.redirectSlash(builds)
+		s.handle(builds+"/{build_uuid}", map[string]method{
+			GET:    {rule{access: publicRead}, s.getBuild},
+			DELETE: {user(auth.RepoAdmin), s.cancelBuild},
+		})
+		s.handle(builds+"/{build_uuid}/status", map[string]method{GET: {rule{access: publicRead}, s.getBuild}})
+		s.handle(builds+"/{build_uuid}/logs", map[string]method{GET: {rule{access: publicRead}, s.getBuildLogs}})
+		if s.cfg.FeatureSuperUsers {
+			// {view} is status, build or logs (spec §2.22–2.24); the literal
+			// superuser paths above are more specific and win.
+			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, s.superuserBuild}})
+		}
+	}
+
 	// The key server: services publish their keys, authenticated by JWTs
 	// signed with them, not by wharf credentials.
 	if s.ServiceKeys != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -72,6 +73,9 @@ type Deps struct {
 	// Quotas serves the namespace quota endpoints (superuser, organization
 	// and the user's own); nil leaves them unregistered.
 	Quotas *quota.Service
+	// Builds serves the build and filedrop endpoints and the superuser
+	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
+	Builds *build.Service
 }
 
 // Server is the /api/v1 handler.

@@ -38,6 +38,15 @@ type Config struct {
 	ActionLogRotationThreshold    time.Duration              // ACTION_LOG_ROTATION_THRESHOLD, default 30d, > 0
 	RegistryState                 string                     // REGISTRY_STATE: "normal" (default) or "readonly"
 	BootstrapSecret               string                     // BOOTSTRAP_SECRET: lets an operator create the first superuser; "" = off
+	FeatureBuildSupport           bool                       // FEATURE_BUILD_SUPPORT, default true
+	BuildExecutor                 string                     // BUILD_EXECUTOR: "builtin" (default, pure Go, no RUN) or "buildah"
+	BuildWorkers                  int64                      // BUILD_WORKERS: builds one process runs at once, default 1; 0 = none
+	BuildTimeout                  time.Duration              // BUILD_TIMEOUT: longest a build may run, default 1h
+	BuildWorkerLease              time.Duration              // BUILD_WORKER_LEASE: how long a silent worker keeps its build, default 30s
+	BuildContextMaxBytes          int64                      // BUILD_CONTEXT_MAX_BYTES: largest uploaded or unpacked context, default 1 GiB
+	BuildRegistryURL              string                     // BUILD_REGISTRY_URL: where workers pull and push; "" = this process's own listener
+	OutboundAllowedNetworks       []string                   // OUTBOUND_ALLOWED_NETWORKS: CIDRs that user-given URLs may reach although private
+	OutboundAllowedHosts          []string                   // OUTBOUND_ALLOWED_HOSTS: host names that user-given URLs may reach although private
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -89,6 +98,12 @@ func Default() Config {
 		FreshLoginTimeout:          10 * time.Minute,
 		ActionLogRotationThreshold: 30 * day,
 		RegistryState:              "normal",
+		FeatureBuildSupport:        true,
+		BuildExecutor:              "builtin",
+		BuildWorkers:               1,
+		BuildTimeout:               time.Hour,
+		BuildWorkerLease:           30 * time.Second,
+		BuildContextMaxBytes:       1 << 30,
 		Raw:                        map[string]any{},
 	}
 }
@@ -127,6 +142,15 @@ var keys = []key{
 	{"ACTION_LOG_ROTATION_THRESHOLD", func(c *Config) any { return &c.ActionLogRotationThreshold }},
 	{"REGISTRY_STATE", func(c *Config) any { return &c.RegistryState }},
 	{"BOOTSTRAP_SECRET", func(c *Config) any { return &c.BootstrapSecret }},
+	{"FEATURE_BUILD_SUPPORT", func(c *Config) any { return &c.FeatureBuildSupport }},
+	{"BUILD_EXECUTOR", func(c *Config) any { return &c.BuildExecutor }},
+	{"BUILD_WORKERS", func(c *Config) any { return &c.BuildWorkers }},
+	{"BUILD_TIMEOUT", func(c *Config) any { return &c.BuildTimeout }},
+	{"BUILD_WORKER_LEASE", func(c *Config) any { return &c.BuildWorkerLease }},
+	{"BUILD_CONTEXT_MAX_BYTES", func(c *Config) any { return &c.BuildContextMaxBytes }},
+	{"BUILD_REGISTRY_URL", func(c *Config) any { return &c.BuildRegistryURL }},
+	{"OUTBOUND_ALLOWED_NETWORKS", func(c *Config) any { return &c.OutboundAllowedNetworks }},
+	{"OUTBOUND_ALLOWED_HOSTS", func(c *Config) any { return &c.OutboundAllowedHosts }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

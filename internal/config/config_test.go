@@ -65,6 +65,12 @@ func TestDefault(t *testing.T) {
 		FreshLoginTimeout:          10 * time.Minute,
 		ActionLogRotationThreshold: 30 * 24 * time.Hour,
 		RegistryState:              "normal",
+		FeatureBuildSupport:        true,
+		BuildExecutor:              "builtin",
+		BuildWorkers:               1,
+		BuildTimeout:               time.Hour,
+		BuildWorkerLease:           30 * time.Second,
+		BuildContextMaxBytes:       1 << 30,
 		Raw:                        map[string]any{},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -157,6 +163,12 @@ func TestLoadQuayConfig(t *testing.T) {
 		FreshLoginTimeout:          15 * time.Minute,
 		ActionLogRotationThreshold: 2 * week,
 		RegistryState:              "normal",
+		FeatureBuildSupport:        false,
+		BuildExecutor:              "builtin",
+		BuildWorkers:               1,
+		BuildTimeout:               time.Hour,
+		BuildWorkerLease:           30 * time.Second,
+		BuildContextMaxBytes:       1 << 30,
 	}
 	if diff := cmp.Diff(want, typed); diff != "" {
 		t.Errorf("typed config mismatch (-want +got):\n%s", diff)
@@ -168,7 +180,7 @@ func TestLoadQuayConfig(t *testing.T) {
 		"DB_CONNECTION_ARGS", "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", "EXTERNAL_TLS_TERMINATION",
 		"FEATURE_ACI_CONVERSION", "FEATURE_ACTION_LOG_ROTATION", "FEATURE_APP_REGISTRY",
 		"FEATURE_APP_SPECIFIC_TOKENS", "FEATURE_BITBUCKET_BUILD", "FEATURE_BLACKLISTED_EMAILS",
-		"FEATURE_BUILD_SUPPORT", "FEATURE_CHANGE_TAG_EXPIRATION", "FEATURE_DIRECT_LOGIN",
+		"FEATURE_CHANGE_TAG_EXPIRATION", "FEATURE_DIRECT_LOGIN",
 		"FEATURE_GITHUB_BUILD", "FEATURE_GITHUB_LOGIN", "FEATURE_GITLAB_BUILD", "FEATURE_GOOGLE_LOGIN",
 		"FEATURE_INVITE_ONLY_USER_CREATION", "FEATURE_NONSUPERUSER_TEAM_SYNCING_SETUP",
 		"FEATURE_PARTIAL_USER_AUTOCOMPLETE", "FEATURE_PROXY_STORAGE", "FEATURE_REPO_MIRROR",
@@ -186,8 +198,9 @@ func TestLoadQuayConfig(t *testing.T) {
 	if diff := cmp.Diff(wantUnknown, c.Unknown); diff != "" {
 		t.Errorf("Unknown mismatch (-want +got):\n%s", diff)
 	}
-	// The file sets every wharf key except BOOTSTRAP_SECRET, which Quay lacks.
-	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-1; got != want {
+	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET
+	// and the eight BUILD_* and OUTBOUND_* keys of wharf's own build workers.
+	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-9; got != want {
 		t.Errorf("len(Raw) = %d, want %d (every key of the file)", got, want)
 	}
 	redis, _ := c.Raw["BUILDLOGS_REDIS"].(map[string]any)
@@ -273,6 +286,12 @@ func TestLoadProblems(t *testing.T) {
 		{"rotation no unit", "ACTION_LOG_ROTATION_THRESHOLD: 30\n", []string{"ACTION_LOG_ROTATION_THRESHOLD"}, []string{`invalid duration "30"`}, nil},
 		{"registry state", "REGISTRY_STATE: maintenance\n", []string{"REGISTRY_STATE"}, []string{`got "maintenance"`}, nil},
 		{"registry state type", "REGISTRY_STATE: false\n", []string{"REGISTRY_STATE"}, []string{"got false (bool)"}, nil},
+		{"build executor", "BUILD_EXECUTOR: docker\n", []string{"BUILD_EXECUTOR"}, []string{`want builtin or buildah, got "docker"`}, nil},
+		{"build workers", "BUILD_WORKERS: -1\n", []string{"BUILD_WORKERS"}, []string{"want 0 to 64"}, nil},
+		{"build timeout", "BUILD_TIMEOUT: 0s\n", []string{"BUILD_TIMEOUT"}, []string{"must be > 0"}, nil},
+		{"build context limit", "BUILD_CONTEXT_MAX_BYTES: 0\n", []string{"BUILD_CONTEXT_MAX_BYTES"}, []string{"must be > 0"}, nil},
+		{"build registry url", "BUILD_REGISTRY_URL: ftp://x\n", []string{"BUILD_REGISTRY_URL"}, []string{"want http(s)://host[:port]"}, nil},
+		{"outbound network", "OUTBOUND_ALLOWED_NETWORKS: [10.0.0.0/8, nope]\n", []string{"OUTBOUND_ALLOWED_NETWORKS[1]"}, []string{`got "nope"`}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -398,7 +417,7 @@ func TestValidate(t *testing.T) {
 		{"zero everything", func(c *Config) { *c = Config{} }, []string{
 			"PREFERRED_URL_SCHEME", "DISTRIBUTED_STORAGE_CONFIG", "DISTRIBUTED_STORAGE_PREFERENCE",
 			"DEFAULT_TAG_EXPIRATION", "AUTHENTICATION_TYPE", "FRESH_LOGIN_TIMEOUT",
-			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE",
+			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
 		}},
 	}
 	for _, tt := range tests {

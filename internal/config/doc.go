@@ -53,6 +53,15 @@
 //	ACTION_LOG_ROTATION_THRESHOLD      30d                               WHARF_ACTION_LOG_ROTATION_THRESHOLD
 //	REGISTRY_STATE                     normal                            WHARF_REGISTRY_STATE
 //	BOOTSTRAP_SECRET                   "" (off)                          WHARF_BOOTSTRAP_SECRET
+//	FEATURE_BUILD_SUPPORT              true                              WHARF_FEATURE_BUILD_SUPPORT
+//	BUILD_EXECUTOR                     builtin (or buildah)              WHARF_BUILD_EXECUTOR
+//	BUILD_WORKERS                      1 (builds run at once per serve)  WHARF_BUILD_WORKERS
+//	BUILD_TIMEOUT                      1h                                WHARF_BUILD_TIMEOUT
+//	BUILD_WORKER_LEASE                 30s (a dead worker's build waits)  WHARF_BUILD_WORKER_LEASE
+//	BUILD_CONTEXT_MAX_BYTES            1073741824                        WHARF_BUILD_CONTEXT_MAX_BYTES
+//	BUILD_REGISTRY_URL                 "" (the process's own listener)   WHARF_BUILD_REGISTRY_URL
+//	OUTBOUND_ALLOWED_NETWORKS          [] (CIDRs re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_NETWORKS
+//	OUTBOUND_ALLOWED_HOSTS             [] (hosts re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_HOSTS
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,

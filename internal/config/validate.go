@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Validate returns every problem at once (errors.Join), nil if none. It checks
@@ -74,6 +77,40 @@ func (c *Config) validate(bad map[string]bool) []error {
 	}
 	if c.RegistryState != "normal" && c.RegistryState != "readonly" {
 		add("REGISTRY_STATE", "want normal or readonly, got %q", c.RegistryState)
+	}
+	problems = append(problems, c.validateBuilds()...)
+	return problems
+}
+
+func (c *Config) validateBuilds() []error {
+	var problems []error
+	add := func(key, format string, args ...any) {
+		problems = append(problems, problemf(key, format, args...))
+	}
+	if c.BuildExecutor != "builtin" && c.BuildExecutor != "buildah" {
+		add("BUILD_EXECUTOR", "want builtin or buildah, got %q", c.BuildExecutor)
+	}
+	if c.BuildWorkers < 0 || c.BuildWorkers > 64 {
+		add("BUILD_WORKERS", "want 0 to 64, got %d", c.BuildWorkers)
+	}
+	if c.BuildTimeout <= 0 {
+		add("BUILD_TIMEOUT", "must be > 0, got %s", c.BuildTimeout)
+	}
+	if c.BuildWorkerLease < time.Second {
+		add("BUILD_WORKER_LEASE", "must be at least 1s, got %s", c.BuildWorkerLease)
+	}
+	if c.BuildContextMaxBytes <= 0 {
+		add("BUILD_CONTEXT_MAX_BYTES", "must be > 0, got %d", c.BuildContextMaxBytes)
+	}
+	if c.BuildRegistryURL != "" {
+		if u, err := url.Parse(c.BuildRegistryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			add("BUILD_REGISTRY_URL", "want http(s)://host[:port], got %q", c.BuildRegistryURL)
+		}
+	}
+	for i, cidr := range c.OutboundAllowedNetworks {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			add(fmt.Sprintf("OUTBOUND_ALLOWED_NETWORKS[%d]", i), "want a CIDR such as 10.0.0.0/8, got %q", cidr)
+		}
 	}
 	return problems
 }

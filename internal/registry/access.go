@@ -20,6 +20,7 @@ type caller struct {
 	account *wharf.Account // nil for anonymous
 	robot   *wharf.Robot   // set for robot logins
 	scopes  auth.Scopes    // OAuth token scopes; nil = not limited by scopes
+	build   *wharf.Build   // set for build workers: pushes its repository, pulls as account/robot
 }
 
 // serveToken is the Docker token endpoint: Basic credentials (a user's
@@ -72,6 +73,8 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 	bad := ociError(errUnauthorized, "invalid username or password")
 	ctx := r.Context()
 	switch {
+	case user == auth.BuildTokenUsername && s.BuildTokens != nil:
+		return s.buildLogin(ctx, secret)
 	case user == "$oauthtoken":
 		p, err := s.Auth.AuthenticateToken(ctx, secret)
 		if err != nil {
@@ -124,6 +127,44 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 	}
 }
 
+// buildLogin admits a build worker by its build token. It pulls with the
+// build's pull robot, or else as the user who requested the build (while
+// that account is enabled), and pushes only to the build's repository.
+func (s *Server) buildLogin(ctx context.Context, token string) (*caller, error) {
+	b, err := s.BuildTokens.Verify(ctx, token)
+	if wharf.IsCode(err, wharf.Unauthenticated) {
+		return nil, ociError(errUnauthorized, "invalid or expired build token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &caller{build: b}
+	switch {
+	case b.PullRobot != "":
+		if robot, err := s.Store.RobotByName(ctx, b.PullRobot); err == nil && robot.Account.Enabled {
+			c.account, c.robot = robot.Account, robot
+		}
+	case b.Job.ManualUser != nil:
+		if acct, err := s.Store.AccountByName(ctx, *b.Job.ManualUser); err == nil && acct.ID == b.ManualUserID && acct.Enabled {
+			c.account = acct
+		}
+	}
+	return c, nil
+}
+
+// buildGrant is what a build worker gets on the build's own repository:
+// pulls while the build runs, pushes once it is pushing (never before, so a
+// build cancelled earlier cannot move a tag).
+func buildGrant(b *wharf.Build, actions []string) []string {
+	var granted []string
+	for _, a := range actions {
+		if (a == "pull" || (a == "push" && b.Phase == wharf.PhasePushing)) && !slices.Contains(granted, a) {
+			granted = append(granted, a)
+		}
+	}
+	return granted
+}
+
 // grant returns the part of one requested scope ("repository:ns/repo:pull,push"
 // or "registry:catalog:*") that c may have.
 func (s *Server) grant(ctx context.Context, c *caller, scope string) (auth.RegistryAccess, bool) {
@@ -144,6 +185,13 @@ func (s *Server) grant(ctx context.Context, c *caller, scope string) (auth.Regis
 	rt, err := parsePath("/v2/" + name + "/tags/list")
 	if err != nil {
 		return auth.RegistryAccess{}, false
+	}
+	if c.build != nil {
+		if rt.namespace == c.build.Repository.Namespace && rt.repo == c.build.Repository.Name {
+			granted := buildGrant(c.build, actions)
+			return auth.RegistryAccess{Type: "repository", Name: rt.name(), Actions: granted}, len(granted) > 0
+		}
+		actions = slices.DeleteFunc(slices.Clone(actions), func(a string) bool { return a != "pull" })
 	}
 	canRead, canWrite, err := s.permissions(ctx, c, rt.namespace, rt.repo)
 	if err != nil {

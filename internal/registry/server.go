@@ -68,6 +68,11 @@ type Deps struct {
 	// Realm is the externally visible base URL (scheme://host) for challenges.
 	Realm   string
 	Service string
+	// BuildTokens admits build workers ("$buildtoken" logins); nil = none.
+	BuildTokens interface {
+		// Verify returns Unauthenticated for a bad token or a finished build.
+		Verify(ctx context.Context, token string) (*wharf.Build, error)
+	}
 	// DefaultRejectQuotaBytes limits namespaces without a quota (0 = none).
 	DefaultRejectQuotaBytes int64
 	Logger                  *slog.Logger

@@ -6,6 +6,7 @@ package repository
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -165,6 +166,17 @@ func (s *Service) Robot(ctx context.Context, ns *wharf.Account, short string) (*
 		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
 	}
 	return r, nil
+}
+
+// RobotByFullName returns the robot "<ns>+<short>". A name that is not a
+// robot's is Forbidden (it cannot lend its credentials), a missing robot
+// NotFound, as Quay answers for a build's pull_robot.
+func (s *Service) RobotByFullName(ctx context.Context, name string) (*wharf.Robot, error) {
+	ns, short, ok := strings.Cut(name, "+")
+	if !ok || ns == "" || short == "" {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return s.store.RobotByName(ctx, name)
 }
 
 // CreateRobot creates robot "<ns>+<short>" with a fresh token.

@@ -1,0 +1,416 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Builds: Quay's build endpoints (endpoints/api/build.py) and the three
+// superuser build views (spec §2.22–2.24). On the repository endpoints
+// callers act by their repository permissions, except that global
+// read-only superusers read every repository's builds and logs, as in
+// Quay; full superusers would need FEATURE_SUPERUSERS_FULL_ACCESS there
+// (which wharf does not have) and use the superuser views instead.
+
+// buildAccess is what the caller may do with {namespace}/{repository}'s
+// builds: its repository permissions, widened for superusers.
+func (s *Server) buildAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
+	ns, name := r.PathValue("namespace"), r.PathValue("repository")
+	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, ns, name)
+	if err != nil {
+		return nil, p, err
+	}
+	if c.principal != nil {
+		p.Read = p.Read && c.principal.HasScope(auth.RepoRead)
+		p.Write = p.Write && c.principal.HasScope(auth.RepoWrite)
+		p.Admin = p.Admin && c.principal.HasScope(auth.RepoAdmin)
+	}
+	if repo == nil || !(p.Read || s.readonlySuperuser(c)) {
+		return nil, p, errNotFound
+	}
+	return repo, p, nil
+}
+
+// readonlySuperuser reports whether the caller reads builds as a global
+// read-only superuser; OAuth tokens need super:user for it, as on every
+// superuser endpoint.
+func (s *Server) readonlySuperuser(c *call) bool {
+	return c.principal != nil && c.principal.HasScope(auth.SuperUser) && s.policy.IsReadonlySuperuser(c.account())
+}
+
+// repoBuild loads {build_uuid} of the path's repository.
+func (s *Server) repoBuild(r *http.Request, repo *wharf.Repository) (*wharf.Build, error) {
+	b, err := s.Builds.Build(r.Context(), r.PathValue("build_uuid"))
+	if err != nil {
+		return nil, err
+	}
+	if b.Repository.ID != repo.ID {
+		return nil, errNotFound
+	}
+	return b, nil
+}
+
+// buildView is Quay's build_status_view: is_writer and archive_url depend
+// on the caller's own repository permissions, not on superuser powers.
+func (s *Server) buildView(r *http.Request, b *wharf.Build, p repository.Permissions) map[string]any {
+	phase, errMsg := build.Status(b, s.Now())
+	var pullRobot any
+	if b.PullRobot != "" {
+		pullRobot = map[string]any{"name": b.PullRobot, "kind": "user", "is_robot": true}
+	}
+	var triggerMeta any
+	if p.Read {
+		triggerMeta = b.Job.TriggerMetadata
+	}
+	tags := b.Job.DockerTags
+	if tags == nil {
+		tags = []string{}
+	}
+	v := map[string]any{
+		"id": b.UUID, "phase": phase, "started": formatDate(b.Started), "display_name": b.DisplayName,
+		"status": map[string]any{}, "subdirectory": b.Job.BuildSubdir, "dockerfile_path": b.Job.BuildSubdir,
+		"context": b.Job.Context, "tags": tags, "manual_user": b.Job.ManualUser, "is_writer": p.Write,
+		"trigger": nil, "trigger_metadata": triggerMeta, "resource_key": nullable(b.ResourceKey),
+		"pull_robot": pullRobot, "repository": map[string]any{"namespace": b.Repository.Namespace, "name": b.Repository.Name},
+		"error": nullable(errMsg),
+	}
+	if p.Write {
+		switch {
+		case b.ResourceKey != "":
+			v["archive_url"] = s.userFileURL(r, http.MethodGet, b.ResourceKey)
+		case b.Job.ArchiveURL != nil:
+			v["archive_url"] = *b.Job.ArchiveURL
+		}
+	}
+	return v
+}
+
+// listBuilds serves GET /api/v1/repository/{ns}/{repo}/build/: the newest
+// `limit` builds (default 5, at most 100), started at or after `since`
+// (Unix seconds).
+func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.buildAccess(r, c)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 5, 1, 100)
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 || sec > 1<<40 {
+			return wharf.Errorf(wharf.Invalid, "since must be a Unix time in seconds")
+		}
+		since = time.Unix(sec, 0)
+	}
+	builds, err := s.Builds.List(r.Context(), repo, limit, since)
+	if err != nil {
+		return err
+	}
+	views := make([]map[string]any, 0, len(builds))
+	for _, b := range builds {
+		views = append(views, s.buildView(r, b, p))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"builds": views})
+	return nil
+}
+
+// intParam reads an integer query parameter in [lo, hi].
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, wharf.Errorf(wharf.Invalid, "%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+type buildRequestBody struct {
+	FileID         *string   `json:"file_id"`
+	ArchiveURL     *string   `json:"archive_url"`
+	Subdirectory   *string   `json:"subdirectory"`
+	DockerfilePath *string   `json:"dockerfile_path"`
+	Context        *string   `json:"context"`
+	PullRobot      *string   `json:"pull_robot"`
+	DockerTags     *[]string `json:"docker_tags"`
+}
+
+// requestBuild serves POST /api/v1/repository/{ns}/{repo}/build/: 201 with
+// the build view and a Location of its status.
+func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.buildAccess(r, c)
+	if err != nil {
+		return err
+	}
+	if !p.Write {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	var body buildRequestBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	req := build.Request{FileID: body.FileID, ArchiveURL: body.ArchiveURL, Subdirectory: body.Subdirectory,
+		DockerfilePath: body.DockerfilePath, Context: body.Context}
+	if body.DockerTags != nil {
+		req.DockerTags = *body.DockerTags
+		if req.DockerTags == nil {
+			req.DockerTags = []string{}
+		}
+	}
+	if body.PullRobot != nil && *body.PullRobot != "" {
+		if req.PullRobot, err = s.pullRobot(r, c, *body.PullRobot); err != nil {
+			return err
+		}
+	}
+	// A context already built elsewhere may only be reused by someone who
+	// may write where it was built (Quay's rule).
+	if body.FileID != nil && *body.FileID != "" && build.ValidUUID(*body.FileID) {
+		prev, err := s.Builds.RepositoryOfFile(r.Context(), *body.FileID)
+		if err != nil {
+			return err
+		}
+		if prev != nil && prev.ID != repo.ID {
+			pp, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, prev.Namespace, prev.Name)
+			if err != nil {
+				return err
+			}
+			if !pp.Write {
+				return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+			}
+		}
+	}
+	b, err := s.Builds.Start(r.Context(), c.actor, repo, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", s.baseURL(r)+"/api/v1/repository/"+repo.Namespace+"/"+repo.Name+"/build/"+b.UUID+"/status")
+	writeJSON(w, http.StatusCreated, s.buildView(r, b, p))
+	return nil
+}
+
+// pullRobot checks a build's pull robot: it must exist (404) and the
+// caller must administer its namespace (403), as in Quay.
+func (s *Server) pullRobot(r *http.Request, c *call, name string) (*wharf.Robot, error) {
+	robot, err := s.Repositories.RobotByFullName(r.Context(), name)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := s.Store.AccountByID(r.Context(), robot.NamespaceID)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, ns.Name, "")
+	if err != nil {
+		return nil, err
+	}
+	if !p.Admin {
+		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return robot, nil
+}
+
+// getBuild serves GET …/build/{uuid} and …/build/{uuid}/status: the same view.
+func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.buildAccess(r, c)
+	if err != nil {
+		return err
+	}
+	b, err := s.repoBuild(r, repo)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.buildView(r, b, p))
+	return nil
+}
+
+// cancelBuild serves DELETE …/build/{uuid}: 201 "Okay", or 400 once the
+// build pushes or is over.
+func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.buildAccess(r, c)
+	if err != nil {
+		return err
+	}
+	if !p.Admin {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	b, err := s.repoBuild(r, repo)
+	if err != nil {
+		return err
+	}
+	if err := s.Builds.Cancel(r.Context(), c.actor, b); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, "Okay")
+	return nil
+}
+
+// getBuildLogs serves GET …/build/{uuid}/logs: for writers and read-only
+// superusers.
+func (s *Server) getBuildLogs(w http.ResponseWriter, r *http.Request, c *call) error {
+	repo, p, err := s.buildAccess(r, c)
+	if err != nil {
+		return err
+	}
+	if !p.Write && !s.readonlySuperuser(c) {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	b, err := s.repoBuild(r, repo)
+	if err != nil {
+		return err
+	}
+	return s.writeBuildLogs(w, r, b)
+}
+
+func (s *Server) writeBuildLogs(w http.ResponseWriter, r *http.Request, b *wharf.Build) error {
+	start, err := intParam(r, "start", 0, 0, wharf.MaxBuildLogEntries)
+	if err != nil {
+		return err
+	}
+	total, entries, err := s.Builds.Logs(r.Context(), b, start)
+	if err != nil {
+		return err
+	}
+	logs := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		v := map[string]any{"message": e.Message}
+		if e.Type != "" {
+			data := e.Data
+			if data == nil {
+				data = map[string]any{}
+			}
+			v["type"], v["data"] = e.Type, data
+		}
+		logs[i] = v
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"start": start, "total": total, "logs": logs})
+	return nil
+}
+
+// superuserBuild serves GET /api/v1/superuser/{build_uuid}/{status,build,logs}
+// (spec §2.22–2.24) for a build of any namespace. An unknown build is 400
+// for status and logs, 404 for build, as in Quay.
+func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+	view := r.PathValue("view")
+	if view != "status" && view != "build" && view != "logs" {
+		return errNotFound
+	}
+	uuid := r.PathValue("build_uuid")
+	b, err := s.Builds.Build(r.Context(), uuid)
+	if wharf.IsCode(err, wharf.NotFound) && view != "build" {
+		return wharf.Errorf(wharf.Invalid, "Unable to locate a build by id: %s", uuid)
+	}
+	if err != nil {
+		return err
+	}
+	if view == "logs" {
+		return s.writeBuildLogs(w, r, b)
+	}
+	p, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, b.Repository.Namespace, b.Repository.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.buildView(r, b, p))
+	return nil
+}
+
+// createFileDrop serves POST /api/v1/filedrop/: a file id and the URL to
+// PUT the file to (valid for an hour).
+func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *call) error {
+	var body struct {
+		MimeType *string `json:"mimeType"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := required(body.MimeType, "mimeType"); err != nil {
+		return err
+	}
+	f, err := s.Builds.PrepareFile(r.Context(), c.account(), *body.MimeType)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"url": s.userFileURL(r, http.MethodPut, f.UUID), "file_id": f.UUID})
+	return nil
+}
+
+// userFileTTL is how long a signed user-file URL works.
+const userFileTTL = time.Hour
+
+// userFileURL signs method on user file uuid until now+userFileTTL.
+func (s *Server) userFileURL(r *http.Request, method, uuid string) string {
+	expires := strconv.FormatInt(s.Now().Add(userFileTTL).Unix(), 10)
+	return s.baseURL(r) + "/userfiles/" + uuid + "?expires=" + expires + "&signature=" + s.userFileSignature(method, uuid, expires)
+}
+
+func (s *Server) userFileSignature(method, uuid, expires string) string {
+	mac := hmac.New(sha256.New, []byte("userfiles:"+s.SecretKey))
+	io.WriteString(mac, method+"\n"+uuid+"\n"+expires)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// checkUserFileURL verifies a signed user-file URL; a bad or stale one is 403.
+func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
+	q := r.URL.Query()
+	expires, sig := q.Get("expires"), q.Get("signature")
+	exp, err := strconv.ParseInt(expires, 10, 64)
+	want := s.userFileSignature(method, uuid, expires)
+	if err != nil || !hmac.Equal([]byte(sig), []byte(want)) || s.Now().Unix() > exp {
+		return wharf.Errorf(wharf.Forbidden, "The file URL is invalid or has expired")
+	}
+	return nil
+}
+
+// putUserFile serves PUT /userfiles/{file_id}: the upload behind a
+// filedrop URL. The signature is the credential.
+func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) {
+	setCORS(w)
+	uuid := r.PathValue("file_id")
+	if err := s.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.Builds.ReceiveFile(r.Context(), uuid, r.Body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// getUserFile serves GET /userfiles/{file_id}: a build's archive_url.
+func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) {
+	setCORS(w)
+	uuid := r.PathValue("file_id")
+	if err := s.checkUserFileURL(r, http.MethodGet, uuid); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := s.Builds.UserFile(r.Context(), uuid)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rc, err := s.Builds.OpenFile(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", f.MimeType)
+	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	io.Copy(w, rc)
+}

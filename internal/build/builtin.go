@@ -1,0 +1,132 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/wharf-registry/wharf/internal/dockerfile"
+	"github.com/wharf-registry/wharf/internal/imagebuild"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Builtin is the pure-Go executor: it needs no container runtime, and so
+// cannot run RUN steps (see imagebuild).
+type Builtin struct {
+	// URLs vets remote registries of FROM lines and ADD URLs.
+	URLs URLPolicy
+}
+
+// Name implements Executor.
+func (Builtin) Name() string { return "builtin" }
+
+// Run implements Executor.
+func (e Builtin) Run(ctx context.Context, job *Job) error {
+	f, err := os.Open(job.Dockerfile)
+	if err != nil {
+		return wharf.Errorf(wharf.Invalid, "cannot read the Dockerfile: %v", err)
+	}
+	df, err := dockerfile.Parse(f)
+	f.Close()
+	if err != nil {
+		return wharf.Errorf(wharf.Invalid, "Dockerfile: %v", err)
+	}
+	reg := job.Registry
+	local := remote.WithAuth(&authn.Basic{Username: reg.Username, Password: reg.Password})
+	outside := remote.WithTransport(e.URLs.Client(0).Transport)
+	building := false
+	img, err := imagebuild.Build(ctx, df, imagebuild.Options{
+		ContextDir: job.ContextDir,
+		Base: func(ctx context.Context, ref string) (v1.Image, error) {
+			n, isLocal, err := reg.Resolve(ref)
+			if err != nil {
+				return nil, err
+			}
+			job.Log.Output("Pulling " + n.String())
+			opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"})}
+			if isLocal {
+				opts = append(opts, local)
+			} else {
+				opts = append(opts, outside)
+			}
+			img, err := remote.Image(n, opts...)
+			if err != nil {
+				return nil, wharf.Errorf(wharf.Invalid, "cannot pull %s: %v", ref, err)
+			}
+			return img, nil
+		},
+		Fetch: func(ctx context.Context, url string) (io.ReadCloser, error) {
+			if _, err := e.URLs.Check(ctx, url); err != nil {
+				return nil, err
+			}
+			req, err := newGet(ctx, url)
+			if err != nil {
+				return nil, err
+			}
+			resp, err := e.URLs.Client(0).Do(req)
+			if err != nil {
+				return nil, wharf.Errorf(wharf.Invalid, "ADD %s: %v", url, err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				resp.Body.Close()
+				return nil, wharf.Errorf(wharf.Invalid, "ADD %s: the server answered %s", url, resp.Status)
+			}
+			return resp.Body, nil
+		},
+		Log:        stepLog{job: job, building: &building},
+		ScratchDir: job.ScratchDir,
+	})
+	if err != nil {
+		return err
+	}
+	return pushImage(ctx, job, img, local)
+}
+
+// stepLog writes imagebuild's progress into the build log and moves the
+// build to building at its first step after the FROM lines.
+type stepLog struct {
+	job      *Job
+	building *bool
+}
+
+func (l stepLog) Step(n, total int, source string) {
+	if !*l.building && !strings.HasPrefix(strings.ToUpper(source), "FROM") {
+		*l.building = true
+		// A failure here (cancelled) also cancels the context, which stops
+		// the executor at its next step.
+		l.job.Phase(wharf.PhaseBuilding)
+	}
+	l.job.Log.Command(fmt.Sprintf("Step %d/%d : %s", n, total, source))
+}
+
+func (l stepLog) Output(line string) { l.job.Log.Output(line) }
+
+// pushImage moves the build to pushing (past which it cannot be
+// cancelled) and pushes img to every target tag.
+func pushImage(ctx context.Context, job *Job, img v1.Image, auth remote.Option) error {
+	if err := job.Phase(wharf.PhasePushing); err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return wharf.Wrap(err, "digest the built image")
+	}
+	for _, target := range job.Registry.Targets() {
+		ref, _, err := job.Registry.Resolve(target)
+		if err != nil {
+			return err
+		}
+		job.Log.Output(fmt.Sprintf("Pushing %s (%s)", target, digest))
+		if err := remote.Write(ref, img, remote.WithContext(ctx), auth); err != nil {
+			return wharf.Errorf(wharf.Invalid, "push %s: %v", target, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package build
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// maxLogLine bounds one log entry's message; longer lines are cut.
+const maxLogLine = 8 << 10
+
+// logFlushInterval is how stale a running build's log may look to readers.
+const logFlushInterval = 250 * time.Millisecond
+
+// Log collects a running build's log entries and writes them to the
+// database in batches, so readers on any process see them while the
+// build runs without one write per line.
+type Log struct {
+	store interface {
+		AppendBuildLogs(context.Context, int64, ...wharf.BuildLogEntry) error
+	}
+	id     int64
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	pending []wharf.BuildLogEntry
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newLog(store interface {
+	AppendBuildLogs(context.Context, int64, ...wharf.BuildLogEntry) error
+}, id int64, logger *slog.Logger) *Log {
+	l := &Log{store: store, id: id, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.flushLoop()
+	return l
+}
+
+// Command logs a Dockerfile step ("Step 2/5 : COPY . /app").
+func (l *Log) Command(msg string) {
+	l.add(wharf.BuildLogEntry{Message: msg, Type: "command", Data: map[string]any{}})
+}
+
+// Output logs one line of build output.
+func (l *Log) Output(msg string) { l.add(wharf.BuildLogEntry{Message: msg}) }
+
+func (l *Log) add(e wharf.BuildLogEntry) {
+	if len(e.Message) > maxLogLine {
+		cut := maxLogLine
+		for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+			cut--
+		}
+		e.Message = e.Message[:cut] + " …"
+	}
+	e.Message = strings.ToValidUTF8(e.Message, "\uFFFD")
+	l.mu.Lock()
+	l.pending = append(l.pending, e)
+	l.mu.Unlock()
+}
+
+func (l *Log) flushLoop() {
+	defer close(l.done)
+	t := time.NewTicker(logFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			l.flush()
+			return
+		case <-t.C:
+			l.flush()
+		}
+	}
+}
+
+func (l *Log) flush() {
+	l.mu.Lock()
+	batch := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := l.store.AppendBuildLogs(context.Background(), l.id, batch...); err != nil {
+		l.logger.Warn("write build log", slog.Int("entries", len(batch)), slog.Any("err", err))
+	}
+}
+
+// Close writes what is pending and stops the writer.
+func (l *Log) Close() {
+	close(l.stop)
+	<-l.done
+}
