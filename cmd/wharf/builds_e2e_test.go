@@ -479,3 +479,30 @@ func TestBuildWithBuildah(t *testing.T) {
 		t.Errorf("the RUN layer holds %v, want hi.txt = \"hi\\n\"", keysOf(files))
 	}
 }
+
+func TestBuildCountsAgainstQuota(t *testing.T) {
+	t.Parallel()
+	f := newBuildFixture(t, t.TempDir(), nil)
+	// The base image is in; allow 256 KiB more.
+	r := f.admin.call("POST", "superuser/organization/"+buildOrg+"/quota", map[string]any{"limit_bytes": 1 << 40})
+	expect(t, r, 201)
+	used := namespaceUsage(t, f.admin, buildOrg, 1<<40)
+	quotas := objects(t, f.admin.call("GET", "superuser/organization/"+buildOrg+"/quota", nil).value(t), "quotas")
+	limit := used + 256<<10
+	expect(t, f.admin.call("PUT", "superuser/organization/"+buildOrg+"/quota/"+js(quotas[0]["id"]), map[string]any{"limit_bytes": limit}), 200)
+
+	big := string(randomBytes(t, 2<<20))
+	id := f.request(t, map[string]any{"file_id": f.upload(t, contextTar(t,
+		ctxEntry{name: "Dockerfile", body: "FROM " + buildOrg + "/base\nCOPY big.bin /\n"},
+		ctxEntry{name: "big.bin", body: big}))})
+	status := f.waitPhase(t, id, time.Minute, "complete", "error")
+	if status["phase"] != "error" || !strings.Contains(js(status["error"]), "Quota has been exceeded on namespace "+buildOrg) {
+		t.Errorf("a build past the quota: %s, want an error with the registry's quota message", js(status))
+	}
+	if got := namespaceUsage(t, f.admin, buildOrg, limit); got != used {
+		t.Errorf("usage after the refused build %d, want %d as before", got, used)
+	}
+	if out, err := f.sb.runTool(t, f.crane, "manifest", "--insecure", f.host+"/"+buildOrg+"/app:latest"); err == nil {
+		t.Errorf("the refused build's tag exists: %s", out)
+	}
+}

@@ -1,0 +1,45 @@
+// Package imagebuild executes Dockerfiles without a container runtime. It
+// carries out every instruction that only changes files or configuration
+// and refuses RUN, so the images it builds are assembled, never run.
+//
+// # Stages
+//
+// Each FROM starts a stage. Build first plans which stages the target
+// needs: the target, the stage its FROM names, the stages its COPY --from
+// flags name, and so on transitively. It builds only those, in Dockerfile
+// order (a stage may only name stages defined before it), and returns the
+// target's image:
+//
+//	stage 0  FROM golang AS build     base pulled through Options.Base
+//	         COPY . /src              +1 layer
+//	stage 1  FROM scratch             empty image for Options.Platform
+//	         COPY --from=build ...    +1 layer, read from stage 0's image
+//	         ENTRYPOINT ["/app"]      config only
+//
+// # Layers and history
+//
+// A stage's image is its base plus one layer per COPY or ADD. A layer holds
+// just the entries the instruction wrote and the parent directories the
+// stage did not have yet; the executor keeps an index of the stage's
+// directories and symlinks so a destination such as /usr/local/bin (an
+// existing directory) or /bin (a symlink on merged-/usr systems) is written
+// into, never replaced. Layers are gzip tars spooled to temporary files in
+// Options.ScratchDir; the returned image reads them from there, so the
+// caller removes ScratchDir only when it is done with the image.
+//
+// Every other instruction changes only the image config and adds a
+// history entry with EmptyLayer set, as BuildKit does.
+//
+// # Media types
+//
+// A stage built FROM scratch is an OCI image. A stage built on a base
+// keeps the base's manifest and config media types, and its new layers use
+// the matching layer type, so a Docker v2 base yields a consistent Docker
+// v2 image and an OCI base an OCI image.
+//
+// # Build context
+//
+// COPY and ADD read the context only through an os.Root opened on
+// Options.ContextDir: a source such as ../x is refused, and a symlink
+// that leads outside the context cannot be followed.
+package imagebuild

@@ -1,0 +1,173 @@
+package imagebuild
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// pick is one source of COPY --from, resolved in the source image.
+type pick struct {
+	src    string // path in the source image, symlinks resolved
+	name   string // the base name the source was given by, for a file's target
+	dir    bool   // src is a directory: its contents are copied
+	target string // where src lands in the stage
+}
+
+// hardlink is a hard link entry waiting for the file it links to.
+type hardlink struct {
+	target string      // where the link lands in the stage
+	src    string      // the image path it links to
+	hdr    *tar.Header // the link's own header
+}
+
+// copyFromImage copies sources out of the image r names. Ownership and
+// modes are kept, as Docker does between stages.
+//
+// The image's filesystem is streamed, not unpacked: a first pass indexes
+// it to resolve the sources, a second copies the entries below them. The
+// directories are written from the index before the second pass, because
+// the flattened stream delivers upper layers first and a file could
+// otherwise precede the directory that holds it.
+func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *copySpec) error {
+	img, err := s.b.baseImage(ctx, r)
+	if err != nil {
+		return err
+	}
+	idx, err := indexImage(ctx, img)
+	if err != nil {
+		return err
+	}
+	picks, err := resolvePicks(idx, c.sources)
+	if err != nil {
+		return err
+	}
+	destDir := c.destDir || len(picks) > 1 || w.fs.isDir(c.dest)
+	for i, pk := range picks {
+		picks[i].target = c.dest
+		if !pk.dir {
+			if destDir {
+				picks[i].target = path.Join(c.dest, pk.name)
+			}
+			continue
+		}
+		if _, err := w.dir(c.dest, nil); err != nil {
+			return err
+		}
+		for _, d := range idx.dirsUnder(pk.src) {
+			if _, err := w.dir(path.Join(c.dest, strings.TrimPrefix(d, pk.src)), idx.nodes[d].dir); err != nil {
+				return err
+			}
+		}
+	}
+	placed := map[string]string{} // image path of a copied file → where it landed
+	var links []hardlink
+	err = walkImage(ctx, img, func(p string, hdr *tar.Header, content io.Reader) error {
+		target, ok := pickTarget(picks, p)
+		if !ok || hdr.Typeflag == tar.TypeDir {
+			return nil
+		}
+		if hdr.Typeflag == tar.TypeLink {
+			links = append(links, hardlink{target, path.Clean("/" + hdr.Linkname), hdr})
+			return nil
+		}
+		dst, err := w.file(target, hdr, content)
+		placed[p] = dst
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return linkCopies(ctx, w, img, links, placed)
+}
+
+// resolvePicks resolves the sources of a COPY --from in the source
+// image's index, expanding wildcards and following symlinks.
+func resolvePicks(idx *fsIndex, sources []string) ([]pick, error) {
+	var picks []pick
+	for _, src := range sources {
+		p := path.Clean("/" + src)
+		matches := []string{p}
+		if hasMeta(p) {
+			var err error
+			if matches, err = idx.glob(p); err != nil {
+				return nil, err
+			}
+		}
+		for _, m := range matches {
+			resolved, n, ok, err := idx.resolve(m)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s: not found in the source image", src)
+			}
+			picks = append(picks, pick{src: resolved, name: path.Base(m), dir: n.typ == tar.TypeDir})
+		}
+	}
+	if len(picks) == 0 {
+		return nil, errNoSources
+	}
+	return picks, nil
+}
+
+// pickTarget returns where image path p lands, if a pick selects it.
+func pickTarget(picks []pick, p string) (string, bool) {
+	for _, pk := range picks {
+		switch {
+		case !pk.dir && p == pk.src:
+			return pk.target, true
+		case pk.dir && p != pk.src && within(p, pk.src):
+			return path.Join(pk.target, strings.TrimPrefix(p, pk.src)), true
+		}
+	}
+	return "", false
+}
+
+// linkCopies writes the hard links found while copying. One whose file
+// was copied becomes a hard link to it; for the others, a third pass
+// copies the file's content to the first link and links the rest to it.
+func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, links []hardlink, placed map[string]string) error {
+	waiting := map[string][]hardlink{}
+	for _, l := range links {
+		if dst, ok := placed[l.src]; ok {
+			if err := w.link(l.target, dst, l.hdr); err != nil {
+				return err
+			}
+			continue
+		}
+		waiting[l.src] = append(waiting[l.src], l)
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
+	err := walkImage(ctx, img, func(p string, hdr *tar.Header, content io.Reader) error {
+		ls, ok := waiting[p]
+		if !ok || hdr.Typeflag != tar.TypeReg {
+			return nil
+		}
+		delete(waiting, p)
+		first, err := w.file(ls[0].target, hdr, content)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls[1:] {
+			if err := w.link(l.target, first, l.hdr); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for src, ls := range waiting {
+		return fmt.Errorf("%s is a hard link to %s, which is not in the source image", ls[0].hdr.Name, src)
+	}
+	return nil
+}
