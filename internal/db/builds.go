@@ -98,6 +98,9 @@ func (db *DB) CompleteUserFile(ctx context.Context, uuid string, size int64, sha
 		return wharf.Wrap(err, "complete user file")
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
+		if _, err := db.UserFile(ctx, uuid); err != nil {
+			return err
+		}
 		return wharf.Errorf(wharf.Conflict, "File %s was already uploaded", uuid)
 	}
 	return nil
@@ -230,6 +233,9 @@ func (db *DB) RenewBuildLease(ctx context.Context, uuid, worker string, lease ti
 // and logs the change. Conflict when the worker no longer holds the build
 // or the build may no longer change (cancelled, finished).
 func (db *DB) SetBuildPhase(ctx context.Context, uuid, worker, phase string) error {
+	if wharf.TerminalPhase(phase) || phase == wharf.PhaseWaiting {
+		return wharf.Wrap(fmt.Errorf("phase %q is not a running phase", phase), "set build phase")
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, phase_changed_at = $2
@@ -249,6 +255,9 @@ func (db *DB) SetBuildPhase(ctx context.Context, uuid, worker, phase string) err
 // text (empty on success), logging the phase, the error and entries.
 // Conflict when the worker no longer holds the build.
 func (db *DB) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg string, entries ...wharf.LogEntry) error {
+	if !wharf.TerminalPhase(phase) {
+		return wharf.Wrap(fmt.Errorf("phase %q is not terminal", phase), "finish build")
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, phase_changed_at = $2, completed_at = $2, error = $3,
@@ -324,15 +333,16 @@ func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) [
 	for _, b := range lapsed {
 		retry := b.RetriesRemaining > 0
 		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			next, msg := wharf.PhaseWaiting, "The build worker stopped responding; the build was queued again"
+			// A requeued build shows no error: the log says what happened.
+			next, msg, stored := wharf.PhaseWaiting, "The build worker stopped responding; the build was queued again", ""
 			var completed sql.NullInt64
 			if !retry {
 				next, msg = wharf.PhaseInternalError, "The build worker stopped responding and the build has no retries left"
-				completed = sql.NullInt64{Int64: now, Valid: true}
+				stored, completed = msg, sql.NullInt64{Int64: now, Valid: true}
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE build SET phase = $1, phase_changed_at = $2, completed_at = $3,
 				error = $4, worker = NULL, lease_until = NULL
-				WHERE id = $5 AND worker = $6 AND lease_until < $2`, next, now, completed, nullString(msg), b.ID, b.Worker)
+				WHERE id = $5 AND worker = $6 AND lease_until < $2`, next, now, completed, nullString(stored), b.ID, b.Worker)
 			if err != nil {
 				return wharf.Wrap(err, "expire build lease")
 			}
@@ -398,12 +408,11 @@ func (db *DB) appendBuildLogs(ctx context.Context, tx *sql.Tx, id int64, entries
 }
 
 // BuildLogs returns the number of entries in build id's log and the
-// entries from start on.
+// entries from start on. Entries are numbered without gaps, so when any
+// are returned the total is start plus their number: counted separately,
+// a worker appending in between could make the total smaller than what
+// the client was given.
 func (db *DB) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.BuildLogEntry, error) {
-	var total int
-	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build_log WHERE build_id = $1`, id).Scan(&total); err != nil {
-		return 0, nil, wharf.Wrap(err, "count build log")
-	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT entry FROM build_log WHERE build_id = $1 AND seq >= $2 ORDER BY seq`, id, start)
 	if err != nil {
 		return 0, nil, wharf.Wrap(err, "read build log")
@@ -421,5 +430,13 @@ func (db *DB) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.
 		}
 		out = append(out, e)
 	}
-	return total, out, wharf.Wrap(rows.Err(), "read build log")
+	if err := rows.Err(); err != nil {
+		return 0, nil, wharf.Wrap(err, "read build log")
+	}
+	if len(out) > 0 {
+		return start + len(out), out, nil
+	}
+	var total int
+	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build_log WHERE build_id = $1`, id).Scan(&total)
+	return total, out, wharf.Wrap(err, "count build log")
 }
