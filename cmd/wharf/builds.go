@@ -42,9 +42,13 @@ func newBuildService(cfg *config.Config, store *db.DB, blobs storage.Driver) *bu
 	return build.NewService(store, blobs, outboundPolicy(cfg), cfg.BuildContextMaxBytes, cfg.ServerHostname)
 }
 
-// buildExecutor is the executor BUILD_EXECUTOR names; buildah must be
-// installed when it is chosen.
+// buildExecutor is the executor BUILD_EXECUTOR names, nil when this
+// process runs no build workers. Buildah must be installed when it is
+// chosen: a missing one stops start-up rather than failing every build.
 func buildExecutor(cfg *config.Config) (build.Executor, error) {
+	if !cfg.FeatureBuildSupport || cfg.BuildWorkers == 0 {
+		return nil, nil
+	}
 	if cfg.BuildExecutor == "buildah" {
 		e := build.Buildah{}
 		if err := e.Available(); err != nil {
@@ -79,15 +83,12 @@ func registryURL(cfg *config.Config, listener net.Addr) (*url.URL, error) {
 	return url.Parse(raw)
 }
 
-// runBuildWorkers runs BUILD_WORKERS build workers until ctx ends.
-func runBuildWorkers(ctx context.Context, cfg *config.Config, store *db.DB, builds *build.Service, keys auth.TokenKeys,
-	reg *url.URL, dataDir string, log *slog.Logger) error {
-	if builds == nil || cfg.BuildWorkers == 0 {
+// runBuildWorkers runs BUILD_WORKERS build workers with exec until ctx
+// ends; a nil exec runs none.
+func runBuildWorkers(ctx context.Context, cfg *config.Config, store *db.DB, builds *build.Service, exec build.Executor,
+	keys auth.TokenKeys, reg *url.URL, dataDir string, log *slog.Logger) error {
+	if exec == nil {
 		return nil
-	}
-	exec, err := buildExecutor(cfg)
-	if err != nil {
-		return err
 	}
 	scratch := filepath.Join(dataDir, "builds")
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
@@ -102,7 +103,7 @@ func runBuildWorkers(ctx context.Context, cfg *config.Config, store *db.DB, buil
 		w := &build.Worker{Store: store, Files: builds, Exec: exec, Tokens: tokens, URLs: outboundPolicy(cfg),
 			Registry: build.RegistryEndpoint{URL: reg, ServerHostname: cfg.ServerHostname},
 			Name:     fmt.Sprintf("%s/%d", name, i), ScratchDir: scratch, Timeout: cfg.BuildTimeout,
-			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log, Now: time.Now}
+			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log}
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Wait()
@@ -129,7 +130,11 @@ func workOnly(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer in.store.Close()
 	cfg, log := in.cfg, in.log
-	if !cfg.FeatureBuildSupport || cfg.BuildWorkers == 0 {
+	exec, err := buildExecutor(cfg)
+	if err != nil {
+		return err
+	}
+	if exec == nil {
 		return fmt.Errorf("builds are off (FEATURE_BUILD_SUPPORT false or BUILD_WORKERS 0): nothing to run")
 	}
 	keys, err := instanceKeys(cfg, in.store)
@@ -145,7 +150,7 @@ func workOnly(ctx context.Context, args []string, getenv func(string) string, st
 	reapCtx, stopReaping := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(reapCtx) })
-	err = runBuildWorkers(ctx, cfg, in.store, newBuildService(cfg, in.store, in.blobs), keys, reg, in.opts.dataDir, log)
+	err = runBuildWorkers(ctx, cfg, in.store, newBuildService(cfg, in.store, in.blobs), exec, keys, reg, in.opts.dataDir, log)
 	stopReaping()
 	wg.Wait()
 	return err

@@ -183,6 +183,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		pageKey = "page-token:" + cfg.SecretKey
 	}
 
+	executor, err := buildExecutor(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
 		return err
@@ -221,7 +225,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		wg.Go(func() { runner.Run(workCtx) })
 		wg.Go(func() { reg.Run(workCtx) })
 		wg.Go(func() {
-			if err := runBuildWorkers(workCtx, cfg, store, builds, keys, buildRegistry, opts.dataDir, log); err != nil {
+			if err := runBuildWorkers(workCtx, cfg, store, builds, executor, keys, buildRegistry, opts.dataDir, log); err != nil {
 				log.Error("build workers cannot start", slog.Any("err", err))
 			}
 		})

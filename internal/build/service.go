@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -350,9 +349,4 @@ func Status(b *wharf.Build, now time.Time) (phase, errMsg string) {
 		phase = "expired"
 	}
 	return phase, errMsg
-}
-
-// String names a build in logs.
-func String(b *wharf.Build) string {
-	return fmt.Sprintf("%s (%s/%s)", b.UUID, b.Repository.Namespace, b.Repository.Name)
 }

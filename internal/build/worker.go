@@ -69,7 +69,6 @@ type Worker struct {
 	Lease      time.Duration
 	Poll       time.Duration
 	Logger     *slog.Logger
-	Now        func() time.Time
 }
 
 // Run claims and runs builds until ctx is done.
