@@ -421,6 +421,11 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logg
 		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
 		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
 		buildReaper(cfg, store, log),
+		// Build contexts uploaded but never built within a day.
+		{Name: "collect-user-files", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := build.CollectFiles(ctx, store, blobs, time.Now(), 24*time.Hour)
+			return err
+		}},
 		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := servicekey.New(store, servicekey.Options{}).Collect(ctx)
 			return err

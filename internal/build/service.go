@@ -350,3 +350,38 @@ func Status(b *wharf.Build, now time.Time) (phase, errMsg string) {
 	}
 	return phase, errMsg
 }
+
+// FileStore is what CollectFiles needs from the database.
+type FileStore interface {
+	UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error)
+	DeleteUnusedUserFile(ctx context.Context, uuid string) (bool, error)
+}
+
+// CollectFiles deletes uploaded files that no build used within maxAge of
+// their creation (abandoned filedrops), rows first, then their content,
+// and returns how many went.
+func CollectFiles(ctx context.Context, store FileStore, files storage.Driver, now time.Time, maxAge time.Duration) (int, error) {
+	deleted := 0
+	for {
+		batch, err := store.UnusedUserFiles(ctx, now.Add(-maxAge), 500)
+		if err != nil || len(batch) == 0 {
+			return deleted, err
+		}
+		for _, f := range batch {
+			ok, err := store.DeleteUnusedUserFile(ctx, f.UUID)
+			if err != nil {
+				return deleted, err
+			}
+			if !ok {
+				continue // a build started using it meanwhile
+			}
+			if err := files.Delete(ctx, f.StorageKey); err != nil && !wharf.IsCode(err, wharf.NotFound) {
+				return deleted, err
+			}
+			deleted++
+		}
+		if len(batch) < 500 {
+			return deleted, nil
+		}
+	}
+}

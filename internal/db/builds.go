@@ -440,3 +440,35 @@ func (db *DB) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.
 	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build_log WHERE build_id = $1`, id).Scan(&total)
 	return total, out, wharf.Wrap(err, "count build log")
 }
+
+// UnusedUserFiles returns up to limit user files created before cutoff
+// that no build uses: uploads abandoned before a build was requested.
+func (db *DB) UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT uuid, storage_key FROM user_file f WHERE created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM build b WHERE b.resource_key = f.uuid) ORDER BY created_at LIMIT $2`, micros(cutoff), limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "find unused user files")
+	}
+	defer rows.Close()
+	var out []wharf.UserFile
+	for rows.Next() {
+		var f wharf.UserFile
+		if err := rows.Scan(&f.UUID, &f.StorageKey); err != nil {
+			return nil, wharf.Wrap(err, "find unused user files")
+		}
+		out = append(out, f)
+	}
+	return out, wharf.Wrap(rows.Err(), "find unused user files")
+}
+
+// DeleteUnusedUserFile removes user file uuid's row unless a build uses it
+// by now, and reports whether it did.
+func (db *DB) DeleteUnusedUserFile(ctx context.Context, uuid string) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM user_file WHERE uuid = $1
+		AND NOT EXISTS (SELECT 1 FROM build b WHERE b.resource_key = $1)`, uuid)
+	if err != nil {
+		return false, wharf.Wrap(err, "delete user file")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wharf.Wrap(err, "delete user file")
+}

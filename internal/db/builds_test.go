@@ -664,3 +664,42 @@ func TestBuildLogsConcurrentAppendAndCancel(t *testing.T) {
 		}
 	})
 }
+
+func TestBuildUnusedUserFiles(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		f := newBuildFixture(t, store)
+		for _, id := range []string{"unused", "used", "pending"} {
+			if err := store.CreateUserFile(ctx, &wharf.UserFile{UUID: id, MimeType: "application/gzip", StorageKey: "userfiles/" + id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := store.CreateBuild(ctx, &wharf.Build{UUID: "b", Repository: *f.repo, DisplayName: "b", ResourceKey: "used",
+			Job: wharf.BuildJob{DockerTags: []string{"latest"}}, RetriesRemaining: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := store.UnusedUserFiles(ctx, time.Now().Add(-time.Hour), 10); err != nil || len(got) != 0 {
+			t.Fatalf("files created just now are not old enough: %v, %v", got, err)
+		}
+		got, err := store.UnusedUserFiles(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range got {
+			ids = append(ids, f.UUID)
+		}
+		noDiff(t, "unused files", []string{"unused", "pending"}, ids)
+		for _, tc := range []struct {
+			id   string
+			want bool
+		}{{"unused", true}, {"used", false}, {"unused", false}} {
+			if ok, err := store.DeleteUnusedUserFile(ctx, tc.id); err != nil || ok != tc.want {
+				t.Errorf("DeleteUnusedUserFile(%s) = %v, %v; want %v", tc.id, ok, err, tc.want)
+			}
+		}
+		if _, err := store.UserFile(ctx, "used"); err != nil {
+			t.Errorf("the used file is gone: %v", err)
+		}
+	})
+}
