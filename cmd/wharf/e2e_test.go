@@ -1739,7 +1739,7 @@ func TestEveryMutationIsLogged(t *testing.T) {
 const badConfig = `# Quay keys wharf ignores
 BUILDLOGS_REDIS: {host: redis.example.com, port: 6379}
 USER_EVENTS_REDIS: {host: redis.example.com, port: 6379}
-FEATURE_BUILD_SUPPORT: false
+FEATURE_GITHUB_BUILD: false
 DATABASE_SECRET_KEY: a-quay-key
 # wrong values
 PREFERRED_URL_SCHEME: ftp
@@ -1761,7 +1761,7 @@ DISTRIBUTED_STORAGE_PREFERENCE: [s3, nowhere]
 // unknownOnlyConfig is a Quay config.yaml whose wharf keys are all valid.
 const unknownOnlyConfig = `BUILDLOGS_REDIS: {host: redis.example.com, port: 6379}
 USER_EVENTS_REDIS: {host: redis.example.com, port: 6379}
-FEATURE_BUILD_SUPPORT: false
+FEATURE_GITHUB_BUILD: false
 FEATURE_SECURITY_SCANNER: true
 SECURITY_SCANNER_V4_ENDPOINT: http://clair:8081
 DATABASE_SECRET_KEY: a-quay-key
@@ -1827,7 +1827,7 @@ func TestConfigProblemsStopStartup(t *testing.T) {
 			if want := engine == db.SQLite; hasLine("DB_URI") != want {
 				t.Errorf("DB_URI problem listed = %v, want %v (the environment overrides the file)", !want, want)
 			}
-			for _, unknown := range []string{"BUILDLOGS_REDIS", "USER_EVENTS_REDIS", "FEATURE_BUILD_SUPPORT", "DATABASE_SECRET_KEY"} {
+			for _, unknown := range []string{"BUILDLOGS_REDIS", "USER_EVENTS_REDIS", "FEATURE_GITHUB_BUILD", "DATABASE_SECRET_KEY"} {
 				if strings.Contains(errText, unknown) {
 					t.Errorf("stderr names the unknown Quay key %s as a problem", unknown)
 				}
@@ -1850,7 +1850,7 @@ func TestConfigProblemsStopStartup(t *testing.T) {
 			expect(t, r, 200)
 			body := r.object(t)
 			warning := asObject(body["warning"])
-			for _, k := range []string{"BUILDLOGS_REDIS", "FEATURE_BUILD_SUPPORT", "SETUP_COMPLETE"} {
+			for _, k := range []string{"BUILDLOGS_REDIS", "FEATURE_GITHUB_BUILD", "SETUP_COMPLETE"} {
 				if _, ok := warning[k]; !ok {
 					t.Errorf("config dump: unknown key %s not under warning: %s", k, js(warning))
 				}
