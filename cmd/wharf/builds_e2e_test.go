@@ -305,7 +305,7 @@ func TestBuildWithBuiltinExecutor(t *testing.T) {
 		if v := r.object(t); !jsonEqual(v["total"], len(logs)) || !jsonEqual(v["start"], 2) || len(objects(t, v["logs"], "logs")) != len(logs)-2 {
 			t.Errorf("superuser logs?start=2: %s (total %d)", r.Body, len(logs))
 		}
-		checkProblem(t, f.admin.call("GET", "superuser/00000000-0000-4000-8000-000000000000/status", nil), 400, "invalid_request", "Unable to locate a build by id")
+		checkProblem(t, f.admin.call("GET", "superuser/00000000-0000-4000-8000-000000000000/status", nil), 400, "invalid_response", "Unable to locate a build by id")
 		expect(t, f.admin.call("GET", "superuser/00000000-0000-4000-8000-000000000000/build", nil), 404)
 
 		// The action log has the request (by the requester) and the outcome

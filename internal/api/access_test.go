@@ -43,7 +43,7 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...)
+	eps := append(append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...), buildAccessMatrix()...)
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -979,6 +979,15 @@ func checkRouteCoverage(t *testing.T, eps []accessEndpoint) {
 							bound[v.Name] = append(bound[v.Name], vals...)
 						}
 					}
+				}
+			}
+			return true
+		}
+		// path := "literal" (routes.go's builds prefix).
+		if as, ok := n.(*ast.AssignStmt); ok && as.Tok == token.DEFINE && len(as.Lhs) == 1 && len(as.Rhs) == 1 {
+			if v, ok := as.Lhs[0].(*ast.Ident); ok {
+				if vals, ok := paths(as.Rhs[0]); ok {
+					bound[v.Name] = vals
 				}
 			}
 			return true

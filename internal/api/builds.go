@@ -267,6 +267,9 @@ func (s *Server) getBuildLogs(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	if !p.Write && !s.readonlySuperuser(c) {
+		if c.principal == nil {
+			return wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
+		}
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	b, err := s.repoBuild(r, repo)
@@ -312,7 +315,7 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call)
 	uuid := r.PathValue("build_uuid")
 	b, err := s.Builds.Build(r.Context(), uuid)
 	if wharf.IsCode(err, wharf.NotFound) && view != "build" {
-		return wharf.Errorf(wharf.Invalid, "Unable to locate a build by id: %s", uuid)
+		return wharf.Errorf(invalidResponse, "Unable to locate a build by id: %s", uuid)
 	}
 	if err != nil {
 		return err
@@ -380,6 +383,10 @@ func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
 func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) {
 	setCORS(w)
 	uuid := r.PathValue("file_id")
+	if s.cfg.RegistryState == "readonly" {
+		s.writeError(w, r, wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended."))
+		return
+	}
 	if err := s.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -8,12 +8,17 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// invalidResponse is Quay's InvalidResponse: a 400 that some endpoints
+// answer for a missing object (the superuser build views, spec §2.22).
+const invalidResponse wharf.Code = "invalid_response"
+
 // problemType is Quay's error_type for each wharf code, with its status.
 var problemTypes = map[wharf.Code]struct {
 	status int
 	kind   string
 }{
 	wharf.Invalid:              {http.StatusBadRequest, "invalid_request"},
+	invalidResponse:            {http.StatusBadRequest, "invalid_response"},
 	wharf.Unauthenticated:      {http.StatusUnauthorized, "invalid_token"},
 	wharf.FreshLoginRequired:   {http.StatusUnauthorized, "fresh_login_required"},
 	wharf.Forbidden:            {http.StatusForbidden, "insufficient_scope"},
@@ -58,6 +63,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // errorDescriptions documents each error type at GET /api/v1/error/{type}.
 var errorDescriptions = map[string]string{
 	"invalid_request":        "The request is missing a required parameter, includes an invalid parameter value, or is otherwise malformed.",
+	"invalid_response":       "The response was invalid: the object it is about cannot be found.",
 	"invalid_token":          "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
 	"fresh_login_required":   "The action requires a fresh login to succeed.",
 	"insufficient_scope":     "The request requires higher privileges than provided by the access token.",

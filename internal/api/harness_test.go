@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -24,6 +25,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 )
 
 // testEnv is a wharf API served by httptest over a real database.
@@ -50,6 +52,10 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, err := filesystem.New(t.TempDir(), filesystem.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	policy := identity.Policy{
 		SuperusersEnabled: cfg.FeatureSuperUsers, SuperUsers: toSet(cfg.SuperUsers),
 		ReadonlySuperUsers: toSet(cfg.GlobalReadonlySuperUsers), Mailing: cfg.FeatureMailing,
@@ -67,6 +73,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 		Quotas:       quota.NewService(store),
+		Builds:       build.NewService(store, files, testURLPolicy{}, testBuildMaxBytes, "wharf.test"),
 	}))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}

@@ -38,7 +38,7 @@ type Store interface {
 	// UserFile returns NotFound; CompleteUserFile returns Conflict when
 	// the file was uploaded already.
 	UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error)
-	CompleteUserFile(ctx context.Context, uuid string, size int64, sha256 string) error
+	CompleteUserFile(ctx context.Context, uuid, storageKey string, size int64, sha256 string) error
 	CreateBuild(ctx context.Context, b *wharf.Build, entries ...wharf.LogEntry) error
 	// BuildByUUID returns NotFound.
 	BuildByUUID(ctx context.Context, uuid string) (*wharf.Build, error)
@@ -110,7 +110,9 @@ func (s *Service) PrepareFile(ctx context.Context, uploader *wharf.Account, mime
 
 // ReceiveFile stores the content of user file uuid from body. NotFound for
 // an unknown id, Conflict when it was uploaded already, TooLarge past the
-// limit; a failed upload leaves nothing behind and may be retried.
+// limit; a failed upload leaves nothing behind and may be retried. Each
+// upload writes its own object, and recording it in the database picks
+// the one that counts, so concurrent uploads of one file cannot mix.
 func (s *Service) ReceiveFile(ctx context.Context, uuid string, body io.Reader) (*wharf.UserFile, error) {
 	if !ValidUUID(uuid) {
 		return nil, wharf.Errorf(wharf.NotFound, "File %s could not be found or is invalid", uuid)
@@ -122,7 +124,10 @@ func (s *Service) ReceiveFile(ctx context.Context, uuid string, body io.Reader) 
 	if f.Size >= 0 {
 		return nil, wharf.Errorf(wharf.Conflict, "File %s was already uploaded", uuid)
 	}
-	fw, err := s.files.Writer(ctx, f.StorageKey, false)
+	var suffix [8]byte
+	rand.Read(suffix[:])
+	key := fileKey(uuid) + "." + hex.EncodeToString(suffix[:])
+	fw, err := s.files.Writer(ctx, key, false)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +146,8 @@ func (s *Service) ReceiveFile(ctx context.Context, uuid string, body io.Reader) 
 	if err := fw.Commit(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.store.CompleteUserFile(ctx, uuid, n, hex.EncodeToString(sum.Sum(nil))); err != nil {
+	if err := s.store.CompleteUserFile(ctx, uuid, key, n, hex.EncodeToString(sum.Sum(nil))); err != nil {
+		s.files.Delete(context.WithoutCancel(ctx), key)
 		return nil, err
 	}
 	return s.store.UserFile(ctx, uuid)

@@ -89,11 +89,12 @@ func (db *DB) UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error
 	return &f, nil
 }
 
-// CompleteUserFile records that uuid's content was stored. Conflict when
-// the file was already uploaded: user files never change.
-func (db *DB) CompleteUserFile(ctx context.Context, uuid string, size int64, sha256 string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE user_file SET size = $1, sha256 = $2, uploaded_at = $3
-		WHERE uuid = $4 AND size IS NULL`, size, sha256, micros(db.now()), uuid)
+// CompleteUserFile records that uuid's content was stored at storageKey.
+// Conflict when the file was already uploaded: user files never change,
+// and of two concurrent uploads exactly one completes.
+func (db *DB) CompleteUserFile(ctx context.Context, uuid, storageKey string, size int64, sha256 string) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE user_file SET storage_key = $1, size = $2, sha256 = $3, uploaded_at = $4
+		WHERE uuid = $5 AND size IS NULL`, storageKey, size, sha256, micros(db.now()), uuid)
 	if err != nil {
 		return wharf.Wrap(err, "complete user file")
 	}

@@ -186,24 +186,23 @@ func TestBuildUserFiles(t *testing.T) {
 				noDiff(t, "stored file", want, *got)
 
 				sum, before := fmt.Sprintf("%064x", 42), time.Now()
-				must(t, store.CompleteUserFile(ctx, uuid, 42, sum))
+				must(t, store.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".1", 42, sum))
 				after := time.Now()
 				got, err = store.UserFile(ctx, uuid)
 				must(t, err)
-				failIf(t, got.Size != 42 || got.SHA256 != sum, "completed file: size %d sha %q", got.Size, got.SHA256)
+				failIf(t, got.Size != 42 || got.SHA256 != sum || got.StorageKey != "userfiles/"+uuid+".1",
+					"completed file: size %d sha %q key %q", got.Size, got.SHA256, got.StorageKey)
 				between(t, "uploaded_at", got.UploadedAt, before, after)
 
-				wantConflict(t, "second completion", store.CompleteUserFile(ctx, uuid, 7, fmt.Sprintf("%064x", 7)))
+				wantConflict(t, "second completion", store.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".2", 7, fmt.Sprintf("%064x", 7)))
 				again, _ := store.UserFile(ctx, uuid)
-				failIf(t, again.Size != 42 || again.SHA256 != sum || !again.UploadedAt.Equal(got.UploadedAt),
+				failIf(t, again.Size != 42 || again.SHA256 != sum || again.StorageKey != got.StorageKey || !again.UploadedAt.Equal(got.UploadedAt),
 					"a refused completion changed the file: %+v", again)
 			})
 		}
 		t.Run("unknown", func(t *testing.T) {
 			wantNotFound(t, "unknown", errOf(store.UserFile(ctx, "nope")))
-			// Refused, though as Conflict ("already uploaded"), not NotFound.
-			err := store.CompleteUserFile(ctx, "nope", 1, "x")
-			failIf(t, err == nil, "completing an unknown file succeeded")
+			wantNotFound(t, "completing an unknown file", store.CompleteUserFile(ctx, "nope", "userfiles/nope.1", 1, "x"))
 		})
 	})
 }
