@@ -25,15 +25,9 @@ import (
 // buildAccess is what the caller may do with {namespace}/{repository}'s
 // builds: its repository permissions, widened for superusers.
 func (s *Server) buildAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	ns, name := r.PathValue("namespace"), r.PathValue("repository")
-	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, ns, name)
+	repo, p, err := s.scopedPermissions(r, c)
 	if err != nil {
 		return nil, p, err
-	}
-	if c.principal != nil {
-		p.Read = p.Read && c.principal.HasScope(auth.RepoRead)
-		p.Write = p.Write && c.principal.HasScope(auth.RepoWrite)
-		p.Admin = p.Admin && c.principal.HasScope(auth.RepoAdmin)
 	}
 	if repo == nil || !(p.Read || s.readonlySuperuser(c)) {
 		return nil, p, errNotFound

@@ -11,6 +11,21 @@ import (
 // repoAccess loads {namespace}/{repository} from the path with what the
 // caller may do with it through this credential (tokens need repo:* scopes).
 func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
+	repo, p, err := s.scopedPermissions(r, c)
+	if err != nil {
+		return nil, p, err
+	}
+	if repo == nil || !p.Read {
+		// Private repositories the caller cannot see do not exist for it.
+		return nil, p, errNotFound
+	}
+	return repo, p, nil
+}
+
+// scopedPermissions is what the caller may do with the path's
+// {namespace}/{repository} (nil when it does not exist), narrowed by an
+// OAuth token's repo:* scopes.
+func (s *Server) scopedPermissions(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
 	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()},
 		r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
@@ -20,10 +35,6 @@ func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, reposi
 		p.Read = p.Read && c.principal.HasScope(auth.RepoRead)
 		p.Write = p.Write && c.principal.HasScope(auth.RepoWrite)
 		p.Admin = p.Admin && c.principal.HasScope(auth.RepoAdmin)
-	}
-	if repo == nil || !p.Read {
-		// Private repositories the caller cannot see do not exist for it.
-		return nil, p, errNotFound
 	}
 	return repo, p, nil
 }
