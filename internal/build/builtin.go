@@ -99,8 +99,9 @@ type stepLog struct {
 func (l stepLog) Step(n, total int, source string) {
 	if !*l.building && !strings.HasPrefix(strings.ToUpper(source), "FROM") {
 		*l.building = true
-		// A failure here (cancelled) also cancels the context, which stops
-		// the executor at its next step.
+		// A failure here (cancelled, taken over) is noticed by the worker's
+		// heartbeat, which cancels the build's context within a third of a
+		// lease; until then Phase(pushing) refuses, so nothing is pushed.
 		l.job.Phase(wharf.PhaseBuilding)
 	}
 	l.job.Log.Command(fmt.Sprintf("Step %d/%d : %s", n, total, source))

@@ -27,10 +27,15 @@ type Log struct {
 	id     int64
 	logger *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards pending
 	pending []wharf.BuildLogEntry
-	stop    chan struct{}
-	done    chan struct{}
+	// flushing is held across taking and writing a batch, so a flush that
+	// returns has written every line added before it: the worker flushes
+	// before each phase change, and the ticker's flush must not be able to
+	// hold lines back past it.
+	flushing sync.Mutex
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 func newLog(store interface {
@@ -79,6 +84,8 @@ func (l *Log) flushLoop() {
 }
 
 func (l *Log) flush() {
+	l.flushing.Lock()
+	defer l.flushing.Unlock()
 	l.mu.Lock()
 	batch := l.pending
 	l.pending = nil

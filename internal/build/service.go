@@ -132,16 +132,19 @@ func (s *Service) ReceiveFile(ctx context.Context, uuid string, body io.Reader) 
 		return nil, err
 	}
 	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(fw, sum), io.LimitReader(body, s.maxBytes+1))
-	if err == nil && n > s.maxBytes {
+	in := &bodyReader{r: io.LimitReader(body, s.maxBytes+1)}
+	n, err := io.Copy(io.MultiWriter(fw, sum), in)
+	switch {
+	case in.err != nil:
+		// The client's body broke off (or was too large for the server's
+		// own limit): its fault, unlike a failing write to storage.
+		err = wharf.Errorf(wharf.Invalid, "The upload did not complete: %v", in.err)
+	case err == nil && n > s.maxBytes:
 		err = wharf.Errorf(wharf.TooLarge, "The file is larger than the %d-byte limit", s.maxBytes)
 	}
 	if err != nil {
 		fw.Cancel(context.WithoutCancel(ctx))
-		if wharf.ErrorCode(err) == wharf.Internal {
-			err = wharf.Errorf(wharf.Invalid, "The upload did not complete: %v", err)
-		}
-		return nil, err
+		return nil, wharf.Wrap(err, "store uploaded file")
 	}
 	if err := fw.Commit(ctx); err != nil {
 		return nil, err
@@ -151,6 +154,21 @@ func (s *Service) ReceiveFile(ctx context.Context, uuid string, body io.Reader) 
 		return nil, err
 	}
 	return s.store.UserFile(ctx, uuid)
+}
+
+// bodyReader remembers the error reading a request body, to tell it from
+// an error writing to storage.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // OpenFile streams an uploaded user file.
@@ -235,6 +253,15 @@ func (s *Service) Start(ctx context.Context, actor wharf.Actor, repo *wharf.Repo
 // source checks the build's input, an uploaded file or an archive URL,
 // and names the build after it as Quay does (7 hex digits of its digest).
 func (s *Service) source(ctx context.Context, req Request, b *wharf.Build) error {
+	if req.ArchiveURL != nil && *req.ArchiveURL != "" {
+		u, err := url.Parse(*req.ArchiveURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return wharf.Errorf(wharf.Invalid, "Invalid Archive URL: Must be http or https")
+		}
+		if _, err := s.urls.Check(ctx, *req.ArchiveURL); err != nil {
+			return err
+		}
+	}
 	switch {
 	case req.FileID != nil && *req.FileID != "":
 		f, err := s.UserFile(ctx, *req.FileID)
@@ -246,13 +273,6 @@ func (s *Service) source(ctx context.Context, req Request, b *wharf.Build) error
 		}
 		b.ResourceKey, b.DisplayName = f.UUID, f.SHA256[:7]
 	case req.ArchiveURL != nil && *req.ArchiveURL != "":
-		u, err := url.Parse(*req.ArchiveURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			return wharf.Errorf(wharf.Invalid, "Invalid Archive URL: Must be http or https")
-		}
-		if _, err := s.urls.Check(ctx, *req.ArchiveURL); err != nil {
-			return err
-		}
 		sum := sha256.Sum224([]byte(*req.ArchiveURL))
 		b.DisplayName = hex.EncodeToString(sum[:])[:7]
 	default:

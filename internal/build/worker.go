@@ -125,17 +125,24 @@ func (w *Worker) RunBuild(parent context.Context, b *wharf.Build) {
 		if ctx.Err() != nil && cause != nil {
 			err = cause
 		}
-		w.finish(parent, b, wharf.PhaseError, w.clientMessage(err), log)
+		w.finish(parent, b, wharf.PhaseError, w.clientMessage(err, log), log)
 	}
 }
 
-// clientMessage is err's text without the worker's scratch paths.
-func (w *Worker) clientMessage(err error) string {
-	msg := err.Error()
-	if we := (*wharf.Error)(nil); errors.As(err, &we) && we.Code != wharf.Internal {
-		msg = we.Message
+// clientMessage is what the build's owner is told about err: the message
+// of a build error (Dockerfile, context, registry refusals), without the
+// worker's scratch paths; a fault of the server itself is logged and
+// reported only as such.
+func (w *Worker) clientMessage(err error, log *slog.Logger) string {
+	var we *wharf.Error
+	switch {
+	case errors.As(err, &we) && we.Code == wharf.Internal:
+		log.Error("build failed on a server fault", slog.Any("err", err))
+		return "The build failed on an internal error of the build worker; the server logged the details"
+	case errors.As(err, &we):
+		return strings.ReplaceAll(we.Message, w.ScratchDir+string(filepath.Separator), "")
 	}
-	return strings.ReplaceAll(msg, w.ScratchDir+string(filepath.Separator), "")
+	return strings.ReplaceAll(err.Error(), w.ScratchDir+string(filepath.Separator), "")
 }
 
 func (w *Worker) finish(ctx context.Context, b *wharf.Build, phase, errMsg string, log *slog.Logger) {

@@ -1,0 +1,145 @@
+package build_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// instanceKeys returns the instance keys wharf signs tokens with (as
+// cmd/wharf makes them), with a key already made.
+func instanceKeys(t *testing.T, store *db.DB, secret string) *servicekey.InstanceKeys {
+	t.Helper()
+	keys, err := servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(secret), 24*time.Hour, time.Hour)
+	must(t, err)
+	_, err = keys.Current(context.Background())
+	must(t, err)
+	return keys
+}
+
+func TestTokens(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		keys := instanceKeys(t, store, "secret")
+		tokens := build.NewTokens(keys, store, time.Now)
+		file := f.upload(tarGz(t, "Dockerfile", "FROM scratch\n"))
+
+		running := f.start(build.Request{FileID: &file.UUID})
+		f.moveTo(running, wharf.PhasePushing)
+		waiting := f.start(build.Request{FileID: &file.UUID})
+
+		t.Run("issue-verify", func(t *testing.T) {
+			for _, b := range []*wharf.Build{running, waiting} {
+				tok, err := tokens.Issue(ctx, b.UUID, time.Minute)
+				must(t, err)
+				got, err := tokens.Verify(ctx, tok)
+				must(t, err)
+				if got.UUID != b.UUID || got.ID != b.ID || got.Repository.ID != f.repo.ID {
+					t.Fatalf("Verify = build %s (%d), want %s (%d)", got.UUID, got.ID, b.UUID, b.ID)
+				}
+			}
+			// Another process sharing the database and secret verifies it.
+			tok, err := tokens.Issue(ctx, running.UUID, time.Minute)
+			must(t, err)
+			other := build.NewTokens(instanceKeys(t, store, "secret"), store, time.Now)
+			if got, err := other.Verify(ctx, tok); err != nil || got.UUID != running.UUID {
+				t.Fatalf("another process: Verify = %v, %v", got, err)
+			}
+		})
+
+		finished := f.start(build.Request{FileID: &file.UUID})
+		cancelled := f.start(build.Request{FileID: &file.UUID})
+		// Issued while the builds were live.
+		finishedTok, err := tokens.Issue(ctx, finished.UUID, time.Minute)
+		must(t, err)
+		cancelledTok, err := tokens.Issue(ctx, cancelled.UUID, time.Minute)
+		must(t, err)
+		if _, err := tokens.Verify(ctx, finishedTok); err != nil {
+			t.Fatalf("the token of a live build: %v", err)
+		}
+		f.moveTo(waiting, wharf.PhaseCancelled) // so that "finished" is the oldest waiting build
+		f.moveTo(finished, wharf.PhaseComplete)
+		f.moveTo(cancelled, wharf.PhaseCancelled)
+
+		sign := func(claims any) string {
+			tok, err := keys.Sign(ctx, claims)
+			must(t, err)
+			return tok
+		}
+		now := time.Now()
+		past := build.NewTokens(keys, store, func() time.Time { return now.Add(-2 * time.Hour) })
+		expired, err := past.Issue(ctx, running.UUID, time.Hour)
+		must(t, err)
+		short, err := tokens.Issue(ctx, running.UUID, time.Second)
+		must(t, err)
+		unknown, err := tokens.Issue(ctx, newUUIDFor(t), time.Minute)
+		must(t, err)
+		foreign, err := build.NewTokens(instanceKeys(t, dbtest.Open(t, store.Dialect()), "secret"), store, time.Now).Issue(ctx, running.UUID, time.Minute)
+		must(t, err)
+		valid, err := tokens.Issue(ctx, running.UUID, time.Minute)
+		must(t, err)
+		parts := strings.Split(valid, ".")
+		// A registry bearer token, signed by the same keys, naming the build.
+		registryTok, _, err := auth.NewRegistryTokens(keys, serverHostname, time.Minute, time.Now).Issue(ctx, running.UUID, f.alice.ID,
+			string(wharf.KindUser), []auth.RegistryAccess{{Type: "repository", Name: "alice/app", Actions: []string{"push", "pull"}}})
+		must(t, err)
+		type claims struct {
+			Iss string `json:"iss"`
+			Aud string `json:"aud"`
+			Sub string `json:"sub"`
+			Iat int64  `json:"iat"`
+			Nbf int64  `json:"nbf"`
+			Exp int64  `json:"exp"`
+		}
+		buildClaims := func(iss, aud string) claims {
+			return claims{iss, aud, running.UUID, now.Unix(), now.Add(-10 * time.Second).Unix(), now.Add(time.Minute).Unix()}
+		}
+
+		refused := []struct {
+			name  string
+			token func() string
+			ahead time.Duration // how far Verify's clock is ahead
+		}{
+			{"expired", func() string { return expired }, 0},
+			{"lifetime-over", func() string { time.Sleep(1100 * time.Millisecond); return short }, 0},
+			{"expired-by-the-tokens-clock", func() string { return valid }, 2 * time.Minute},
+			{"build-finished", func() string { return finishedTok }, 0},
+			{"build-cancelled", func() string { return cancelledTok }, 0},
+			{"unknown-build", func() string { return unknown }, 0},
+			{"registry-token", func() string { return registryTok }, 0},
+			{"other-issuer", func() string { return sign(buildClaims("wharf", "wharf-registry")) }, 0},
+			{"other-audience", func() string { return sign(buildClaims("wharf-build", serverHostname)) }, 0},
+			{"other-instance-keys", func() string { return foreign }, 0},
+			{"tampered-payload", func() string { return parts[0] + "." + parts[1] + "x." + parts[2] }, 0},
+			{"tampered-signature", func() string { return parts[0] + "." + parts[1] + "." + strings.ToUpper(parts[2]) }, 0},
+			{"garbage", func() string { return "not-a-token" }, 0},
+			{"empty", func() string { return "" }, 0},
+		}
+		// The same claims with the build issuer do verify: the refusals
+		// above are for the reason each names.
+		if got, err := tokens.Verify(ctx, sign(buildClaims("wharf-build", "wharf-registry"))); err != nil || got.UUID != running.UUID {
+			t.Fatalf("hand-made build token: %v, %v", got, err)
+		}
+		for _, tt := range refused {
+			t.Run(tt.name, func(t *testing.T) {
+				v := tokens
+				if tt.ahead != 0 {
+					v = build.NewTokens(keys, store, func() time.Time { return time.Now().Add(tt.ahead) })
+				}
+				b, err := v.Verify(ctx, tt.token())
+				if b != nil || !wharf.IsCode(err, wharf.Unauthenticated) {
+					t.Fatalf("Verify = %v, %v; want Unauthenticated", b, err)
+				}
+			})
+		}
+	})
+}
