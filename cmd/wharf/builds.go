@@ -50,7 +50,7 @@ func buildExecutor(cfg *config.Config) (build.Executor, error) {
 		return nil, nil
 	}
 	if cfg.BuildExecutor == "buildah" {
-		e := build.Buildah{}
+		e := build.Buildah{URLs: outboundPolicy(cfg)}
 		if err := e.Available(); err != nil {
 			return nil, fmt.Errorf("BUILD_EXECUTOR is buildah but buildah cannot be run: %w", err)
 		}

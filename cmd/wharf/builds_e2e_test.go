@@ -468,8 +468,11 @@ func TestBuildWithBuildah(t *testing.T) {
 	t.Parallel()
 	clientTool(t, "buildah")
 	f := newBuildFixture(t, t.TempDir(), []string{"WHARF_BUILD_EXECUTOR=buildah"})
+	// RUN works; it runs without network (the registry itself is out of
+	// reach) and without the server's environment.
+	probe := "/bin/busybox wget -T 3 -q -O /dev/null http://" + f.host + "/v2/ && echo online > /net.txt || echo offline > /net.txt"
 	id := f.request(t, map[string]any{"file_id": f.upload(t, contextTar(t,
-		ctxEntry{name: "Dockerfile", body: "FROM " + buildOrg + "/base\nRUN echo hi > /hi.txt\n"}))})
+		ctxEntry{name: "Dockerfile", body: "FROM " + f.host + "/" + buildOrg + "/base\nRUN echo hi > /hi.txt && env > /env.txt && " + probe + "\n"}))})
 	status := f.waitPhase(t, id, 3*time.Minute, "complete", "error", "expired")
 	if status["phase"] != "complete" {
 		t.Fatalf("buildah build ended %s: %s\nlogs: %s", status["phase"], js(status), js(f.logs(t, id)))
@@ -477,6 +480,20 @@ func TestBuildWithBuildah(t *testing.T) {
 	files := f.lastLayerFiles(t, f.host+"/"+buildOrg+"/app:latest")
 	if files["hi.txt"] != "hi\n" {
 		t.Errorf("the RUN layer holds %v, want hi.txt = \"hi\\n\"", keysOf(files))
+	}
+	if files["net.txt"] != "offline\n" {
+		t.Errorf("a RUN step reached the registry over the network: net.txt = %q", files["net.txt"])
+	}
+	if env := files["env.txt"]; env == "" || strings.Contains(env, "WHARF_") || strings.Contains(env, "buildtoken") {
+		t.Errorf("a RUN step saw the server's environment or credentials:\n%s", env)
+	}
+
+	// ADD of a URL is refused up front: the build has no network.
+	id = f.request(t, map[string]any{"file_id": f.upload(t, contextTar(t,
+		ctxEntry{name: "Dockerfile", body: "FROM " + buildOrg + "/base\nADD http://169.254.169.254/latest/meta-data /m\n"}))})
+	status = f.waitPhase(t, id, time.Minute, "complete", "error")
+	if status["phase"] != "error" || !strings.Contains(js(status["error"]), "ADD of a URL is not available") {
+		t.Errorf("ADD of a URL with buildah: %s", js(status))
 	}
 }
 

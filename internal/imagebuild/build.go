@@ -126,6 +126,9 @@ type builder struct {
 	images  map[string]v1.Image      // pulled images by reference
 	step    int
 	total   int
+	// allowRun lets plan pass RUN steps, for ExternalImages: executors
+	// with a container runtime run them.
+	allowRun bool
 }
 
 func newBuilder(df *dockerfile.Dockerfile, opts Options) (*builder, error) {
@@ -200,7 +203,9 @@ func (b *builder) plan() ([]int, error) {
 		for _, in := range st.Instructions {
 			switch in := in.(type) {
 			case *dockerfile.Run:
-				return nil, ErrRunUnsupported
+				if !b.allowRun {
+					return nil, ErrRunUnsupported
+				}
 			case *dockerfile.Copy:
 				if in.From == "" {
 					continue
@@ -224,6 +229,39 @@ func (b *builder) plan() ([]int, error) {
 		}
 	}
 	return order, nil
+}
+
+// ExternalImages returns the images, not scratch and not stages, that the
+// stages needed for opts.Target name in FROM or COPY --from, expanded as
+// Build expands them, each once, in the order the Dockerfile names them.
+// Executors that pull with other tools use it to vet and fetch bases;
+// RUN steps are no obstacle here.
+func ExternalImages(df *dockerfile.Dockerfile, opts Options) ([]string, error) {
+	opts.ScratchDir = os.TempDir() // required by newBuilder, never written here
+	b, err := newBuilder(df, opts)
+	if err != nil {
+		return nil, err
+	}
+	b.allowRun = true
+	order, err := b.plan()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	add := func(r ref) {
+		if r.stage < 0 && r.image != "scratch" && !slices.Contains(out, r.image) {
+			out = append(out, r.image)
+		}
+	}
+	for _, i := range order {
+		add(b.bases[i])
+		for _, in := range df.Stages[i].Instructions {
+			if c, ok := in.(*dockerfile.Copy); ok && c.From != "" {
+				add(b.copies[c])
+			}
+		}
+	}
+	return out, nil
 }
 
 // resolveRef expands word with the meta ARGs, like Docker's FROM, and
