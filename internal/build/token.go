@@ -22,6 +22,7 @@ type tokenClaims struct {
 	Issuer    string `json:"iss"`
 	Audience  string `json:"aud"`
 	Subject   string `json:"sub"` // the build's uuid
+	Worker    string `json:"wkr"` // the worker holding the build
 	IssuedAt  int64  `json:"iat"`
 	NotBefore int64  `json:"nbf"`
 	ExpiresAt int64  `json:"exp"`
@@ -48,18 +49,20 @@ func NewTokens(keys auth.TokenKeys, store interface {
 	return &Tokens{keys: keys, store: store, now: now}
 }
 
-// Issue returns a token for build uuid valid for lifetime.
-func (t *Tokens) Issue(ctx context.Context, uuid string, lifetime time.Duration) (string, error) {
+// Issue returns a token for worker's attempt at build uuid, valid for
+// lifetime.
+func (t *Tokens) Issue(ctx context.Context, uuid, worker string, lifetime time.Duration) (string, error) {
 	now := t.now()
-	return t.keys.Sign(ctx, tokenClaims{Issuer: tokenIssuer, Audience: tokenAudience, Subject: uuid,
+	return t.keys.Sign(ctx, tokenClaims{Issuer: tokenIssuer, Audience: tokenAudience, Subject: uuid, Worker: worker,
 		IssuedAt: now.Unix(), NotBefore: now.Add(-10 * time.Second).Unix(), ExpiresAt: now.Add(lifetime).Unix()})
 }
 
 var errBadToken = wharf.Errorf(wharf.Unauthenticated, "invalid build token")
 
 // Verify returns the running build that token was issued for.
-// Unauthenticated when the token does not verify, has expired, or its
-// build is over.
+// Unauthenticated when the token does not verify, has expired, its build
+// is over, or the worker it was issued to no longer holds the build (a
+// lapsed attempt's token does not serve the retry).
 func (t *Tokens) Verify(ctx context.Context, token string) (*wharf.Build, error) {
 	payload, err := t.keys.Verify(ctx, token)
 	if err != nil {
@@ -80,7 +83,7 @@ func (t *Tokens) Verify(ctx context.Context, token string) (*wharf.Build, error)
 	if err != nil {
 		return nil, err
 	}
-	if wharf.TerminalPhase(b.Phase) {
+	if wharf.TerminalPhase(b.Phase) || c.Worker == "" || b.Worker != c.Worker {
 		return nil, errBadToken
 	}
 	return b, nil

@@ -38,37 +38,40 @@ func TestTokens(t *testing.T) {
 		waiting := f.start(build.Request{FileID: &file.UUID})
 
 		t.Run("issue-verify", func(t *testing.T) {
-			for _, b := range []*wharf.Build{running, waiting} {
-				tok, err := tokens.Issue(ctx, b.UUID, time.Minute)
-				must(t, err)
-				got, err := tokens.Verify(ctx, tok)
-				must(t, err)
-				if got.UUID != b.UUID || got.ID != b.ID || got.Repository.ID != f.repo.ID {
-					t.Fatalf("Verify = build %s (%d), want %s (%d)", got.UUID, got.ID, b.UUID, b.ID)
-				}
+			tok, err := tokens.Issue(ctx, running.UUID, "w", time.Minute)
+			must(t, err)
+			got, err := tokens.Verify(ctx, tok)
+			must(t, err)
+			if got.UUID != running.UUID || got.ID != running.ID || got.Repository.ID != f.repo.ID {
+				t.Fatalf("Verify = build %s (%d), want %s (%d)", got.UUID, got.ID, running.UUID, running.ID)
 			}
 			// Another process sharing the database and secret verifies it.
-			tok, err := tokens.Issue(ctx, running.UUID, time.Minute)
-			must(t, err)
 			other := build.NewTokens(instanceKeys(t, store, "secret"), store, time.Now)
 			if got, err := other.Verify(ctx, tok); err != nil || got.UUID != running.UUID {
 				t.Fatalf("another process: Verify = %v, %v", got, err)
 			}
 		})
 
+		// A waiting build has no holder: no token serves it.
+		waitingTok, err := tokens.Issue(ctx, waiting.UUID, "w", time.Minute)
+		must(t, err)
+		otherWorkerTok, err := tokens.Issue(ctx, running.UUID, "another-worker", time.Minute)
+		must(t, err)
+		f.moveTo(waiting, wharf.PhaseCancelled) // so that "finished" is the oldest waiting build
 		finished := f.start(build.Request{FileID: &file.UUID})
 		cancelled := f.start(build.Request{FileID: &file.UUID})
-		// Issued while the builds were live.
-		finishedTok, err := tokens.Issue(ctx, finished.UUID, time.Minute)
-		must(t, err)
-		cancelledTok, err := tokens.Issue(ctx, cancelled.UUID, time.Minute)
+		// Issued while the builds were live and held by worker "w".
+		f.moveTo(finished, wharf.PhaseBuilding)
+		finishedTok, err := tokens.Issue(ctx, finished.UUID, "w", time.Minute)
 		must(t, err)
 		if _, err := tokens.Verify(ctx, finishedTok); err != nil {
 			t.Fatalf("the token of a live build: %v", err)
 		}
-		f.moveTo(waiting, wharf.PhaseCancelled) // so that "finished" is the oldest waiting build
-		f.moveTo(finished, wharf.PhaseComplete)
-		f.moveTo(cancelled, wharf.PhaseCancelled)
+		must(t, store.FinishBuild(ctx, finished.UUID, "w", wharf.PhaseComplete, ""))
+		f.moveTo(cancelled, wharf.PhaseBuilding)
+		cancelledTok, err := tokens.Issue(ctx, cancelled.UUID, "w", time.Minute)
+		must(t, err)
+		must(t, f.svc.Cancel(ctx, f.actor(), cancelled))
 
 		sign := func(claims any) string {
 			tok, err := keys.Sign(ctx, claims)
@@ -77,15 +80,15 @@ func TestTokens(t *testing.T) {
 		}
 		now := time.Now()
 		past := build.NewTokens(keys, store, func() time.Time { return now.Add(-2 * time.Hour) })
-		expired, err := past.Issue(ctx, running.UUID, time.Hour)
+		expired, err := past.Issue(ctx, running.UUID, "w", time.Hour)
 		must(t, err)
-		short, err := tokens.Issue(ctx, running.UUID, time.Second)
+		short, err := tokens.Issue(ctx, running.UUID, "w", time.Second)
 		must(t, err)
-		unknown, err := tokens.Issue(ctx, newUUIDFor(t), time.Minute)
+		unknown, err := tokens.Issue(ctx, newUUIDFor(t), "w", time.Minute)
 		must(t, err)
-		foreign, err := build.NewTokens(instanceKeys(t, dbtest.Open(t, store.Dialect()), "secret"), store, time.Now).Issue(ctx, running.UUID, time.Minute)
+		foreign, err := build.NewTokens(instanceKeys(t, dbtest.Open(t, store.Dialect()), "secret"), store, time.Now).Issue(ctx, running.UUID, "w", time.Minute)
 		must(t, err)
-		valid, err := tokens.Issue(ctx, running.UUID, time.Minute)
+		valid, err := tokens.Issue(ctx, running.UUID, "w", time.Minute)
 		must(t, err)
 		parts := strings.Split(valid, ".")
 		// A registry bearer token, signed by the same keys, naming the build.
@@ -99,9 +102,10 @@ func TestTokens(t *testing.T) {
 			Iat int64  `json:"iat"`
 			Nbf int64  `json:"nbf"`
 			Exp int64  `json:"exp"`
+			Wkr string `json:"wkr,omitempty"`
 		}
 		buildClaims := func(iss, aud string) claims {
-			return claims{iss, aud, running.UUID, now.Unix(), now.Add(-10 * time.Second).Unix(), now.Add(time.Minute).Unix()}
+			return claims{iss, aud, running.UUID, now.Unix(), now.Add(-10 * time.Second).Unix(), now.Add(time.Minute).Unix(), "w"}
 		}
 
 		refused := []struct {
@@ -114,6 +118,13 @@ func TestTokens(t *testing.T) {
 			{"expired-by-the-tokens-clock", func() string { return valid }, 2 * time.Minute},
 			{"build-finished", func() string { return finishedTok }, 0},
 			{"build-cancelled", func() string { return cancelledTok }, 0},
+			{"build-waiting", func() string { return waitingTok }, 0},
+			{"another-worker", func() string { return otherWorkerTok }, 0},
+			{"no-worker", func() string {
+				c := buildClaims("wharf-build", "wharf-registry")
+				c.Wkr = ""
+				return sign(c)
+			}, 0},
 			{"unknown-build", func() string { return unknown }, 0},
 			{"registry-token", func() string { return registryTok }, 0},
 			{"other-issuer", func() string { return sign(buildClaims("wharf", "wharf-registry")) }, 0},

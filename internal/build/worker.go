@@ -215,7 +215,7 @@ func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log) error {
 	if err := phase(wharf.PhasePulling); err != nil {
 		return err
 	}
-	token, err := w.Tokens.Issue(ctx, b.UUID, w.Timeout+w.Lease)
+	token, err := w.Tokens.Issue(ctx, b.UUID, w.Name, w.Timeout+w.Lease)
 	if err != nil {
 		return err
 	}
