@@ -352,7 +352,7 @@ func TestBuildListAndLogs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.AppendBuildLogs(t.Context(), b.ID, wharf.BuildLogEntry{Message: "Step 1/1 : FROM scratch", Type: "command"},
+		if err := store.AppendBuildLogs(t.Context(), b.ID, "", wharf.BuildLogEntry{Message: "Step 1/1 : FROM scratch", Type: "command"},
 			wharf.BuildLogEntry{Message: "output line"}); err != nil {
 			t.Fatal(err)
 		}

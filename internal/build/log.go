@@ -22,13 +22,17 @@ const logFlushInterval = 250 * time.Millisecond
 // build runs without one write per line.
 type Log struct {
 	store interface {
-		AppendBuildLogs(context.Context, int64, ...wharf.BuildLogEntry) error
+		AppendBuildLogs(context.Context, int64, string, ...wharf.BuildLogEntry) error
 	}
 	id     int64
+	worker string
 	logger *slog.Logger
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending, kept and dropped
 	pending []wharf.BuildLogEntry
+	// kept counts the entries taken; past wharf.MaxBuildLogEntries lines
+	// are dropped here, not buffered for the database to drop.
+	kept, dropped int
 	// flushing is held across taking and writing a batch, so a flush that
 	// returns has written every line added before it: the worker flushes
 	// before each phase change, and the ticker's flush must not be able to
@@ -39,9 +43,9 @@ type Log struct {
 }
 
 func newLog(store interface {
-	AppendBuildLogs(context.Context, int64, ...wharf.BuildLogEntry) error
-}, id int64, logger *slog.Logger) *Log {
-	l := &Log{store: store, id: id, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
+	AppendBuildLogs(context.Context, int64, string, ...wharf.BuildLogEntry) error
+}, id int64, worker string, logger *slog.Logger) *Log {
+	l := &Log{store: store, id: id, worker: worker, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.flushLoop()
 	return l
 }
@@ -64,8 +68,13 @@ func (l *Log) add(e wharf.BuildLogEntry) {
 	}
 	e.Message = strings.ToValidUTF8(e.Message, "\uFFFD")
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kept >= wharf.MaxBuildLogEntries {
+		l.dropped++
+		return
+	}
+	l.kept++
 	l.pending = append(l.pending, e)
-	l.mu.Unlock()
 }
 
 func (l *Log) flushLoop() {
@@ -93,7 +102,8 @@ func (l *Log) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	if err := l.store.AppendBuildLogs(context.Background(), l.id, batch...); err != nil {
+	err := l.store.AppendBuildLogs(context.Background(), l.id, l.worker, batch...)
+	if err != nil && !wharf.IsCode(err, wharf.Conflict) { // Conflict: the build went on without this worker
 		l.logger.Warn("write build log", slog.Int("entries", len(batch)), slog.Any("err", err))
 	}
 }
@@ -102,4 +112,7 @@ func (l *Log) flush() {
 func (l *Log) Close() {
 	close(l.stop)
 	<-l.done
+	if l.dropped > 0 {
+		l.logger.Warn("build log over its limit: lines dropped", slog.Int("dropped", l.dropped))
+	}
 }

@@ -25,7 +25,8 @@ type WorkerStore interface {
 	RenewBuildLease(ctx context.Context, uuid, worker string, lease time.Duration) error
 	SetBuildPhase(ctx context.Context, uuid, worker, phase string) error
 	FinishBuild(ctx context.Context, uuid, worker, phase, errMsg string, entries ...wharf.LogEntry) error
-	AppendBuildLogs(ctx context.Context, id int64, entries ...wharf.BuildLogEntry) error
+	// AppendBuildLogs returns Conflict when worker no longer holds the build.
+	AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error
 	ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error)
 }
 
@@ -108,7 +109,7 @@ func (w *Worker) RunBuild(parent context.Context, b *wharf.Build) {
 	defer hb.Wait()
 	defer cancel(nil)
 
-	blog := newLog(w.Store, b.ID, log)
+	blog := newLog(w.Store, b.ID, w.Name, log)
 	err := w.execute(ctx, b, blog)
 	blog.Close()
 	cause := context.Cause(ctx)

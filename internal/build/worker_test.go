@@ -508,13 +508,13 @@ type slowLogStore struct {
 	marker string
 }
 
-func (s slowLogStore) AppendBuildLogs(ctx context.Context, id int64, entries ...wharf.BuildLogEntry) error {
+func (s slowLogStore) AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error {
 	for _, e := range entries {
 		if e.Message == s.marker {
 			time.Sleep(time.Second)
 		}
 	}
-	return s.DB.AppendBuildLogs(ctx, id, entries...)
+	return s.DB.AppendBuildLogs(ctx, id, worker, entries...)
 }
 
 // TestRunBuildLogOrder: lines logged before a phase change come before it

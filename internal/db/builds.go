@@ -371,20 +371,33 @@ func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) [
 	return requeued, expired, nil
 }
 
-// AppendBuildLogs adds entries to build id's log, in order.
-func (db *DB) AppendBuildLogs(ctx context.Context, id int64, entries ...wharf.BuildLogEntry) error {
+// AppendBuildLogs adds entries to build id's log, in order. A worker
+// passes its name: once it no longer holds the build (cancelled, taken
+// over) its lines are refused with Conflict, so they never land after the
+// build's end or in a retry's log.
+func (db *DB) AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendBuildLogs(ctx, tx, id, entries...) })
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendWorkerLogs(ctx, tx, id, worker, entries...) })
 }
 
 func (db *DB) appendBuildLogs(ctx context.Context, tx *sql.Tx, id int64, entries ...wharf.BuildLogEntry) error {
+	return db.appendWorkerLogs(ctx, tx, id, "", entries...)
+}
+
+// appendWorkerLogs appends entries to build id's log if worker ("" = any)
+// holds the build.
+func (db *DB) appendWorkerLogs(ctx context.Context, tx *sql.Tx, id int64, worker string, entries ...wharf.BuildLogEntry) error {
 	// The counter on the build row numbers entries; updating it first
-	// locks the row, so concurrent appenders (a worker and a cancel) queue.
+	// locks the row, so concurrent appenders (a worker and a cancel) queue,
+	// and the holder check sees the state the lock protects.
 	var end int
-	err := tx.QueryRowContext(ctx, `UPDATE build SET log_count = log_count + $1 WHERE id = $2 RETURNING log_count`,
-		len(entries), id).Scan(&end)
+	err := tx.QueryRowContext(ctx, `UPDATE build SET log_count = log_count + $1
+		WHERE id = $2 AND ($3 = '' OR worker = $3) RETURNING log_count`, len(entries), id, worker).Scan(&end)
+	if errors.Is(err, sql.ErrNoRows) && worker != "" {
+		return errLeaseLost
+	}
 	if err != nil {
 		return wharf.Wrap(err, "number build log entries")
 	}

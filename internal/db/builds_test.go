@@ -576,7 +576,7 @@ func TestBuildLogs(t *testing.T) {
 			{Message: "ok"},
 		}
 		for _, batch := range [][]wharf.BuildLogEntry{entries[:2], nil, entries[2:]} {
-			must(t, store.AppendBuildLogs(ctx, b.ID, batch...))
+			must(t, store.AppendBuildLogs(ctx, b.ID, "", batch...))
 		}
 		all := append([]wharf.BuildLogEntry{phaseLog(wharf.PhaseWaiting)}, entries...)
 		tests := []struct {
@@ -619,7 +619,7 @@ func TestBuildLogsConcurrentAppendAndCancel(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					for i := range perAppender {
-						if err := store.AppendBuildLogs(ctx, b.ID, wharf.BuildLogEntry{Message: fmt.Sprintf("a%d-%02d", a, i)}); err != nil {
+						if err := store.AppendBuildLogs(ctx, b.ID, "", wharf.BuildLogEntry{Message: fmt.Sprintf("a%d-%02d", a, i)}); err != nil {
 							errs <- err
 							return
 						}
@@ -700,5 +700,21 @@ func TestBuildUnusedUserFiles(t *testing.T) {
 		if _, err := store.UserFile(ctx, "used"); err != nil {
 			t.Errorf("the used file is gone: %v", err)
 		}
+	})
+}
+
+func TestBuildLogsOfAWorkerThatLostTheBuild(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		f := newBuildFixture(t, store)
+		b := f.create("held", 3)
+		claimBuild(t, store, "w1", time.Hour, "held")
+		line := wharf.BuildLogEntry{Message: "output"}
+		must(t, store.AppendBuildLogs(ctx, b.ID, "w1", line))
+		wantConflict(t, "another worker's lines", store.AppendBuildLogs(ctx, b.ID, "w2", line))
+		ok, err := store.CancelBuild(ctx, "held")
+		failIf(t, err != nil || !ok, "cancel: %v, %v", ok, err)
+		wantConflict(t, "the holder's lines after the cancel", store.AppendBuildLogs(ctx, b.ID, "w1", line))
+		wantLog(t, store, b.ID, phaseLog(wharf.PhaseWaiting), phaseLog(wharf.PhaseScheduled), line, phaseLog(wharf.PhaseCancelled))
 	})
 }
