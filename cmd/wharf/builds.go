@@ -56,7 +56,7 @@ func buildExecutor(cfg *config.Config) (build.Executor, error) {
 		}
 		return e, nil
 	}
-	return build.Builtin{URLs: outboundPolicy(cfg)}, nil
+	return build.Builtin{URLs: outboundPolicy(cfg), MaxBytes: cfg.BuildContextMaxBytes}, nil
 }
 
 // registryURL is where build workers reach the registry: BUILD_REGISTRY_URL,

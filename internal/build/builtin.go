@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/dockerfile"
 	"github.com/wharf-registry/wharf/internal/imagebuild"
+	"github.com/wharf-registry/wharf/internal/outbound"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -22,6 +24,8 @@ import (
 type Builtin struct {
 	// URLs vets remote registries of FROM lines and ADD URLs.
 	URLs URLPolicy
+	// MaxBytes bounds one ADD download (BUILD_CONTEXT_MAX_BYTES).
+	MaxBytes int64
 }
 
 // Name implements Executor.
@@ -40,7 +44,10 @@ func (e Builtin) Run(ctx context.Context, job *Job) error {
 	}
 	reg := job.Registry
 	local := remote.WithAuth(&authn.Basic{Username: reg.Username, Password: reg.Password})
-	outside := remote.WithTransport(e.URLs.Client(0).Transport)
+	// One vetted client per build for everything fetched from outside.
+	client := e.URLs.Client(0)
+	defer client.CloseIdleConnections()
+	outside := remote.WithTransport(client.Transport)
 	building := false
 	img, err := imagebuild.Build(ctx, df, imagebuild.Options{
 		ContextDir: job.ContextDir,
@@ -58,7 +65,7 @@ func (e Builtin) Run(ctx context.Context, job *Job) error {
 			}
 			img, err := remote.Image(n, opts...)
 			if err != nil {
-				return nil, wharf.Errorf(wharf.Invalid, "cannot pull %s: %v", ref, err)
+				return nil, wharf.Errorf(wharf.Invalid, "cannot pull %s: %s", ref, outboundReason(err))
 			}
 			return img, nil
 		},
@@ -70,15 +77,15 @@ func (e Builtin) Run(ctx context.Context, job *Job) error {
 			if err != nil {
 				return nil, err
 			}
-			resp, err := e.URLs.Client(0).Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
-				return nil, wharf.Errorf(wharf.Invalid, "ADD %s: %v", url, err)
+				return nil, wharf.Errorf(wharf.Invalid, "ADD %s: %s", url, outboundReason(err))
 			}
 			if resp.StatusCode != http.StatusOK {
 				resp.Body.Close()
 				return nil, wharf.Errorf(wharf.Invalid, "ADD %s: the server answered %s", url, resp.Status)
 			}
-			return resp.Body, nil
+			return &cappedBody{ReadCloser: resp.Body, left: e.MaxBytes, url: url}, nil
 		},
 		Log:        stepLog{job: job, building: &building},
 		ScratchDir: job.ScratchDir,
@@ -87,6 +94,37 @@ func (e Builtin) Run(ctx context.Context, job *Job) error {
 		return err
 	}
 	return pushImage(ctx, job, img, local)
+}
+
+// outboundReason is what a build's owner is told about a failed fetch: a
+// refusal by the outbound policy says why without the address the name
+// resolved to (which would map internal names to addresses); other errors
+// as they are.
+func outboundReason(err error) string {
+	var refused *outbound.RefusedError
+	if errors.As(err, &refused) {
+		return wharf.ErrorMessage(refused)
+	}
+	return err.Error()
+}
+
+// cappedBody fails a download once it passes its byte budget.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+	url  string
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, wharf.Errorf(wharf.Invalid, "ADD %s: the download is larger than BUILD_CONTEXT_MAX_BYTES", c.url)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.ReadCloser.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // stepLog writes imagebuild's progress into the build log and moves the

@@ -295,7 +295,11 @@ func dockerfileContext(req Request) (context, dockerfile string, err error) {
 	case req.DockerfilePath != nil:
 		dockerfile = *req.DockerfilePath
 		if req.Context == nil {
-			context = path.Dir(dockerfile)
+			// Python's os.path.dirname, as Quay uses: "" for a bare name.
+			context = ""
+			if i := strings.LastIndex(dockerfile, "/"); i >= 0 {
+				context = path.Dir(dockerfile[:i+1])
+			}
 		}
 	case req.Subdirectory != nil:
 		context = *req.Subdirectory

@@ -74,6 +74,8 @@ func TestStart(t *testing.T) {
 			{name: "subdirectory-slash", req: file(build.Request{Subdirectory: ptr("/sub/")}), context: "/sub/", dockerfile: "/sub/Dockerfile", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
 			{name: "context-only", req: file(build.Request{Context: ptr("/b/")}), context: "/b/", dockerfile: "/b/Dockerfile", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
 			{name: "dockerfile-path", req: file(build.Request{DockerfilePath: ptr("/a/Dockerfile.dev")}), context: "/a", dockerfile: "/a/Dockerfile.dev", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
+			{name: "dockerfile-path-bare-name", req: file(build.Request{DockerfilePath: ptr("Dockerfile.dev")}), context: "", dockerfile: "Dockerfile.dev", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
+			{name: "dockerfile-path-relative", req: file(build.Request{DockerfilePath: ptr("a/b/Dockerfile")}), context: "a/b", dockerfile: "a/b/Dockerfile", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
 			{name: "dockerfile-path-and-context", req: file(build.Request{DockerfilePath: ptr("/a/Dockerfile.dev"), Context: ptr("/")}),
 				context: "/", dockerfile: "/a/Dockerfile.dev", tags: []string{"latest"}, display: hexPrefix(fileSum[:])},
 			{name: "dockerfile-path-beats-subdirectory", req: file(build.Request{DockerfilePath: ptr("/a/Dockerfile"), Subdirectory: ptr("sub")}),

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type WorkerStore interface {
 	RenewBuildLease(ctx context.Context, uuid, worker string, lease time.Duration) error
 	SetBuildPhase(ctx context.Context, uuid, worker, phase string) error
 	FinishBuild(ctx context.Context, uuid, worker, phase, errMsg string, entries ...wharf.LogEntry) error
+	// ReleaseBuild puts worker's build back in the queue without using up
+	// a retry; Conflict when the worker no longer holds it.
+	ReleaseBuild(ctx context.Context, uuid, worker string) error
 	// AppendBuildLogs returns Conflict when worker no longer holds the build.
 	AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error
 	ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error)
@@ -110,15 +114,21 @@ func (w *Worker) RunBuild(parent context.Context, b *wharf.Build) {
 	defer cancel(nil)
 
 	blog := newLog(w.Store, b.ID, w.Name, log)
-	err := w.execute(ctx, b, blog)
+	err := w.executeSafely(ctx, b, blog, cancel)
 	blog.Close()
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errTaken) || (parent.Err() != nil && err != nil):
-		// Cancelled, taken over or shutting down: whoever holds the build
-		// now records its end; a shutdown's build is retried elsewhere
-		// once its lease lapses.
+	case errors.Is(cause, errTaken) || errors.Is(err, errTaken):
+		// Cancelled or taken over: whoever holds the build now records its end.
 		log.Info("build stopped", slog.Any("cause", cause))
+		return
+	case parent.Err() != nil && err != nil:
+		// Shutting down: give the build back at once, without using up
+		// one of its tries, rather than leave it until the lease lapses.
+		if err := w.Store.ReleaseBuild(context.WithoutCancel(parent), b.UUID, w.Name); err != nil && !wharf.IsCode(err, wharf.Conflict) {
+			log.Warn("giving back a build at shutdown", slog.Any("err", err))
+		}
+		log.Info("build given back at shutdown")
 		return
 	case err == nil:
 		w.finish(parent, b, wharf.PhaseComplete, "", log)
@@ -184,12 +194,24 @@ func (w *Worker) heartbeat(ctx context.Context, b *wharf.Build, cancel context.C
 	}
 }
 
+// executeSafely is execute, with a panic (a bug met by hostile input)
+// turned into the build's failure instead of the process's end.
+func (w *Worker) executeSafely(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = wharf.Wrap(fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "run build "+b.UUID)
+		}
+	}()
+	return w.execute(ctx, b, blog, cancel)
+}
+
 // execute unpacks the context and hands the build to the executor.
-func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log) error {
+func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc) error {
 	phase := func(p string) error {
 		blog.flush() // the phase entry goes after the lines logged before it
 		err := w.Store.SetBuildPhase(ctx, b.UUID, w.Name, p)
 		if wharf.IsCode(err, wharf.Conflict) {
+			cancel(errTaken) // stop now, not at the next heartbeat
 			return errTaken
 		}
 		return err

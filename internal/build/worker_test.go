@@ -385,8 +385,8 @@ func TestRunBuildCancelled(t *testing.T) {
 	}
 }
 
-// TestRunBuildShutdown: a worker shutting down leaves its build to the
-// reaper, which queues it again once the lease lapsed.
+// TestRunBuildShutdown: a worker shutting down gives its build back to the
+// queue at once, with the try its claim used, for another worker.
 func TestRunBuildShutdown(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		wf := newWorkerFixture(t, store)
@@ -399,14 +399,15 @@ func TestRunBuildShutdown(t *testing.T) {
 		}
 		wf.w.RunBuild(parent, b)
 		got := wf.load(b.UUID)
-		if got.Phase != wharf.PhasePulling || got.Worker != wf.w.Name || !got.CompletedAt.IsZero() {
-			t.Fatalf("after a shutdown the build is %s held by %q (completed %v); want still pulling, held", got.Phase, got.Worker, got.CompletedAt)
+		if got.Phase != wharf.PhaseWaiting || got.Worker != "" || !got.CompletedAt.IsZero() || got.RetriesRemaining != build.RetriesPerBuild {
+			t.Fatalf("after a shutdown the build is %s held by %q with %d retries (completed %v); want waiting, free, %d retries",
+				got.Phase, got.Worker, got.RetriesRemaining, got.CompletedAt, build.RetriesPerBuild)
 		}
 		wf.wantScratchEmpty()
-		time.Sleep(time.Until(got.LeaseUntil) + 10*time.Millisecond)
-		must(t, build.Reap(context.Background(), store, slog.New(slog.DiscardHandler)))
-		if got := wf.load(b.UUID); got.Phase != wharf.PhaseWaiting || got.Worker != "" || got.RetriesRemaining != build.RetriesPerBuild-1 {
-			t.Fatalf("reaped build: %s held by %q with %d retries", got.Phase, got.Worker, got.RetriesRemaining)
+		next, err := store.ClaimBuild(context.Background(), "next-worker", time.Minute)
+		must(t, err)
+		if next == nil || next.UUID != b.UUID {
+			t.Fatalf("the given-back build was not claimable: %+v", next)
 		}
 	})
 }

@@ -282,6 +282,27 @@ func (db *DB) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg strin
 	})
 }
 
+// ReleaseBuild puts worker's build uuid back in the queue (a worker shutting
+// down), giving back the retry its claim used. Conflict when the worker no
+// longer holds the build.
+func (db *DB) ReleaseBuild(ctx context.Context, uuid, worker string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = 'waiting', phase_changed_at = $1, worker = NULL,
+			lease_until = NULL, retries_remaining = retries_remaining + 1
+			WHERE uuid = $2 AND worker = $3 AND phase NOT IN ('pushing', 'complete', 'error', 'internalerror', 'cancelled')
+			RETURNING id`, micros(db.now()), uuid, worker).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errLeaseLost
+		}
+		if err != nil {
+			return wharf.Wrap(err, "release build")
+		}
+		return db.appendBuildLogs(ctx, tx, id, wharf.BuildLogEntry{Message: "The build worker shut down; the build was queued again", Data: map[string]any{}},
+			phaseEntry(wharf.PhaseWaiting))
+	})
+}
+
 // CancelBuild cancels build uuid if it has not started pushing, logging
 // entries. It reports false when the build is pushing or over.
 func (db *DB) CancelBuild(ctx context.Context, uuid string, entries ...wharf.LogEntry) (bool, error) {
