@@ -212,7 +212,9 @@ func (s *Server) pullRobot(r *http.Request, c *call, name string) (*wharf.Robot,
 	if err != nil {
 		return nil, err
 	}
-	if !p.Admin {
+	// Lending a robot's credentials is organization administration: a
+	// token needs org:admin for it, as in Quay.
+	if !p.Admin || (c.principal != nil && !c.principal.HasScope(auth.OrgAdmin)) {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return robot, nil

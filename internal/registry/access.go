@@ -174,7 +174,7 @@ func (s *Server) grant(ctx context.Context, c *caller, scope string) (auth.Regis
 	}
 	typ, name, actions := parts[0], strings.Join(parts[1:len(parts)-1], ":"), strings.Split(parts[len(parts)-1], ",")
 	if typ == "registry" && name == "catalog" {
-		if s.Policy.CanInspect(c.account) && c.scopes == nil {
+		if s.Policy.CanInspect(c.account) && c.scopes == nil && c.build == nil {
 			return auth.RegistryAccess{Type: typ, Name: name, Actions: []string{"*"}}, true
 		}
 		return auth.RegistryAccess{}, false
