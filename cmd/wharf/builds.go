@@ -39,7 +39,8 @@ func newBuildService(cfg *config.Config, store *db.DB, blobs storage.Driver) *bu
 	if !cfg.FeatureBuildSupport {
 		return nil
 	}
-	return build.NewService(store, blobs, outboundPolicy(cfg), cfg.BuildContextMaxBytes, cfg.ServerHostname)
+	return build.NewService(store, blobs, outboundPolicy(cfg), cfg.BuildContextMaxBytes, cfg.ServerHostname).
+		LimitQueued(int(cfg.BuildMaxQueued))
 }
 
 // buildExecutor is the executor BUILD_EXECUTOR names, nil when this

@@ -87,7 +87,7 @@ func storeBuild(t testing.TB, store *db.DB, repo *wharf.Repository, fileID strin
 		Job: wharf.BuildJob{DockerTags: []string{"latest"}, Registry: "wharf.test", BuildSubdir: "/Dockerfile", Context: "/",
 			TriggerMetadata: map[string]any{}, IsManual: true},
 		RetriesRemaining: 3}
-	if err := store.CreateBuild(t.Context(), b); err != nil {
+	if err := store.CreateBuild(t.Context(), b, 0); err != nil {
 		t.Fatal(err)
 	}
 	return b

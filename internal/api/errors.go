@@ -26,6 +26,7 @@ var problemTypes = map[wharf.Code]struct {
 	wharf.Conflict:             {http.StatusConflict, "conflict"},
 	wharf.TooLarge:             {http.StatusRequestEntityTooLarge, "request_too_large"},
 	wharf.UnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	wharf.TooManyRequests:      {http.StatusTooManyRequests, "too_many_requests"},
 	wharf.Unavailable:          {http.StatusServiceUnavailable, "service_unavailable"},
 	wharf.Internal:             {http.StatusInternalServerError, "internal_error"},
 }
@@ -70,6 +71,7 @@ var errorDescriptions = map[string]string{
 	"not_found":              "The resource does not exist.",
 	"conflict":               "The request conflicts with the current state of the resource.",
 	"request_too_large":      "The request body is larger than the server accepts.",
+	"too_many_requests":      "A limit refuses the request for now: try again later.",
 	"unsupported_media_type": "The request body must be JSON sent with Content-Type: application/json.",
 	"service_unavailable":    "The registry is read-only: pulls work, writes are suspended.",
 	"internal_error":         "An internal error occurred; the server logged the details.",

@@ -39,7 +39,9 @@ type Store interface {
 	// the file was uploaded already.
 	UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error)
 	CompleteUserFile(ctx context.Context, uuid, storageKey string, size int64, sha256 string) error
-	CreateBuild(ctx context.Context, b *wharf.Build, entries ...wharf.LogEntry) error
+	// CreateBuild returns TooManyRequests when the namespace has maxQueued
+	// unfinished builds (0 = no limit).
+	CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, entries ...wharf.LogEntry) error
 	// BuildByUUID returns NotFound.
 	BuildByUUID(ctx context.Context, uuid string) (*wharf.Build, error)
 	ListBuilds(ctx context.Context, repositoryID int64, limit int, since time.Time) ([]*wharf.Build, error)
@@ -59,11 +61,12 @@ type URLPolicy interface {
 
 // Service takes build requests and serves what is known about builds.
 type Service struct {
-	store    Store
-	files    storage.Driver
-	urls     URLPolicy
-	maxBytes int64
-	host     string
+	store     Store
+	files     storage.Driver
+	urls      URLPolicy
+	maxBytes  int64
+	host      string
+	maxQueued int
 }
 
 // NewService returns a Service storing uploaded files in files (at most
@@ -71,6 +74,13 @@ type Service struct {
 // SERVER_HOSTNAME, recorded in each job as Quay does.
 func NewService(store Store, files storage.Driver, urls URLPolicy, maxBytes int64, host string) *Service {
 	return &Service{store: store, files: files, urls: urls, maxBytes: maxBytes, host: host}
+}
+
+// LimitQueued makes Start refuse (429, as Quay) a build of a namespace
+// that has n unfinished builds; 0 means no limit.
+func (s *Service) LimitQueued(n int) *Service {
+	s.maxQueued = n
+	return s
 }
 
 // RetriesPerBuild is how many times workers may claim one build (Quay's
@@ -244,7 +254,7 @@ func (s *Service) Start(ctx context.Context, actor wharf.Actor, repo *wharf.Repo
 		b.PullRobot, b.PullRobotID = req.PullRobot.Account.Name, req.PullRobot.Account.ID
 	}
 	entry := actor.Entry("build_dockerfile", &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}, meta)
-	if err := s.store.CreateBuild(ctx, b, entry); err != nil {
+	if err := s.store.CreateBuild(ctx, b, s.maxQueued, entry); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -478,3 +478,26 @@ func (r racingFiles) UnusedUserFiles(ctx context.Context, cutoff time.Time, limi
 	files, err := r.DB.UnusedUserFiles(ctx, cutoff, limit)
 	return append(files, r.extra), err
 }
+
+// TestStartQueueLimit: with LimitQueued(n) a namespace may have n unfinished
+// builds; the next request is refused as Quay refuses it (429), and a
+// finished build makes room.
+func TestStartQueueLimit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, store)
+		f.svc.LimitQueued(2)
+		file := f.upload(tarGz(t, "Dockerfile", "FROM scratch\n"))
+		req := build.Request{FileID: &file.UUID}
+		first := f.start(req)
+		f.start(req)
+		_, err := f.svc.Start(ctx, f.actor(), f.repo, req)
+		if !wharf.IsCode(err, wharf.TooManyRequests) {
+			t.Fatalf("a third queued build: %v, want TooManyRequests", err)
+		}
+		must(t, f.svc.Cancel(ctx, f.actor(), first))
+		if _, err := f.svc.Start(ctx, f.actor(), f.repo, req); err != nil {
+			t.Fatalf("after a cancel there is room again: %v", err)
+		}
+	})
+}

@@ -44,6 +44,7 @@ type Config struct {
 	BuildTimeout                  time.Duration              // BUILD_TIMEOUT: longest a build may run, default 1h
 	BuildWorkerLease              time.Duration              // BUILD_WORKER_LEASE: how long a silent worker keeps its build, default 30s
 	BuildContextMaxBytes          int64                      // BUILD_CONTEXT_MAX_BYTES: largest uploaded or unpacked context, default 1 GiB
+	BuildMaxQueued                int64                      // BUILD_MAX_QUEUED: unfinished builds one namespace may have, default 0 = no limit
 	BuildRegistryURL              string                     // BUILD_REGISTRY_URL: where workers pull and push; "" = this process's own listener
 	OutboundAllowedNetworks       []string                   // OUTBOUND_ALLOWED_NETWORKS: CIDRs that user-given URLs may reach although private
 	OutboundAllowedHosts          []string                   // OUTBOUND_ALLOWED_HOSTS: host names that user-given URLs may reach although private
@@ -148,6 +149,7 @@ var keys = []key{
 	{"BUILD_TIMEOUT", func(c *Config) any { return &c.BuildTimeout }},
 	{"BUILD_WORKER_LEASE", func(c *Config) any { return &c.BuildWorkerLease }},
 	{"BUILD_CONTEXT_MAX_BYTES", func(c *Config) any { return &c.BuildContextMaxBytes }},
+	{"BUILD_MAX_QUEUED", func(c *Config) any { return &c.BuildMaxQueued }},
 	{"BUILD_REGISTRY_URL", func(c *Config) any { return &c.BuildRegistryURL }},
 	{"OUTBOUND_ALLOWED_NETWORKS", func(c *Config) any { return &c.OutboundAllowedNetworks }},
 	{"OUTBOUND_ALLOWED_HOSTS", func(c *Config) any { return &c.OutboundAllowedHosts }},

@@ -199,8 +199,8 @@ func TestLoadQuayConfig(t *testing.T) {
 		t.Errorf("Unknown mismatch (-want +got):\n%s", diff)
 	}
 	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET
-	// and the eight BUILD_* and OUTBOUND_* keys of wharf's own build workers.
-	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-9; got != want {
+	// and the nine BUILD_* and OUTBOUND_* keys of wharf's own build workers.
+	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-10; got != want {
 		t.Errorf("len(Raw) = %d, want %d (every key of the file)", got, want)
 	}
 	redis, _ := c.Raw["BUILDLOGS_REDIS"].(map[string]any)
@@ -289,6 +289,7 @@ func TestLoadProblems(t *testing.T) {
 		{"build executor", "BUILD_EXECUTOR: docker\n", []string{"BUILD_EXECUTOR"}, []string{`want builtin or buildah, got "docker"`}, nil},
 		{"build workers", "BUILD_WORKERS: -1\n", []string{"BUILD_WORKERS"}, []string{"want 0 to 64"}, nil},
 		{"build timeout", "BUILD_TIMEOUT: 0s\n", []string{"BUILD_TIMEOUT"}, []string{"must be > 0"}, nil},
+		{"build queue limit", "BUILD_MAX_QUEUED: -1\n", []string{"BUILD_MAX_QUEUED"}, []string{"must be >= 0"}, nil},
 		{"build context limit", "BUILD_CONTEXT_MAX_BYTES: 0\n", []string{"BUILD_CONTEXT_MAX_BYTES"}, []string{"must be > 0"}, nil},
 		{"build registry url", "BUILD_REGISTRY_URL: ftp://x\n", []string{"BUILD_REGISTRY_URL"}, []string{"want http(s)://host[:port]"}, nil},
 		{"outbound network", "OUTBOUND_ALLOWED_NETWORKS: [10.0.0.0/8, nope]\n", []string{"OUTBOUND_ALLOWED_NETWORKS[1]"}, []string{`got "nope"`}, nil},

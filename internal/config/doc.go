@@ -59,6 +59,7 @@
 //	BUILD_TIMEOUT                      1h                                WHARF_BUILD_TIMEOUT
 //	BUILD_WORKER_LEASE                 30s (a dead worker's build waits)  WHARF_BUILD_WORKER_LEASE
 //	BUILD_CONTEXT_MAX_BYTES            1073741824                        WHARF_BUILD_CONTEXT_MAX_BYTES
+//	BUILD_MAX_QUEUED                   0 (no limit per namespace)        WHARF_BUILD_MAX_QUEUED
 //	BUILD_REGISTRY_URL                 "" (the process's own listener)   WHARF_BUILD_REGISTRY_URL
 //	OUTBOUND_ALLOWED_NETWORKS          [] (CIDRs re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_NETWORKS
 //	OUTBOUND_ALLOWED_HOSTS             [] (hosts re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_HOSTS

@@ -99,6 +99,9 @@ func (c *Config) validateBuilds() []error {
 	if c.BuildWorkerLease < time.Second {
 		add("BUILD_WORKER_LEASE", "must be at least 1s, got %s", c.BuildWorkerLease)
 	}
+	if c.BuildMaxQueued < 0 {
+		add("BUILD_MAX_QUEUED", "must be >= 0 (0 means no limit), got %d", c.BuildMaxQueued)
+	}
 	if c.BuildContextMaxBytes <= 0 {
 		add("BUILD_CONTEXT_MAX_BYTES", "must be > 0, got %d", c.BuildContextMaxBytes)
 	}

@@ -108,8 +108,10 @@ func (db *DB) CompleteUserFile(ctx context.Context, uuid, storageKey string, siz
 }
 
 // CreateBuild queues b (phase waiting) with its first log entry and the
-// action-log entries that describe the request.
-func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, entries ...wharf.LogEntry) error {
+// action-log entries that describe the request. With maxQueued > 0 it
+// refuses (TooManyRequests) a build of a namespace that has that many
+// unfinished builds.
+func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, entries ...wharf.LogEntry) error {
 	job, err := json.Marshal(b.Job)
 	if err != nil {
 		return wharf.Wrap(err, "encode job config")
@@ -117,6 +119,18 @@ func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, entries ...wharf.
 	now := db.now().UTC()
 	b.Phase, b.Started, b.PhaseChangedAt = wharf.PhaseWaiting, now, now
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if maxQueued > 0 {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM build b JOIN repository r ON r.id = b.repository_id
+				WHERE r.namespace_id = $1 AND b.phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')`,
+				b.Repository.NamespaceID).Scan(&n)
+			if err != nil {
+				return wharf.Wrap(err, "count queued builds")
+			}
+			if n >= maxQueued {
+				return wharf.Errorf(wharf.TooManyRequests, "Maximum queued build rate exceeded.")
+			}
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO build (uuid, repository_id, phase, display_name, resource_key, job_config,
 			pull_robot_id, manual_user_id, started, phase_changed_at, retries_remaining)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id`,

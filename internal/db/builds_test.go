@@ -46,7 +46,7 @@ func (f *buildFixture) create(uuid string, retries int) *wharf.Build {
 	f.t.Helper()
 	b := &wharf.Build{UUID: uuid, Repository: *f.repo, DisplayName: uuid, RetriesRemaining: retries,
 		Job: wharf.BuildJob{DockerTags: []string{"latest"}, BuildSubdir: "Dockerfile"}}
-	must(f.t, f.store.CreateBuild(context.Background(), b))
+	must(f.t, f.store.CreateBuild(context.Background(), b, 0))
 	return b
 }
 
@@ -232,7 +232,7 @@ func TestBuildCreateAndList(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // distinct start times for the since filter
 			t.Run(tt.name, func(t *testing.T) {
 				actions := len(actionLogs(t, store))
-				must(t, store.CreateBuild(ctx, tt.b, wharf.LogEntry{Kind: "build_dockerfile",
+				must(t, store.CreateBuild(ctx, tt.b, 0, wharf.LogEntry{Kind: "build_dockerfile",
 					Account: wharf.LogParty{ID: f.alice.ID, Name: "alice"}, Metadata: map[string]any{"build_uuid": tt.b.UUID}}))
 				failIf(t, tt.b.ID == 0 || tt.b.Phase != wharf.PhaseWaiting, "created build: id %d phase %q", tt.b.ID, tt.b.Phase)
 				want := *tt.b
@@ -247,7 +247,7 @@ func TestBuildCreateAndList(t *testing.T) {
 		repo, err := store.RepositoryOfResource(ctx, file.UUID)
 		failIf(t, err != nil || repo.ID != f.repo.ID || repo.Namespace != "alice", "repository of resource: %+v, %v", repo, err)
 		other := &wharf.Build{UUID: "b-other", Repository: *f.other, DisplayName: "other", ResourceKey: file.UUID, RetriesRemaining: 1}
-		must(t, store.CreateBuild(ctx, other))
+		must(t, store.CreateBuild(ctx, other, 0))
 		repo, err = store.RepositoryOfResource(ctx, file.UUID)
 		failIf(t, err != nil || repo.ID != f.other.ID || repo.Name != "other",
 			"repository of resource after a rebuild elsewhere: %+v, %v; want alice/other", repo, err)
@@ -674,7 +674,7 @@ func TestBuildUnusedUserFiles(t *testing.T) {
 			}
 		}
 		if err := store.CreateBuild(ctx, &wharf.Build{UUID: "b", Repository: *f.repo, DisplayName: "b", ResourceKey: "used",
-			Job: wharf.BuildJob{DockerTags: []string{"latest"}}, RetriesRemaining: 3}); err != nil {
+			Job: wharf.BuildJob{DockerTags: []string{"latest"}}, RetriesRemaining: 3}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := store.UnusedUserFiles(ctx, time.Now().Add(-time.Hour), 10); err != nil || len(got) != 0 {

@@ -29,6 +29,8 @@ const (
 	Conflict Code = "conflict"
 	// TooLarge: the request body is over the limit (HTTP 413).
 	TooLarge Code = "too_large"
+	// TooManyRequests: a rate or queue limit refuses the request for now (HTTP 429).
+	TooManyRequests Code = "too_many_requests"
 	// UnsupportedMediaType: the body is not of an accepted content type (HTTP 415).
 	UnsupportedMediaType Code = "unsupported_media_type"
 	// Unavailable: the service refuses this kind of call for now, e.g. writes
