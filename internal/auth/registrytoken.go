@@ -86,6 +86,12 @@ func (t *RegistryTokens) Lifetime() time.Duration { return t.lifetime }
 
 // Issue signs a token granting access to subject (account id and kind).
 func (t *RegistryTokens) Issue(ctx context.Context, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
+	return t.IssueFor(ctx, t.lifetime, subject, accountID, kind, access)
+}
+
+// IssueFor is Issue with a lifetime of its own, at most the usual one.
+func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
+	lifetime = min(lifetime, t.lifetime)
 	now := t.now()
 	jti := make([]byte, 12)
 	rand.Read(jti)
@@ -93,7 +99,7 @@ func (t *RegistryTokens) Issue(ctx context.Context, subject string, accountID in
 		access = []RegistryAccess{}
 	}
 	claims := &RegistryClaims{Issuer: t.issuer, Subject: subject, Audience: t.audience, IssuedAt: now.Unix(),
-		NotBefore: now.Add(-10 * time.Second).Unix(), ExpiresAt: now.Add(t.lifetime).Unix(),
+		NotBefore: now.Add(-10 * time.Second).Unix(), ExpiresAt: now.Add(lifetime).Unix(),
 		ID: base64.RawURLEncoding.EncodeToString(jti), AccountID: accountID, Kind: kind, Access: access}
 	token, err := t.keys.Sign(ctx, claims)
 	if err != nil {

@@ -50,7 +50,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if c.account != nil {
 		subject, id, kind = c.account.Name, c.account.ID, string(c.account.Kind)
 	}
-	token, claims, err := s.Tokens.Issue(r.Context(), subject, id, kind, access)
+	lifetime := s.Tokens.Lifetime()
+	if c.build != nil {
+		// A build's grants follow its phase: short tokens make the worker
+		// come back, so a push grant does not outlive the push.
+		lifetime = buildTokenLifetime
+	}
+	token, claims, err := s.Tokens.IssueFor(r.Context(), lifetime, subject, id, kind, access)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -58,7 +64,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{"token": token, "access_token": token,
-		"expires_in": int64(s.Tokens.Lifetime() / time.Second), "issued_at": time.Unix(claims.IssuedAt, 0).UTC().Format(time.RFC3339)})
+		"expires_in": claims.ExpiresAt - claims.IssuedAt, "issued_at": time.Unix(claims.IssuedAt, 0).UTC().Format(time.RFC3339)})
 }
 
 // login checks the Basic credentials of a token request.
@@ -126,6 +132,10 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 		return &caller{account: acct}, nil
 	}
 }
+
+// buildTokenLifetime is how long a registry token issued to a build
+// worker lives.
+const buildTokenLifetime = 5 * time.Minute
 
 // buildLogin admits a build worker by its build token. It pulls with the
 // build's pull robot, or else as the user who requested the build (while
