@@ -73,7 +73,8 @@ func (t *Tokens) Verify(ctx context.Context, token string) (*wharf.Build, error)
 		return nil, errBadToken
 	}
 	var c tokenClaims
-	if json.Unmarshal(payload, &c) != nil || c.Issuer != tokenIssuer || c.Audience != tokenAudience || t.now().Unix() >= c.ExpiresAt {
+	now := t.now().Unix()
+	if json.Unmarshal(payload, &c) != nil || c.Issuer != tokenIssuer || c.Audience != tokenAudience || now >= c.ExpiresAt || now < c.NotBefore {
 		return nil, errBadToken
 	}
 	b, err := t.store.BuildByUUID(ctx, c.Subject)

@@ -23,11 +23,10 @@ var errBuildNotFound = wharf.Errorf(wharf.NotFound, "Build not found")
 var errLeaseLost = wharf.Errorf(wharf.Conflict, "The build is no longer held by this worker")
 
 const buildColumns = `b.id, b.uuid, ` + repositoryColumns + `, b.phase, b.display_name, b.resource_key, b.job_config,
-	COALESCE(pr.name, ''), b.pull_robot_id, b.manual_user_id, b.started, b.phase_changed_at, b.completed_at,
+	COALESCE(b.pull_robot_name, ''), b.pull_robot_id, b.manual_user_id, b.started, b.phase_changed_at, b.completed_at,
 	b.error, b.retries_remaining, b.worker, b.lease_until, b.heartbeat`
 
-const buildFrom = ` FROM build b JOIN repository r ON r.id = b.repository_id JOIN account a ON a.id = r.namespace_id
-	LEFT JOIN account pr ON pr.id = b.pull_robot_id `
+const buildFrom = ` FROM build b JOIN repository r ON r.id = b.repository_id JOIN account a ON a.id = r.namespace_id `
 
 func scanBuild(row rowScanner) (*wharf.Build, error) {
 	var b wharf.Build
@@ -132,10 +131,10 @@ func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, en
 			}
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO build (uuid, repository_id, phase, display_name, resource_key, job_config,
-			pull_robot_id, manual_user_id, started, phase_changed_at, retries_remaining)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id`,
+			pull_robot_id, pull_robot_name, manual_user_id, started, phase_changed_at, retries_remaining)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id`,
 			b.UUID, b.Repository.ID, b.Phase, b.DisplayName, nullString(b.ResourceKey), string(job),
-			nullID(b.PullRobotID), nullID(b.ManualUserID), micros(now), b.RetriesRemaining).Scan(&b.ID)
+			nullID(b.PullRobotID), nullString(b.PullRobot), nullID(b.ManualUserID), micros(now), b.RetriesRemaining).Scan(&b.ID)
 		if err != nil {
 			return wharf.Wrap(err, "create build")
 		}

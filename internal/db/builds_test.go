@@ -223,7 +223,7 @@ func TestBuildCreateAndList(t *testing.T) {
 			{"manual-upload-robot", &wharf.Build{UUID: "b-manual", Repository: *f.repo, DisplayName: "abc123", ResourceKey: file.UUID,
 				Job: wharf.BuildJob{DockerTags: []string{"latest", "v1"}, Registry: "wharf.example.com", BuildSubdir: "sub/Dockerfile",
 					Context: "sub", TriggerMetadata: map[string]any{"commit": "abc123", "depth": float64(2)}, IsManual: true, ManualUser: &manual},
-				PullRobotID: f.robot.Account.ID, ManualUserID: f.alice.ID, RetriesRemaining: 3}, "alice+builder"},
+				PullRobot: "alice+builder", PullRobotID: f.robot.Account.ID, ManualUserID: f.alice.ID, RetriesRemaining: 3}, "alice+builder"},
 			{"archive-no-robot", &wharf.Build{UUID: "b-archive", Repository: *f.repo, DisplayName: "archive", RetriesRemaining: 1,
 				Job: wharf.BuildJob{DockerTags: []string{"latest"}, BuildSubdir: "Dockerfile", ArchiveURL: &archive}}, ""},
 			{"newest", &wharf.Build{UUID: "b-newest", Repository: *f.repo, DisplayName: "newest", RetriesRemaining: 1}, ""},
@@ -716,5 +716,22 @@ func TestBuildLogsOfAWorkerThatLostTheBuild(t *testing.T) {
 		failIf(t, err != nil || !ok, "cancel: %v, %v", ok, err)
 		wantConflict(t, "the holder's lines after the cancel", store.AppendBuildLogs(ctx, b.ID, "w1", line))
 		wantLog(t, store, b.ID, phaseLog(wharf.PhaseWaiting), phaseLog(wharf.PhaseScheduled), line, phaseLog(wharf.PhaseCancelled))
+	})
+}
+
+// TestBuildKeepsItsDeletedPullRobot: deleting a build's pull robot keeps
+// the robot's name on the build and drops the link, so the registry gives
+// the build nobody's rights rather than its requester's.
+func TestBuildKeepsItsDeletedPullRobot(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		f := newBuildFixture(t, store)
+		b := &wharf.Build{UUID: "robot-build", Repository: *f.repo, DisplayName: "r", RetriesRemaining: 3,
+			PullRobot: f.robot.Account.Name, PullRobotID: f.robot.Account.ID, ManualUserID: f.alice.ID}
+		must(t, store.CreateBuild(ctx, b, 0))
+		must(t, store.DeleteAccount(ctx, f.robot.Account.ID))
+		got := loadBuild(t, store, b.UUID)
+		failIf(t, got.PullRobot != "alice+builder" || got.PullRobotID != 0 || got.ManualUserID != f.alice.ID,
+			"after deleting the robot: robot %q (%d), manual user %d", got.PullRobot, got.PullRobotID, got.ManualUserID)
 	})
 }

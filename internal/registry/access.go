@@ -151,7 +151,9 @@ func (s *Server) buildLogin(ctx context.Context, token string) (*caller, error) 
 	c := &caller{build: b}
 	switch {
 	case b.PullRobot != "":
-		if robot, err := s.Store.RobotByName(ctx, b.PullRobot); err == nil && robot.Account.Enabled {
+		// Only the very robot the build named (not a deleted one's
+		// namesake); without it the build pulls public images only.
+		if robot, err := s.Store.RobotByName(ctx, b.PullRobot); err == nil && robot.Account.Enabled && robot.Account.ID == b.PullRobotID {
 			c.account, c.robot = robot.Account, robot
 		}
 	case b.Job.ManualUser != nil:

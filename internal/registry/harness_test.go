@@ -29,6 +29,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -106,6 +107,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	reg := registry.New(registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn,
 		Policy: policy, Realm: "http://" + host, Service: host, Logger: log, Now: time.Now,
+		BuildTokens: build.NewTokens(keys, store, time.Now),
 	})
 	srv.Config.Handler = splitRegistry(reg, apiHandler)
 	srv.Start()

@@ -17,8 +17,9 @@ CREATE INDEX user_file_created ON user_file (created_at);
 -- by setting worker and lease_until, renews the lease while it works, and
 -- loses the build when the lease lapses (it goes back to waiting while
 -- retries remain, else to internalerror). job_config is Quay's job config
--- JSON; log_count numbers the build's log entries. Times are Unix
--- microseconds.
+-- JSON; log_count numbers the build's log entries. pull_robot_name stays
+-- when the robot is deleted: the build then pulls with nobody's rights,
+-- never with its requester's. Times are Unix microseconds.
 CREATE TABLE build (
 	id                INTEGER PRIMARY KEY AUTOINCREMENT,
 	uuid              TEXT   NOT NULL UNIQUE,
@@ -28,6 +29,7 @@ CREATE TABLE build (
 	resource_key      TEXT   REFERENCES user_file (uuid) ON DELETE SET NULL,
 	job_config        TEXT   NOT NULL,
 	pull_robot_id     BIGINT REFERENCES account (id) ON DELETE SET NULL,
+	pull_robot_name   TEXT,
 	manual_user_id    BIGINT REFERENCES account (id) ON DELETE SET NULL,
 	started           BIGINT NOT NULL,
 	phase_changed_at  BIGINT NOT NULL,
