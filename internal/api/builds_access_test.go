@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/repository"
@@ -29,16 +29,6 @@ import (
 // admin: cancel), with wharf's order authentication → permission →
 // validation. Global read-only superusers read every repository's builds
 // and logs (Quay's allow_for_global_readonly_superuser), never write.
-
-// testUUID is a random version-4 UUID, the form of wharf's build and file ids.
-func testUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
 
 var uuidForm = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
@@ -67,7 +57,7 @@ func (testURLPolicy) Client(time.Duration) *http.Client { return http.DefaultCli
 // store (its content is never read by the cells that use it).
 func storeUploadedFile(t testing.TB, store *db.DB, uploader *wharf.Account) string {
 	t.Helper()
-	f := &wharf.UserFile{UUID: testUUID(), MimeType: "application/x-tar", UploaderID: uploader.ID}
+	f := &wharf.UserFile{UUID: build.NewUUID(), MimeType: "application/x-tar", UploaderID: uploader.ID}
 	f.StorageKey = "userfiles/" + f.UUID
 	sum := sha256.Sum256([]byte(f.UUID))
 	if err := store.CreateUserFile(t.Context(), f); err != nil {
@@ -83,7 +73,7 @@ func storeUploadedFile(t testing.TB, store *db.DB, uploader *wharf.Account) stri
 // the store: phase waiting, no worker will ever take it.
 func storeBuild(t testing.TB, store *db.DB, repo *wharf.Repository, fileID string) *wharf.Build {
 	t.Helper()
-	b := &wharf.Build{UUID: testUUID(), Repository: *repo, DisplayName: "abc1234", ResourceKey: fileID,
+	b := &wharf.Build{UUID: build.NewUUID(), Repository: *repo, DisplayName: "abc1234", ResourceKey: fileID,
 		Job: wharf.BuildJob{DockerTags: []string{"latest"}, Registry: "wharf.test", BuildSubdir: "/Dockerfile", Context: "/",
 			TriggerMetadata: map[string]any{}, IsManual: true},
 		RetriesRemaining: 3}

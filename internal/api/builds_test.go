@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/repository"
@@ -394,7 +395,7 @@ func TestBuildListAndLogs(t *testing.T) {
 			t.Errorf("build view differs from the status view (-status +build):\n%s", diff)
 		}
 
-		unknown := testUUID()
+		unknown := build.NewUUID()
 		var refused []badInput
 		for _, v := range []string{"0", "101", "x", "-1"} {
 			refused = append(refused, badInput{path: buildPath(f.app, "?limit="+v), status: http.StatusBadRequest, msg: "limit must be an integer from 1 to 100"})
@@ -509,7 +510,7 @@ func TestBuildCancel(t *testing.T) {
 			{name: "get another repository's build", method: "GET", path: buildPath(f.app, foreign), status: http.StatusNotFound},
 			{name: "status of another repository's build", method: "GET", path: buildPath(f.app, foreign+"/status"), status: http.StatusNotFound},
 			{name: "logs of another repository's build", method: "GET", path: buildPath(f.app, foreign+"/logs"), status: http.StatusNotFound},
-			{name: "unknown build", method: "DELETE", path: buildPath(f.app, testUUID()), status: http.StatusNotFound},
+			{name: "unknown build", method: "DELETE", path: buildPath(f.app, build.NewUUID()), status: http.StatusNotFound},
 			{name: "malformed id", method: "DELETE", path: buildPath(f.app, "nope"), status: http.StatusNotFound},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -572,7 +573,7 @@ func TestFileDrop(t *testing.T) {
 			{name: "unsigned", path: "/userfiles/" + id, status: http.StatusForbidden},
 			{name: "expired", path: sign("PUT", id, time.Now().Add(-time.Minute).Unix()), status: http.StatusForbidden},
 			{name: "signed for GET", path: sign("GET", id, hour), status: http.StatusForbidden},
-			{name: "unknown file", path: sign("PUT", testUUID(), hour), status: http.StatusNotFound},
+			{name: "unknown file", path: sign("PUT", build.NewUUID(), hour), status: http.StatusNotFound},
 			{name: "malformed file id", path: sign("PUT", "nope", hour), status: http.StatusNotFound},
 			{name: "over the limit", path: put, body: strings.Repeat("x", testBuildMaxBytes+1), status: http.StatusRequestEntityTooLarge},
 		} {

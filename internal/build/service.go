@@ -87,7 +87,8 @@ func (s *Service) LimitQueued(n int) *Service {
 // queue gives each build three).
 const RetriesPerBuild = 3
 
-func newUUID() string {
+// NewUUID returns a random version-4 UUID, the form of build and file ids.
+func NewUUID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -110,7 +111,7 @@ func (s *Service) PrepareFile(ctx context.Context, uploader *wharf.Account, mime
 	if len(mimeType) > 255 {
 		return nil, wharf.Errorf(wharf.Invalid, "mimeType is too long")
 	}
-	f := &wharf.UserFile{UUID: newUUID(), MimeType: mimeType}
+	f := &wharf.UserFile{UUID: NewUUID(), MimeType: mimeType}
 	f.StorageKey = fileKey(f.UUID)
 	if uploader != nil {
 		f.UploaderID = uploader.ID
@@ -217,7 +218,7 @@ var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 // Start validates req and queues a build of repo for requester, writing
 // Quay's build_dockerfile action-log entry with it.
 func (s *Service) Start(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, req Request) (*wharf.Build, error) {
-	b := &wharf.Build{UUID: newUUID(), Repository: *repo, RetriesRemaining: RetriesPerBuild}
+	b := &wharf.Build{UUID: NewUUID(), Repository: *repo, RetriesRemaining: RetriesPerBuild}
 	if err := s.source(ctx, req, b); err != nil {
 		return nil, err
 	}

@@ -9,9 +9,7 @@ package registry_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -72,15 +70,6 @@ func newBuildEnv(t *testing.T, store *db.DB) *buildEnv {
 	return f
 }
 
-func newBuildUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // start queues a build of acme/app requested by user (pulling with robot
 // when not nil), has worker "w" claim it and moves it to phase.
 func (f *buildEnv) start(t *testing.T, user string, robot *wharf.Robot, phase string) *wharf.Build {
@@ -90,7 +79,7 @@ func (f *buildEnv) start(t *testing.T, user string, robot *wharf.Robot, phase st
 		t.Fatal(err)
 	}
 	name := acct.Name
-	b := &wharf.Build{UUID: newBuildUUID(), Repository: *f.app, DisplayName: "test build", RetriesRemaining: 3,
+	b := &wharf.Build{UUID: build.NewUUID(), Repository: *f.app, DisplayName: "test build", RetriesRemaining: 3,
 		Job:          wharf.BuildJob{DockerTags: []string{"latest"}, IsManual: true, ManualUser: &name},
 		ManualUserID: acct.ID}
 	if robot != nil {
