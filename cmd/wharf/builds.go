@@ -95,6 +95,7 @@ func runBuildWorkers(ctx context.Context, cfg *config.Config, store *db.DB, buil
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
 		return fmt.Errorf("create build scratch directory: %w", err)
 	}
+	sweepScratch(scratch, time.Now().Add(-cfg.BuildTimeout-cfg.BuildWorkerLease), log)
 	tokens := build.NewTokens(keys, store, time.Now)
 	name := holderName()
 	log.Info("build workers started", slog.Int64("workers", cfg.BuildWorkers), slog.String("executor", exec.Name()),
@@ -109,6 +110,26 @@ func runBuildWorkers(ctx context.Context, cfg *config.Config, store *db.DB, buil
 	}
 	wg.Wait()
 	return nil
+}
+
+// sweepScratch removes build directories a crashed process left behind:
+// those older than any build may run (other processes sharing the data
+// directory may be building in newer ones).
+func sweepScratch(dir string, before time.Time, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Warn("read build scratch directory", slog.Any("err", err))
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() || !info.ModTime().Before(before) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			log.Warn("remove a stale build directory", slog.String("dir", e.Name()), slog.Any("err", err))
+		}
+	}
 }
 
 // buildReaper is the job that takes back builds of dead workers: workers
