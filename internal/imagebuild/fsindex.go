@@ -141,10 +141,18 @@ func (x *fsIndex) dirsUnder(dir string) []string {
 	return out
 }
 
+// maxIndexEntries bounds an image's index: base images come from users
+// (and other registries), and each entry costs memory in the process that
+// also serves the registry. Real distributions hold well under this.
+const maxIndexEntries = 2_000_000
+
 // indexImage reads img's flattened filesystem into an index.
 func indexImage(ctx context.Context, img v1.Image) (*fsIndex, error) {
 	x := newFSIndex()
 	err := walkImage(ctx, img, func(p string, hdr *tar.Header, _ io.Reader) error {
+		if len(x.nodes) >= maxIndexEntries {
+			return fmt.Errorf("the image has more than %d filesystem entries", maxIndexEntries)
+		}
 		x.record(p, hdr)
 		return nil
 	})
