@@ -24,7 +24,8 @@ import (
 type Builtin struct {
 	// URLs vets remote registries of FROM lines and ADD URLs.
 	URLs URLPolicy
-	// MaxBytes bounds one ADD download (BUILD_CONTEXT_MAX_BYTES).
+	// MaxBytes bounds one ADD download (BUILD_CONTEXT_MAX_BYTES); the
+	// build's new layers may hold twice that.
 	MaxBytes int64
 }
 
@@ -87,8 +88,9 @@ func (e Builtin) Run(ctx context.Context, job *Job) error {
 			}
 			return &cappedBody{ReadCloser: resp.Body, left: e.MaxBytes, url: url}, nil
 		},
-		Log:        stepLog{job: job, building: &building},
-		ScratchDir: job.ScratchDir,
+		Log:           stepLog{job: job, building: &building},
+		ScratchDir:    job.ScratchDir,
+		MaxLayerBytes: 2 * e.MaxBytes,
 	})
 	if err != nil {
 		return err

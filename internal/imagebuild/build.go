@@ -50,6 +50,10 @@ type Options struct {
 	// new layers from there, so the caller removes the directory once it
 	// is done with the image, or after a failed build. Required.
 	ScratchDir string
+	// MaxLayerBytes bounds the file bytes all of the build's new layers
+	// hold together (COPY . /x ten times writes the context ten times);
+	// 0 means no bound.
+	MaxLayerBytes int64
 	// Now gives the created timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -126,6 +130,8 @@ type builder struct {
 	images  map[string]v1.Image      // pulled images by reference
 	step    int
 	total   int
+	// layerBytes counts the file bytes written to new layers so far.
+	layerBytes int64
 	// allowRun lets plan pass RUN steps, for ExternalImages: executors
 	// with a container runtime run them.
 	allowRun bool

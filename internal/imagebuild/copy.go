@@ -56,6 +56,7 @@ func (s *stage) copyLayer(ctx context.Context, in *dockerfile.Copy, kw string) e
 	if err != nil {
 		return err
 	}
+	w.budget, w.max = &s.b.layerBytes, s.b.opts.MaxLayerBytes
 	kept := false
 	defer func() {
 		if !kept {

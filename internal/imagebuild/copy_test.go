@@ -172,3 +172,22 @@ func TestScratchImage(t *testing.T) {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }
+
+// TestLayerBudget: the build's new layers together may hold at most
+// MaxLayerBytes of file content, however often a COPY repeats.
+func TestLayerBudget(t *testing.T) {
+	ctxDir := writeContext(t, map[string]fsEntry{"big.bin": {body: strings.Repeat("x", 1000)}})
+	df := &dockerfile.Dockerfile{Escape: '\\', Stages: []dockerfile.Stage{{
+		From:         dockerfile.From{Image: "scratch"},
+		Instructions: []dockerfile.Instruction{cp("/a", "big.bin"), cp("/b", "big.bin"), cp("/c", "big.bin")},
+	}}}
+	for _, tc := range []struct {
+		max  int64
+		fail bool
+	}{{0, false}, {3000, false}, {2500, true}} {
+		_, err := Build(context.Background(), df, Options{ContextDir: ctxDir, ScratchDir: t.TempDir(), MaxLayerBytes: tc.max})
+		if (err != nil) != tc.fail || (tc.fail && !strings.Contains(err.Error(), "more than 2500 bytes")) {
+			t.Errorf("MaxLayerBytes %d: %v, want failure %v", tc.max, err, tc.fail)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type layerWriter struct {
 	written map[string]bool // paths this layer already holds
 	files   int
 	bytes   int64
+	// budget is the build's count of layer bytes and its bound (0: none).
+	budget *int64
+	max    int64
 }
 
 func newLayerWriter(ctx context.Context, dir string, fs *fsIndex, own *owner, chmod int64, now time.Time) (*layerWriter, error) {
@@ -184,6 +187,11 @@ func (w *layerWriter) put(p string, hdr *tar.Header, r io.Reader, copied bool) e
 		return fmt.Errorf("write layer: %w", err)
 	}
 	if h.Typeflag == tar.TypeReg {
+		if w.budget != nil {
+			if *w.budget += h.Size; w.max > 0 && *w.budget > w.max {
+				return fmt.Errorf("the build's new layers would hold more than %d bytes", w.max)
+			}
+		}
 		if _, err := io.CopyN(w.tw, ctxReader{w.ctx, r}, h.Size); err != nil {
 			return fmt.Errorf("copy %s: %w", p, err)
 		}
