@@ -200,12 +200,22 @@ func (db *DB) RepositoryOfResource(ctx context.Context, uuid string) (*wharf.Rep
 // SQLite serialises writers; PostgreSQL skips rows another claim has locked.
 func (db *DB) ClaimBuild(ctx context.Context, worker string, lease time.Duration) (*wharf.Build, error) {
 	pick := `SELECT id FROM build WHERE phase = 'waiting' AND retries_remaining > 0 ORDER BY id LIMIT 1`
+	// Idle workers poll: a plain read first keeps them from taking
+	// SQLite's write lock (or a PostgreSQL row lock) when nothing waits.
+	var waiting int64
+	err := db.sql.QueryRowContext(ctx, pick).Scan(&waiting)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wharf.Wrap(err, "look for queued builds")
+	}
 	if db.dialect == Postgres {
 		pick += ` FOR UPDATE SKIP LOCKED`
 	}
 	now := db.now()
 	var b *wharf.Build
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, worker = $2, lease_until = $3, heartbeat = $4,
 			phase_changed_at = $4, retries_remaining = retries_remaining - 1
