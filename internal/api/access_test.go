@@ -239,6 +239,9 @@ type accessEndpoint struct {
 	ok     func(t *testing.T, x *accessCellCtx, rq accessRequest, r *response) // optional check of a success
 	// refusal is the detail every caller's expected error carries, if fixed.
 	refusal string
+	// badRequestType is the error_type of the endpoint's 400s when it is
+	// not invalid_request (Quay's invalid_response, say).
+	badRequestType string
 	// variants run the endpoint on targets that belong to somebody else.
 	variants []accessVariant
 }
@@ -393,6 +396,9 @@ func (f *accessFixture) cell(t *testing.T, ep accessEndpoint, p *accessPrincipal
 		detail := o.detail
 		if detail == "" && want >= 400 && wantType == "" {
 			detail = ep.refusal
+		}
+		if want == http.StatusBadRequest && wantType == "" {
+			wantType = ep.badRequestType
 		}
 		if checkAccessResponse(t, rq.path, r, want, wantType, detail) && r.Status < 400 && ep.ok != nil {
 			ep.ok(t, x, rq, r)

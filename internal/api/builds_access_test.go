@@ -291,7 +291,30 @@ func buildAccessMatrix() []accessEndpoint {
 					t.Errorf("superuser view %s of %s/%s", r.Body, b.Repository.Namespace, b.Repository.Name)
 				}
 			}},
+		// Spec §3.8: wharf never archives build logs (…/logs serves them
+		// whole), so for a superuser every existing build answers 400.
+		{method: GET, route: "/api/v1/superuser/{build_uuid}/logs/archive", class: clsInspect, want: wantInspectStatus(http.StatusBadRequest),
+			badRequestType: "invalid_response", refusal: "",
+			build: func(x *accessCellCtx) accessRequest {
+				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), wharf.Actor{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
+				if err != nil {
+					x.t.Fatal(err)
+				}
+				b := storeBuild(x.t, x.f.store, repo, storeUploadedFile(x.t, x.f.store, x.f.accounts["alice"]))
+				return accessRequest{path: "/api/v1/superuser/" + b.UUID + "/logs/archive"}
+			}},
 	}
+}
+
+// wantInspectStatus is wantInspect with status for the callers who pass.
+func wantInspectStatus(status int) [nAccessCallers]int {
+	w := wantInspect
+	for i, s := range w {
+		if s == http.StatusOK {
+			w[i] = status
+		}
+	}
+	return w
 }
 
 // checkWaitingLog asserts the log of a build that only ever waited, from start.

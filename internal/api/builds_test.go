@@ -415,6 +415,9 @@ func TestBuildListAndLogs(t *testing.T) {
 			{path: "/api/v1/superuser/" + unknown + "/logs", status: http.StatusBadRequest, msg: "Unable to locate a build by id: " + unknown},
 			{path: "/api/v1/superuser/nope/status", status: http.StatusBadRequest, msg: "Unable to locate a build by id: nope"},
 			{path: "/api/v1/superuser/" + unknown + "/build", status: http.StatusNotFound},
+			// Spec §3.8: logs are never archived (they stay in the database).
+			{path: "/api/v1/superuser/" + unknown + "/logs/archive", status: http.StatusBadRequest, msg: "Unable to locate a build by id: " + unknown},
+			{path: "/api/v1/superuser/" + ids[0] + "/logs/archive", status: http.StatusBadRequest, msg: "Archived logs not available"},
 			{path: "/api/v1/superuser/" + ids[0] + "/archive", status: http.StatusNotFound},
 		}...) {
 			c.name = c.path

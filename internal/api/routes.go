@@ -183,6 +183,7 @@ func (s *Server) routes() {
 			// {view} is status, build or logs (spec §2.22–2.24); the literal
 			// superuser paths above are more specific and win.
 			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, s.superuserBuild}})
+			s.handle("/api/v1/superuser/{build_uuid}/logs/archive", map[string]method{GET: {inspect, s.superuserBuildLogArchive}})
 		}
 	}
 

@@ -159,8 +159,10 @@ func checkProblem(t testing.TB, r *response, status int, msg, contains string) {
 		t.Errorf("detail %q, error_message %q and message %q differ", detail, errMsg, message)
 	}
 	// Quay's other 400, InvalidResponse, is the superuser build views' answer
-	// for an unknown build (spec §2.22); every other 400 is invalid_request.
-	lostBuild := r.Status == http.StatusBadRequest && errType == "invalid_response" && strings.HasPrefix(detail, "Unable to locate a build by id: ")
+	// for an unknown build or a missing log archive (spec §2.22, §3.8);
+	// every other 400 is invalid_request.
+	lostBuild := r.Status == http.StatusBadRequest && errType == "invalid_response" &&
+		(strings.HasPrefix(detail, "Unable to locate a build by id: ") || detail == "Archived logs not available")
 	if want, ok := errorTypeFor[r.Status]; ok && errType != want && !lostBuild {
 		t.Errorf("error_type %q, want %q for status %d", errType, want, r.Status)
 	}
