@@ -317,6 +317,20 @@ func TestBuildWithBuiltinExecutor(t *testing.T) {
 			t.Errorf("no build_success action-log entry for %s", id)
 		}
 
+		// .dockerignore keeps files out of COPY.
+		id = f.request(t, map[string]any{"file_id": f.upload(t, contextTar(t,
+			ctxEntry{name: "Dockerfile", body: "FROM scratch\nCOPY . /ctx/\n"},
+			ctxEntry{name: ".dockerignore", body: "secret.txt\n*.log\n"},
+			ctxEntry{name: "keep.txt", body: "kept"}, ctxEntry{name: "secret.txt", body: "s3cr3t"},
+			ctxEntry{name: "debug.log", body: "noise"})), "docker_tags": []string{"ignored"}})
+		if status := f.waitPhase(t, id, time.Minute, "complete", "error"); status["phase"] != "complete" {
+			t.Fatalf("the .dockerignore build ended %s: %s", status["phase"], js(status))
+		}
+		files = f.lastLayerFiles(t, f.host+"/"+buildOrg+"/app:ignored")
+		if files["ctx/keep.txt"] != "kept" || files["ctx/secret.txt"] != "" || files["ctx/debug.log"] != "" {
+			t.Errorf("COPY . with a .dockerignore copied %v, want keep.txt without secret.txt and debug.log", keysOf(files))
+		}
+
 		// RUN needs buildah: the built-in executor says so.
 		id = f.request(t, map[string]any{"file_id": f.upload(t, contextTar(t,
 			ctxEntry{name: "Dockerfile", body: "FROM " + buildOrg + "/base\nRUN echo hi > /hi.txt\n"}))})

@@ -27,7 +27,8 @@ var ErrRunUnsupported = errors.New("RUN is not supported by the built-in executo
 type Options struct {
 	// ContextDir is the build context directory, already extracted and
 	// checked. COPY and ADD read it only through os.OpenRoot, so symlinks
-	// cannot escape it. "" means the build has no context.
+	// cannot escape it. A .dockerignore at its root hides the paths it
+	// excludes from them, as in Docker. "" means the build has no context.
 	ContextDir string
 	// BuildArgs are the --build-arg values.
 	BuildArgs map[string]string
@@ -93,6 +94,9 @@ func Build(ctx context.Context, df *dockerfile.Dockerfile, opts Options) (v1.Ima
 			return nil, fmt.Errorf("open build context: %w", err)
 		}
 		defer b.buildContext.Close()
+		if b.ignore, err = loadIgnore(b.buildContext); err != nil {
+			return nil, err
+		}
 	}
 	order, err := b.plan()
 	if err != nil {
@@ -118,7 +122,8 @@ type builder struct {
 	df           *dockerfile.Dockerfile
 	opts         Options
 	escape       rune
-	buildContext *os.Root // nil when the build has no context
+	buildContext *os.Root       // nil when the build has no context
+	ignore       *ignoreMatcher // the context's .dockerignore; nil: none
 
 	meta     map[string]string // meta ARG values, for FROM and --from
 	usedArgs map[string]bool   // BuildArgs some ARG declared

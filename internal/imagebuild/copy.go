@@ -153,7 +153,7 @@ func (s *stage) copyFromContext(ctx context.Context, w *layerWriter, c *copySpec
 		if s.b.buildContext == nil {
 			return errors.New("the build has no context to copy from")
 		}
-		m, err := matchContext(s.b.buildContext, src)
+		m, err := matchContext(s.b.buildContext, s.b.ignore, src)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (s *stage) copyFromContext(ctx context.Context, w *layerWriter, c *copySpec
 		}
 	}
 	for _, p := range paths {
-		if err := copyContextPath(w, s.b.buildContext, p, c.dest, destDir, add); err != nil {
+		if err := copyContextPath(w, s.b.buildContext, s.b.ignore, p, c.dest, destDir, add); err != nil {
 			return err
 		}
 	}
@@ -180,8 +180,9 @@ func (s *stage) copyFromContext(ctx context.Context, w *layerWriter, c *copySpec
 // matchContext returns the context paths src names: itself, or what its
 // wildcards match, component by component, as filepath.Match would
 // against context-relative paths. A path leaving the context is refused
-// here; os.Root refuses symlinks that would.
-func matchContext(root *os.Root, src string) ([]string, error) {
+// here; os.Root refuses symlinks that would. What .dockerignore excludes
+// is not there: naming it is an error, and wildcards do not match it.
+func matchContext(root *os.Root, ig *ignoreMatcher, src string) ([]string, error) {
 	rel := path.Clean(src)
 	if rel == ".." || strings.HasPrefix(rel, "../") {
 		return nil, fmt.Errorf("forbidden path outside the build context: %s", src)
@@ -191,6 +192,9 @@ func matchContext(root *os.Root, src string) ([]string, error) {
 		return []string{"."}, nil
 	}
 	if !hasMeta(rel) {
+		if _, ok := ig.resolve(root, rel); !ok {
+			return nil, fmt.Errorf("file not found in build context or excluded by .dockerignore: %s", rel)
+		}
 		return []string{rel}, nil
 	}
 	cands := []string{"."}
@@ -218,7 +222,10 @@ func matchContext(root *os.Root, src string) ([]string, error) {
 		}
 		cands = next
 	}
-	return cands, nil
+	return slices.DeleteFunc(cands, func(p string) bool {
+		_, ok := ig.resolve(root, p)
+		return !ok
+	}), nil
 }
 
 func readDirNames(root *os.Root, dir string) ([]string, error) {
@@ -234,8 +241,9 @@ func readDirNames(root *os.Root, dir string) ([]string, error) {
 
 // copyContextPath copies context path p: a directory's contents into
 // dest, an archive (ADD only) unpacked into dest, a file to dest or into
-// it. A symlink p is followed, within the context only.
-func copyContextPath(w *layerWriter, root *os.Root, p, dest string, destDir, add bool) error {
+// it. A symlink p is followed, within the context only; a directory's
+// contents are filtered by .dockerignore where the symlinks lead.
+func copyContextPath(w *layerWriter, root *os.Root, ig *ignoreMatcher, p, dest string, destDir, add bool) error {
 	info, err := root.Stat(filepath.FromSlash(p))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("file not found in build context: %s", p)
@@ -244,7 +252,8 @@ func copyContextPath(w *layerWriter, root *os.Root, p, dest string, destDir, add
 		return err
 	}
 	if info.IsDir() {
-		return copyContextDir(w, root, p, dest)
+		real, _ := ig.resolve(root, p)
+		return copyContextDir(w, root, ig, real, dest)
 	}
 	if add {
 		if unpacked, err := addArchive(w, root, p, dest); unpacked || err != nil {
@@ -267,13 +276,14 @@ func copyContextPath(w *layerWriter, root *os.Root, p, dest string, destDir, add
 	return err
 }
 
-// copyContextDir copies the contents of context directory dir into dest.
-// Symlinks below dir are copied as symlinks, never followed.
-func copyContextDir(w *layerWriter, root *os.Root, dir, dest string) error {
+// copyContextDir copies the contents of context directory dir into dest,
+// leaving out what .dockerignore excludes. Symlinks below dir are copied
+// as symlinks, never followed.
+func copyContextDir(w *layerWriter, root *os.Root, ig *ignoreMatcher, dir, dest string) error {
 	if _, err := w.dir(dest, nil); err != nil {
 		return err
 	}
-	return fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+	return walkVisible(root, ig, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == dir {
 			return err
 		}

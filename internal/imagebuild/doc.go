@@ -27,6 +27,10 @@
 // Options.ScratchDir; the returned image reads them from there, so the
 // caller removes ScratchDir only when it is done with the image.
 //
+// Sources from the build context are read through an os.Root on it and
+// filtered by the context's .dockerignore (Docker's pattern rules, `!`
+// exceptions and `**` included); COPY --from is not filtered.
+//
 // Every other instruction changes only the image config and adds a
 // history entry with EmptyLayer set, as BuildKit does.
 //
