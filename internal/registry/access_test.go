@@ -13,8 +13,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 )
 
-// access decodes the access claim of a registry JWT (unverified).
-func access(t *testing.T, token string) []map[string]any {
+// jwtClaims decodes the payload of a JWT (unverified) into claims.
+func jwtClaims(t *testing.T, token string, claims any) {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -24,12 +24,18 @@ func access(t *testing.T, token string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := json.Unmarshal(raw, claims); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// access decodes the access claim of a registry JWT (unverified).
+func access(t *testing.T, token string) []map[string]any {
+	t.Helper()
 	var c struct {
 		Access []map[string]any `json:"access"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
-	}
+	jwtClaims(t, token, &c)
 	return c.Access
 }
 

@@ -9,7 +9,6 @@ package registry_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -144,20 +143,10 @@ func grants(t *testing.T, c *client, scopes ...string) (repos map[string][]strin
 // subject returns the sub claim of a registry JWT (unverified).
 func subject(t *testing.T, token string) string {
 	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token %q is not a JWT", token)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c struct {
 		Sub string `json:"sub"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
-	}
+	jwtClaims(t, token, &c)
 	return c.Sub
 }
 
