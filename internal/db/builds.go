@@ -213,11 +213,14 @@ func (db *DB) ClaimBuild(ctx context.Context, worker string, lease time.Duration
 	if db.dialect == Postgres {
 		pick += ` FOR UPDATE SKIP LOCKED`
 	}
-	now := db.now()
 	var b *wharf.Build
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		now, err := db.leaseNow(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var id int64
-		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, worker = $2, lease_until = $3, heartbeat = $4,
+		err = tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, worker = $2, lease_until = $3, heartbeat = $4,
 			phase_changed_at = $4, retries_remaining = retries_remaining - 1
 			WHERE id = (`+pick+`) AND phase = 'waiting' RETURNING id`,
 			wharf.PhaseScheduled, worker, micros(now.Add(lease)), micros(now)).Scan(&id)
@@ -240,7 +243,10 @@ func (db *DB) ClaimBuild(ctx context.Context, worker string, lease time.Duration
 // Conflict when the worker no longer holds the build (its lease lapsed and
 // the build was requeued, or the build was cancelled): it must stop.
 func (db *DB) RenewBuildLease(ctx context.Context, uuid, worker string, lease time.Duration) error {
-	now := db.now()
+	now, err := db.leaseNow(ctx, db.sql)
+	if err != nil {
+		return err
+	}
 	res, err := db.sql.ExecContext(ctx, `UPDATE build SET lease_until = $1, heartbeat = $2
 		WHERE uuid = $3 AND worker = $4 AND phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')`,
 		micros(now.Add(lease)), micros(now), uuid, worker)
@@ -356,7 +362,11 @@ func (db *DB) CancelBuild(ctx context.Context, uuid string, entries ...wharf.Log
 // internalerror with failed's action-log entries. It returns how many
 // builds went each way.
 func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error) {
-	now := micros(db.now())
+	clock, err := db.leaseNow(ctx, db.sql)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := micros(clock)
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+buildColumns+buildFrom+`
 		WHERE b.phase NOT IN ('waiting', 'complete', 'error', 'internalerror', 'cancelled') AND b.lease_until < $1`, now)
 	if err != nil {

@@ -735,3 +735,26 @@ func TestBuildKeepsItsDeletedPullRobot(t *testing.T) {
 			"after deleting the robot: robot %q (%d), manual user %d", got.PullRobot, got.PullRobotID, got.ManualUserID)
 	})
 }
+
+// TestBuildLeasesUseTheDatabaseClock: on PostgreSQL lease times come from
+// the database, so a process whose clock runs an hour ahead neither takes
+// a healthy worker's build nor hands out leases that never lapse.
+func TestBuildLeasesUseTheDatabaseClock(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		if store.Dialect() != db.Postgres {
+			return // SQLite's processes share one machine and its clock
+		}
+		ctx := t.Context()
+		f := newBuildFixture(t, store)
+		f.create("skewed", 3)
+		claimBuild(t, store, "w", time.Minute, "skewed")
+		db.SetClock(store, func() time.Time { return time.Now().Add(time.Hour) })
+		requeued, expired, err := store.ExpireBuildLeases(ctx, func(*wharf.Build) []wharf.LogEntry { return nil })
+		failIf(t, err != nil || requeued+expired != 0, "a clock an hour ahead expired a fresh lease: %d, %d, %v", requeued, expired, err)
+		must(t, store.RenewBuildLease(ctx, "skewed", "w", time.Minute))
+		got := loadBuild(t, store, "skewed")
+		if d := time.Until(got.LeaseUntil); d < 30*time.Second || d > 2*time.Minute {
+			t.Errorf("a renewal by a skewed process leases until %v from now, want about a minute", d)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -11,7 +12,10 @@ import (
 // now+ttl. It reports false when another holder's lease is still valid, so
 // that among processes sharing the database exactly one runs the job.
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	now := db.now()
+	now, err := db.leaseNow(ctx, db.sql)
+	if err != nil {
+		return false, err
+	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO job_lease (name, holder, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE job_lease.holder = excluded.holder OR job_lease.expires_at <= $4`,
@@ -27,4 +31,22 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	_, err := db.sql.ExecContext(ctx, `DELETE FROM job_lease WHERE name = $1 AND holder = $2`, name, holder)
 	return wharf.Wrap(err, "release lease")
+}
+
+// leaseNow is the clock lease arithmetic uses: on PostgreSQL the
+// database's, which every process sharing it reads alike whatever their
+// own clocks say, so a process whose clock runs ahead cannot take a
+// healthy holder's lease; on SQLite, whose processes share one machine,
+// the process clock.
+func (db *DB) leaseNow(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (time.Time, error) {
+	if db.dialect != Postgres {
+		return db.now(), nil
+	}
+	var us int64
+	if err := q.QueryRowContext(ctx, `SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT`).Scan(&us); err != nil {
+		return time.Time{}, wharf.Wrap(err, "read the database clock")
+	}
+	return time.UnixMicro(us), nil
 }
