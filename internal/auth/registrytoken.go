@@ -30,6 +30,9 @@ type RegistryClaims struct {
 	ID        string           `json:"jti"`
 	AccountID int64            `json:"uid,omitempty"`
 	Kind      string           `json:"kind,omitempty"` // user | robot; empty for anonymous
+	// Build is the build whose worker got the token (with a build token):
+	// its grants follow the build, not the subject's own rights.
+	Build string `json:"bld,omitempty"`
 	Access    []RegistryAccess `json:"access"`
 }
 
@@ -86,11 +89,12 @@ func (t *RegistryTokens) Lifetime() time.Duration { return t.lifetime }
 
 // Issue signs a token granting access to subject (account id and kind).
 func (t *RegistryTokens) Issue(ctx context.Context, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
-	return t.IssueFor(ctx, t.lifetime, subject, accountID, kind, access)
+	return t.IssueFor(ctx, t.lifetime, "", subject, accountID, kind, access)
 }
 
-// IssueFor is Issue with a lifetime of its own, at most the usual one.
-func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
+// IssueFor is Issue for a build's worker (build is its uuid; "" for
+// none), with a lifetime of its own, at most the usual one.
+func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, build, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
 	lifetime = min(lifetime, t.lifetime)
 	now := t.now()
 	jti := make([]byte, 12)
@@ -100,7 +104,7 @@ func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, s
 	}
 	claims := &RegistryClaims{Issuer: t.issuer, Subject: subject, Audience: t.audience, IssuedAt: now.Unix(),
 		NotBefore: now.Add(-10 * time.Second).Unix(), ExpiresAt: now.Add(lifetime).Unix(),
-		ID: base64.RawURLEncoding.EncodeToString(jti), AccountID: accountID, Kind: kind, Access: access}
+		ID: base64.RawURLEncoding.EncodeToString(jti), AccountID: accountID, Kind: kind, Build: build, Access: access}
 	token, err := t.keys.Sign(ctx, claims)
 	if err != nil {
 		return "", nil, err

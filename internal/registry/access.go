@@ -50,13 +50,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if c.account != nil {
 		subject, id, kind = c.account.Name, c.account.ID, string(c.account.Kind)
 	}
-	lifetime := s.Tokens.Lifetime()
+	lifetime, build := s.Tokens.Lifetime(), ""
 	if c.build != nil {
 		// A build's grants follow its phase: short tokens make the worker
 		// come back, so a push grant does not outlive the push.
-		lifetime = buildTokenLifetime
+		lifetime, build = buildTokenLifetime, c.build.UUID
 	}
-	token, claims, err := s.Tokens.IssueFor(r.Context(), lifetime, subject, id, kind, access)
+	token, claims, err := s.Tokens.IssueFor(r.Context(), lifetime, build, subject, id, kind, access)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -284,6 +284,11 @@ func (s *Server) holderInspects(ctx context.Context, claims *auth.RegistryClaims
 // holderMay reports whether the account a token was issued to could be
 // granted action on rt.
 func (s *Server) holderMay(ctx context.Context, claims *auth.RegistryClaims, rt route, action string) (bool, error) {
+	if claims.Build != "" {
+		// A build worker's rights are its build token's, not its subject's:
+		// send it back to the token endpoint, which decides.
+		return true, nil
+	}
 	if claims.Subject == "" {
 		return false, nil
 	}

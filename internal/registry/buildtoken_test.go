@@ -306,7 +306,16 @@ func TestBuildTokenPushes(t *testing.T) {
 				})
 
 				t.Run("pushing: pushes the target, not another repository", func(t *testing.T) {
+					// A client still holding the pull-only token of the
+					// building phase is sent back for a new one (401), never
+					// judged by its subject's own rights (bob may not push).
+					stale := f.worker(tok)
+					must(t, "pull the target", stale.do("GET", "/v2/acme/app/manifests/seed", nil, "Accept", mtOCIManifest), http.StatusOK)
 					f.moveTo(t, b, wharf.PhasePushing)
+					if r := stale.e.send("POST", "/v2/acme/app/blobs/uploads/", nil, stale.token); r.Status != http.StatusUnauthorized {
+						t.Fatalf("a build worker's stale token on a push: %s, want 401 (fetch a new token)", r)
+					}
+					stale.pushImage("acme/app", tag+"-stale", "built by "+user+" with a stale token")
 					w := f.worker(tok)
 					body, digest := w.pushImage("acme/app", tag, "built by "+user)
 					checkManifest(t, admin, "acme/app", tag, body, mtOCIManifest, digest)
