@@ -21,19 +21,19 @@ type RegistryAccess struct {
 
 // RegistryClaims are the claims of a registry bearer token.
 type RegistryClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub,omitempty"`
-	Audience  string           `json:"aud"`
-	ExpiresAt int64            `json:"exp"`
-	NotBefore int64            `json:"nbf"`
-	IssuedAt  int64            `json:"iat"`
-	ID        string           `json:"jti"`
-	AccountID int64            `json:"uid,omitempty"`
-	Kind      string           `json:"kind,omitempty"` // user | robot; empty for anonymous
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub,omitempty"`
+	Audience  string `json:"aud"`
+	ExpiresAt int64  `json:"exp"`
+	NotBefore int64  `json:"nbf"`
+	IssuedAt  int64  `json:"iat"`
+	ID        string `json:"jti"`
+	AccountID int64  `json:"uid,omitempty"`
+	Kind      string `json:"kind,omitempty"` // user | robot; empty for anonymous
 	// Build is the build whose worker got the token (with a build token):
 	// its grants follow the build, not the subject's own rights.
-	Build string `json:"bld,omitempty"`
-	Access    []RegistryAccess `json:"access"`
+	Build  string           `json:"bld,omitempty"`
+	Access []RegistryAccess `json:"access"`
 }
 
 // Allows reports whether the token grants action on repository name.
