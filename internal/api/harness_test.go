@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -242,18 +241,4 @@ func (e *testEnv) createApp(admin *client, org string) string {
 	r := admin.do("POST", "/api/v1/organization/"+org+"/applications", map[string]any{"name": "cli"})
 	mustStatus(e.t, r, http.StatusOK)
 	return r.JSON(e.t)["client_id"].(string)
-}
-
-// logKinds returns the kinds of every action-log entry, newest first.
-func (e *testEnv) logKinds() []string {
-	e.t.Helper()
-	entries, err := e.store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	kinds := make([]string, len(entries))
-	for i, en := range entries {
-		kinds[i] = en.Kind
-	}
-	return kinds
 }

@@ -27,7 +27,6 @@ var (
 	errManifestUnknown    = errCode{"MANIFEST_UNKNOWN", http.StatusNotFound}
 	errNameInvalid        = errCode{"NAME_INVALID", http.StatusBadRequest}
 	errNameUnknown        = errCode{"NAME_UNKNOWN", http.StatusNotFound}
-	errSizeInvalid        = errCode{"SIZE_INVALID", http.StatusBadRequest}
 	errTooLarge           = errCode{"SIZE_INVALID", http.StatusRequestEntityTooLarge}
 	errRangeInvalid       = errCode{"BLOB_UPLOAD_INVALID", http.StatusRequestedRangeNotSatisfiable}
 	errTagInvalid         = errCode{"TAG_INVALID", http.StatusBadRequest}
