@@ -445,3 +445,30 @@ func TestMount(t *testing.T) {
 		})
 	})
 }
+
+// TestBuildWorkerMount checks that a build worker mounts only what its
+// build may pull: its token names the build, whose rights are the build
+// token's, so the rights of the token's subject never stand in for them.
+func TestBuildWorkerMount(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		f := newBuildEnv(t, store)
+		b := f.start(t, "bob", nil, wharf.PhasePushing) // bob cannot read acme/other
+		base := sha256Of([]byte("layer of base image"))
+		for _, from := range []string{"", "acme/other"} {
+			t.Run("from="+from, func(t *testing.T) {
+				w := f.worker(f.issue(t, b, "w"))
+				q := "?mount=" + base
+				if from != "" {
+					w.extra = []string{"repository:" + from + ":pull"}
+					q += "&from=" + from
+				}
+				r := w.do("POST", "/v2/acme/app/blobs/uploads/"+q, nil)
+				must(t, "mount", r, http.StatusAccepted)
+				mustErr(t, "HEAD blob that was not mounted", f.as("admin", f.pass["admin"]).do("HEAD", "/v2/acme/app/blobs/"+base, nil),
+					http.StatusNotFound, "")
+			})
+		}
+	})
+}

@@ -167,7 +167,9 @@ func (s *Server) checkQuota(ctx context.Context, req *request, repo *wharf.Repos
 
 // mayPull reports whether the holder of claims may read rt's repository
 // (which must exist): by the token's grant, because it is public, or
-// because the holder could be granted it.
+// because the holder could be granted it. A build worker's token is judged
+// by its grants alone: holderMay answers "ask the token endpoint" for it,
+// which grants no right here.
 func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt route) (*wharf.Repository, bool, error) {
 	repo, err := s.Store.RepositoryByName(ctx, rt.namespace, rt.repo)
 	if wharf.IsCode(err, wharf.NotFound) {
@@ -178,6 +180,9 @@ func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt ro
 	}
 	if repo.Visibility == wharf.Public || claims.Allows("repository", rt.name(), "pull") {
 		return repo, true, nil
+	}
+	if claims.Build != "" {
+		return repo, false, nil
 	}
 	ok, err := s.holderMay(ctx, claims, rt, "pull")
 	return repo, ok, err
@@ -302,14 +307,16 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, req *reques
 		return err
 	}
 	fw, _, err := s.receive(r.Context(), u, r.Body, r.Header.Get("Content-Range"))
+	if err == nil {
+		err = fw.Close()
+	}
+	if err == nil {
+		err = s.Store.UpdateUpload(r.Context(), u) // releases the claim
+	}
 	if err != nil {
+		// Not held until it expires: the next request is told what the
+		// upload holds (receive compares it with the session) instead.
 		release()
-		return err
-	}
-	if err := fw.Close(); err != nil {
-		return err
-	}
-	if err := s.Store.UpdateUpload(r.Context(), u); err != nil {
 		return err
 	}
 	uploadAccepted(w, req, u, http.StatusAccepted)
