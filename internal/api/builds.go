@@ -25,7 +25,7 @@ import (
 // buildAccess is what the caller may do with {namespace}/{repository}'s
 // builds: its repository permissions, widened for superusers.
 func (s *Server) buildAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	repo, p, err := s.scopedPermissions(r, c)
+	repo, p, err := s.scopedPermissions(r, c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
 		return nil, p, err
 	}
@@ -319,7 +319,10 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call)
 	if view == "logs" {
 		return s.writeBuildLogs(w, r, b)
 	}
-	p, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, b.Repository.Namespace, b.Repository.Name)
+	// is_writer and archive_url follow the caller's own permissions on the
+	// build's repository, clipped by its token's scopes as on the
+	// repository endpoints: super:user alone shows no signed archive URL.
+	_, p, err := s.scopedPermissions(r, c, b.Repository.Namespace, b.Repository.Name)
 	if err != nil {
 		return err
 	}

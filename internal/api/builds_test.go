@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
@@ -532,6 +533,35 @@ func TestBuildCancel(t *testing.T) {
 
 // TestFileDrop: the filedrop URL (spec: Quay's user files), signed for one
 // method, one file and one hour; an upload happens once, within the limit.
+// TestSuperuserBuildViewScopes: the superuser views show is_writer and
+// archive_url by the caller's permissions clipped by its token's scopes,
+// as the repository endpoints do: a super:user token of a writer gets
+// neither, an all-scopes token of the same user gets both.
+func TestSuperuserBuildViewScopes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		f := newBuildFixture(t, store)
+		file := f.upload(t, f.admin, "FROM scratch\n")
+		r := f.admin.do("POST", buildPath(f.own, ""), map[string]any{"file_id": file})
+		mustStatus(t, r, http.StatusCreated)
+		id := r.JSON(t)["id"].(string)
+		superOnly := f.e.mintToken(f.e.login("admin", "adminpass1"), f.e.createApp(f.admin, "acme"), string(auth.SuperUser))
+		for _, c := range []struct {
+			name   string
+			who    *client
+			writer bool
+		}{{"all scopes", f.admin, true}, {"super:user only", superOnly, false}} {
+			for _, view := range []string{"status", "build"} {
+				r := c.who.do("GET", "/api/v1/superuser/"+id+"/"+view, nil)
+				mustStatus(t, r, http.StatusOK)
+				v := r.JSON(t)
+				if _, has := v["archive_url"]; has != c.writer || v["is_writer"] != c.writer {
+					t.Errorf("%s: superuser %s view %s, want is_writer and archive_url %t", c.name, view, r.Body, c.writer)
+				}
+			}
+		}
+	})
+}
+
 func TestFileDrop(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newBuildFixture(t, store)

@@ -11,7 +11,7 @@ import (
 // repoAccess loads {namespace}/{repository} from the path with what the
 // caller may do with it through this credential (tokens need repo:* scopes).
 func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	repo, p, err := s.scopedPermissions(r, c)
+	repo, p, err := s.scopedPermissions(r, c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
 		return nil, p, err
 	}
@@ -22,12 +22,10 @@ func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, reposi
 	return repo, p, nil
 }
 
-// scopedPermissions is what the caller may do with the path's
-// {namespace}/{repository} (nil when it does not exist), narrowed by an
-// OAuth token's repo:* scopes.
-func (s *Server) scopedPermissions(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()},
-		r.PathValue("namespace"), r.PathValue("repository"))
+// scopedPermissions is what the caller may do with namespace/name (nil
+// when it does not exist), narrowed by an OAuth token's repo:* scopes.
+func (s *Server) scopedPermissions(r *http.Request, c *call, namespace, name string) (*wharf.Repository, repository.Permissions, error) {
+	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, namespace, name)
 	if err != nil {
 		return nil, p, err
 	}
