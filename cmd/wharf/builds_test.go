@@ -4,8 +4,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharf-registry/wharf/internal/config"
 )
 
 func TestSweepScratch(t *testing.T) {
@@ -26,5 +29,22 @@ func TestSweepScratch(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("a directory a running build may use was removed: %v", err)
+	}
+}
+
+// TestBuildExecutorNeedsBuildah: BUILD_EXECUTOR buildah without buildah
+// (or unshare) on PATH stops start-up, as the README says, rather than
+// failing every build; builtin needs nothing.
+func TestBuildExecutorNeedsBuildah(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	cfg := config.Default()
+	cfg.FeatureBuildSupport, cfg.BuildWorkers = true, 1
+	cfg.BuildExecutor = "buildah"
+	if e, err := buildExecutor(&cfg); err == nil || !strings.Contains(err.Error(), "buildah cannot be run") {
+		t.Errorf("buildah missing: executor %v, error %v; want a start-up error", e, err)
+	}
+	cfg.BuildExecutor = "builtin"
+	if e, err := buildExecutor(&cfg); err != nil || e == nil || e.Name() != "builtin" {
+		t.Errorf("builtin: executor %v, error %v", e, err)
 	}
 }

@@ -129,14 +129,9 @@ type baseImage struct {
 // plan reads the Dockerfile for what the build fetches: the base images,
 // vetted, and no ADD of a URL (the build runs without network).
 func (e Buildah) plan(ctx context.Context, job *Job) ([]baseImage, error) {
-	f, err := os.Open(job.Dockerfile)
+	df, err := job.parseDockerfile()
 	if err != nil {
-		return nil, wharf.Errorf(wharf.Invalid, "cannot read the Dockerfile: %v", err)
-	}
-	df, err := dockerfile.Parse(f)
-	f.Close()
-	if err != nil {
-		return nil, wharf.Errorf(wharf.Invalid, "Dockerfile: %v", err)
+		return nil, err
 	}
 	for _, st := range df.Stages {
 		for _, in := range st.Instructions {

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/wharf-registry/wharf/internal/dockerfile"
 	"github.com/wharf-registry/wharf/internal/imagebuild"
 	"github.com/wharf-registry/wharf/internal/outbound"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -34,14 +32,9 @@ func (Builtin) Name() string { return "builtin" }
 
 // Run implements Executor.
 func (e Builtin) Run(ctx context.Context, job *Job) error {
-	f, err := os.Open(job.Dockerfile)
+	df, err := job.parseDockerfile()
 	if err != nil {
-		return wharf.Errorf(wharf.Invalid, "cannot read the Dockerfile: %v", err)
-	}
-	df, err := dockerfile.Parse(f)
-	f.Close()
-	if err != nil {
-		return wharf.Errorf(wharf.Invalid, "Dockerfile: %v", err)
+		return err
 	}
 	reg := job.Registry
 	local := remote.WithAuth(&authn.Basic{Username: reg.Username, Password: reg.Password})

@@ -21,9 +21,7 @@ const logFlushInterval = 250 * time.Millisecond
 // database in batches, so readers on any process see them while the
 // build runs without one write per line.
 type Log struct {
-	store interface {
-		AppendBuildLogs(context.Context, int64, string, ...wharf.BuildLogEntry) error
-	}
+	store  logStore
 	id     int64
 	worker string
 	logger *slog.Logger
@@ -42,9 +40,12 @@ type Log struct {
 	done     chan struct{}
 }
 
-func newLog(store interface {
-	AppendBuildLogs(context.Context, int64, string, ...wharf.BuildLogEntry) error
-}, id int64, worker string, logger *slog.Logger) *Log {
+// logStore is what a Log writes to (see WorkerStore.AppendBuildLogs).
+type logStore interface {
+	AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error
+}
+
+func newLog(store logStore, id int64, worker string, logger *slog.Logger) *Log {
 	l := &Log{store: store, id: id, worker: worker, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.flushLoop()
 	return l

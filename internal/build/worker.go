@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/buildcontext"
+	"github.com/wharf-registry/wharf/internal/dockerfile"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -49,6 +50,21 @@ type Job struct {
 	// right before the first push: after that, the build cannot be
 	// cancelled any more.
 	Phase func(phase string) error
+}
+
+// parseDockerfile reads the job's Dockerfile; a missing or malformed one
+// is the build's fault (Invalid).
+func (j *Job) parseDockerfile() (*dockerfile.Dockerfile, error) {
+	f, err := os.Open(j.Dockerfile)
+	if err != nil {
+		return nil, wharf.Errorf(wharf.Invalid, "cannot read the Dockerfile: %v", err)
+	}
+	defer f.Close()
+	df, err := dockerfile.Parse(f)
+	if err != nil {
+		return nil, wharf.Errorf(wharf.Invalid, "Dockerfile: %v", err)
+	}
+	return df, nil
 }
 
 // Executor runs one build: it builds the Dockerfile and pushes the image
@@ -156,14 +172,20 @@ func (w *Worker) clientMessage(err error, log *slog.Logger) string {
 	return strings.ReplaceAll(err.Error(), w.ScratchDir+string(filepath.Separator), "")
 }
 
-func (w *Worker) finish(ctx context.Context, b *wharf.Build, phase, errMsg string, log *slog.Logger) {
+// endEntry is the action-log entry of b's end: build_success, or
+// build_failure with errMsg.
+func endEntry(b *wharf.Build, success bool, errMsg string) wharf.LogEntry {
 	kind := "build_success"
 	meta := map[string]any{"build_id": b.UUID, "docker_tags": b.Job.DockerTags, "repo": b.Repository.Name,
 		"namespace": b.Repository.Namespace, "manual_user": b.Job.ManualUser}
-	if phase != wharf.PhaseComplete {
+	if !success {
 		kind, meta["error"] = "build_failure", errMsg
 	}
-	entry := wharf.Actor{}.Entry(kind, &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
+	return wharf.Actor{}.Entry(kind, &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
+}
+
+func (w *Worker) finish(ctx context.Context, b *wharf.Build, phase, errMsg string, log *slog.Logger) {
+	entry := endEntry(b, phase == wharf.PhaseComplete, errMsg)
 	err := w.Store.FinishBuild(context.WithoutCancel(ctx), b.UUID, w.Name, phase, errMsg, entry)
 	if err != nil {
 		log.Warn("recording the end of a build", slog.Any("err", err))
@@ -313,10 +335,7 @@ func (w *Worker) fetch(ctx context.Context, url string) (io.ReadCloser, error) {
 // db ExpireBuildLeases); it is a periodic job.
 func Reap(ctx context.Context, store WorkerStore, logger *slog.Logger) error {
 	requeued, expired, err := store.ExpireBuildLeases(ctx, func(b *wharf.Build) []wharf.LogEntry {
-		return []wharf.LogEntry{wharf.Actor{}.Entry("build_failure", &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace},
-			map[string]any{"build_id": b.UUID, "docker_tags": b.Job.DockerTags, "repo": b.Repository.Name,
-				"namespace": b.Repository.Namespace, "manual_user": b.Job.ManualUser,
-				"error": "The build worker stopped responding and the build has no retries left"})}
+		return []wharf.LogEntry{endEntry(b, false, "The build worker stopped responding and the build has no retries left")}
 	})
 	if requeued+expired > 0 {
 		logger.Info("took back builds of unresponsive workers", slog.Int("requeued", requeued), slog.Int("expired", expired))

@@ -22,6 +22,10 @@ var errBuildNotFound = wharf.Errorf(wharf.NotFound, "Build not found")
 // errLeaseLost is what a worker gets when it no longer holds its build.
 var errLeaseLost = wharf.Errorf(wharf.Conflict, "The build is no longer held by this worker")
 
+// terminalPhases lists, for SQL, the phases wharf.TerminalPhase reports:
+// a build in one of them is over and changes no more.
+const terminalPhases = `'complete', 'error', 'internalerror', 'cancelled'`
+
 const buildColumns = `b.id, b.uuid, ` + repositoryColumns + `, b.phase, b.display_name, b.resource_key, b.job_config,
 	COALESCE(b.pull_robot_name, ''), b.pull_robot_id, b.manual_user_id, b.started, b.phase_changed_at, b.completed_at,
 	b.error, b.retries_remaining, b.worker, b.lease_until, b.heartbeat`
@@ -121,7 +125,7 @@ func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, en
 		if maxQueued > 0 {
 			var n int
 			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM build b JOIN repository r ON r.id = b.repository_id
-				WHERE r.namespace_id = $1 AND b.phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')`,
+				WHERE r.namespace_id = $1 AND b.phase NOT IN (`+terminalPhases+`)`,
 				b.Repository.NamespaceID).Scan(&n)
 			if err != nil {
 				return wharf.Wrap(err, "count queued builds")
@@ -185,8 +189,7 @@ func (db *DB) ListBuilds(ctx context.Context, repositoryID int64, limit int, sin
 // RepositoryOfResource returns the repository that the user file uuid was
 // last built in. NotFound if no build used it.
 func (db *DB) RepositoryOfResource(ctx context.Context, uuid string) (*wharf.Repository, error) {
-	r, err := scanRepository(db.sql.QueryRowContext(ctx, `SELECT `+repositoryColumns+`
-		FROM build b JOIN repository r ON r.id = b.repository_id JOIN account a ON a.id = r.namespace_id
+	r, err := scanRepository(db.sql.QueryRowContext(ctx, `SELECT `+repositoryColumns+buildFrom+`
 		WHERE b.resource_key = $1 ORDER BY b.id DESC LIMIT 1`, uuid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errRepoNotFound
@@ -248,7 +251,7 @@ func (db *DB) RenewBuildLease(ctx context.Context, uuid, worker string, lease ti
 		return err
 	}
 	res, err := db.sql.ExecContext(ctx, `UPDATE build SET lease_until = $1, heartbeat = $2
-		WHERE uuid = $3 AND worker = $4 AND phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')`,
+		WHERE uuid = $3 AND worker = $4 AND phase NOT IN (`+terminalPhases+`)`,
 		micros(now.Add(lease)), micros(now), uuid, worker)
 	if err != nil {
 		return wharf.Wrap(err, "renew build lease")
@@ -269,7 +272,7 @@ func (db *DB) SetBuildPhase(ctx context.Context, uuid, worker, phase string) err
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, phase_changed_at = $2
-			WHERE uuid = $3 AND worker = $4 AND phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')
+			WHERE uuid = $3 AND worker = $4 AND phase NOT IN (`+terminalPhases+`)
 			RETURNING id`, phase, micros(db.now()), uuid, worker).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errLeaseLost
@@ -292,7 +295,7 @@ func (db *DB) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg strin
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = $1, phase_changed_at = $2, completed_at = $2, error = $3,
 			worker = NULL, lease_until = NULL
-			WHERE uuid = $4 AND worker = $5 AND phase NOT IN ('complete', 'error', 'internalerror', 'cancelled')
+			WHERE uuid = $4 AND worker = $5 AND phase NOT IN (`+terminalPhases+`)
 			RETURNING id`, phase, micros(db.now()), nullString(errMsg), uuid, worker).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errLeaseLost
@@ -319,7 +322,7 @@ func (db *DB) ReleaseBuild(ctx context.Context, uuid, worker string) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = 'waiting', phase_changed_at = $1, worker = NULL,
 			lease_until = NULL, retries_remaining = retries_remaining + 1
-			WHERE uuid = $2 AND worker = $3 AND phase NOT IN ('pushing', 'complete', 'error', 'internalerror', 'cancelled')
+			WHERE uuid = $2 AND worker = $3 AND phase NOT IN ('pushing', `+terminalPhases+`)
 			RETURNING id`, micros(db.now()), uuid, worker).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errLeaseLost
@@ -340,7 +343,7 @@ func (db *DB) CancelBuild(ctx context.Context, uuid string, entries ...wharf.Log
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = 'cancelled', phase_changed_at = $1, completed_at = $1,
 			worker = NULL, lease_until = NULL
-			WHERE uuid = $2 AND phase NOT IN ('pushing', 'complete', 'error', 'internalerror', 'cancelled')
+			WHERE uuid = $2 AND phase NOT IN ('pushing', `+terminalPhases+`)
 			RETURNING id`, micros(db.now()), uuid).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -368,7 +371,7 @@ func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) [
 	}
 	now := micros(clock)
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+buildColumns+buildFrom+`
-		WHERE b.phase NOT IN ('waiting', 'complete', 'error', 'internalerror', 'cancelled') AND b.lease_until < $1`, now)
+		WHERE b.phase NOT IN ('waiting', `+terminalPhases+`) AND b.lease_until < $1`, now)
 	if err != nil {
 		return 0, 0, wharf.Wrap(err, "find lapsed builds")
 	}
