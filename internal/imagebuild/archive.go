@@ -157,7 +157,14 @@ func (s *stage) addURL(ctx context.Context, w *layerWriter, u, dest string, dest
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	n, err := io.Copy(tmp, ctxReader{ctx, rc})
+	// The spool stops one byte past what the build may still write, so
+	// that a download over the budget is refused by put below without
+	// filling the disk first.
+	var body io.Reader = ctxReader{ctx, rc}
+	if limit := s.b.opts.MaxLayerBytes; limit > 0 {
+		body = io.LimitReader(body, max(0, limit-s.b.layerBytes)+1)
+	}
+	n, err := io.Copy(tmp, body)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", u, err)
 	}

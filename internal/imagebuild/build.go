@@ -133,6 +133,7 @@ type builder struct {
 	copies  map[*dockerfile.Copy]ref // what each needed COPY --from names
 	results []v1.Image               // per stage, once built
 	images  map[string]v1.Image      // pulled images by reference
+	indexes map[ref]*fsIndex         // the filesystems COPY --from read
 	step    int
 	total   int
 	// layerBytes counts the file bytes written to new layers so far.
@@ -167,6 +168,7 @@ func newBuilder(df *dockerfile.Dockerfile, opts Options) (*builder, error) {
 		copies:   map[*dockerfile.Copy]ref{},
 		results:  make([]v1.Image, len(df.Stages)),
 		images:   map[string]v1.Image{},
+		indexes:  map[ref]*fsIndex{},
 	}
 	if b.escape == 0 {
 		b.escape = '\\'

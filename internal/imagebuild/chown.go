@@ -26,16 +26,12 @@ func (s *stage) resolveOwner(ctx context.Context, spec string) (*owner, error) {
 		}
 		return &owner{uid, gid}, nil
 	}
-	img, err := s.current()
+	idx, err := s.filesystem(ctx)
 	if err != nil {
 		return nil, err
 	}
-	files, err := readAccountFiles(ctx, img, "/etc/passwd", "/etc/group")
-	if err != nil {
-		return nil, fmt.Errorf("--chown=%s: %w", spec, err)
-	}
 	if uerr != nil {
-		if uid, err = lookupID(files["/etc/passwd"], user); err != nil {
+		if uid, err = lookupID(idx, "/etc/passwd", user); err != nil {
 			return nil, fmt.Errorf("--chown=%s: user %q: %w", spec, user, err)
 		}
 	}
@@ -43,7 +39,7 @@ func (s *stage) resolveOwner(ctx context.Context, spec string) (*owner, error) {
 	case !hasGroup:
 		gid = uid
 	case gerr != nil:
-		if gid, err = lookupID(files["/etc/group"], group); err != nil {
+		if gid, err = lookupID(idx, "/etc/group", group); err != nil {
 			return nil, fmt.Errorf("--chown=%s: group %q: %w", spec, group, err)
 		}
 	}
@@ -55,9 +51,13 @@ func parseID(s string) (int, error) {
 	return int(n), err
 }
 
-// lookupID finds name in an /etc/passwd or /etc/group file: both have the
-// name in the first field and the numeric id in the third.
-func lookupID(file []byte, name string) (int, error) {
+// lookupID finds name in the /etc/passwd or /etc/group file p of idx:
+// both have the name in the first field and the numeric id in the third.
+func lookupID(idx *fsIndex, p, name string) (int, error) {
+	file, err := idx.account(p)
+	if err != nil {
+		return 0, err
+	}
 	if file == nil {
 		return 0, fmt.Errorf("the stage has no file to look it up in")
 	}

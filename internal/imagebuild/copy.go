@@ -47,12 +47,11 @@ func (s *stage) copyLayer(ctx context.Context, in *dockerfile.Copy, kw string) e
 	if err != nil {
 		return err
 	}
-	if s.fs == nil {
-		if s.fs, err = indexImage(ctx, s.base); err != nil {
-			return err
-		}
+	idx, err := s.filesystem(ctx)
+	if err != nil {
+		return err
 	}
-	w, err := newLayerWriter(ctx, s.b.opts.ScratchDir, s.fs, c.owner, c.chmod, s.b.now())
+	w, err := newLayerWriter(ctx, s.b.opts.ScratchDir, idx, c.owner, c.chmod, s.b.now())
 	if err != nil {
 		return err
 	}

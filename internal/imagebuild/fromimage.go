@@ -30,7 +30,8 @@ type hardlink struct {
 // modes are kept, as Docker does between stages.
 //
 // The image's filesystem is streamed, not unpacked: a first pass indexes
-// it to resolve the sources, a second copies the entries below them. The
+// it to resolve the sources (once per build, see sourceIndex), a second
+// copies the entries below them. The
 // directories are written from the index before the second pass, because
 // the flattened stream delivers upper layers first and a file could
 // otherwise precede the directory that holds it.
@@ -39,7 +40,7 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 	if err != nil {
 		return err
 	}
-	idx, err := indexImage(ctx, img)
+	idx, err := s.b.sourceIndex(ctx, r, img)
 	if err != nil {
 		return err
 	}
@@ -84,6 +85,21 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 		return err
 	}
 	return linkCopies(ctx, w, img, links, placed)
+}
+
+// sourceIndex returns the index of img, the image r names, reading it
+// only for the first COPY --from that names r: stages already built and
+// pulled images do not change during the build.
+func (b *builder) sourceIndex(ctx context.Context, r ref, img v1.Image) (*fsIndex, error) {
+	if idx, ok := b.indexes[r]; ok {
+		return idx, nil
+	}
+	idx, err := indexImage(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	b.indexes[r] = idx
+	return idx, nil
 }
 
 // resolvePicks resolves the sources of a COPY --from in the source

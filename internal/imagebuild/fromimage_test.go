@@ -2,12 +2,18 @@ package imagebuild
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/wharf-registry/wharf/internal/dockerfile"
 )
@@ -174,5 +180,61 @@ func TestHumanSize(t *testing.T) {
 		if got := humanSize(n); got != want {
 			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestFilesystemReads counts how often a build reads the layers of the
+// images it copies from and into: each COPY --from with --chown by name
+// must not read the stage's and the source image's filesystems anew.
+func TestFilesystemReads(t *testing.T) {
+	reads := 0
+	data := tarBytes(t, []tarEntry{
+		{name: "etc/", typ: tar.TypeDir, mode: 0o755},
+		{name: "etc/passwd", body: "app:x:1500:1600::/home/app:/bin/sh\n"},
+		{name: "etc/group", body: "staff:x:50:app\n"},
+		{name: "usr/bin/tool", body: "T", mode: 0o755},
+	})
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		reads++
+		return io.NopCloser(bytes.NewReader(data)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	const copies = 4
+	var ins []dockerfile.Instruction
+	for i := range copies {
+		c := copyFrom("example.com/base:1", fmt.Sprintf("/out/%d", i), "/usr/bin/tool")
+		c.Chown = "app:staff"
+		ins = append(ins, c)
+	}
+	o := opts(t, "")
+	o.Base = (&registry{images: map[string]v1.Image{"example.com/base:1": img}}).base
+	before := reads
+	out, err := Build(context.Background(), stages(newStage(from("example.com/base:1", ""), ins...)), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, entries := lastLayer(t, out)
+	if e := entries["out/3"]; e.uid != 1500 || e.gid != 50 || e.body != "T" {
+		t.Errorf("out/3 = %+v, want T owned by 1500:50", e)
+	}
+	t.Logf("%d reads of the base layer", reads-before)
+	// One read indexes the stage (accounts included), one indexes the
+	// source, then one copy pass per COPY.
+	if got, want := reads-before, 2+copies; got > want {
+		t.Errorf("the base layer was read %d times for %d COPY --from --chown, want at most %d", got, copies, want)
 	}
 }

@@ -24,6 +24,20 @@ const maxSymlinks = 40
 // without unpacking anything.
 type fsIndex struct {
 	nodes map[string]node
+	// accounts holds what the index knows of accountFiles that are
+	// regular files, so that --chown names are looked up without reading
+	// the image again.
+	accounts map[string]accountFile
+}
+
+// accountFiles are the files --chown looks names up in.
+var accountFiles = []string{"/etc/passwd", "/etc/group"}
+
+// accountFile is the content of one of accountFiles, or why it was not
+// kept.
+type accountFile struct {
+	data []byte
+	err  error
 }
 
 type node struct {
@@ -34,12 +48,15 @@ type node struct {
 
 var rootNode = node{typ: tar.TypeDir}
 
-func newFSIndex() *fsIndex { return &fsIndex{nodes: map[string]node{}} }
+func newFSIndex() *fsIndex {
+	return &fsIndex{nodes: map[string]node{}, accounts: map[string]accountFile{}}
+}
 
 // record notes that the entry hdr describes now exists at p. Parents
 // missing from the index are recorded as directories: layers need not
-// contain an entry for every directory they write into.
-func (x *fsIndex) record(p string, hdr *tar.Header) {
+// contain an entry for every directory they write into. data is the
+// content of a regular file for which keepsContent holds, nil otherwise.
+func (x *fsIndex) record(p string, hdr *tar.Header, data []byte) {
 	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 		if _, ok := x.nodes[d]; ok {
 			break
@@ -55,6 +72,28 @@ func (x *fsIndex) record(p string, hdr *tar.Header) {
 		n.link = hdr.Linkname
 	}
 	x.nodes[p] = n
+	switch {
+	case hdr.Typeflag != tar.TypeReg || !slices.Contains(accountFiles, p):
+		delete(x.accounts, p)
+	case hdr.Size > maxAccountFile:
+		x.accounts[p] = accountFile{err: fmt.Errorf("%s is larger than %d bytes", p, maxAccountFile)}
+	default:
+		x.accounts[p] = accountFile{data: data}
+	}
+}
+
+// keepsContent reports whether the index keeps the content of the
+// regular file hdr describes at p: one of accountFiles, small enough to
+// hold in memory.
+func keepsContent(p string, hdr *tar.Header) bool {
+	return hdr.Typeflag == tar.TypeReg && slices.Contains(accountFiles, p) && hdr.Size <= maxAccountFile
+}
+
+// account returns the content of p, one of accountFiles; nil when the
+// filesystem has no regular file there.
+func (x *fsIndex) account(p string) ([]byte, error) {
+	a := x.accounts[p]
+	return a.data, a.err
 }
 
 // lookup returns the node at p, an absolute clean path.
@@ -72,39 +111,81 @@ func (x *fsIndex) lookup(p string) (node, bool) {
 // unchanged. A component that is neither a directory nor a symlink
 // before the end is an error, as it would be in the container.
 func (x *fsIndex) resolve(p string) (string, node, bool, error) {
+	var missing string
+	cur, err := walkLinks("/", p, func(next string, rest []string) (string, bool, error) {
+		n, ok := x.nodes[next]
+		switch {
+		case !ok:
+			missing = path.Join(append([]string{next}, rest...)...)
+			return "", false, errStopWalk
+		case n.typ == tar.TypeSymlink:
+			return n.link, true, nil
+		case n.typ != tar.TypeDir && len(rest) > 0:
+			return "", false, fmt.Errorf("%s: %s is not a directory", p, next)
+		}
+		return "", false, nil
+	})
+	switch {
+	case errors.Is(err, errStopWalk):
+		return missing, node{}, false, nil
+	case errors.Is(err, errTooManyLinks):
+		return "", node{}, false, fmt.Errorf("%s: %w", p, err)
+	case err != nil:
+		return "", node{}, false, err
+	}
+	n, ok := x.lookup(cur)
+	return cur, n, ok, nil
+}
+
+// Errors of walkLinks.
+var (
+	errTooManyLinks = errors.New("too many levels of symbolic links")
+	errLeavesTop    = errors.New("the path leads above its top")
+	// errStopWalk is for a visit function to end the walk at a component.
+	errStopWalk = errors.New("stop")
+)
+
+// walkLinks resolves the slash-separated path p below top ("/" or ".")
+// component by component, as the kernel resolves a path: "" and "." are
+// skipped, ".." goes up (at "/" it stays there; above "." it is
+// errLeavesTop) and a symlink is replaced by its target, from top when
+// that is absolute, at most maxSymlinks times (errTooManyLinks). visit is
+// called with each path reached and the components still to follow it,
+// and returns the target when that path is a symlink; its error ends the
+// walk. walkLinks returns the path p leads to.
+func walkLinks(top, p string, visit func(next string, rest []string) (link string, isLink bool, err error)) (string, error) {
 	rest := splitPath(p)
-	cur := "/"
+	cur := top
 	for hops := 0; len(rest) > 0; {
 		part := rest[0]
 		rest = rest[1:]
-		switch part {
-		case "", ".":
+		switch {
+		case part == "" || part == ".":
 			continue
-		case "..":
+		case part == ".." && cur == ".":
+			return "", errLeavesTop
+		case part == "..":
 			cur = path.Dir(cur)
 			continue
 		}
 		next := path.Join(cur, part)
-		n, ok := x.nodes[next]
-		switch {
-		case !ok:
-			return path.Join(append([]string{next}, rest...)...), node{}, false, nil
-		case n.typ == tar.TypeSymlink:
-			if hops++; hops > maxSymlinks {
-				return "", node{}, false, fmt.Errorf("%s: too many levels of symbolic links", p)
-			}
-			if path.IsAbs(n.link) {
-				cur = "/"
-			}
-			rest = append(splitPath(n.link), rest...)
-			continue
-		case n.typ != tar.TypeDir && len(rest) > 0:
-			return "", node{}, false, fmt.Errorf("%s: %s is not a directory", p, next)
+		link, isLink, err := visit(next, rest)
+		if err != nil {
+			return "", err
 		}
-		cur = next
+		if !isLink {
+			cur = next
+			continue
+		}
+		if hops++; hops > maxSymlinks {
+			return "", errTooManyLinks
+		}
+		if path.IsAbs(link) {
+			cur = top
+		}
+		rest = append(splitPath(link), rest...)
 	}
-	n, ok := x.lookup(cur)
-	return cur, n, ok, nil
+	return cur, nil
 }
 
 // isDir reports whether p leads to an existing directory.
@@ -149,11 +230,18 @@ const maxIndexEntries = 2_000_000
 // indexImage reads img's flattened filesystem into an index.
 func indexImage(ctx context.Context, img v1.Image) (*fsIndex, error) {
 	x := newFSIndex()
-	err := walkImage(ctx, img, func(p string, hdr *tar.Header, _ io.Reader) error {
+	err := walkImage(ctx, img, func(p string, hdr *tar.Header, r io.Reader) error {
 		if len(x.nodes) >= maxIndexEntries {
 			return fmt.Errorf("the image has more than %d filesystem entries", maxIndexEntries)
 		}
-		x.record(p, hdr)
+		var data []byte
+		if keepsContent(p, hdr) {
+			var err error
+			if data, err = io.ReadAll(r); err != nil {
+				return fmt.Errorf("read image filesystem: %w", err)
+			}
+		}
+		x.record(p, hdr, data)
 		return nil
 	})
 	return x, err
@@ -183,27 +271,9 @@ func walkImage(ctx context.Context, img v1.Image, fn func(p string, hdr *tar.Hea
 	}
 }
 
-// maxAccountFile bounds how much of /etc/passwd or /etc/group is read to
+// maxAccountFile bounds how much of /etc/passwd or /etc/group is kept to
 // resolve --chown names; real ones are a few KiB.
 const maxAccountFile = 4 << 20
-
-// readAccountFiles returns the contents of the regular files among names
-// in img's filesystem.
-func readAccountFiles(ctx context.Context, img v1.Image, names ...string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := walkImage(ctx, img, func(p string, hdr *tar.Header, r io.Reader) error {
-		if hdr.Typeflag != tar.TypeReg || !slices.Contains(names, p) {
-			return nil
-		}
-		if hdr.Size > maxAccountFile {
-			return fmt.Errorf("%s is larger than %d bytes", p, maxAccountFile)
-		}
-		b, err := io.ReadAll(r)
-		out[p] = b
-		return err
-	})
-	return out, err
-}
 
 // ctxReader fails reads once ctx is done, so copying a large file or
 // image stops promptly when the build is cancelled.

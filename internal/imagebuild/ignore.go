@@ -317,42 +317,31 @@ func (m *ignoreMatcher) resolve(root *os.Root, p string) (string, bool) {
 	if m == nil {
 		return p, true
 	}
-	rest := strings.Split(p, "/")
-	cur := "."
-	for hops := 0; len(rest) > 0; {
-		part := rest[0]
-		rest = rest[1:]
-		switch part {
-		case "", ".":
-			continue
-		case "..":
-			if cur == "." {
-				return p, true
-			}
-			cur = path.Dir(cur)
-			continue
-		}
-		next := path.Join(cur, part)
+	var hidden string
+	cur, err := walkLinks(".", p, func(next string, rest []string) (string, bool, error) {
 		info, err := root.Lstat(filepath.FromSlash(next))
 		if err != nil {
-			return p, true
+			return "", false, errStopWalk
 		}
 		if m.excluded(next) && (!info.IsDir() ||
 			len(rest) > 0 && !m.mayReinclude(next) || len(rest) == 0 && !m.hasVisible(root, next)) {
-			return next, false
+			hidden = next
+			return "", false, errStopWalk
 		}
 		if info.Mode()&fs.ModeSymlink == 0 {
-			cur = next
-			continue
-		}
-		if hops++; hops > maxSymlinks {
-			return p, true
+			return "", false, nil
 		}
 		target, err := root.Readlink(filepath.FromSlash(next))
 		if err != nil || path.IsAbs(filepath.ToSlash(target)) {
-			return p, true // os.Root refuses absolute symlinks
+			return "", false, errStopWalk // os.Root refuses absolute symlinks
 		}
-		rest = append(strings.Split(filepath.ToSlash(target), "/"), rest...)
+		return filepath.ToSlash(target), true, nil
+	})
+	switch {
+	case hidden != "":
+		return hidden, false
+	case err != nil:
+		return p, true
 	}
 	return cur, true
 }

@@ -2,6 +2,7 @@ package imagebuild
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -186,20 +187,25 @@ func (w *layerWriter) put(p string, hdr *tar.Header, r io.Reader, copied bool) e
 	if err := w.tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("write layer: %w", err)
 	}
+	var kept bytes.Buffer // the content the index keeps, if any
 	if h.Typeflag == tar.TypeReg {
 		if w.budget != nil {
 			if *w.budget += h.Size; w.max > 0 && *w.budget > w.max {
 				return fmt.Errorf("the build's new layers would hold more than %d bytes", w.max)
 			}
 		}
-		if _, err := io.CopyN(w.tw, ctxReader{w.ctx, r}, h.Size); err != nil {
+		var src io.Reader = ctxReader{w.ctx, r}
+		if keepsContent(p, h) {
+			src = io.TeeReader(src, &kept)
+		}
+		if _, err := io.CopyN(w.tw, src, h.Size); err != nil {
 			return fmt.Errorf("copy %s: %w", p, err)
 		}
 		w.files++
 		w.bytes += h.Size
 	}
 	w.written[p] = true
-	w.fs.record(p, h)
+	w.fs.record(p, h, kept.Bytes())
 	return nil
 }
 

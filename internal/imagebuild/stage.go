@@ -126,15 +126,23 @@ func (s *stage) history(createdBy string, emptyLayer bool) v1.History {
 	}
 }
 
-// current is the stage's image so far, for reading its filesystem; its
-// config is the base's.
-func (s *stage) current() (v1.Image, error) {
-	return mutate.Append(s.base, s.adds...)
+// filesystem returns the index of the stage's filesystem, reading the base
+// image the first time. Only COPY and ADD add layers, and they keep the
+// index up to date, so it is read once per stage.
+func (s *stage) filesystem(ctx context.Context) (*fsIndex, error) {
+	if s.fs == nil {
+		idx, err := indexImage(ctx, s.base)
+		if err != nil {
+			return nil, err
+		}
+		s.fs = idx
+	}
+	return s.fs, nil
 }
 
 // finish applies the stage's layers, history and config to its base.
 func (s *stage) finish() (v1.Image, error) {
-	img, err := s.current()
+	img, err := mutate.Append(s.base, s.adds...)
 	if err != nil {
 		return nil, err
 	}

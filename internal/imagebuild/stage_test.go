@@ -297,3 +297,31 @@ func TestCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestAddURLSpoolBounded checks that ADD <url> stops reading a download
+// that cannot fit in MaxLayerBytes rather than spooling all of it first.
+func TestAddURLSpoolBounded(t *testing.T) {
+	o := opts(t, writeContext(t, testContext))
+	o.MaxLayerBytes = 1 << 10
+	var served int64
+	o.Fetch = func(context.Context, string) (io.ReadCloser, error) {
+		return io.NopCloser(readerFunc(func(p []byte) (int, error) {
+			served += int64(len(p))
+			if served > 64<<20 {
+				return 0, io.EOF
+			}
+			return len(p), nil
+		})), nil
+	}
+	_, err := Build(context.Background(), stages(newStage(from("scratch", ""), add("/big", "https://example.com/big"))), o)
+	if err == nil || !strings.Contains(err.Error(), "would hold more than 1024 bytes") {
+		t.Fatalf("err = %v, want the layer budget refused", err)
+	}
+	if served > 64<<10 {
+		t.Errorf("read %d bytes of the download for a 1 KiB budget", served)
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }

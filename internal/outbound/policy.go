@@ -57,7 +57,8 @@ type Policy struct {
 }
 
 // RefusedError is a URL the policy refuses. URL is the URL without
-// credentials, query or fragment, fit for logs. Reason is what the user is
+// credentials, query or fragment, fit for logs; empty when the URL does not
+// parse or would not read back without them. Reason is what the user is
 // told; it never holds the resolved address, which would let a user map
 // the internal network by asking for names. Addr is that address, if one
 // was refused, and Err the cause, if any; both go to logs only.
@@ -144,7 +145,15 @@ func redact(u *url.URL) string {
 	r.User = nil
 	r.RawQuery, r.ForceQuery = "", false
 	r.Fragment, r.RawFragment = "", ""
-	return r.String()
+	// String does not always give back what Parse read: "//[::%25\xd6]"
+	// becomes text Parse refuses, the path of "//@//@" reads back as
+	// credentials. A URL whose text would not read back clean is left
+	// out, like one that never parsed.
+	s := r.String()
+	if back, err := url.Parse(s); err != nil || back.User != nil || back.RawQuery != "" {
+		return ""
+	}
+	return s
 }
 
 // addrs returns the addresses to connect to for host, resolved on network
