@@ -92,14 +92,7 @@ func (s *Server) namespaceQuota(r *http.Request, ns *wharf.Account) (*wharf.Quot
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.Store.NamespaceQuota(r.Context(), ns.ID)
-	if err != nil {
-		return nil, err
-	}
-	if q.ID != id {
-		return nil, errNotFound
-	}
-	return q, nil
+	return s.Quotas.Quota(r.Context(), ns, id)
 }
 
 // quotaLimit returns the limit {limit_id} of q.
@@ -147,12 +140,8 @@ func (s *Server) readableNamespace(r *http.Request, c *call) (*wharf.Account, er
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.canReadQuotas(r.Context(), c, ns)
-	if err != nil {
+	if err := s.mayReadQuotas(r.Context(), c, ns); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return ns, nil
 }
@@ -164,14 +153,46 @@ func (s *Server) readableOrg(r *http.Request, c *call) (*wharf.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.canReadQuotas(r.Context(), c, org)
+	if err := s.mayReadQuotas(r.Context(), c, org); err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// mayReadQuotas is canReadQuotas as an error: Forbidden when it says no.
+func (s *Server) mayReadQuotas(ctx context.Context, c *call, ns *wharf.Account) error {
+	ok, err := s.canReadQuotas(ctx, c, ns)
+	if err == nil && !ok {
+		err = wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	}
+	return err
+}
+
+// readableQuota loads the quota {quota_id} of a readable {orgname}.
+func (s *Server) readableQuota(r *http.Request, c *call) (*wharf.Quota, error) {
+	ns, err := s.readableNamespace(r, c)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+	return s.namespaceQuota(r, ns)
+}
+
+// limitTarget returns the namespace {orgname} and the ids {quota_id} and,
+// when withLimit, {limit_id} of a quota limit write. The quota service
+// checks that they belong together.
+func (s *Server) limitTarget(r *http.Request, withLimit bool) (ns *wharf.Account, quotaID, limitID int64, err error) {
+	if ns, err = s.quotaNamespace(r.Context(), r.PathValue("orgname")); err != nil {
+		return nil, 0, 0, err
 	}
-	return org, nil
+	if quotaID, err = pathID(r, "quota_id"); err != nil {
+		return nil, 0, 0, err
+	}
+	if withLimit {
+		if limitID, err = pathID(r, "limit_id"); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	return ns, quotaID, limitID, nil
 }
 
 // Request bodies. Quay validates them with JSON schemas that a struct
@@ -421,11 +442,7 @@ func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *call)
 
 // getOrgQuota serves GET …/quota/{quota_id}.
 func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.readableNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	q, err := s.namespaceQuota(r, ns)
+	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
@@ -435,11 +452,7 @@ func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) er
 
 // listOrgQuotaLimits serves GET …/quota/{quota_id}/limit.
 func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.readableNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	q, err := s.namespaceQuota(r, ns)
+	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
@@ -457,11 +470,7 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "quota_id")
+	ns, id, _, err := s.limitTarget(r, false)
 	if err != nil {
 		return err
 	}
@@ -474,11 +483,7 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 
 // getOrgQuotaLimit serves GET …/quota/{quota_id}/limit/{limit_id}.
 func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.readableNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	q, err := s.namespaceQuota(r, ns)
+	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
@@ -501,15 +506,7 @@ func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "quota_id")
-	if err != nil {
-		return err
-	}
-	limitID, err := pathID(r, "limit_id")
+	ns, id, limitID, err := s.limitTarget(r, true)
 	if err != nil {
 		return err
 	}
@@ -523,15 +520,7 @@ func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 
 // deleteOrgQuotaLimit serves DELETE …/quota/{quota_id}/limit/{limit_id}.
 func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "quota_id")
-	if err != nil {
-		return err
-	}
-	limitID, err := pathID(r, "limit_id")
+	ns, id, limitID, err := s.limitTarget(r, true)
 	if err != nil {
 		return err
 	}

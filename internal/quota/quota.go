@@ -125,11 +125,6 @@ type Service struct {
 // NewService returns a Service over store.
 func NewService(store Store) *Service { return &Service{store: store} }
 
-// Get returns namespace ns's quota, or NotFound.
-func (s *Service) Get(ctx context.Context, ns *wharf.Account) (*wharf.Quota, error) {
-	return s.store.NamespaceQuota(ctx, ns.ID)
-}
-
 // Create gives ns a quota of limitBytes; exists is the error text when it
 // has one (the superuser and organization endpoints word it differently).
 func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Account, limitBytes int64, exists string) (*wharf.Quota, error) {
@@ -159,7 +154,7 @@ func (s *Service) Change(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 // Delete removes quota id of ns with its limits. The entry records what
 // was removed, as Quay's does.
 func (s *Service) Delete(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id int64) error {
-	q, err := s.quotaOf(ctx, ns, id)
+	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return err
 	}
@@ -167,8 +162,8 @@ func (s *Service) Delete(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 		"limit_bytes": q.LimitBytes, "limit": Human(q.LimitBytes)}))
 }
 
-// quotaOf returns ns's quota if its id is id.
-func (s *Service) quotaOf(ctx context.Context, ns *wharf.Account, id int64) (*wharf.Quota, error) {
+// Quota returns ns's quota if its id is id; NotFound otherwise.
+func (s *Service) Quota(ctx context.Context, ns *wharf.Account, id int64) (*wharf.Quota, error) {
 	q, err := s.store.NamespaceQuota(ctx, ns.ID)
 	if err != nil {
 		return nil, err
@@ -181,7 +176,7 @@ func (s *Service) quotaOf(ctx context.Context, ns *wharf.Account, id int64) (*wh
 
 // AddLimit adds a Warning or Reject threshold to quota id of ns.
 func (s *Service) AddLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id int64, kind string, percent int64) (*wharf.QuotaLimit, error) {
-	q, err := s.quotaOf(ctx, ns, id)
+	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +196,7 @@ func (s *Service) AddLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Acc
 
 // ChangeLimit changes the kind and/or percentage of limit limitID.
 func (s *Service) ChangeLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id, limitID int64, kind *string, percent *int64) (*wharf.Quota, error) {
-	q, err := s.quotaOf(ctx, ns, id)
+	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +231,7 @@ func (s *Service) ChangeLimit(ctx context.Context, actor wharf.Actor, ns *wharf.
 
 // DeleteLimit removes limit limitID of quota id.
 func (s *Service) DeleteLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id, limitID int64) error {
-	q, err := s.quotaOf(ctx, ns, id)
+	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return err
 	}
