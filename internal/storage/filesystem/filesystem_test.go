@@ -1,8 +1,6 @@
 package filesystem_test
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -153,46 +151,14 @@ func testPurgeStaging(t *testing.T) {
 	}
 }
 
-const benchSize = 64 << 20
-
-// BenchmarkWrite64MiB measures a streamed upload, fsyncs included, in the
-// 32 KiB writes an HTTP body copy makes.
+// BenchmarkWrite64MiB measures a streamed upload, fsyncs included (see
+// storagetest.BenchmarkWrite).
 func BenchmarkWrite64MiB(b *testing.B) {
-	d := newDriver(b, b.TempDir())
-	chunk := bytes.Repeat([]byte("0123456789abcdef"), 32<<10/16)
-	b.SetBytes(benchSize)
-	for b.Loop() {
-		w, err := d.Writer(b.Context(), "blobs/bench", false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for written := 0; written < benchSize; written += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Commit(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storagetest.BenchmarkWrite(b, newDriver(b, b.TempDir()))
 }
 
-// BenchmarkRead64MiB measures streaming a blob out with io.Copy, as the
-// registry serves one (from the page cache after the first round).
+// BenchmarkRead64MiB measures streaming a blob out, from the page cache
+// after the first round (see storagetest.BenchmarkRead).
 func BenchmarkRead64MiB(b *testing.B) {
-	d := newDriver(b, b.TempDir())
-	if err := d.PutContent(b.Context(), "blobs/bench", make([]byte, benchSize)); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(benchSize)
-	for b.Loop() {
-		r, err := d.Reader(b.Context(), "blobs/bench", 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n, err := io.Copy(io.Discard, r); err != nil || n != benchSize {
-			b.Fatalf("read %d bytes: %v", n, err)
-		}
-		r.Close()
-	}
+	storagetest.BenchmarkRead(b, newDriver(b, b.TempDir()))
 }

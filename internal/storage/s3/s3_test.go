@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
@@ -366,46 +365,14 @@ func testMemoryBounded(t *testing.T) {
 // raceEnabled is set by race_test.go in builds with the race detector.
 var raceEnabled bool
 
-const benchSize = 64 << 20
-
-// BenchmarkS3Write64MiB measures a streamed upload in the 32 KiB writes an
-// HTTP body copy makes (compare filesystem.BenchmarkWrite64MiB).
+// BenchmarkS3Write64MiB measures a streamed upload (compare
+// filesystem.BenchmarkWrite64MiB; see storagetest.BenchmarkWrite).
 func BenchmarkS3Write64MiB(b *testing.B) {
-	d := newTestDriver(b, 0)
-	chunk := bytes.Repeat([]byte("0123456789abcdef"), 32<<10/16)
-	b.SetBytes(benchSize)
-	for b.Loop() {
-		w, err := d.Writer(b.Context(), "blobs/bench", false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for written := 0; written < benchSize; written += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Commit(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storagetest.BenchmarkWrite(b, newTestDriver(b, 0))
 }
 
-// BenchmarkS3Read64MiB measures streaming a blob out with io.Copy (compare
-// filesystem.BenchmarkRead64MiB).
+// BenchmarkS3Read64MiB measures streaming a blob out (compare
+// filesystem.BenchmarkRead64MiB; see storagetest.BenchmarkRead).
 func BenchmarkS3Read64MiB(b *testing.B) {
-	d := newTestDriver(b, 0)
-	if err := d.PutContent(b.Context(), "blobs/bench", make([]byte, benchSize)); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(benchSize)
-	for b.Loop() {
-		r, err := d.Reader(b.Context(), "blobs/bench", 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n, err := io.Copy(io.Discard, r); err != nil || n != benchSize {
-			b.Fatalf("read %d bytes: %v", n, err)
-		}
-		r.Close()
-	}
+	storagetest.BenchmarkRead(b, newTestDriver(b, 0))
 }
