@@ -212,7 +212,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := &http.Server{
-		Handler:           splitRegistry(reg, handlerAPI),
+		Handler:           registry.Split(reg, handlerAPI),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
@@ -252,23 +252,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		err = nil
 	}
 	return err
-}
-
-// splitRegistry sends /v2 to the registry and everything else to the API.
-// The registry parses its own paths (names contain '/'), so they must not
-// pass through ServeMux's path cleaning, which would redirect hostile
-// "/v2/a/../b" paths instead of refusing them.
-func splitRegistry(reg, api http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2" {
-			r.URL.Path = "/v2/"
-		}
-		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			reg.ServeHTTP(w, r)
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
 }
 
 // Registry tokens live an hour; the instance key that signs them lives a
@@ -384,6 +367,7 @@ func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
 // jobs lists the background work every wharf process offers to run.
 func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger) []worker.Job {
 	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
+	serviceKeys := servicekey.New(store, servicekey.Options{})
 	return []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			if _, err := registry.ExpireUploads(ctx, store, blobs, time.Now(), uploadMaxIdle); err != nil {
@@ -418,16 +402,16 @@ func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logg
 			_, err := store.DeleteExpiredSessions(ctx)
 			return err
 		}},
-		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
-		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
 		buildReaper(cfg, store, log),
 		// Build contexts uploaded but never built within a day.
 		{Name: "collect-user-files", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := build.CollectFiles(ctx, store, blobs, time.Now(), 24*time.Hour)
 			return err
 		}},
+		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
+		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
 		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := servicekey.New(store, servicekey.Options{}).Collect(ctx)
+			_, err := serviceKeys.Collect(ctx)
 			return err
 		}},
 	}

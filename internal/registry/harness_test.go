@@ -109,7 +109,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		Policy: policy, Realm: "http://" + host, Service: host, Logger: log, Now: time.Now,
 		BuildTokens: build.NewTokens(keys, store, time.Now),
 	})
-	srv.Config.Handler = splitRegistry(reg, apiHandler)
+	srv.Config.Handler = registry.Split(reg, apiHandler)
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -128,21 +128,6 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	}
 	e.admin = jsonField(t, body, "access_token")
 	return e
-}
-
-// splitRegistry is cmd/wharf's routing: /v2 to the registry, the rest to
-// the API, with no path cleaning in between.
-func splitRegistry(reg, api http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2" {
-			r.URL.Path = "/v2/"
-		}
-		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			reg.ServeHTTP(w, r)
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
 }
 
 func jsonField(t testing.TB, body []byte, key string) string {

@@ -93,6 +93,23 @@ func New(d Deps) *Server {
 	return &Server{Deps: d, log: d.Logger, pulls: newPullLogger(d.Store, d.Logger), logins: newLoginCache(5 * time.Minute)}
 }
 
+// Split sends /v2 to the registry reg and every other path to rest. The
+// registry parses its own paths (names contain '/'), so they must not pass
+// through ServeMux's path cleaning, which would redirect hostile
+// "/v2/a/../b" paths instead of refusing them.
+func Split(reg, rest http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" {
+			r.URL.Path = "/v2/"
+		}
+		if strings.HasPrefix(r.URL.Path, "/v2/") {
+			reg.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}
+
 // Run flushes pull log entries until ctx ends.
 func (s *Server) Run(ctx context.Context) { s.pulls.run(ctx) }
 
