@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -151,5 +152,38 @@ func TestRefusedManifestCreatesNoRepository(t *testing.T) {
 		if _, err := store.RepositoryByName(context.Background(), "alice", "ghost"); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("a refused manifest created the repository: %v", err)
 		}
+	})
+}
+
+// A manifest whose new blobs take the namespace past its limit is refused
+// with 403 DENIED naming the bytes it adds, the usage and the limit, and
+// its tag is not written; blobs it shares with stored manifests add nothing.
+func TestQuotaRefusesManifestPush(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		e.createOrg("tight")
+		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/organization/tight/quota", map[string]any{"limit_bytes": 100})
+		admin := e.as("admin", "adminpass1")
+		config := []byte("{}")
+		first, second := bytes.Repeat([]byte("a"), 60), bytes.Repeat([]byte("b"), 60)
+		admin.pushBlob("tight/app", config)
+		admin.pushBlob("tight/app", first)
+		m1 := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, config), []desc{blobDesc(mtOCILayer, first)}, nil)
+		must(t, "first manifest", admin.do("PUT", "/v2/tight/app/manifests/v1", m1, "Content-Type", mtOCIManifest), http.StatusCreated)
+		// A chunked upload: its start announces no size, so it is let in.
+		r := admin.do("POST", "/v2/tight/app/blobs/uploads/", nil)
+		must(t, "start upload", r, http.StatusAccepted)
+		must(t, "finish upload", admin.do("PUT", withQuery(r.Header.Get("Location"), "digest="+sha256Of(second)), second), http.StatusCreated)
+		m2 := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, config), []desc{blobDesc(mtOCILayer, second)}, nil)
+		r = admin.do("PUT", "/v2/tight/app/manifests/v2", m2, "Content-Type", mtOCIManifest)
+		mustErr(t, "manifest past the limit", r, http.StatusForbidden, "DENIED")
+		if want := "adds 60 bytes to the 62 bytes in use, and the limit is 100 bytes"; !strings.Contains(string(r.Body), want) {
+			t.Fatalf("body %s, want it to say %q", r.Body, want)
+		}
+		mustErr(t, "refused tag", admin.do("GET", "/v2/tight/app/manifests/v2", nil), http.StatusNotFound, "MANIFEST_UNKNOWN")
+		// The same manifest under a second tag adds nothing, and fits.
+		must(t, "retag", admin.do("PUT", "/v2/tight/app/manifests/again", m1, "Content-Type", mtOCIManifest), http.StatusCreated)
 	})
 }
