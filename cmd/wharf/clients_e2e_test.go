@@ -1057,45 +1057,15 @@ func (rt *roundTrip) buildah(t *testing.T) {
 // second process can take over the first one's data after a SIGKILL.
 type wharfProc struct {
 	*e2eServer
-	dataDir string
-	env     []string
-	mu      sync.Mutex
-	ended   bool // killed or stopped; the cleanup has nothing to do
+	mu    sync.Mutex
+	ended bool // killed or stopped; the cleanup has nothing to do
 }
 
 // startWharfAt is startWharf on dataDir; the process is stopped gracefully
 // at cleanup unless the test killed or stopped it already.
 func startWharfAt(t *testing.T, dataDir string, env []string, args ...string) *wharfProc {
 	t.Helper()
-	stdout := &firstLineWriter{ready: make(chan string, 1)}
-	p := &wharfProc{e2eServer: &e2eServer{stderr: &lockedBuffer{}, done: make(chan struct{})}, dataDir: dataDir, env: env}
-	s := p.e2eServer
-	s.cmd = exec.Command(e2eBinary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...)...)
-	s.cmd.Env = childEnv(env...)
-	s.cmd.Stdout, s.cmd.Stderr = stdout, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start wharf: %v", err)
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case line := <-stdout.ready:
-		m := readyLine.FindStringSubmatch(line)
-		if m == nil {
-			s.cmd.Process.Kill()
-			<-s.done
-			t.Fatalf("unexpected first stdout line %q; stderr:\n%s", line, s.stderr)
-		}
-		s.URL = m[1]
-	case <-s.done:
-		t.Fatalf("wharf exited before it was ready (%v); stdout %q; stderr:\n%s", s.cmd.ProcessState, stdout.String(), s.stderr)
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Fatalf("wharf printed no ready line within 30s; stderr:\n%s", s.stderr)
-	}
+	p := &wharfProc{e2eServer: launchWharf(t, dataDir, env, args...)}
 	t.Cleanup(func() { p.stop(t) })
 	return p
 }
@@ -1132,27 +1102,8 @@ func (p *wharfProc) stop(t *testing.T) {
 		return
 	}
 	p.ended = true
-	select {
-	case <-p.done:
-		t.Errorf("wharf exited before it was stopped (%v); stderr:\n%s", p.cmd.ProcessState, p.stderr)
-		return
-	default:
-	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Errorf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.done:
-		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("after SIGTERM wharf exited with %d (%v), want 0; stderr:\n%s", code, p.cmd.ProcessState, p.stderr)
-		}
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("wharf did not exit within 5s of SIGTERM; stderr:\n%s", p.stderr)
-	}
-	if strings.Contains(p.stderr.String(), "level=ERROR") {
-		t.Errorf("wharf logged errors:\n%s", p.stderr)
+	if !p.exited(t) {
+		p.terminate(t)
 	}
 }
 

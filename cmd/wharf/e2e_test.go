@@ -137,7 +137,20 @@ var readyLine = regexp.MustCompile(`^wharf listening on (http://\S+) \(`)
 // with SIGTERM and asserts it exits 0 within 5 s without logging an error.
 func startWharf(t *testing.T, env []string, args ...string) *e2eServer {
 	t.Helper()
-	dataDir := t.TempDir()
+	s := launchWharf(t, t.TempDir(), env, args...)
+	t.Cleanup(func() {
+		if s.exited(t) {
+			return
+		}
+		s.terminate(t)
+	})
+	return s
+}
+
+// launchWharf runs "wharf serve --addr 127.0.0.1:0 --data dataDir" plus
+// args with env and waits for the ready line; stopping it is the caller's.
+func launchWharf(t *testing.T, dataDir string, env []string, args ...string) *e2eServer {
+	t.Helper()
 	stdout := &firstLineWriter{ready: make(chan string, 1)}
 	s := &e2eServer{stderr: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(e2eBinary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...)...)
@@ -166,33 +179,44 @@ func startWharf(t *testing.T, env []string, args ...string) *e2eServer {
 		<-s.done
 		t.Fatalf("wharf printed no ready line within 30s; stderr:\n%s", s.stderr)
 	}
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-			t.Errorf("wharf exited before the test ended (%v); stderr:\n%s", s.cmd.ProcessState, s.stderr)
-			return
-		default:
-		}
-		start := time.Now()
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Errorf("SIGTERM: %v", err)
-		}
-		select {
-		case <-s.done:
-			if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-				t.Errorf("after SIGTERM wharf exited with %d (%v), want 0 (graceful shutdown); stderr:\n%s", code, s.cmd.ProcessState, s.stderr)
-			}
-			t.Logf("graceful shutdown in %v", time.Since(start).Round(time.Millisecond))
-		case <-time.After(5 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-			t.Errorf("wharf did not exit within 5s of SIGTERM; stderr:\n%s", s.stderr)
-		}
-		if strings.Contains(s.stderr.String(), "level=ERROR") {
-			t.Errorf("wharf logged errors (an internal fault behind some response):\n%s", s.stderr)
-		}
-	})
 	return s
+}
+
+// exited reports (as a test error) a process that ended before the test
+// stopped it.
+func (s *e2eServer) exited(t *testing.T) bool {
+	t.Helper()
+	select {
+	case <-s.done:
+		t.Errorf("wharf exited before the test stopped it (%v); stderr:\n%s", s.cmd.ProcessState, s.stderr)
+		return true
+	default:
+		return false
+	}
+}
+
+// terminate stops the server with SIGTERM and asserts it exits 0 within
+// 5 s without logging an error.
+func (s *e2eServer) terminate(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM: %v", err)
+	}
+	select {
+	case <-s.done:
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("after SIGTERM wharf exited with %d (%v), want 0 (graceful shutdown); stderr:\n%s", code, s.cmd.ProcessState, s.stderr)
+		}
+		t.Logf("graceful shutdown in %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("wharf did not exit within 5s of SIGTERM; stderr:\n%s", s.stderr)
+	}
+	if strings.Contains(s.stderr.String(), "level=ERROR") {
+		t.Errorf("wharf logged errors (an internal fault behind some response):\n%s", s.stderr)
+	}
 }
 
 // forEachEngine runs fn once per database engine, in parallel subtests.
