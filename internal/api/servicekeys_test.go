@@ -432,21 +432,8 @@ func TestServiceKeyBadInput(t *testing.T) {
 			{name: "key server: get unknown", anonymous: true, method: "GET", path: ks + "quay/keys/nope", status: http.StatusNotFound},
 			{name: "key server: get of another service", anonymous: true, method: "GET", path: ks + "clair/keys/" + kid, status: http.StatusNotFound},
 		}
-		anon := e.anonymous()
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				cl := adm
-				if c.anonymous {
-					cl = anon
-				}
-				before := keySnapshot(t, store)
-				r := cl.boundTo(t).do(c.method, c.path, c.body, c.headers...)
-				checkProblem(t, r, c.status, c.msg, c.contains)
-				if after := keySnapshot(t, store); after != before {
-					t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
-				}
-			})
-		}
+		snap := func(t testing.TB) string { return keySnapshot(t, store) }
+		checkRefusals(t, adm, e.anonymous(), snap, cases)
 
 		// Positive controls: the corrected requests change the store.
 		controls := []goodInput{
@@ -458,21 +445,6 @@ func TestServiceKeyBadInput(t *testing.T) {
 			{name: "approve again", method: "POST", path: approve + "k1", body: `{"notes": "x"}`, status: http.StatusCreated},
 			{name: "delete stale", method: "DELETE", path: keys + "/stale", status: http.StatusNoContent, changes: true},
 		}
-		for _, c := range controls {
-			t.Run("control/"+c.name, func(t *testing.T) {
-				before := keySnapshot(t, store)
-				r := adm.boundTo(t).do(c.method, c.path, c.body, c.headers...)
-				if r.Status != c.status {
-					t.Errorf("%s %s: status %d, want %d; body: %.300s", c.method, c.path, r.Status, c.status, r.Body)
-				}
-				after := keySnapshot(t, store)
-				switch {
-				case c.changes && after == before:
-					t.Errorf("%s %s succeeded but the snapshot did not change", c.method, c.path)
-				case !c.changes && after != before:
-					t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
-				}
-			})
-		}
+		checkControls(t, adm, snap, controls)
 	})
 }

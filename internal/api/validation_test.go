@@ -203,6 +203,50 @@ type goodInput struct {
 	changes      bool
 }
 
+// checkRefusals sends each bad input in a subtest of its own (as adm, or
+// as anon when the case says so) and asserts Quay's error body and that
+// snap, the store state the input must not touch, is unchanged.
+func checkRefusals(t *testing.T, adm, anon *client, snap func(testing.TB) string, cases []badInput) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl := adm
+			if c.anonymous {
+				cl = anon
+			}
+			before := snap(t)
+			r := cl.boundTo(t).do(c.method, c.path, c.body, c.headers...)
+			checkProblem(t, r, c.status, c.msg, c.contains)
+			if after := snap(t); after != before {
+				t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
+			}
+		})
+	}
+}
+
+// checkControls sends each positive control as adm in a subtest
+// "control/<name>" and asserts its status and that snap changed exactly
+// when the control says so, so that checkRefusals cannot pass vacuously.
+func checkControls(t *testing.T, adm *client, snap func(testing.TB) string, controls []goodInput) {
+	t.Helper()
+	for _, c := range controls {
+		t.Run("control/"+c.name, func(t *testing.T) {
+			before := snap(t)
+			r := adm.boundTo(t).do(c.method, c.path, c.body, c.headers...)
+			if r.Status != c.status {
+				t.Errorf("%s %s: status %d, want %d; body: %.300s", c.method, c.path, r.Status, c.status, r.Body)
+			}
+			after := snap(t)
+			switch {
+			case c.changes && after == before:
+				t.Errorf("%s %s succeeded but the snapshot did not change", c.method, c.path)
+			case !c.changes && after != before:
+				t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
+			}
+		})
+	}
+}
+
 const (
 	nameRule   = "Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$"
 	lengthRule = "Namespace must be between 2 and 255 characters in length"
@@ -451,21 +495,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{name: "initialize text/plain", anonymous: true, method: "POST", path: "/api/v1/user/initialize", body: `{"username": "newadmin", "password": "longenough1"}`, headers: []string{"Content-Type", "text/plain"}, status: http.StatusUnsupportedMediaType, msg: not415},
 		}
 
-		anon := e.anonymous()
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				cl := adm
-				if c.anonymous {
-					cl = anon
-				}
-				before := snapshot(t, store)
-				r := cl.boundTo(t).do(c.method, c.path, c.body, c.headers...)
-				checkProblem(t, r, c.status, c.msg, c.contains)
-				if after := snapshot(t, store); after != before {
-					t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
-				}
-			})
-		}
+		snap := func(t testing.TB) string { return snapshot(t, store) }
+		checkRefusals(t, adm, e.anonymous(), snap, cases)
 
 		// Positive controls: the corrected requests succeed, and the
 		// mutating ones do change the snapshot, so the checks above
@@ -502,22 +533,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{name: "demote root2", method: "PUT", path: users + "root2", body: `{"superuser": false}`, status: http.StatusOK, changes: true},
 			{name: "delete root2", method: "DELETE", path: users + "root2", status: http.StatusNoContent, changes: true},
 		}
-		for _, c := range controls {
-			t.Run("control/"+c.name, func(t *testing.T) {
-				before := snapshot(t, store)
-				r := adm.boundTo(t).do(c.method, c.path, c.body, c.headers...)
-				if r.Status != c.status {
-					t.Errorf("%s %s: status %d, want %d; body: %.300s", c.method, c.path, r.Status, c.status, r.Body)
-				}
-				after := snapshot(t, store)
-				switch {
-				case c.changes && after == before:
-					t.Errorf("%s %s succeeded but the snapshot did not change", c.method, c.path)
-				case !c.changes && after != before:
-					t.Errorf("%s %s changed the store:\n%s", c.method, c.path, snapshotDiff(before, after))
-				}
-			})
-		}
+		checkControls(t, adm, snap, controls)
 	})
 }
 
