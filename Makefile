@@ -18,7 +18,7 @@ test:
 	export PATH="$$(./scripts/test-tools.sh):$$PATH"; \
 	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
 	export WHARF_TEST_S3="$$(./scripts/test-s3.sh)"; \
-	echo "PostgreSQL suite: $$WHARF_TEST_POSTGRES; S3 suite: $${WHARF_TEST_S3%%@*}@…"; \
+	echo "PostgreSQL suite: $$WHARF_TEST_POSTGRES; S3 suite: …@$${WHARF_TEST_S3#*@}"; \
 	test -z "$$(gofmt -l .)" || { echo "gofmt -l lists unformatted files:"; gofmt -l .; exit 1; }; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 20m ./...

@@ -36,16 +36,6 @@ func (s *Server) refuseReadonly() error {
 	return nil
 }
 
-// jwkWithKid is the key as the JWKS listing shows it: its JWK with its kid.
-func jwkWithKid(k *wharf.ServiceKey) map[string]any {
-	jwk := make(map[string]any, len(k.JWK)+1)
-	for name, v := range k.JWK {
-		jwk[name] = v
-	}
-	jwk["kid"] = k.Kid
-	return jwk
-}
-
 // listPublishedKeys serves GET /keys/services/{service}/keys: the JWKS of
 // the service's approved, unexpired keys.
 func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *call) error {
@@ -55,7 +45,7 @@ func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *ca
 	}
 	jwks := make([]map[string]any, len(keys))
 	for i, k := range keys {
-		jwks[i] = jwkWithKid(k)
+		jwks[i] = k.JWK // stored with its kid (servicekey.PublicJWK)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": jwks})
 	return nil

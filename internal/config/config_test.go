@@ -292,6 +292,8 @@ func TestLoadProblems(t *testing.T) {
 		{"build queue limit", "BUILD_MAX_QUEUED: -1\n", []string{"BUILD_MAX_QUEUED"}, []string{"must be >= 0"}, nil},
 		{"build context limit", "BUILD_CONTEXT_MAX_BYTES: 0\n", []string{"BUILD_CONTEXT_MAX_BYTES"}, []string{"must be > 0"}, nil},
 		{"build registry url", "BUILD_REGISTRY_URL: ftp://x\n", []string{"BUILD_REGISTRY_URL"}, []string{"want http(s)://host[:port]"}, nil},
+		{"build registry url with password", "BUILD_REGISTRY_URL: http://u:hunter2@x\n", []string{"BUILD_REGISTRY_URL"}, []string{"want http(s)://host[:port]", "u:xxxxx@x"}, []string{"hunter2"}},
+		{"build registry url with query", "BUILD_REGISTRY_URL: http://x/?a=b\n", []string{"BUILD_REGISTRY_URL"}, []string{"want http(s)://host[:port]"}, nil},
 		{"outbound network", "OUTBOUND_ALLOWED_NETWORKS: [10.0.0.0/8, nope]\n", []string{"OUTBOUND_ALLOWED_NETWORKS[1]"}, []string{`got "nope"`}, nil},
 	}
 	for _, tt := range tests {

@@ -106,8 +106,15 @@ func (c *Config) validateBuilds() []error {
 		add("BUILD_CONTEXT_MAX_BYTES", "must be > 0, got %d", c.BuildContextMaxBytes)
 	}
 	if c.BuildRegistryURL != "" {
-		if u, err := url.Parse(c.BuildRegistryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			add("BUILD_REGISTRY_URL", "want http(s)://host[:port], got %q", c.BuildRegistryURL)
+		// No user info either: workers log in with build tokens, and the
+		// config dump would show a password in the URL unmasked.
+		if u, err := url.Parse(c.BuildRegistryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			if err != nil {
+				add("BUILD_REGISTRY_URL", "want http(s)://host[:port], got a value that is not a URL")
+			} else {
+				add("BUILD_REGISTRY_URL", "want http(s)://host[:port], got %q", u.Redacted()) // never a password
+			}
 		}
 	}
 	for i, cidr := range c.OutboundAllowedNetworks {
