@@ -32,7 +32,11 @@ type RegistryClaims struct {
 	Kind      string `json:"kind,omitempty"` // user | robot; empty for anonymous
 	// Build is the build whose worker got the token (with a build token):
 	// its grants follow the build, not the subject's own rights.
-	Build  string           `json:"bld,omitempty"`
+	Build string `json:"bld,omitempty"`
+	// OAuth marks a token earned with an OAuth token ($oauthtoken); its
+	// Scopes then bound what the subject's rights may add to it.
+	OAuth  bool             `json:"oauth,omitempty"`
+	Scopes []string         `json:"scp,omitempty"`
 	Access []RegistryAccess `json:"access"`
 }
 
@@ -89,27 +93,28 @@ func (t *RegistryTokens) Lifetime() time.Duration { return t.lifetime }
 
 // Issue signs a token granting access to subject (account id and kind).
 func (t *RegistryTokens) Issue(ctx context.Context, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
-	return t.IssueFor(ctx, t.lifetime, "", subject, accountID, kind, access)
+	return t.IssueFor(ctx, t.lifetime, RegistryClaims{Subject: subject, AccountID: accountID, Kind: kind, Access: access})
 }
 
-// IssueFor is Issue for a build's worker (build is its uuid; "" for
-// none), with a lifetime of its own, at most the usual one.
-func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, build, subject string, accountID int64, kind string, access []RegistryAccess) (string, *RegistryClaims, error) {
+// IssueFor signs a token with the holder's claims of c (Subject,
+// AccountID, Kind, Build, OAuth, Scopes, Access), valid for lifetime, at
+// most the usual one.
+func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c RegistryClaims) (string, *RegistryClaims, error) {
 	lifetime = min(lifetime, t.lifetime)
 	now := t.now()
 	jti := make([]byte, 12)
 	rand.Read(jti)
-	if access == nil {
-		access = []RegistryAccess{}
+	if c.Access == nil {
+		c.Access = []RegistryAccess{}
 	}
-	claims := &RegistryClaims{Issuer: t.issuer, Subject: subject, Audience: t.audience, IssuedAt: now.Unix(),
-		NotBefore: now.Add(-10 * time.Second).Unix(), ExpiresAt: now.Add(lifetime).Unix(),
-		ID: base64.RawURLEncoding.EncodeToString(jti), AccountID: accountID, Kind: kind, Build: build, Access: access}
-	token, err := t.keys.Sign(ctx, claims)
+	c.Issuer, c.Audience, c.IssuedAt = t.issuer, t.audience, now.Unix()
+	c.NotBefore, c.ExpiresAt = now.Add(-10*time.Second).Unix(), now.Add(lifetime).Unix()
+	c.ID = base64.RawURLEncoding.EncodeToString(jti)
+	token, err := t.keys.Sign(ctx, &c)
 	if err != nil {
 		return "", nil, err
 	}
-	return token, claims, nil
+	return token, &c, nil
 }
 
 // ErrBadRegistryToken is returned for every token that does not verify.

@@ -46,17 +46,23 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	subject, id, kind := "", int64(0), ""
+	holder := auth.RegistryClaims{Access: access}
 	if c.account != nil {
-		subject, id, kind = c.account.Name, c.account.ID, string(c.account.Kind)
+		holder.Subject, holder.AccountID, holder.Kind = c.account.Name, c.account.ID, string(c.account.Kind)
 	}
-	lifetime, build := s.Tokens.Lifetime(), ""
+	if c.scopes != nil {
+		holder.OAuth = true
+		for _, sc := range c.scopes {
+			holder.Scopes = append(holder.Scopes, string(sc))
+		}
+	}
+	lifetime := s.Tokens.Lifetime()
 	if c.build != nil {
 		// A build's grants follow its phase: short tokens make the worker
 		// come back, so a push grant does not outlive the push.
-		lifetime, build = buildTokenLifetime, c.build.UUID
+		lifetime, holder.Build = buildTokenLifetime, c.build.UUID
 	}
-	token, claims, err := s.Tokens.IssueFor(r.Context(), lifetime, build, subject, id, kind, access)
+	token, claims, err := s.Tokens.IssueFor(r.Context(), lifetime, holder)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -305,6 +311,13 @@ func (s *Server) holderMay(ctx context.Context, claims *auth.RegistryClaims, rt 
 			return false, nil
 		}
 		c.account = acct
+	}
+	if claims.OAuth {
+		// What the OAuth login was scoped to, not all the subject may do.
+		c.scopes = auth.Scopes{}
+		for _, sc := range claims.Scopes {
+			c.scopes = append(c.scopes, auth.Scope(sc))
+		}
 	}
 	read, write, err := s.permissions(ctx, c, rt.namespace, rt.repo)
 	if action == "pull" {

@@ -8,9 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // jwtClaims decodes the payload of a JWT (unverified) into claims.
@@ -134,6 +137,34 @@ func TestTokenFlow(t *testing.T) {
 		t.Run("$oauthtoken", func(t *testing.T) {
 			admin := e.as("$oauthtoken", e.admin)
 			admin.pushImage("admin/app", "latest", "via oauth")
+		})
+
+		// A registry token earned with an OAuth token stays within that
+		// token's scopes: a repo:read token is denied a push (403) even
+		// where its user may push, not sent round for a new token (401).
+		t.Run("$oauthtoken scoped to repo:read", func(t *testing.T) {
+			dave := e.as("dave", e.createUser("dave"))
+			dave.pushImage("dave/app", "latest", "dave")
+			ctx := context.Background()
+			app, err := e.store.ApplicationByClientID(ctx, "admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			org, err := e.store.AccountByName(ctx, "admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct, err := e.store.AccountByName(ctx, "dave")
+			if err != nil {
+				t.Fatal(err)
+			}
+			token, _, err := identity.NewApplications(e.store).IssueToken(ctx, wharf.Actor{}, app, org, acct, "repo:read", time.Hour, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			reader := e.as("$oauthtoken", token)
+			must(t, "pull with repo:read", reader.do("GET", "/v2/dave/app/tags/list", nil), http.StatusOK)
+			mustErr(t, "push with repo:read", reader.do("POST", "/v2/dave/app/blobs/uploads/", nil), http.StatusForbidden, "DENIED")
 		})
 
 		t.Run("disabled user gets no token", func(t *testing.T) {
