@@ -396,12 +396,57 @@ func Status(b *wharf.Build, now time.Time) (phase, errMsg string) {
 type FileStore interface {
 	UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error)
 	DeleteUnusedUserFile(ctx context.Context, uuid string) (bool, error)
+	// UserFile returns NotFound.
+	UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error)
 }
 
 // CollectFiles deletes uploaded files that no build used within maxAge of
 // their creation (abandoned filedrops), rows first, then their content,
-// and returns how many went.
+// and returns how many went. It then deletes stored objects older than
+// maxAge that no row names (an upload whose process died before recording
+// it, a content delete that failed after its row went).
 func CollectFiles(ctx context.Context, store FileStore, files storage.Driver, now time.Time, maxAge time.Duration) (int, error) {
+	deleted, err := collectUnusedFiles(ctx, store, files, now, maxAge)
+	if err != nil {
+		return deleted, err
+	}
+	orphans, err := collectOrphanObjects(ctx, store, files, now.Add(-maxAge))
+	return deleted + orphans, err
+}
+
+func collectOrphanObjects(ctx context.Context, store FileStore, files storage.Driver, cutoff time.Time) (int, error) {
+	var orphans []string
+	err := files.Walk(ctx, "userfiles", func(fi storage.FileInfo) error {
+		if fi.IsDir || !fi.ModTime.Before(cutoff) {
+			return nil
+		}
+		uuid, _, _ := strings.Cut(path.Base(fi.Path), ".")
+		f, err := store.UserFile(ctx, uuid)
+		switch {
+		case wharf.IsCode(err, wharf.NotFound):
+		case err != nil:
+			return err
+		case f.StorageKey == fi.Path:
+			return nil
+		}
+		orphans = append(orphans, fi.Path)
+		return nil
+	})
+	if wharf.IsCode(err, wharf.NotFound) {
+		return 0, nil // nothing was ever uploaded
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, key := range orphans {
+		if err := files.Delete(ctx, key); err != nil && !wharf.IsCode(err, wharf.NotFound) {
+			return 0, err
+		}
+	}
+	return len(orphans), nil
+}
+
+func collectUnusedFiles(ctx context.Context, store FileStore, files storage.Driver, now time.Time, maxAge time.Duration) (int, error) {
 	deleted := 0
 	for {
 		batch, err := store.UnusedUserFiles(ctx, now.Add(-maxAge), 500)

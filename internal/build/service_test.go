@@ -424,6 +424,12 @@ func TestCollectFiles(t *testing.T) {
 		must(t, err)
 		used := f.upload(content)
 		f.start(build.Request{FileID: &used.UUID})
+		// Objects no row names: a second upload of a used file whose
+		// process died before recording it, and one of a vanished row.
+		stray := build.NewUUID()
+		for _, key := range []string{"userfiles/" + used.UUID + ".0badc0de", "userfiles/" + stray + ".0badc0de"} {
+			must(t, f.files.PutContent(ctx, key, content))
+		}
 		time.Sleep(2 * time.Millisecond)
 		cutoff := time.Now()
 		time.Sleep(2 * time.Millisecond)
@@ -433,8 +439,11 @@ func TestCollectFiles(t *testing.T) {
 		// the listing: it must be kept all the same.
 		files := racingFiles{DB: store, extra: *used}
 		n, err := build.CollectFiles(ctx, files, f.files, cutoff.Add(24*time.Hour), 24*time.Hour)
-		if err != nil || n != 2 {
-			t.Fatalf("CollectFiles = %d, %v; want 2 (the unused and the never uploaded file)", n, err)
+		if err != nil || n != 4 {
+			t.Fatalf("CollectFiles = %d, %v; want 4 (the unused and the never uploaded file, two orphan objects)", n, err)
+		}
+		if left := f.objects(stray); len(left) != 0 {
+			t.Errorf("an object no row names survived: %v", left)
 		}
 		tests := []struct {
 			name string
