@@ -18,18 +18,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharf-registry/wharf/internal/api"
-	"github.com/wharf-registry/wharf/internal/auditlog"
-	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
-	"github.com/wharf-registry/wharf/internal/identity"
-	"github.com/wharf-registry/wharf/internal/pagetoken"
-	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/registry"
-	"github.com/wharf-registry/wharf/internal/repository"
-	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/storage/s3"
@@ -177,13 +169,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer in.store.Close()
-	opts, log, handler, cfg, store, blobs := in.opts, in.log, in.logH, in.cfg, in.store, in.blobs
-	pageKey := cfg.PageTokenKey
-	if pageKey == "" {
-		pageKey = "page-token:" + cfg.SecretKey
-	}
-
-	executor, err := buildExecutor(cfg)
+	opts, log, handler, cfg, store := in.opts, in.log, in.logH, in.cfg, in.store
+	executor, err := app.BuildExecutor(cfg)
 	if err != nil {
 		return err
 	}
@@ -194,38 +181,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.ServerHostname == "" {
 		cfg.ServerHostname = ln.Addr().String()
 	}
-	keys, err := instanceKeys(cfg, store)
+	a, err := app.New(cfg, store, in.blobs, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	builds := newBuildService(cfg, store, blobs)
-	handlerAPI, authn, err := newAPI(cfg, store, pageKey, builds, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	reg := newRegistry(cfg, store, blobs, authn, keys, log)
 	buildRegistry, err := registryURL(cfg, ln.Addr())
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	srv := &http.Server{
-		Handler:           registry.Split(reg, handlerAPI),
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
-	runner := worker.NewRunner(store, holderName(), log, jobs(cfg, store, blobs, log)...)
+	holder := holderName()
+	runner := worker.NewRunner(store, holder, log, a.Jobs()...)
 	workCtx, stopWork := context.WithCancel(ctx)
 	workDone := make(chan struct{})
 	go func() {
 		var wg sync.WaitGroup
 		wg.Go(func() { runner.Run(workCtx) })
-		wg.Go(func() { reg.Run(workCtx) })
+		wg.Go(func() { a.Registry.Run(workCtx) })
 		wg.Go(func() {
-			if err := runBuildWorkers(workCtx, cfg, store, builds, executor, keys, buildRegistry, opts.dataDir, log); err != nil {
+			if err := a.RunBuildWorkers(workCtx, executor, buildRegistry, opts.dataDir, holder); err != nil {
 				log.Error("build workers cannot start", slog.Any("err", err))
 			}
 		})
@@ -254,71 +235,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
-// Registry tokens live an hour; the instance key that signs them lives a
-// week and is replaced when less than two hours remain, so a token is never
-// outlived by its key (an in-flight push survives a rotation).
-const (
-	registryTokenLifetime = time.Hour
-	instanceKeyLifetime   = 7 * 24 * time.Hour
-	instanceKeyRotation   = 2 * time.Hour
-)
-
-// instanceKeys are the keys this instance signs registry and build tokens
-// with, shared by every process through the database.
-func instanceKeys(cfg *config.Config, store *db.DB) (*servicekey.InstanceKeys, error) {
-	return servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey),
-		instanceKeyLifetime, instanceKeyRotation)
-}
-
-func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, keys *servicekey.InstanceKeys, log *slog.Logger) *registry.Server {
-	tokens := auth.NewRegistryTokens(keys, cfg.ServerHostname, registryTokenLifetime, time.Now)
-	deps := registry.Deps{
-		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
-		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
-		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
-		Logger:                  log, Now: time.Now,
-	}
-	if cfg.FeatureBuildSupport {
-		deps.BuildTokens = build.NewTokens(keys, store, time.Now)
-	}
-	return registry.New(deps)
-}
-
-func policyFor(cfg *config.Config) identity.Policy {
-	return identity.Policy{
-		SuperusersEnabled:    cfg.FeatureSuperUsers,
-		SuperUsers:           set(cfg.SuperUsers),
-		ReadonlySuperUsers:   set(cfg.GlobalReadonlySuperUsers),
-		Mailing:              cfg.FeatureMailing,
-		TagExpirationOptions: cfg.TagExpirationOptions,
-		DefaultTagExpiration: cfg.DefaultTagExpiration,
-	}
-}
-
-func newAPI(cfg *config.Config, store *db.DB, pageKey string, builds *build.Service, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
-	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
-	if err != nil {
-		return nil, nil, err
-	}
-	policy := policyFor(cfg)
-	authn := auth.New(store, []byte(cfg.SecretKey), 30*24*time.Hour, cfg.PreferredURLScheme == "https", time.Now)
-	return api.New(api.Deps{
-		Config:       cfg,
-		Store:        store,
-		Identity:     identity.NewService(store, policy),
-		Applications: identity.NewApplications(store),
-		Repositories: repository.NewService(store),
-		Auth:         authn,
-		Pages:        pages,
-		Logger:       log,
-		Now:          time.Now,
-		SecretKey:    cfg.SecretKey,
-		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
-		Quotas:       quota.NewService(store),
-		Builds:       builds,
-	}), authn, nil
-}
-
 // serveDebug serves net/http/pprof on addr until ctx ends. It is a separate
 // listener so that profiles are never reachable on the public address.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
@@ -333,87 +249,6 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
 	}()
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("debug server failed", slog.Any("err", err))
-	}
-}
-
-// stagingPurger is implemented by drivers that keep private staging files
-// (the filesystem driver) which a crash can leave behind.
-type stagingPurger interface {
-	PurgeStaging(ctx context.Context, cutoff time.Time) (int, error)
-}
-
-// uploadMaxIdle is how long an upload may sit untouched before it expires.
-const uploadMaxIdle = 24 * time.Hour
-
-// reconcileUsage recomputes every namespace's usage from its manifests and
-// logs the ones whose incremental accounting had drifted.
-func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
-	ids, err := store.NamespaceIDs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		before, after, err := store.ReconcileUsage(ctx, id)
-		if err != nil {
-			return err
-		}
-		if before != after {
-			log.Warn("namespace usage repaired", slog.Int64("namespace_id", id), slog.Int64("was", before), slog.Int64("is", after))
-		}
-	}
-	return nil
-}
-
-// jobs lists the background work every wharf process offers to run.
-func jobs(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger) []worker.Job {
-	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
-	serviceKeys := servicekey.New(store, servicekey.Options{})
-	return []worker.Job{
-		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
-			if _, err := registry.ExpireUploads(ctx, store, blobs, time.Now(), uploadMaxIdle); err != nil {
-				return err
-			}
-			if p, ok := blobs.(stagingPurger); ok {
-				_, err := p.PurgeStaging(ctx, time.Now().Add(-uploadMaxIdle))
-				return err
-			}
-			return nil
-		}},
-		{Name: "action-log-rotation", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := archiver.Run(ctx)
-			return err
-		}},
-		{Name: "registry-size", Interval: 10 * time.Second, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := store.CalculateRegistrySize(ctx)
-			return err
-		}},
-		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
-			for {
-				n, err := store.CollectUntaggedManifests(ctx, 500)
-				if err != nil || n < 500 {
-					return err
-				}
-			}
-		}},
-		{Name: "reconcile-usage", Interval: 24 * time.Hour, Lease: time.Hour, Run: func(ctx context.Context) error {
-			return reconcileUsage(ctx, store, log)
-		}},
-		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := store.DeleteExpiredSessions(ctx)
-			return err
-		}},
-		buildReaper(cfg, store, log),
-		// Build contexts uploaded but never built within a day.
-		{Name: "collect-user-files", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := build.CollectFiles(ctx, store, blobs, time.Now(), 24*time.Hour)
-			return err
-		}},
-		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
-		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
-		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := serviceKeys.Collect(ctx)
-			return err
-		}},
 	}
 }
 
@@ -466,12 +301,4 @@ func holderName() string {
 	raw := make([]byte, 4)
 	rand.Read(raw)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(raw))
-}
-
-func set(names []string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
 }

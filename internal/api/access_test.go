@@ -477,7 +477,7 @@ func (x *accessCellCtx) newOrg(owner string) *wharf.Account {
 
 func (x *accessCellCtx) newApp(org *wharf.Account) string {
 	x.t.Helper()
-	app, err := identity.NewApplications(x.f.store).Create(x.t.Context(), wharf.Actor{}, org, identity.ApplicationFields{Name: "cli"})
+	app, err := identity.NewApplications(x.f.store).Create(x.t.Context(), &wharf.Caller{}, org, identity.ApplicationFields{Name: "cli"})
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -512,7 +512,7 @@ func (x *accessCellCtx) callerRepo() string {
 		vis = wharf.Public
 	}
 	ns := x.f.accounts[x.owner()]
-	repo, err := repository.NewService(x.f.store).Create(x.t.Context(), wharf.Actor{}, ns, x.f.nextName("repo"), vis, "")
+	repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, ns, x.f.nextName("repo"), vis, "")
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func (x *accessCellCtx) callerRepo() string {
 func (x *accessCellCtx) newRobot(ns *wharf.Account) string {
 	x.t.Helper()
 	short := x.f.nextName("rb")
-	if _, err := repository.NewService(x.f.store).CreateRobot(x.t.Context(), wharf.Actor{}, ns, short, ""); err != nil {
+	if _, err := repository.NewService(x.f.store).CreateRobot(x.t.Context(), &wharf.Caller{}, ns, short, ""); err != nil {
 		x.t.Fatal(err)
 	}
 	return short

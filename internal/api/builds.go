@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/build"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -24,22 +23,22 @@ import (
 
 // buildAccess is what the caller may do with {namespace}/{repository}'s
 // builds: its repository permissions, widened for superusers.
-func (s *Server) buildAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	repo, p, err := s.scopedPermissions(r, c, r.PathValue("namespace"), r.PathValue("repository"))
+func (s *Server) buildAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
+	d, err := s.Access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
-		return nil, p, err
+		return nil, d.Rights, err
 	}
-	if repo == nil || !(p.Read || s.readonlySuperuser(c)) {
-		return nil, p, errNotFound
+	if d.Repository == nil || !(d.Read || s.readonlySuperuser(c)) {
+		return nil, d.Rights, errNotFound
 	}
-	return repo, p, nil
+	return d.Repository, d.Rights, nil
 }
 
 // readonlySuperuser reports whether the caller reads builds as a global
 // read-only superuser; OAuth tokens need super:user for it, as on every
 // superuser endpoint.
-func (s *Server) readonlySuperuser(c *call) bool {
-	return c.principal != nil && c.principal.HasScope(auth.SuperUser) && s.policy.IsReadonlySuperuser(c.account())
+func (s *Server) readonlySuperuser(c *wharf.Caller) bool {
+	return c.Account != nil && c.HasScope(wharf.SuperUser) && s.policy.IsReadonlySuperuser(c.Account)
 }
 
 // repoBuild loads {build_uuid} of the path's repository.
@@ -56,7 +55,7 @@ func (s *Server) repoBuild(r *http.Request, repo *wharf.Repository) (*wharf.Buil
 
 // buildView is Quay's build_status_view: is_writer and archive_url depend
 // on the caller's own repository permissions, not on superuser powers.
-func (s *Server) buildView(r *http.Request, b *wharf.Build, p repository.Permissions) map[string]any {
+func (s *Server) buildView(r *http.Request, b *wharf.Build, p access.Rights) map[string]any {
 	phase, errMsg := build.Status(b, s.Now())
 	var pullRobot any
 	if b.PullRobot != "" {
@@ -92,7 +91,7 @@ func (s *Server) buildView(r *http.Request, b *wharf.Build, p repository.Permiss
 // listBuilds serves GET /api/v1/repository/{ns}/{repo}/build/: the newest
 // `limit` builds (default 5, at most 100), started at or after `since`
 // (Unix seconds).
-func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.buildAccess(r, c)
 	if err != nil {
 		return err
@@ -146,7 +145,7 @@ type buildRequestBody struct {
 
 // requestBuild serves POST /api/v1/repository/{ns}/{repo}/build/: 201 with
 // the build view and a Location of its status.
-func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.buildAccess(r, c)
 	if err != nil {
 		return err
@@ -179,7 +178,7 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *call) e
 			return err
 		}
 		if prev != nil && prev.ID != repo.ID {
-			pp, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, prev.Namespace, prev.Name)
+			pp, err := s.Access.Repository(r.Context(), c.Unscoped(), prev.Namespace, prev.Name)
 			if err != nil {
 				return err
 			}
@@ -188,7 +187,7 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *call) e
 			}
 		}
 	}
-	b, err := s.Builds.Start(r.Context(), c.actor, repo, req)
+	b, err := s.Builds.Start(r.Context(), c, repo, req)
 	if err != nil {
 		return err
 	}
@@ -199,7 +198,7 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *call) e
 
 // pullRobot checks a build's pull robot: it must exist (404) and the
 // caller must administer its namespace (403), as in Quay.
-func (s *Server) pullRobot(r *http.Request, c *call, name string) (*wharf.Robot, error) {
+func (s *Server) pullRobot(r *http.Request, c *wharf.Caller, name string) (*wharf.Robot, error) {
 	robot, err := s.Repositories.RobotByFullName(r.Context(), name)
 	if err != nil {
 		return nil, err
@@ -208,20 +207,20 @@ func (s *Server) pullRobot(r *http.Request, c *call, name string) (*wharf.Robot,
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, ns.Name, "")
+	p, err := s.Access.Repository(r.Context(), c.Unscoped(), ns.Name, "")
 	if err != nil {
 		return nil, err
 	}
 	// Lending a robot's credentials is organization administration: a
 	// token needs org:admin for it, as in Quay.
-	if !p.Admin || (c.principal != nil && !c.principal.HasScope(auth.OrgAdmin)) {
+	if !p.Admin || (c.Account != nil && !c.HasScope(wharf.OrgAdmin)) {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return robot, nil
 }
 
 // getBuild serves GET …/build/{uuid} and …/build/{uuid}/status: the same view.
-func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.buildAccess(r, c)
 	if err != nil {
 		return err
@@ -236,7 +235,7 @@ func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *call) error
 
 // cancelBuild serves DELETE …/build/{uuid}: 201 "Okay", or 400 once the
 // build pushes or is over.
-func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.buildAccess(r, c)
 	if err != nil {
 		return err
@@ -248,7 +247,7 @@ func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	if err := s.Builds.Cancel(r.Context(), c.actor, b); err != nil {
+	if err := s.Builds.Cancel(r.Context(), c, b); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Okay")
@@ -257,13 +256,13 @@ func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *call) er
 
 // getBuildLogs serves GET …/build/{uuid}/logs: for writers and read-only
 // superusers.
-func (s *Server) getBuildLogs(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getBuildLogs(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
 	if !p.Write && !s.readonlySuperuser(c) {
-		if c.principal == nil {
+		if c.Account == nil {
 			return wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
 		}
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
@@ -303,7 +302,7 @@ func (s *Server) writeBuildLogs(w http.ResponseWriter, r *http.Request, b *wharf
 // superuserBuild serves GET /api/v1/superuser/{build_uuid}/{status,build,logs}
 // (spec §2.22–2.24) for a build of any namespace. An unknown build is 400
 // for status and logs, 404 for build, as in Quay.
-func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	view := r.PathValue("view")
 	if view != "status" && view != "build" && view != "logs" {
 		return errNotFound
@@ -322,11 +321,11 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call)
 	// is_writer and archive_url follow the caller's own permissions on the
 	// build's repository, clipped by its token's scopes as on the
 	// repository endpoints: super:user alone shows no signed archive URL.
-	_, p, err := s.scopedPermissions(r, c, b.Repository.Namespace, b.Repository.Name)
+	d, err := s.Access.Repository(r.Context(), c, b.Repository.Namespace, b.Repository.Name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.buildView(r, b, p))
+	writeJSON(w, http.StatusOK, s.buildView(r, b, d.Rights))
 	return nil
 }
 
@@ -335,7 +334,7 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *call)
 // it here; wharf keeps every build's log in the database, served whole by
 // …/logs, so there is never an archive: 400 "Archived logs not available",
 // Quay's answer for a build without one.
-func (s *Server) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	uuid := r.PathValue("build_uuid")
 	if _, err := s.Builds.Build(r.Context(), uuid); err != nil {
 		if wharf.IsCode(err, wharf.NotFound) {
@@ -348,7 +347,7 @@ func (s *Server) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request
 
 // createFileDrop serves POST /api/v1/filedrop/: a file id and the URL to
 // PUT the file to (valid for an hour).
-func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var body struct {
 		MimeType *string `json:"mimeType"`
 	}
@@ -358,7 +357,7 @@ func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *call)
 	if err := required(body.MimeType, "mimeType"); err != nil {
 		return err
 	}
-	f, err := s.Builds.PrepareFile(r.Context(), c.account(), *body.MimeType)
+	f, err := s.Builds.PrepareFile(r.Context(), c.Account, *body.MimeType)
 	if err != nil {
 		return err
 	}
@@ -398,16 +397,12 @@ func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
 func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) {
 	setCORS(w)
 	uuid := r.PathValue("file_id")
-	if s.cfg.RegistryState == "readonly" {
-		s.writeError(w, r, wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended."))
-		return
-	}
 	if err := s.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
 	if _, err := s.Builds.ReceiveFile(r.Context(), uuid, r.Body); err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -419,17 +414,17 @@ func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) {
 	setCORS(w)
 	uuid := r.PathValue("file_id")
 	if err := s.checkUserFileURL(r, http.MethodGet, uuid); err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
 	f, err := s.Builds.UserFile(r.Context(), uuid)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
 	rc, err := s.Builds.OpenFile(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
 	defer rc.Close()

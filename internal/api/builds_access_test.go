@@ -272,7 +272,7 @@ func buildAccessMatrix() []accessEndpoint {
 		// three views.
 		{method: GET, route: "/api/v1/superuser/{build_uuid}/{view}", class: clsInspect, want: wantInspect,
 			build: func(x *accessCellCtx) accessRequest {
-				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), wharf.Actor{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
+				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
 				if err != nil {
 					x.t.Fatal(err)
 				}
@@ -296,7 +296,7 @@ func buildAccessMatrix() []accessEndpoint {
 		{method: GET, route: "/api/v1/superuser/{build_uuid}/logs/archive", class: clsInspect, want: wantInspectStatus(http.StatusBadRequest),
 			badRequestType: "invalid_response", refusal: "",
 			build: func(x *accessCellCtx) accessRequest {
-				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), wharf.Actor{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
+				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
 				if err != nil {
 					x.t.Fatal(err)
 				}
@@ -354,7 +354,7 @@ func TestBuildTeamRoles(t *testing.T) {
 			adm := e.bootstrap()
 			mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 			acme := mustAccount(t, store, "acme")
-			repo, err := repository.NewService(store).Create(ctx, wharf.Actor{}, acme, "app", wharf.Private, "")
+			repo, err := repository.NewService(store).Create(ctx, &wharf.Caller{}, acme, "app", wharf.Private, "")
 			if err != nil {
 				t.Fatal(err)
 			}

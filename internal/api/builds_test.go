@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
@@ -42,7 +41,7 @@ func newBuildFixture(t *testing.T, store *db.DB) *buildFixture {
 	mustStatus(t, f.admin.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 	repos := repository.NewService(store)
 	mk := func(ns, name string) *wharf.Repository {
-		r, err := repos.Create(t.Context(), wharf.Actor{}, mustAccount(t, store, ns), name, wharf.Private, "")
+		r, err := repos.Create(t.Context(), &wharf.Caller{}, mustAccount(t, store, ns), name, wharf.Private, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +49,7 @@ func newBuildFixture(t *testing.T, store *db.DB) *buildFixture {
 	}
 	f.app, f.other, f.own = mk("alice", "app"), mk("alice", "other"), mk("admin", "own")
 	for ns, short := range map[string]string{"alice": "ci", "acme": "bot"} {
-		if _, err := repos.CreateRobot(t.Context(), wharf.Actor{}, mustAccount(t, store, ns), short, ""); err != nil {
+		if _, err := repos.CreateRobot(t.Context(), &wharf.Caller{}, mustAccount(t, store, ns), short, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -544,7 +543,7 @@ func TestSuperuserBuildViewScopes(t *testing.T) {
 		r := f.admin.do("POST", buildPath(f.own, ""), map[string]any{"file_id": file})
 		mustStatus(t, r, http.StatusCreated)
 		id := r.JSON(t)["id"].(string)
-		superOnly := f.e.mintToken(f.e.login("admin", "adminpass1"), f.e.createApp(f.admin, "acme"), string(auth.SuperUser))
+		superOnly := f.e.mintToken(f.e.login("admin", "adminpass1"), f.e.createApp(f.admin, "acme"), string(wharf.SuperUser))
 		for _, c := range []struct {
 			name   string
 			who    *client

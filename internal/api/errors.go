@@ -43,9 +43,9 @@ type problem struct {
 	Message      string `json:"message"`
 }
 
-// writeError is the single place where /api/v1 errors become HTTP. Internal
+// WriteError is the single place where /api/v1 errors become HTTP. Internal
 // faults are logged with their cause and shown as a generic message.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code := wharf.ErrorCode(err)
 	pt, ok := problemTypes[code]
 	if !ok {
@@ -77,7 +77,7 @@ var errorDescriptions = map[string]string{
 	"internal_error":         "An internal error occurred; the server logged the details.",
 }
 
-func (s *Server) getErrorType(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) getErrorType(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	kind := r.PathValue("error_type")
 	desc, ok := errorDescriptions[kind]
 	if !ok {

@@ -12,18 +12,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/wharf-registry/wharf/internal/api"
-	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
-	"github.com/wharf-registry/wharf/internal/identity"
-	"github.com/wharf-registry/wharf/internal/pagetoken"
-	"github.com/wharf-registry/wharf/internal/quota"
-	"github.com/wharf-registry/wharf/internal/repository"
-	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 )
 
@@ -35,7 +27,7 @@ type testEnv struct {
 	cfg   *config.Config
 }
 
-// newEnv serves the API over store with the default configuration plus
+// newEnv serves wharf (as app.New assembles it) over store with the default configuration plus
 // SUPER_USERS=[admin] and GLOBAL_READONLY_SUPER_USERS=[auditor], adjusted by
 // tweak (may be nil).
 func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
@@ -47,33 +39,19 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	pages, err := pagetoken.New([]byte("page:"+cfg.SecretKey), 48*time.Hour, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files, err := filesystem.New(t.TempDir(), filesystem.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := identity.Policy{
-		SuperusersEnabled: cfg.FeatureSuperUsers, SuperUsers: toSet(cfg.SuperUsers),
-		ReadonlySuperUsers: toSet(cfg.GlobalReadonlySuperUsers), Mailing: cfg.FeatureMailing,
-		TagExpirationOptions: cfg.TagExpirationOptions, DefaultTagExpiration: cfg.DefaultTagExpiration,
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.ServerHostname = srv.Listener.Addr().String()
+	cfg.BuildContextMaxBytes = testBuildMaxBytes
+	a, err := app.New(&cfg, store, files, slog.New(slog.NewTextHandler(io.Discard, nil)), app.WithURLPolicy(testURLPolicy{}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Deps{
-		Config: &cfg, Store: store,
-		Identity:     identity.NewService(store, policy),
-		Applications: identity.NewApplications(store),
-		Repositories: repository.NewService(store),
-		Auth:         auth.New(store, []byte(cfg.SecretKey), time.Hour, false, time.Now),
-		Pages:        pages,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:          time.Now,
-		SecretKey:    cfg.SecretKey,
-		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
-		Quotas:       quota.NewService(store),
-		Builds:       build.NewService(store, files, testURLPolicy{}, testBuildMaxBytes, "wharf.test"),
-	}))
+	srv.Config.Handler = a.Handler
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}
 }

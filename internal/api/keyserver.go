@@ -27,18 +27,9 @@ func bearerToken(r *http.Request) (string, error) {
 	return m[1], nil
 }
 
-// refuseReadonly stops key-server writes while the registry is read-only
-// (the rule "anyone" lets them through admit).
-func (s *Server) refuseReadonly() error {
-	if s.cfg.RegistryState == "readonly" {
-		return wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended.")
-	}
-	return nil
-}
-
 // listPublishedKeys serves GET /keys/services/{service}/keys: the JWKS of
 // the service's approved, unexpired keys.
-func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	keys, err := s.ServiceKeys.PublishedKeys(r.Context(), r.PathValue("service"))
 	if err != nil {
 		return err
@@ -54,7 +45,7 @@ func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *ca
 // getPublishedKey serves GET /keys/services/{service}/keys/{kid}: the JWK,
 // cacheable until the key expires (a day at most); 409 while it awaits
 // approval, 403 once it has expired.
-func (s *Server) getPublishedKey(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) getPublishedKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	k, err := s.ServiceKeys.PublishedKey(r.Context(), r.PathValue("service"), r.PathValue("kid"))
 	if err != nil {
 		return err
@@ -78,12 +69,9 @@ type jwkRequest struct {
 
 // putPublishedKey serves PUT /keys/services/{service}/keys/{kid}?expiration=&rotation=:
 // 202 for a self-signed key (now awaiting approval), 200 for a rotation.
-func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.refuseReadonly(); err != nil {
-		return err
-	}
+func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.baseURL(r),
-		IP: c.actor.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
+		IP: c.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
 	q := r.URL.Query()
 	if q.Has("expiration") {
 		seconds, err := strconv.ParseFloat(q.Get("expiration"), 64)
@@ -130,16 +118,13 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *call
 }
 
 // deletePublishedKey serves DELETE /keys/services/{service}/keys/{kid}: 204.
-func (s *Server) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.refuseReadonly(); err != nil {
-		return err
-	}
+func (s *Server) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	token, err := bearerToken(r)
 	if err != nil {
 		return err
 	}
 	if err := s.ServiceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, s.baseURL(r),
-		c.actor.IP, r.UserAgent()); err != nil {
+		c.IP, r.UserAgent()); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)

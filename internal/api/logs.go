@@ -25,7 +25,7 @@ type logCursor struct {
 
 // listAllLogs serves GET /api/v1/superuser/logs: every namespace's entries
 // in the window, newest first, 20 a page.
-func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	q := r.URL.Query()
 	if p := q.Get("page"); p != "" {
 		// Accepted and type-checked, but ignored, as in Quay: next_page pages.
@@ -70,7 +70,7 @@ func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *call) er
 
 // listAllAggregateLogs serves GET /api/v1/superuser/aggregatelogs: counts
 // per kind and day over at most a month.
-func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	q := r.URL.Query()
 	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), s.Now(), aggregateMaxSpan)
 	if err != nil {
@@ -92,23 +92,11 @@ func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ 
 // every secret masked and unknown keys under "warning". WHARF_* environment
 // overrides are already applied in it; unlike Quay, the process environment
 // itself is not dumped (it holds secrets no mask list can name).
-func (s *Server) getConfigDump(w http.ResponseWriter, r *http.Request, _ *call) error {
-	if !s.cfg.FeatureSuperuserConfigDump {
+func (s *Server) getConfigDump(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	if s.opts.ConfigDump == nil {
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	redacted := s.cfg.Redacted()
-	known, unknown := map[string]any{}, map[string]any{}
-	isUnknown := map[string]bool{}
-	for _, k := range s.cfg.Unknown {
-		isUnknown[k] = true
-	}
-	for k, v := range redacted {
-		if isUnknown[k] {
-			unknown[k] = v
-		} else {
-			known[k] = v
-		}
-	}
+	known, unknown := s.opts.ConfigDump()
 	writeJSON(w, http.StatusOK, map[string]any{"config": known, "warning": unknown})
 	return nil
 }

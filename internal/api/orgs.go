@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -15,7 +14,7 @@ type createOrgRequest struct {
 
 // createOrganization serves POST /api/v1/organization/: 201 "Created"; the
 // caller becomes the organization's owner.
-func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createOrgRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -27,7 +26,7 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *c
 	if req.Email != nil {
 		email = *req.Email
 	}
-	if _, err := s.Identity.CreateOrg(r.Context(), c.actor, *req.Name, email); err != nil {
+	if _, err := s.Identity.CreateOrg(r.Context(), c, *req.Name, email); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -36,20 +35,20 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *c
 
 // orgAdmin loads the organization in the path and reports whether the
 // caller administers it through this credential (tokens need org:admin).
-func (s *Server) orgAdmin(r *http.Request, c *call) (*wharf.Account, bool, error) {
+func (s *Server) orgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, bool, error) {
 	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, false, err
 	}
-	if c.principal == nil || !c.principal.HasScope(auth.OrgAdmin) {
+	if c.Account == nil || !c.HasScope(wharf.OrgAdmin) {
 		return org, false, nil
 	}
-	isAdmin, err := s.Identity.IsOrgAdmin(r.Context(), org, c.account())
+	isAdmin, err := s.Identity.IsOrgAdmin(r.Context(), org, c.Account)
 	return org, isAdmin, err
 }
 
 // requireOrgAdmin is orgAdmin that refuses non-administrators with 403.
-func (s *Server) requireOrgAdmin(r *http.Request, c *call) (*wharf.Account, error) {
+func (s *Server) requireOrgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
 	org, isAdmin, err := s.orgAdmin(r, c)
 	if err != nil {
 		return nil, err
@@ -62,14 +61,14 @@ func (s *Server) requireOrgAdmin(r *http.Request, c *call) (*wharf.Account, erro
 
 // getOrganization serves GET /api/v1/organization/{orgname}. Members see
 // the teams, administrators also the e-mail, invoicing and tag expiration.
-func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, isAdmin, err := s.orgAdmin(r, c)
 	if err != nil {
 		return err
 	}
 	role := ""
-	if c.account() != nil {
-		if role, err = s.Identity.OrgRole(r.Context(), org, c.account()); err != nil {
+	if c.Account != nil {
+		if role, err = s.Identity.OrgRole(r.Context(), org, c.Account); err != nil {
 			return err
 		}
 	}
@@ -124,7 +123,7 @@ func (req updateOrgRequest) changes() identity.OrgChanges {
 
 // changeOrgDetails serves PUT /api/v1/organization/{orgname} for its
 // administrators: e-mail, invoicing and tag expiration (no rename here).
-func (s *Server) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
@@ -135,19 +134,19 @@ func (s *Server) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	ch := req.changes()
 	ch.Name = nil
-	if _, err := s.Identity.UpdateOrg(r.Context(), c.actor, org.Name, ch); err != nil {
+	if _, err := s.Identity.UpdateOrg(r.Context(), c, org.Name, ch); err != nil {
 		return err
 	}
 	return s.getOrganization(w, r, c)
 }
 
 // deleteOrgAsAdmin serves DELETE /api/v1/organization/{orgname}.
-func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Identity.DeleteOrg(r.Context(), c.actor, org.Name); err != nil {
+	if err := s.Identity.DeleteOrg(r.Context(), c, org.Name); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -155,7 +154,7 @@ func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // listAllOrganizations serves GET /api/v1/superuser/organizations/.
-func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	orgs, next, err := s.listAccounts(r, wharf.KindOrg, false, "orgs")
 	if err != nil {
 		return err
@@ -178,12 +177,12 @@ func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ 
 
 // changeOrganization serves PUT /api/v1/superuser/organizations/{name}:
 // the seed's fields (e-mail, invoicing, tag expiration) and a rename.
-func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req updateOrgRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	org, err := s.Identity.UpdateOrg(r.Context(), c.actor, r.PathValue("name"), req.changes())
+	org, err := s.Identity.UpdateOrg(r.Context(), c, r.PathValue("name"), req.changes())
 	if err != nil {
 		return err
 	}
@@ -196,8 +195,8 @@ func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *c
 }
 
 // deleteOrganization serves DELETE /api/v1/superuser/organizations/{name}.
-func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.Identity.DeleteOrg(r.Context(), c.actor, r.PathValue("name")); err != nil {
+func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := s.Identity.DeleteOrg(r.Context(), c, r.PathValue("name")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -205,9 +204,9 @@ func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, c *c
 }
 
 // takeOwnership serves POST /api/v1/superuser/takeownership/{namespace}.
-func (s *Server) takeOwnership(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) takeOwnership(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns := r.PathValue("namespace")
-	if err := s.Identity.TakeOwnership(r.Context(), c.actor, ns); err != nil {
+	if err := s.Identity.TakeOwnership(r.Context(), c, ns); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"namespace": ns})
@@ -234,7 +233,7 @@ func (req applicationRequest) fields() identity.ApplicationFields {
 }
 
 // listApplications serves GET /api/v1/organization/{orgname}/applications.
-func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
@@ -252,16 +251,16 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // createApplication serves POST /api/v1/organization/{orgname}/applications.
-func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
-		return s.Applications.Create(r.Context(), c.actor, org, f)
+		return s.Applications.Create(r.Context(), c, org, f)
 	})
 }
 
 // saveApplication decodes an application body for an organization the
 // caller administers and stores it with save: creating and updating take
 // the same body and answer with the same view.
-func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *call,
+func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller,
 	save func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error)) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
@@ -283,7 +282,7 @@ func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *call
 }
 
 // getApplication serves GET …/applications/{client_id}.
-func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
@@ -297,19 +296,19 @@ func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 // updateApplication serves PUT …/applications/{client_id} (the full object).
-func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
-		return s.Applications.Update(r.Context(), c.actor, org, r.PathValue("client_id"), f)
+		return s.Applications.Update(r.Context(), c, org, r.PathValue("client_id"), f)
 	})
 }
 
 // resetClientSecret serves POST …/applications/{client_id}/resetclientsecret.
-func (s *Server) resetClientSecret(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) resetClientSecret(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	app, err := s.Applications.ResetSecret(r.Context(), c.actor, org, r.PathValue("client_id"))
+	app, err := s.Applications.ResetSecret(r.Context(), c, org, r.PathValue("client_id"))
 	if err != nil {
 		return err
 	}
@@ -318,12 +317,12 @@ func (s *Server) resetClientSecret(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 // deleteApplication serves DELETE …/applications/{client_id}.
-func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Applications.Delete(r.Context(), c.actor, org, r.PathValue("client_id")); err != nil {
+	if err := s.Applications.Delete(r.Context(), c, org, r.PathValue("client_id")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)

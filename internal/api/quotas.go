@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -35,7 +34,7 @@ func (s *Server) quotaView(q *wharf.Quota) map[string]any {
 		"limit":                 quota.Human(q.LimitBytes),
 		"default_config":        false,
 		"limits":                limitViews(q.Limits),
-		"default_config_exists": s.cfg.DefaultSystemRejectQuotaBytes != 0,
+		"default_config_exists": s.opts.DefaultSystemRejectQuotaBytes != 0,
 	}
 }
 
@@ -43,7 +42,7 @@ func (s *Server) quotaView(q *wharf.Quota) map[string]any {
 // system-wide default (DEFAULT_SYSTEM_REJECT_QUOTA_BYTES) when the
 // organization has no quota of its own.
 func (s *Server) defaultQuotaView() map[string]any {
-	b := s.cfg.DefaultSystemRejectQuotaBytes
+	b := s.opts.DefaultSystemRejectQuotaBytes
 	return map[string]any{"id": nil, "limit_bytes": b, "limit": quota.Human(b), "default_config": true,
 		"limits": []any{}, "default_config_exists": true}
 }
@@ -111,15 +110,15 @@ func quotaLimit(r *http.Request, q *wharf.Quota) (wharf.QuotaLimit, error) {
 // superuserReads reports whether the caller may read any namespace's quota
 // as a superuser: a superuser or global read-only superuser whose
 // credential carries super:user (sessions always do).
-func (s *Server) superuserReads(c *call) bool {
-	return c.principal != nil && s.policy.CanInspect(c.account()) && c.principal.HasScope(auth.SuperUser)
+func (s *Server) superuserReads(c *wharf.Caller) bool {
+	return c.Account != nil && s.policy.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
 }
 
 // canReadQuotas reports whether the caller may read ns's quota through the
 // organization endpoints: its members (a user counts as the only member
 // of their own namespace, as in Quay) and superusers.
-func (s *Server) canReadQuotas(ctx context.Context, c *call, ns *wharf.Account) (bool, error) {
-	me := c.account()
+func (s *Server) canReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) (bool, error) {
+	me := c.Account
 	switch {
 	case me == nil:
 		return false, nil
@@ -135,7 +134,7 @@ func (s *Server) canReadQuotas(ctx context.Context, c *call, ns *wharf.Account) 
 // readableNamespace loads the {orgname} of an organization quota path that
 // the caller may read: any user or organization (Quay looks the quota up by
 // namespace name), 403 when the caller is neither a member nor a superuser.
-func (s *Server) readableNamespace(r *http.Request, c *call) (*wharf.Account, error) {
+func (s *Server) readableNamespace(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
 	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, err
@@ -148,7 +147,7 @@ func (s *Server) readableNamespace(r *http.Request, c *call) (*wharf.Account, er
 
 // readableOrg is readableNamespace for the endpoints Quay restricts to
 // organizations (the quota list and create): a user's name is NotFound.
-func (s *Server) readableOrg(r *http.Request, c *call) (*wharf.Account, error) {
+func (s *Server) readableOrg(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
 	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, err
@@ -160,7 +159,7 @@ func (s *Server) readableOrg(r *http.Request, c *call) (*wharf.Account, error) {
 }
 
 // mayReadQuotas is canReadQuotas as an error: Forbidden when it says no.
-func (s *Server) mayReadQuotas(ctx context.Context, c *call, ns *wharf.Account) error {
+func (s *Server) mayReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) error {
 	ok, err := s.canReadQuotas(ctx, c, ns)
 	if err == nil && !ok {
 		err = wharf.Errorf(wharf.Forbidden, "Unauthorized")
@@ -169,7 +168,7 @@ func (s *Server) mayReadQuotas(ctx context.Context, c *call, ns *wharf.Account) 
 }
 
 // readableQuota loads the quota {quota_id} of a readable {orgname}.
-func (s *Server) readableQuota(r *http.Request, c *call) (*wharf.Quota, error) {
+func (s *Server) readableQuota(r *http.Request, c *wharf.Caller) (*wharf.Quota, error) {
 	ns, err := s.readableNamespace(r, c)
 	if err != nil {
 		return nil, err
@@ -336,7 +335,7 @@ func (s *Server) writeQuotaList(ctx context.Context, w http.ResponseWriter, ns *
 		views = append(views, s.quotaView(q))
 	case !wharf.IsCode(err, wharf.NotFound):
 		return err
-	case withDefault && s.cfg.DefaultSystemRejectQuotaBytes != 0:
+	case withDefault && s.opts.DefaultSystemRejectQuotaBytes != 0:
 		views = append(views, s.defaultQuotaView())
 	}
 	writeJSON(w, http.StatusOK, views)
@@ -344,8 +343,8 @@ func (s *Server) writeQuotaList(ctx context.Context, w http.ResponseWriter, ns *
 }
 
 // createQuota gives ns the quota of the request body: 201 "Created".
-func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account, limit int64, exists string) error {
-	if _, err := s.Quotas.Create(r.Context(), c.actor, ns, limit, exists); err != nil {
+func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64, exists string) error {
+	if _, err := s.Quotas.Create(r.Context(), c, ns, limit, exists); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -354,13 +353,13 @@ func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *call, ns
 
 // changeQuota sets the size of ns's quota {quota_id} to limit and answers
 // its full view; 0 (from {} or a zero size) changes nothing.
-func (s *Server) changeQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account, limit int64) error {
+func (s *Server) changeQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64) error {
 	q, err := s.namespaceQuota(r, ns)
 	if err != nil {
 		return err
 	}
 	if limit != 0 {
-		if q, err = s.Quotas.Change(r.Context(), c.actor, ns, q.ID, limit); err != nil {
+		if q, err = s.Quotas.Change(r.Context(), c, ns, q.ID, limit); err != nil {
 			return err
 		}
 	}
@@ -369,12 +368,12 @@ func (s *Server) changeQuota(w http.ResponseWriter, r *http.Request, c *call, ns
 }
 
 // deleteQuota removes ns's quota {quota_id}: 204.
-func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *call, ns *wharf.Account) error {
+func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account) error {
 	id, err := pathID(r, "quota_id")
 	if err != nil {
 		return err
 	}
-	if err := s.Quotas.Delete(r.Context(), c.actor, ns, id); err != nil {
+	if err := s.Quotas.Delete(r.Context(), c, ns, id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -385,7 +384,7 @@ func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *call, ns
 
 // listQuotaSuperUser serves GET …/quota: [] or [the full view]; never the
 // system default.
-func (s *Server) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
 	if err != nil {
 		return err
@@ -394,7 +393,7 @@ func (s *Server) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *c
 }
 
 // createQuotaSuperUser serves POST …/quota.
-func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -415,7 +414,7 @@ func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c 
 // listOrgQuota serves GET …/quota: the organization's quota, or the system
 // default (id null, default_config true) when it has none and
 // DEFAULT_SYSTEM_REJECT_QUOTA_BYTES is set.
-func (s *Server) listOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) listOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	org, err := s.readableOrg(r, c)
 	if err != nil {
 		return err
@@ -424,7 +423,7 @@ func (s *Server) listOrgQuota(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 // createOrgQuota serves POST …/quota.
-func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -441,7 +440,7 @@ func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 // getOrgQuota serves GET …/quota/{quota_id}.
-func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
@@ -451,7 +450,7 @@ func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *call) er
 }
 
 // listOrgQuotaLimits serves GET …/quota/{quota_id}/limit.
-func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
@@ -461,7 +460,7 @@ func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *c
 }
 
 // createOrgQuotaLimit serves POST …/quota/{quota_id}/limit: 201 "Created".
-func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -474,7 +473,7 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if _, err := s.Quotas.AddLimit(r.Context(), c.actor, ns, id, *kind, *percent); err != nil {
+	if _, err := s.Quotas.AddLimit(r.Context(), c, ns, id, *kind, *percent); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -482,7 +481,7 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 }
 
 // getOrgQuotaLimit serves GET …/quota/{quota_id}/limit/{limit_id}.
-func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	q, err := s.readableQuota(r, c)
 	if err != nil {
 		return err
@@ -497,7 +496,7 @@ func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *cal
 
 // changeOrgQuotaLimit serves PUT …/quota/{quota_id}/limit/{limit_id}: the
 // type and/or threshold; answers the quota's full view.
-func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -510,7 +509,7 @@ func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	q, err := s.Quotas.ChangeLimit(r.Context(), c.actor, ns, id, limitID, kind, percent)
+	q, err := s.Quotas.ChangeLimit(r.Context(), c, ns, id, limitID, kind, percent)
 	if err != nil {
 		return err
 	}
@@ -519,12 +518,12 @@ func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 }
 
 // deleteOrgQuotaLimit serves DELETE …/quota/{quota_id}/limit/{limit_id}.
-func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, id, limitID, err := s.limitTarget(r, true)
 	if err != nil {
 		return err
 	}
-	if err := s.Quotas.DeleteLimit(r.Context(), c.actor, ns, id, limitID); err != nil {
+	if err := s.Quotas.DeleteLimit(r.Context(), c, ns, id, limitID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -534,13 +533,13 @@ func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 // The caller's own quota, read-only: /api/v1/user/quota….
 
 // listUserQuota serves GET /api/v1/user/quota.
-func (s *Server) listUserQuota(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.writeQuotaList(r.Context(), w, c.account(), false)
+func (s *Server) listUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	return s.writeQuotaList(r.Context(), w, c.Account, false)
 }
 
 // getUserQuota serves GET /api/v1/user/quota/{quota_id}.
-func (s *Server) getUserQuota(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := s.namespaceQuota(r, c.account())
+func (s *Server) getUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := s.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
@@ -549,8 +548,8 @@ func (s *Server) getUserQuota(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 // listUserQuotaLimits serves GET /api/v1/user/quota/{quota_id}/limit.
-func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := s.namespaceQuota(r, c.account())
+func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := s.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
@@ -562,8 +561,8 @@ func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *
 // Quay answers it with the quota's full view, not the limit's (the
 // organization endpoint answers the limit view); kept, since a client
 // written against Quay parses that.
-func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := s.namespaceQuota(r, c.account())
+func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := s.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
@@ -578,7 +577,7 @@ func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *ca
 // namespace named by path value param: the superuser and organization
 // paths change a quota the same way.
 func (s *Server) changeQuotaOf(param string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+	return func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 		fields, err := decodeObject(r)
 		if err != nil {
 			return err
@@ -598,7 +597,7 @@ func (s *Server) changeQuotaOf(param string) handlerFunc {
 // deleteQuotaOf returns the handler of DELETE …/quota/{quota_id} for the
 // namespace named by path value param.
 func (s *Server) deleteQuotaOf(param string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+	return func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 		ns, err := s.quotaNamespace(r.Context(), r.PathValue(param))
 		if err != nil {
 			return err

@@ -474,7 +474,7 @@ func TestQuotaBadInputChangesNothing(t *testing.T) {
 		e.createUser(adm, "alice")
 		mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 		mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "beta"}), http.StatusCreated)
-		if _, err := repository.NewService(store).CreateRobot(t.Context(), wharf.Actor{}, mustAccount(t, store, "acme"), "bot", ""); err != nil {
+		if _, err := repository.NewService(store).CreateRobot(t.Context(), &wharf.Caller{}, mustAccount(t, store, "acme"), "bot", ""); err != nil {
 			t.Fatal(err)
 		}
 		mustStatus(t, adm.do("POST", "/api/v1/superuser/organization/acme/quota", map[string]any{"limit_bytes": 1 << 30}), http.StatusCreated)

@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
 
 // The registry-size endpoints (spec §2.25, §2.26). POST only queues a
 // calculation; the "registry-size" background job (one runner at a time,
@@ -10,7 +14,7 @@ import "net/http"
 // getRegistrySize serves GET /api/v1/superuser/registrysize/: the size as
 // of the last completed run, last_ran in epoch milliseconds (null before
 // the first run), and whether a run is queued or running.
-func (s *Server) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	rs, err := s.Store.RegistrySizeState(r.Context())
 	if err != nil {
 		return err
@@ -27,7 +31,7 @@ func (s *Server) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *call
 // queueRegistrySize serves POST /api/v1/superuser/registrysize/: 201 when
 // this call queued a calculation, 202 when one was already queued or
 // running; the body is the JSON string "". Any request body is ignored.
-func (s *Server) queueRegistrySize(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) queueRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	queued, err := s.Store.QueueRegistrySize(r.Context())
 	if err != nil {
 		return err

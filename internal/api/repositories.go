@@ -3,41 +3,25 @@ package api
 import (
 	"net/http"
 
-	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // repoAccess loads {namespace}/{repository} from the path with what the
 // caller may do with it through this credential (tokens need repo:* scopes).
-func (s *Server) repoAccess(r *http.Request, c *call) (*wharf.Repository, repository.Permissions, error) {
-	repo, p, err := s.scopedPermissions(r, c, r.PathValue("namespace"), r.PathValue("repository"))
+func (s *Server) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
+	d, err := s.Access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
-		return nil, p, err
+		return nil, d.Rights, err
 	}
-	if repo == nil || !p.Read {
+	if !d.Visible() {
 		// Private repositories the caller cannot see do not exist for it.
-		return nil, p, errNotFound
+		return nil, d.Rights, errNotFound
 	}
-	return repo, p, nil
+	return d.Repository, d.Rights, nil
 }
 
-// scopedPermissions is what the caller may do with namespace/name (nil
-// when it does not exist), narrowed by an OAuth token's repo:* scopes.
-func (s *Server) scopedPermissions(r *http.Request, c *call, namespace, name string) (*wharf.Repository, repository.Permissions, error) {
-	p, repo, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, namespace, name)
-	if err != nil {
-		return nil, p, err
-	}
-	if c.principal != nil {
-		p.Read = p.Read && c.principal.HasScope(auth.RepoRead)
-		p.Write = p.Write && c.principal.HasScope(auth.RepoWrite)
-		p.Admin = p.Admin && c.principal.HasScope(auth.RepoAdmin)
-	}
-	return repo, p, nil
-}
-
-func (s *Server) repoAdmin(r *http.Request, c *call) (*wharf.Repository, error) {
+func (s *Server) repoAdmin(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
 	repo, p, err := s.repoAccess(r, c)
 	if err != nil {
 		return nil, err
@@ -57,7 +41,7 @@ type createRepoRequest struct {
 }
 
 // createRepository serves POST /api/v1/repository.
-func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createRepoRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -70,25 +54,21 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *cal
 	if req.RepoKind != nil && *req.RepoKind != "image" {
 		return wharf.Errorf(wharf.Invalid, "Only repo_kind \"image\" is supported")
 	}
-	p, existing, err := s.Repositories.Permissions(r.Context(), repository.Caller{Account: c.account()}, *req.Namespace, *req.Repository)
+	d, err := s.Access.Repository(r.Context(), c, *req.Namespace, *req.Repository)
 	if err != nil {
 		return err
 	}
-	if !p.Write || !c.principal.HasScope(auth.RepoCreate) {
-		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
-	}
-	if existing != nil {
+	if d.Repository != nil && d.Write {
 		return wharf.Errorf(wharf.Invalid, "Repository already exists")
 	}
-	ns, err := s.Store.AccountByName(r.Context(), *req.Namespace)
-	if err != nil {
-		return err
+	if !d.Create {
+		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	desc := ""
 	if req.Description != nil {
 		desc = *req.Description
 	}
-	repo, err := s.Repositories.Create(r.Context(), c.actor, ns, *req.Repository, *req.Visibility, desc)
+	repo, err := s.Repositories.Create(r.Context(), c, d.Namespace, *req.Repository, *req.Visibility, desc)
 	if err != nil {
 		return err
 	}
@@ -97,7 +77,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // getRepository serves GET /api/v1/repository/{namespace}/{repository}.
-func (s *Server) getRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, p, err := s.repoAccess(r, c)
 	if err != nil {
 		return err
@@ -120,7 +100,7 @@ type updateRepoRequest struct {
 }
 
 // updateRepository serves PUT …/repository/{namespace}/{repository}: the description.
-func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, err := s.repoAdmin(r, c)
 	if err != nil {
 		return err
@@ -132,7 +112,7 @@ func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *cal
 	if err := required(req.Description, "description"); err != nil {
 		return err
 	}
-	if err := s.Repositories.SetDescription(r.Context(), c.actor, repo, *req.Description); err != nil {
+	if err := s.Repositories.SetDescription(r.Context(), c, repo, *req.Description); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -144,7 +124,7 @@ type visibilityRequest struct {
 }
 
 // changeVisibility serves POST …/repository/{namespace}/{repository}/changevisibility.
-func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, err := s.repoAdmin(r, c)
 	if err != nil {
 		return err
@@ -156,7 +136,7 @@ func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *cal
 	if err := required(req.Visibility, "visibility"); err != nil {
 		return err
 	}
-	if err := s.Repositories.SetVisibility(r.Context(), c.actor, repo, *req.Visibility); err != nil {
+	if err := s.Repositories.SetVisibility(r.Context(), c, repo, *req.Visibility); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -164,12 +144,12 @@ func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // deleteRepository serves DELETE …/repository/{namespace}/{repository}.
-func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	repo, err := s.repoAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Repositories.Delete(r.Context(), c.actor, repo); err != nil {
+	if err := s.Repositories.Delete(r.Context(), c, repo); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -178,12 +158,12 @@ func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, c *cal
 
 // robotNamespace resolves the namespace of a robot path: the organization
 // in the path (its admins manage its robots) or, for /user/robots, the caller.
-func (s *Server) robotNamespace(r *http.Request, c *call) (*wharf.Account, error) {
+func (s *Server) robotNamespace(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
 	if r.PathValue("orgname") == "" {
-		if !c.principal.HasScope(auth.UserAdmin) {
+		if !c.HasScope(wharf.UserAdmin) {
 			return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 		}
-		return c.account(), nil
+		return c.Account, nil
 	}
 	return s.requireOrgAdmin(r, c)
 }
@@ -198,7 +178,7 @@ type robotRequest struct {
 }
 
 // putRobot serves PUT …/robots/{robot_shortname}: creates the robot (201).
-func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, err := s.robotNamespace(r, c)
 	if err != nil {
 		return err
@@ -213,7 +193,7 @@ func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *call) error
 	if req.Description != nil {
 		desc = *req.Description
 	}
-	rb, err := s.Repositories.CreateRobot(r.Context(), c.actor, ns, r.PathValue("robot_shortname"), desc)
+	rb, err := s.Repositories.CreateRobot(r.Context(), c, ns, r.PathValue("robot_shortname"), desc)
 	if err != nil {
 		return err
 	}
@@ -222,7 +202,7 @@ func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 // getRobot serves GET …/robots/{robot_shortname}, token included.
-func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, err := s.robotNamespace(r, c)
 	if err != nil {
 		return err
@@ -236,7 +216,7 @@ func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 // deleteRobot serves DELETE …/robots/{robot_shortname}.
-func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, err := s.robotNamespace(r, c)
 	if err != nil {
 		return err
@@ -245,7 +225,7 @@ func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	if err := s.Repositories.DeleteRobot(r.Context(), c.actor, ns, rb); err != nil {
+	if err := s.Repositories.DeleteRobot(r.Context(), c, ns, rb); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -253,7 +233,7 @@ func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *call) er
 }
 
 // listRobots serves GET …/robots.
-func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, err := s.robotNamespace(r, c)
 	if err != nil {
 		return err

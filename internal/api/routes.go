@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // routes lists the whole API surface with the access each method needs.
@@ -14,11 +14,11 @@ func (s *Server) routes() {
 		PUT    = http.MethodPut
 		DELETE = http.MethodDelete
 	)
-	open := rule{access: anyone}
-	user := func(scope auth.Scope) rule { return rule{access: signedIn, scope: scope} }
-	inspect := rule{access: anySuperuser, fresh: true}
-	admin := rule{access: fullSuperuser, fresh: true}
-	quotaAdmin := rule{access: fullSuperuser} // quota writes Quay does not ask a fresh login for
+	open := rule{need: anyone}
+	user := func(scope wharf.Scope) rule { return rule{need: signedIn, scope: scope} }
+	inspect := rule{need: anySuperuser, fresh: true}
+	admin := rule{need: fullSuperuser, fresh: true}
+	quotaAdmin := rule{need: fullSuperuser} // quota writes Quay does not ask a fresh login for
 
 	// Browser-style login and the OAuth implicit grant.
 	s.handle("/csrf_token", map[string]method{GET: {open, s.getCSRFToken}})
@@ -29,41 +29,41 @@ func (s *Server) routes() {
 	s.handle("/oauth/localapp", map[string]method{GET: {open, s.localApp}})
 
 	// First-user bootstrap, when enabled.
-	if s.cfg.FeatureUserInitialize {
+	if s.opts.FeatureUserInitialize {
 		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, s.initialize}})
 	}
 
 	// The caller, organizations and their OAuth applications.
-	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(auth.UserRead), s.getCurrentUser}})
+	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(wharf.UserRead), s.getCurrentUser}})
 	s.redirectSlash("/api/v1/user")
-	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(auth.UserAdmin), s.createOrganization}})
+	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(wharf.UserAdmin), s.createOrganization}})
 	s.redirectSlash("/api/v1/organization")
 	s.handle("/api/v1/organization/{orgname}", map[string]method{
-		GET:    {rule{access: publicRead}, s.getOrganization},
-		PUT:    {user(auth.OrgAdmin), s.changeOrgDetails},
-		DELETE: {user(auth.OrgAdmin), s.deleteOrgAsAdmin},
+		GET:    {rule{need: publicRead}, s.getOrganization},
+		PUT:    {user(wharf.OrgAdmin), s.changeOrgDetails},
+		DELETE: {user(wharf.OrgAdmin), s.deleteOrgAsAdmin},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications", map[string]method{
-		GET:  {user(auth.OrgAdmin), s.listApplications},
-		POST: {user(auth.OrgAdmin), s.createApplication},
+		GET:  {user(wharf.OrgAdmin), s.listApplications},
+		POST: {user(wharf.OrgAdmin), s.createApplication},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}", map[string]method{
-		GET:    {user(auth.OrgAdmin), s.getApplication},
-		PUT:    {user(auth.OrgAdmin), s.updateApplication},
-		DELETE: {user(auth.OrgAdmin), s.deleteApplication},
+		GET:    {user(wharf.OrgAdmin), s.getApplication},
+		PUT:    {user(wharf.OrgAdmin), s.updateApplication},
+		DELETE: {user(wharf.OrgAdmin), s.deleteApplication},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret", map[string]method{
-		POST: {user(auth.OrgAdmin), s.resetClientSecret},
+		POST: {user(wharf.OrgAdmin), s.resetClientSecret},
 	})
 	// Repositories and robot accounts.
 	s.handle("/api/v1/repository", map[string]method{POST: {user(""), s.createRepository}})
 	s.handle("/api/v1/repository/{namespace}/{repository}", map[string]method{
-		GET:    {rule{access: publicRead}, s.getRepository},
-		PUT:    {user(auth.RepoAdmin), s.updateRepository},
-		DELETE: {user(auth.RepoAdmin), s.deleteRepository},
+		GET:    {rule{need: publicRead}, s.getRepository},
+		PUT:    {user(wharf.RepoAdmin), s.updateRepository},
+		DELETE: {user(wharf.RepoAdmin), s.deleteRepository},
 	})
 	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
-		POST: {user(auth.RepoAdmin), s.changeVisibility},
+		POST: {user(wharf.RepoAdmin), s.changeVisibility},
 	})
 	for _, base := range []string{"/api/v1/organization/{orgname}/robots", "/api/v1/user/robots"} {
 		s.handle(base, map[string]method{GET: {user(""), s.listRobots}})
@@ -76,7 +76,7 @@ func (s *Server) routes() {
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), s.getEntities}})
 
 	// Instance administration (Quay's superuser API).
-	if s.cfg.FeatureSuperUsers {
+	if s.opts.FeatureSuperUsers {
 		s.handle("/api/v1/superuser/users/{$}", map[string]method{
 			GET:  {inspect, s.listAllUsers},
 			POST: {admin, s.createInstallUser},
@@ -106,11 +106,11 @@ func (s *Server) routes() {
 		// Service keys; listing and reading need no fresh login (spec §2.7, §2.21).
 		if s.ServiceKeys != nil {
 			s.handle("/api/v1/superuser/keys", map[string]method{
-				GET:  {rule{access: anySuperuser}, s.listServiceKeys},
+				GET:  {rule{need: anySuperuser}, s.listServiceKeys},
 				POST: {admin, s.createServiceKey},
 			})
 			s.handle("/api/v1/superuser/keys/{kid}", map[string]method{
-				GET:    {rule{access: anySuperuser}, s.getServiceKey},
+				GET:    {rule{need: anySuperuser}, s.getServiceKey},
 				PUT:    {admin, s.updateServiceKey},
 				DELETE: {admin, s.deleteServiceKey},
 			})
@@ -123,7 +123,7 @@ func (s *Server) routes() {
 	// FEATURE_EDIT_QUOTA. Writes are for full superusers (wharf grants them
 	// what Quay grants with FEATURE_SUPERUSERS_FULL_ACCESS, for quotas
 	// only); the organization reads check membership in the handler.
-	if s.cfg.FeatureSuperUsers && s.cfg.FeatureQuotaManagement && s.cfg.FeatureEditQuota && s.Quotas != nil {
+	if s.opts.FeatureSuperUsers && s.opts.FeatureQuotaManagement && s.opts.FeatureEditQuota && s.Quotas != nil {
 		// Both superuser path families run the same handlers, for any
 		// namespace; only DELETE needs no fresh login (spec §2.8–2.15).
 		for _, suQuota := range []string{"/api/v1/superuser/users/{namespace}/quota", "/api/v1/superuser/organization/{namespace}/quota"} {
@@ -155,10 +155,10 @@ func (s *Server) routes() {
 			DELETE: {quotaAdmin, s.deleteOrgQuotaLimit},
 		})
 		// The caller's own quota, read-only.
-		s.handle("/api/v1/user/quota", map[string]method{GET: {user(auth.UserAdmin), s.listUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(auth.UserAdmin), s.getUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(auth.UserAdmin), s.listUserQuotaLimits}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(auth.UserAdmin), s.getUserQuotaLimit}})
+		s.handle("/api/v1/user/quota", map[string]method{GET: {user(wharf.UserAdmin), s.listUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(wharf.UserAdmin), s.getUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(wharf.UserAdmin), s.listUserQuotaLimits}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(wharf.UserAdmin), s.getUserQuotaLimit}})
 	}
 
 	// Image builds (Quay's build API) and the uploads they start from.
@@ -169,17 +169,17 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /userfiles/{file_id}", s.getUserFile)
 		builds := "/api/v1/repository/{namespace}/{repository}/build"
 		s.handle(builds+"/{$}", map[string]method{
-			GET:  {rule{access: publicRead}, s.listBuilds},
-			POST: {user(auth.RepoWrite), s.requestBuild},
+			GET:  {rule{need: publicRead}, s.listBuilds},
+			POST: {user(wharf.RepoWrite), s.requestBuild},
 		})
 		s.redirectSlash(builds)
 		s.handle(builds+"/{build_uuid}", map[string]method{
-			GET:    {rule{access: publicRead}, s.getBuild},
-			DELETE: {user(auth.RepoAdmin), s.cancelBuild},
+			GET:    {rule{need: publicRead}, s.getBuild},
+			DELETE: {user(wharf.RepoAdmin), s.cancelBuild},
 		})
-		s.handle(builds+"/{build_uuid}/status", map[string]method{GET: {rule{access: publicRead}, s.getBuild}})
-		s.handle(builds+"/{build_uuid}/logs", map[string]method{GET: {rule{access: publicRead}, s.getBuildLogs}})
-		if s.cfg.FeatureSuperUsers {
+		s.handle(builds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, s.getBuild}})
+		s.handle(builds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, s.getBuildLogs}})
+		if s.opts.FeatureSuperUsers {
 			// {view} is status, build or logs (spec §2.22–2.24); the literal
 			// superuser paths above are more specific and win.
 			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, s.superuserBuild}})
@@ -202,6 +202,6 @@ func (s *Server) routes() {
 	// Anything else under /api is a JSON 404, never the mux's plain text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		setCORS(w)
-		s.writeError(w, r, errNotFound)
+		s.WriteError(w, r, errNotFound)
 	})
 }

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
-	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
@@ -54,14 +54,41 @@ type Store interface {
 	QueueRegistrySize(ctx context.Context) (bool, error)
 }
 
+// Options are the settings the API reads, taken from the configuration by
+// package app: the API never sees the whole configuration.
+type Options struct {
+	// ServerHostname and PreferredURLScheme make the externally visible
+	// base URL; without a hostname the request's Host is used.
+	ServerHostname     string
+	PreferredURLScheme string
+	// Features that add or remove endpoints, as Quay's FEATURE_* keys do.
+	FeatureUserInitialize  bool
+	FeatureSuperUsers      bool
+	FeatureQuotaManagement bool
+	FeatureEditQuota       bool
+	FeatureAnonymousAccess bool
+	// FreshLoginTimeout is how old a session's password check may be for
+	// calls that need a fresh login.
+	FreshLoginTimeout time.Duration
+	// BootstrapSecret, when set, must accompany /api/v1/user/initialize.
+	BootstrapSecret string
+	// DefaultSystemRejectQuotaBytes limits namespaces without a quota (0 = none).
+	DefaultSystemRejectQuotaBytes int64
+	// ConfigDump returns the configuration with secrets masked: the keys
+	// wharf knows and those it ignored. nil turns the dump off
+	// (FEATURE_SUPERUSER_CONFIG_DUMP false).
+	ConfigDump func() (known, unknown map[string]any)
+}
+
 // Deps are everything the API needs; New does no I/O with them.
 type Deps struct {
-	Config       *config.Config
+	Options      Options
 	Store        Store
 	Identity     *identity.Service
 	Applications *identity.Applications
 	Repositories *repository.Service
-	Auth         *auth.Authenticator
+	Auth         *auth.Service
+	Access       *access.Service
 	Pages        *pagetoken.Sealer
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -81,7 +108,7 @@ type Deps struct {
 // Server is the /api/v1 handler.
 type Server struct {
 	Deps
-	cfg    *config.Config
+	opts   Options
 	log    *slog.Logger
 	policy identity.Policy
 	mux    *http.ServeMux
@@ -92,46 +119,32 @@ const MaxBodyBytes = 1 << 20
 
 // New returns the API handler.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, cfg: d.Config, log: d.Logger, policy: d.Identity.Policy(), mux: http.NewServeMux()}
+	s := &Server{Deps: d, opts: d.Options, log: d.Logger, policy: d.Identity.Policy(), mux: http.NewServeMux()}
 	s.routes()
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// access is what a caller must be to use an endpoint.
-type access int
+// requirement is what a caller must be to use an endpoint.
+type requirement int
 
 const (
-	anyone        access = iota // no credentials needed
-	publicRead                  // anyone while FEATURE_ANONYMOUS_ACCESS is on, else signed-in users
-	signedIn                    // any enabled user
-	anySuperuser                // superuser or global read-only superuser
-	fullSuperuser               // superuser with write rights
+	anyone        requirement = iota // no credentials needed
+	publicRead                       // anyone while FEATURE_ANONYMOUS_ACCESS is on, else signed-in users
+	signedIn                         // any enabled user
+	anySuperuser                     // superuser or global read-only superuser
+	fullSuperuser                    // superuser with write rights
 )
 
 // rule is the access an endpoint requires.
 type rule struct {
-	access access
-	scope  auth.Scope // required of OAuth tokens; "" = none
-	fresh  bool       // sessions must have logged in within FRESH_LOGIN_TIMEOUT
+	need  requirement
+	scope wharf.Scope // required of OAuth tokens; "" = none
+	fresh bool        // sessions must have logged in within FRESH_LOGIN_TIMEOUT
 }
 
-// call carries the per-request state handlers need.
-type call struct {
-	principal *auth.Principal
-	actor     wharf.Actor
-}
-
-// account returns the authenticated account, or nil.
-func (c *call) account() *wharf.Account {
-	if c.principal == nil {
-		return nil
-	}
-	return c.principal.Account
-}
-
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error
 
 type method struct {
 	rule    rule
@@ -177,7 +190,7 @@ func (s *Server) handle(path string, methods map[string]method) {
 			err = m.handler(w, r, c)
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			s.WriteError(w, r, err)
 		}
 	})
 }
@@ -198,42 +211,39 @@ func (s *Server) redirectSlash(path string) {
 }
 
 // admit runs authentication, CSRF, access and fresh-login checks.
-func (s *Server) admit(r *http.Request, rl rule) (*call, error) {
-	p, err := s.Auth.Authenticate(r)
+func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
+	c, err := s.Auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
-	c := &call{principal: p, actor: p.Actor(clientIP(r))}
 	mutating := r.Method != http.MethodGet && r.Method != http.MethodHead
-	if mutating && p != nil && p.Session != nil && !s.Auth.CheckCSRF(r, p) {
+	if mutating && c.Session != nil && !s.Auth.CheckCSRF(r, c) {
 		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
 	}
-	if mutating && s.cfg.RegistryState == "readonly" && rl.access != anyone {
-		return nil, wharf.Errorf(wharf.Unavailable, "System is currently read-only. Pulls will succeed but all write operations are currently suspended.")
-	}
-	if rl.access == anyone || (rl.access == publicRead && (p != nil || s.cfg.FeatureAnonymousAccess)) {
+	signedIn := c.Account != nil
+	if rl.need == anyone || (rl.need == publicRead && (signedIn || s.opts.FeatureAnonymousAccess)) {
 		return c, nil
 	}
-	if p == nil {
-		if rl.access == publicRead {
+	if !signedIn {
+		if rl.need == publicRead {
 			return nil, wharf.Errorf(wharf.Unauthenticated, "Anonymous access is not allowed")
 		}
 		return nil, wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
 	}
 	allowed := true
-	switch rl.access {
+	switch rl.need {
 	case anySuperuser:
-		allowed = s.policy.CanInspect(p.Account) && p.HasScope(auth.SuperUser)
+		allowed = s.policy.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
 	case fullSuperuser:
-		allowed = s.policy.CanAdminister(p.Account) && p.HasScope(auth.SuperUser)
+		allowed = s.policy.CanAdminister(c.Account) && c.HasScope(wharf.SuperUser)
 	}
-	if rl.scope != "" && !p.HasScope(rl.scope) {
+	if rl.scope != "" && !c.HasScope(rl.scope) {
 		allowed = false
 	}
 	if !allowed {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	if rl.fresh && p.Session != nil && s.Now().Sub(p.Session.LoginAt) > s.cfg.FreshLoginTimeout {
+	if rl.fresh && c.Session != nil && s.Now().Sub(c.Session.LoginAt) > s.opts.FreshLoginTimeout {
 		return nil, wharf.Errorf(wharf.FreshLoginRequired, "Requires fresh login")
 	}
 	return c, nil
@@ -249,19 +259,9 @@ func setCORS(w http.ResponseWriter) {
 
 // baseURL is the externally visible scheme://host of the server.
 func (s *Server) baseURL(r *http.Request) string {
-	host := s.cfg.ServerHostname
+	host := s.opts.ServerHostname
 	if host == "" {
 		host = r.Host
 	}
-	return s.cfg.PreferredURLScheme + "://" + host
-}
-
-// clientIP is the caller's address. Without a configured trusted proxy list
-// X-Forwarded-For cannot be trusted, so the socket's peer is used.
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
+	return s.opts.PreferredURLScheme + "://" + host
 }

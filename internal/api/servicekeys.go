@@ -123,7 +123,7 @@ type createServiceKeyRequest struct {
 
 // createServiceKey serves POST /api/v1/superuser/keys: 200 (not the
 // documented 201) with the private key, which is never stored or shown again.
-func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -148,7 +148,7 @@ func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *cal
 	if req.Notes != nil {
 		nk.Notes = *req.Notes
 	}
-	created, err := s.ServiceKeys.Create(r.Context(), c.actor, nk)
+	created, err := s.ServiceKeys.Create(r.Context(), c, nk)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // listServiceKeys serves GET /api/v1/superuser/keys.
-func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	keys, err := s.ServiceKeys.List(r.Context())
 	if err != nil {
 		return err
@@ -173,7 +173,7 @@ func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *call
 }
 
 // getServiceKey serves GET /api/v1/superuser/keys/{kid}.
-func (s *Server) getServiceKey(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) getServiceKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	k, err := s.ServiceKeys.Get(r.Context(), r.PathValue("kid"))
 	if err != nil {
 		return err
@@ -194,7 +194,7 @@ type updateServiceKeyRequest struct {
 // updateServiceKey serves PUT /api/v1/superuser/keys/{kid}. Every field
 // is validated before anything is stored (Quay stores the expiration
 // before it checks the name).
-func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req updateServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -213,7 +213,7 @@ func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		ch.SetExpiration, ch.Expiration = true, exp
 	}
-	k, err := s.ServiceKeys.Update(r.Context(), c.actor, r.PathValue("kid"), ch)
+	k, err := s.ServiceKeys.Update(r.Context(), c, r.PathValue("kid"), ch)
 	if err != nil {
 		return err
 	}
@@ -225,8 +225,8 @@ func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // deleteServiceKey serves DELETE /api/v1/superuser/keys/{kid}.
-func (s *Server) deleteServiceKey(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.ServiceKeys.Delete(r.Context(), c.actor, r.PathValue("kid")); err != nil {
+func (s *Server) deleteServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := s.ServiceKeys.Delete(r.Context(), c, r.PathValue("kid")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -239,7 +239,7 @@ type approveServiceKeyRequest struct {
 
 // approveServiceKey serves POST /api/v1/superuser/approvedkeys/{kid}: 201
 // with an empty body, also when the key was approved already.
-func (s *Server) approveServiceKey(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) approveServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req approveServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -248,7 +248,7 @@ func (s *Server) approveServiceKey(w http.ResponseWriter, r *http.Request, c *ca
 	if req.Notes != nil {
 		notes = *req.Notes
 	}
-	if err := s.ServiceKeys.Approve(r.Context(), c.actor, r.PathValue("kid"), notes); err != nil {
+	if err := s.ServiceKeys.Approve(r.Context(), c, r.PathValue("kid"), notes); err != nil {
 		return err
 	}
 	writeEmpty(w, http.StatusCreated)

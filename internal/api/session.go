@@ -16,8 +16,8 @@ import (
 // getCSRFToken serves GET /csrf_token, the first step of a browser-style
 // login: the token to echo in X-CSRF-Token (and a signed cookie that binds
 // it for anonymous callers).
-func (s *Server) getCSRFToken(w http.ResponseWriter, r *http.Request, c *call) error {
-	tok, cookie := s.Auth.CSRFToken(r, c.principal)
+func (s *Server) getCSRFToken(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	tok, cookie := s.Auth.CSRFToken(r, c)
 	if cookie != nil {
 		http.SetCookie(w, cookie)
 	}
@@ -33,9 +33,9 @@ type signinRequest struct {
 // signin serves POST /api/v1/signin. Like Quay it needs the CSRF token of
 // the caller's cookie, so a third-party page cannot log a browser in;
 // bearer-token callers, as everywhere, need none.
-func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
-	bearer := c.principal != nil && c.principal.Token != nil
-	if !bearer && !s.Auth.CheckCSRF(r, c.principal) {
+func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	bearer := c.Token != nil
+	if !bearer && !s.Auth.CheckCSRF(r, c) {
 		return wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
 	}
 	var req signinRequest
@@ -48,14 +48,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := required(req.Password, "password"); err != nil {
 		return err
 	}
-	acct, err := s.Store.AccountByName(r.Context(), *req.Username)
-	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
-		return err
-	}
-	if err != nil || acct.Kind != wharf.KindUser || !identity.CheckPassword(acct.PasswordHash, *req.Password) {
-		failure := c.actor.Entry("login_failure", nil, map[string]any{"type": "quayauth", "username": *req.Username,
+	user, err := s.Auth.Login(r.Context(), auth.Credential{Kind: auth.Password, Username: *req.Username, Secret: *req.Password, IP: c.IP})
+	if wharf.IsCode(err, wharf.Unauthenticated) {
+		failure := c.Entry("login_failure", nil, map[string]any{"type": "quayauth", "username": *req.Username,
 			"useragent": r.UserAgent(), "message": "Invalid username or password"})
-		if acct != nil {
+		if acct, err := s.Store.AccountByName(r.Context(), *req.Username); err == nil {
 			failure.Account = wharf.PartyOf(acct)
 		}
 		if err := s.Store.AppendLogs(r.Context(), failure); err != nil {
@@ -63,11 +60,10 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
 	}
-	if !acct.Enabled {
-		return wharf.Errorf(wharf.Forbidden, "This user has been disabled. Please contact your administrator.")
+	if err != nil {
+		return err
 	}
-	actor := wharf.Actor{Account: acct, IP: c.actor.IP}
-	cookie, csrf, err := s.Auth.Login(r.Context(), acct, actor.Entry("login_success", acct,
+	cookie, csrf, err := s.Auth.StartSession(r.Context(), user.Account, user.Entry("login_success", user.Account,
 		map[string]any{"type": "quayauth", "useragent": r.UserAgent()}))
 	if err != nil {
 		return err
@@ -84,8 +80,8 @@ type verifyRequest struct {
 
 // verifySignin serves POST /api/v1/signin/verify: a password check that
 // makes the session fresh again for the calls that need a fresh login.
-func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.principal.Session == nil {
+func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if c.Session == nil {
 		return wharf.Errorf(wharf.Invalid, "Fresh login verification needs a session login")
 	}
 	var req verifyRequest
@@ -95,10 +91,10 @@ func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := required(req.Password, "password"); err != nil {
 		return err
 	}
-	if !identity.CheckPassword(c.account().PasswordHash, *req.Password) {
+	if !identity.CheckPassword(c.Account.PasswordHash, *req.Password) {
 		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
 	}
-	if err := s.Store.RefreshSessionLogin(r.Context(), c.principal.Session.ID, s.Now()); err != nil {
+	if err := s.Store.RefreshSessionLogin(r.Context(), c.Session.ID, s.Now()); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -106,10 +102,10 @@ func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 // signout serves POST /api/v1/signout: the session ends and its cookie is cleared.
-func (s *Server) signout(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.principal != nil && c.principal.Session != nil {
-		if err := s.Store.DeleteSession(r.Context(), c.principal.Session.ID,
-			c.actor.Entry("logout_success", c.account(), map[string]any{"type": "quayauth"})); err != nil {
+func (s *Server) signout(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if c.Session != nil {
+		if err := s.Store.DeleteSession(r.Context(), c.Session.ID,
+			c.Entry("logout_success", c.Account, map[string]any{"type": "quayauth"})); err != nil {
 			return err
 		}
 	}
@@ -137,8 +133,8 @@ const BootstrapSecretHeader = "X-Wharf-Bootstrap-Secret"
 // given an access token with every scope. With BOOTSTRAP_SECRET configured
 // the caller must also present it, so that nobody else can win the race to
 // an empty instance.
-func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *call) error {
-	if want := s.cfg.BootstrapSecret; want != "" &&
+func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if want := s.opts.BootstrapSecret; want != "" &&
 		subtle.ConstantTimeCompare([]byte(want), []byte(r.Header.Get(BootstrapSecretHeader))) != 1 {
 		return wharf.Errorf(wharf.Forbidden, "Initializing this instance requires the bootstrap secret in the %s header", BootstrapSecretHeader)
 	}
@@ -161,12 +157,12 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *call) err
 	if req.Email != nil {
 		email = *req.Email
 	}
-	user, err := s.Identity.Initialize(r.Context(), *req.Username, *req.Password, email, c.actor.IP)
+	user, err := s.Identity.Initialize(r.Context(), *req.Username, *req.Password, email, c.IP)
 	if err != nil {
 		return err
 	}
-	actor := wharf.Actor{Account: user, IP: c.actor.IP}
-	cookie, csrf, err := s.Auth.Login(r.Context(), user, actor.Entry("login_success", user, map[string]any{"type": "quayauth", "useragent": r.UserAgent()}))
+	actor := &wharf.Caller{Account: user, IP: c.IP}
+	cookie, csrf, err := s.Auth.StartSession(r.Context(), user, actor.Entry("login_success", user, map[string]any{"type": "quayauth", "useragent": r.UserAgent()}))
 	if err != nil {
 		return err
 	}
@@ -178,7 +174,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, c *call) err
 			return err
 		}
 		token, _, err := s.Applications.IssueToken(r.Context(), actor, app, user, user,
-			auth.Scopes(auth.AllScopes).String(), initializeTokenLifetime, s.Now())
+			wharf.Scopes(wharf.AllScopes).String(), initializeTokenLifetime, s.Now())
 		if err != nil {
 			return err
 		}
@@ -215,8 +211,8 @@ const oauthTokenLifetime = time.Duration(315576000) * time.Second
 // authorizeApp serves POST /oauth/authorizeapp, the OAuth implicit grant a
 // signed-in user (session + CSRF) uses to mint a token for an application:
 // 302 to redirect_uri#access_token=…&token_type=Bearer&expires_in=….
-func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *call) error {
-	if c.principal.Session == nil {
+func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if c.Session == nil {
 		return wharf.Errorf(wharf.Forbidden, "Authorizing an application requires a signed-in session")
 	}
 	if err := r.ParseForm(); err != nil {
@@ -237,7 +233,7 @@ func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *call) e
 		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or start with the application's redirect URI", s.baseURL(r))
 	}
 	scopeText := r.PostForm.Get("scope")
-	scopes := auth.ParseScopes(scopeText)
+	scopes := wharf.ParseScopes(scopeText)
 	if len(scopes) == 0 {
 		return wharf.Errorf(wharf.Invalid, "invalid_scope: %q", scopeText)
 	}
@@ -245,7 +241,7 @@ func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	token, _, err := s.Applications.IssueToken(r.Context(), c.actor, app, owner, c.account(), scopes.String(), oauthTokenLifetime, s.Now())
+	token, _, err := s.Applications.IssueToken(r.Context(), c, app, owner, c.Account, scopes.String(), oauthTokenLifetime, s.Now())
 	if err != nil {
 		return err
 	}
@@ -260,7 +256,7 @@ func (s *Server) validRedirect(r *http.Request, app *wharf.Application, redirect
 	if err != nil || redirect == "" {
 		return false
 	}
-	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.cfg.ServerHostname) && (u.Scheme == "http" || u.Scheme == "https") {
+	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.opts.ServerHostname) && (u.Scheme == "http" || u.Scheme == "https") {
 		return true
 	}
 	return app.RedirectURI != "" && strings.HasPrefix(redirect, app.RedirectURI)
@@ -268,7 +264,7 @@ func (s *Server) validRedirect(r *http.Request, app *wharf.Application, redirect
 
 // localApp serves GET /oauth/localapp, where the implicit grant lands when
 // no application page is involved: the token is in the URL fragment.
-func (s *Server) localApp(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) localApp(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write([]byte("<!doctype html><title>wharf</title><p>The access token is in this page's URL, after <code>#access_token=</code>.</p>\n"))
 	return nil

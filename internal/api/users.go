@@ -10,8 +10,8 @@ import (
 
 // getCurrentUser serves GET /api/v1/user/: the caller's own view, which
 // every namespaced Ansible module reads first (who_am_i).
-func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	u := c.account()
+func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	u := c.Account
 	orgs, err := s.Store.MemberOrgs(r.Context(), u.ID)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOn
 }
 
 // listAllUsers serves GET /api/v1/superuser/users/.
-func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	includeDisabled := queryBool(r, "disabled", true)
 	users, next, err := s.listAccounts(r, wharf.KindUser, !includeDisabled, "users")
 	if err != nil {
@@ -126,7 +126,7 @@ type createUserRequest struct {
 
 // createInstallUser serves POST /api/v1/superuser/users/: 200 with the
 // generated password, as Quay answers.
-func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -138,7 +138,7 @@ func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 	if req.Email != nil {
 		email = *req.Email
 	}
-	u, password, err := s.Identity.CreateUser(r.Context(), c.actor, *req.Username, email)
+	u, password, err := s.Identity.CreateUser(r.Context(), c, *req.Username, email)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 // getInstallUser serves GET /api/v1/superuser/users/{username}.
-func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *call) error {
+func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	u, err := s.Identity.User(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
@@ -170,12 +170,12 @@ type changeUserRequest struct {
 
 // changeInstallUser serves PUT /api/v1/superuser/users/{username}; the
 // answer shows the state stored after the change.
-func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req changeUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.Identity.ChangeUser(r.Context(), c.actor, r.PathValue("username"), identity.UserChanges{
+	u, err := s.Identity.ChangeUser(r.Context(), c, r.PathValue("username"), identity.UserChanges{
 		Password: req.Password, Email: req.Email, Enabled: req.Enabled, Superuser: req.Superuser})
 	if err != nil {
 		return err
@@ -192,8 +192,8 @@ func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 // deleteInstallUser serves DELETE /api/v1/superuser/users/{username}.
-func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.Identity.DeleteUser(r.Context(), c.actor, r.PathValue("username")); err != nil {
+func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := s.Identity.DeleteUser(r.Context(), c, r.PathValue("username")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -202,7 +202,7 @@ func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *ca
 
 // getEntities serves GET /api/v1/entities/{prefix}: users (and, unless
 // includeOrgs=False, organizations) whose name starts with prefix.
-func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *call) error {
+func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	includeOrgs := queryBool(r, "includeOrgs", true)
 	kinds := []wharf.AccountKind{wharf.KindUser}
 	if includeOrgs {
@@ -218,7 +218,7 @@ func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *call) er
 		if a.Kind == wharf.KindUser {
 			v["is_robot"] = false
 		} else {
-			role, err := s.Identity.OrgRole(r.Context(), a, c.account())
+			role, err := s.Identity.OrgRole(r.Context(), a, c.Account)
 			if err != nil {
 				return err
 			}

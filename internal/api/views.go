@@ -32,7 +32,7 @@ type quotaSummary struct {
 // quotaSummaries loads the quota and usage of every namespace in accounts
 // in a few queries, so that a list page does not query per row.
 func (s *Server) quotaSummaries(ctx context.Context, accounts []*wharf.Account) (map[int64]quotaSummary, error) {
-	if !s.cfg.FeatureQuotaManagement || !s.cfg.FeatureEditQuota {
+	if !s.opts.FeatureQuotaManagement || !s.opts.FeatureEditQuota {
 		return nil, nil
 	}
 	ids := make([]int64, len(accounts))
@@ -64,8 +64,8 @@ func (s *Server) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, n
 	case sum.quota != nil:
 		quotas = append(quotas, map[string]any{"id": sum.quota.ID, "limit_bytes": sum.quota.LimitBytes, "limits": limitViews(sum.quota.Limits)})
 		configured = sum.quota.LimitBytes
-	case s.cfg.DefaultSystemRejectQuotaBytes != 0:
-		configured = s.cfg.DefaultSystemRejectQuotaBytes
+	case s.opts.DefaultSystemRejectQuotaBytes != 0:
+		configured = s.opts.DefaultSystemRejectQuotaBytes
 	}
 	// Usage is kept current on every push and delete: there is no backfill
 	// to wait for.

@@ -1,217 +1,113 @@
+// Package auth is the one place credentials become a caller. Login takes
+// every kind of credential wharf accepts — a user's password, a robot's
+// token, an OAuth access token, a build token, a session cookie — and
+// returns the *wharf.Caller that every face and service then uses; what
+// that caller may do is decided elsewhere (package access). It also mints
+// sessions and CSRF tokens, and the registry's bearer tokens.
 package auth
 
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// Store is what authentication reads and writes.
+// Store is what logins read and write.
 type Store interface {
-	// AccessTokenByName and SessionByHash return NotFound.
+	// AccountByName, AccountByID, RobotByName, AccessTokenByName and
+	// SessionByHash return NotFound.
+	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
+	RobotByName(ctx context.Context, name string) (*wharf.Robot, error)
 	AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error)
 	SessionByHash(ctx context.Context, hash []byte) (*wharf.Session, *wharf.Account, error)
 	CreateSession(ctx context.Context, s *wharf.Session, entries ...wharf.LogEntry) error
 }
 
-// Principal is an authenticated caller.
-type Principal struct {
-	Account *wharf.Account
-	Token   *wharf.AccessToken // set when authenticated by an OAuth token
-	Session *wharf.Session     // set when authenticated by a session cookie
-	scopes  Scopes
+// BuildTokens verifies the credentials of build workers (package build).
+type BuildTokens interface {
+	// Verify returns Unauthenticated for a bad token or a finished build.
+	Verify(ctx context.Context, token string) (*wharf.Build, error)
 }
 
-// HasScope reports whether the credential allows want. Sessions act with
-// every scope, as Quay's direct login does.
-func (p *Principal) HasScope(want Scope) bool {
-	return p.Session != nil || p.scopes.Has(want)
+// Options configure a Service.
+type Options struct {
+	// Secret keys the anonymous CSRF cookies.
+	Secret []byte
+	// SessionTTL is how long a session lives.
+	SessionTTL time.Duration
+	// SecureCookie marks cookies Secure (PREFERRED_URL_SCHEME https).
+	SecureCookie bool
+	// BuildTokens admits build workers; nil refuses build tokens.
+	BuildTokens BuildTokens
+	Now         func() time.Time
 }
 
-// Actor returns the principal as the audit log records it.
-func (p *Principal) Actor(ip string) wharf.Actor {
-	if p == nil {
-		return wharf.Actor{IP: ip}
-	}
-	return wharf.Actor{Account: p.Account, Token: p.Token, IP: ip}
+// Service logs callers in and mints sessions.
+type Service struct {
+	store        Store
+	key          []byte // signs anonymous CSRF cookies
+	sessionTTL   time.Duration
+	secureCookie bool
+	builds       BuildTokens
+	passwords    *passwordCache
+	now          func() time.Time
+}
+
+// New returns a Service over store.
+func New(store Store, o Options) *Service {
+	mac := hmac.New(sha256.New, o.Secret)
+	mac.Write([]byte("wharf csrf cookie v1"))
+	return &Service{store: store, key: mac.Sum(nil), sessionTTL: o.SessionTTL, secureCookie: o.SecureCookie,
+		builds: o.BuildTokens, passwords: newPasswordCache(5 * time.Minute), now: o.Now}
 }
 
 // CookieName is the session cookie's name; Quay calls its session cookie this too.
 const CookieName = "_csrf_token"
 
-// Authenticator resolves credentials and mints sessions.
-type Authenticator struct {
-	store        Store
-	key          []byte // signs anonymous CSRF cookies
-	sessionTTL   time.Duration
-	secureCookie bool
-	now          func() time.Time
-}
-
-// New returns an Authenticator. secret keys the anonymous CSRF cookies;
-// secureCookie marks cookies Secure (PREFERRED_URL_SCHEME https).
-func New(store Store, secret []byte, sessionTTL time.Duration, secureCookie bool, now func() time.Time) *Authenticator {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("wharf csrf cookie v1"))
-	return &Authenticator{store: store, key: mac.Sum(nil), sessionTTL: sessionTTL, secureCookie: secureCookie, now: now}
-}
-
-// Authenticate returns the request's principal, or nil when it carries no
-// valid credential. As in Quay, an Authorization: Bearer header is the only
-// credential looked at when present; otherwise the session cookie is. A bad
-// credential is not an error: the call proceeds unauthenticated. Disabled
-// accounts and organizations never authenticate. The error is for faults.
-func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+// Authenticate returns the caller of an API request: as in Quay, an
+// Authorization: Bearer header (an OAuth token) is the only credential
+// looked at when present; otherwise the session cookie is. A missing or bad
+// credential is not an error: the call proceeds anonymously. The error is
+// for faults.
+func (s *Service) Authenticate(r *http.Request) (*wharf.Caller, error) {
+	ip := ClientIP(r)
+	cred := Credential{IP: ip}
 	if h := r.Header.Get("Authorization"); h != "" {
 		parts := strings.Fields(h)
 		if len(parts) == 2 && strings.EqualFold(parts[0], "bearer") {
-			return a.fromToken(r.Context(), parts[1])
+			cred.Kind, cred.Secret = OAuthToken, parts[1]
 		}
 	}
-	c, err := r.Cookie(CookieName)
-	if err != nil {
-		return nil, nil
-	}
-	raw, ok := strings.CutPrefix(c.Value, "s.")
-	if !ok {
-		return nil, nil
-	}
-	sess, acct, err := a.store.SessionByHash(r.Context(), hashValue(raw))
-	if wharf.IsCode(err, wharf.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !usable(acct) {
-		return nil, nil
-	}
-	return &Principal{Account: acct, Session: sess}, nil
-}
-
-func (a *Authenticator) fromToken(ctx context.Context, token string) (*Principal, error) {
-	name, secret, ok := identity.SplitToken(token)
-	if !ok {
-		return nil, nil
-	}
-	tok, acct, err := a.store.AccessTokenByName(ctx, name)
-	if wharf.IsCode(err, wharf.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !identity.TokenSecretMatches(tok.SecretHash, secret) || !tok.ExpiresAt.After(a.now()) || !usable(acct) {
-		return nil, nil
-	}
-	return &Principal{Account: acct, Token: tok, scopes: ParseScopes(tok.Scope)}, nil
-}
-
-func usable(a *wharf.Account) bool { return a.Enabled && a.Kind == wharf.KindUser }
-
-func hashValue(v string) []byte {
-	sum := sha256.Sum256([]byte(v))
-	return sum[:]
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Login starts a session for acct and returns the cookie to set and the
-// session's CSRF token (Quay's X-Next-CSRF-Token).
-func (a *Authenticator) Login(ctx context.Context, acct *wharf.Account, entries ...wharf.LogEntry) (*http.Cookie, string, error) {
-	raw := randomToken()
-	now := a.now()
-	sess := &wharf.Session{Hash: hashValue(raw), AccountID: acct.ID, CSRFToken: randomToken(), LoginAt: now, ExpiresAt: now.Add(a.sessionTTL)}
-	if err := a.store.CreateSession(ctx, sess, entries...); err != nil {
-		return nil, "", err
-	}
-	return a.cookie("s."+raw, sess.ExpiresAt), sess.CSRFToken, nil
-}
-
-// ClearCookie returns a cookie that removes the session cookie.
-func (a *Authenticator) ClearCookie() *http.Cookie {
-	c := a.cookie("", time.Unix(0, 0))
-	c.MaxAge = -1
-	return c
-}
-
-func (a *Authenticator) cookie(value string, expires time.Time) *http.Cookie {
-	return &http.Cookie{Name: CookieName, Value: value, Path: "/", Expires: expires, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: a.secureCookie}
-}
-
-// CSRFToken returns the token a browser-style client must echo in
-// X-CSRF-Token: the session's own, or for an anonymous caller a fresh one
-// carried in a signed cookie (set when cookie is non-nil), which signin checks.
-func (a *Authenticator) CSRFToken(r *http.Request, p *Principal) (string, *http.Cookie) {
-	if p != nil && p.Session != nil {
-		return p.Session.CSRFToken, nil
-	}
-	if c, err := r.Cookie(CookieName); err == nil {
-		if tok, ok := a.anonymousToken(c.Value); ok {
-			return tok, nil
+	if cred.Kind == "" {
+		c, err := r.Cookie(CookieName)
+		if err != nil {
+			return wharf.Anonymous(ip), nil
 		}
+		raw, ok := strings.CutPrefix(c.Value, "s.")
+		if !ok {
+			return wharf.Anonymous(ip), nil
+		}
+		cred.Kind, cred.Secret = SessionCookie, raw
 	}
-	tok := randomToken()
-	return tok, a.cookie("a."+tok+"."+a.sign(tok), a.now().Add(a.sessionTTL))
+	caller, err := s.Login(r.Context(), cred)
+	if wharf.IsCode(err, wharf.Unauthenticated) || wharf.IsCode(err, wharf.Forbidden) {
+		return wharf.Anonymous(ip), nil
+	}
+	return caller, err
 }
 
-func (a *Authenticator) sign(tok string) string {
-	mac := hmac.New(sha256.New, a.key)
-	mac.Write([]byte(tok))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func (a *Authenticator) anonymousToken(value string) (string, bool) {
-	rest, ok := strings.CutPrefix(value, "a.")
-	if !ok {
-		return "", false
+// ClientIP is the caller's address. Without a configured trusted proxy list
+// X-Forwarded-For cannot be trusted, so the socket's peer is used.
+func ClientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
 	}
-	tok, sig, ok := strings.Cut(rest, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(a.sign(tok))) {
-		return "", false
-	}
-	return tok, true
-}
-
-// submittedCSRF is the token the client sent: X-CSRF-Token, or the
-// _csrf_token form or query value.
-func submittedCSRF(r *http.Request) string {
-	if h := r.Header.Get("X-CSRF-Token"); h != "" {
-		return h
-	}
-	return r.FormValue("_csrf_token")
-}
-
-// CheckCSRF reports whether a mutating request carries the CSRF token its
-// session (or, for an anonymous caller, its signed cookie) expects.
-func (a *Authenticator) CheckCSRF(r *http.Request, p *Principal) bool {
-	var want string
-	if p != nil && p.Session != nil {
-		want = p.Session.CSRFToken
-	} else if c, err := r.Cookie(CookieName); err == nil {
-		want, _ = a.anonymousToken(c.Value)
-	}
-	got := submittedCSRF(r)
-	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
-}
-
-// AuthenticateToken resolves an OAuth access token alone (as the registry's
-// token endpoint receives it with the user name "$oauthtoken"). nil when
-// the token is not valid.
-func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (*Principal, error) {
-	return a.fromToken(ctx, token)
+	return strings.Trim(host, "[]")
 }

@@ -75,10 +75,6 @@ type RegistryTokens struct {
 	now      func() time.Time
 }
 
-// BuildTokenUsername is the user name build workers log in to the
-// registry with; the password is a build token (package build).
-const BuildTokenUsername = "$buildtoken"
-
 // RegistryTokenIssuer is the iss of every registry token wharf signs.
 const RegistryTokenIssuer = "wharf"
 

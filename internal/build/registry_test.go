@@ -182,7 +182,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	return f
 }
 
-func (f *fixture) actor() wharf.Actor { return wharf.Actor{Account: f.alice, IP: "192.0.2.7"} }
+func (f *fixture) actor() *wharf.Caller { return &wharf.Caller{Account: f.alice, IP: "192.0.2.7"} }
 
 // upload prepares a user file and uploads content to it.
 func (f *fixture) upload(content []byte) *wharf.UserFile {

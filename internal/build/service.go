@@ -217,7 +217,7 @@ var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // Start validates req and queues a build of repo for requester, writing
 // Quay's build_dockerfile action-log entry with it.
-func (s *Service) Start(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, req Request) (*wharf.Build, error) {
+func (s *Service) Start(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository, req Request) (*wharf.Build, error) {
 	b := &wharf.Build{UUID: NewUUID(), Repository: *repo, RetriesRemaining: RetriesPerBuild}
 	if err := s.source(ctx, req, b); err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func (s *Service) RepositoryOfFile(ctx context.Context, uuid string) (*wharf.Rep
 // Cancel cancels b unless it is pushing or over (Invalid, as Quay answers).
 // A running build's worker notices at its next lease renewal and stops
 // before pushing anything.
-func (s *Service) Cancel(ctx context.Context, actor wharf.Actor, b *wharf.Build) error {
+func (s *Service) Cancel(ctx context.Context, actor *wharf.Caller, b *wharf.Build) error {
 	entry := actor.Entry("cancel_build", &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace},
 		map[string]any{"build_uuid": b.UUID, "repo": b.Repository.Name, "namespace": b.Repository.Namespace})
 	ok, err := s.store.CancelBuild(ctx, b.UUID, entry)

@@ -131,13 +131,13 @@ func TestStartRecordsRequester(t *testing.T) {
 		file := f.upload(tarGz(t, "Dockerfile", "FROM scratch\n"))
 		tests := []struct {
 			name      string
-			actor     wharf.Actor
+			actor     *wharf.Caller
 			robot     *wharf.Robot
 			manual    any // manual_user in the metadata
 			performer wharf.LogParty
 		}{
 			{"user-with-robot", f.actor(), f.robot, "alice", wharf.PartyOf(f.alice)},
-			{"anonymous-no-robot", wharf.Actor{IP: "198.51.100.1"}, nil, nil, wharf.LogParty{}},
+			{"anonymous-no-robot", &wharf.Caller{IP: "198.51.100.1"}, nil, nil, wharf.LogParty{}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

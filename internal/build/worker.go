@@ -181,7 +181,7 @@ func endEntry(b *wharf.Build, success bool, errMsg string) wharf.LogEntry {
 	if !success {
 		kind, meta["error"] = "build_failure", errMsg
 	}
-	return wharf.Actor{}.Entry(kind, &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
+	return (*wharf.Caller)(nil).Entry(kind, &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
 }
 
 func (w *Worker) finish(ctx context.Context, b *wharf.Build, phase, errMsg string, log *slog.Logger) {

@@ -57,7 +57,7 @@ func appMeta(app *wharf.Application) map[string]any {
 }
 
 // Create registers a new application for org with fresh client credentials.
-func (a *Applications) Create(ctx context.Context, actor wharf.Actor, org *wharf.Account, f ApplicationFields) (*wharf.Application, error) {
+func (a *Applications) Create(ctx context.Context, actor *wharf.Caller, org *wharf.Account, f ApplicationFields) (*wharf.Application, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (a *Applications) Get(ctx context.Context, org *wharf.Account, clientID str
 }
 
 // Update replaces the editable fields of org's application clientID.
-func (a *Applications) Update(ctx context.Context, actor wharf.Actor, org *wharf.Account, clientID string, f ApplicationFields) (*wharf.Application, error) {
+func (a *Applications) Update(ctx context.Context, actor *wharf.Caller, org *wharf.Account, clientID string, f ApplicationFields) (*wharf.Application, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (a *Applications) Update(ctx context.Context, actor wharf.Actor, org *wharf
 }
 
 // ResetSecret gives org's application clientID a new client secret.
-func (a *Applications) ResetSecret(ctx context.Context, actor wharf.Actor, org *wharf.Account, clientID string) (*wharf.Application, error) {
+func (a *Applications) ResetSecret(ctx context.Context, actor *wharf.Caller, org *wharf.Account, clientID string) (*wharf.Application, error) {
 	app, err := a.Get(ctx, org, clientID)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (a *Applications) ResetSecret(ctx context.Context, actor wharf.Actor, org *
 }
 
 // Delete removes org's application clientID and every token it issued.
-func (a *Applications) Delete(ctx context.Context, actor wharf.Actor, org *wharf.Account, clientID string) error {
+func (a *Applications) Delete(ctx context.Context, actor *wharf.Caller, org *wharf.Account, clientID string) error {
 	app, err := a.Get(ctx, org, clientID)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ const TokenLength = 40
 
 // IssueToken creates an access token for account through app with scope,
 // valid for lifetime, and returns its plaintext once.
-func (a *Applications) IssueToken(ctx context.Context, actor wharf.Actor, app *wharf.Application, org, account *wharf.Account,
+func (a *Applications) IssueToken(ctx context.Context, actor *wharf.Caller, app *wharf.Application, org, account *wharf.Account,
 	scope string, lifetime time.Duration, now time.Time) (string, *wharf.AccessToken, error) {
 	token := RandomString(TokenLength, upperAlnum)
 	name, secret := token[:TokenLength/2], token[TokenLength/2:]
@@ -158,7 +158,7 @@ func TokenSecretMatches(want []byte, secret string) bool {
 
 // CreateAutomation registers the application Quay's /user/initialize makes
 // for the first user's token: named "automation", client id = the username.
-func (a *Applications) CreateAutomation(ctx context.Context, actor wharf.Actor, owner *wharf.Account) (*wharf.Application, error) {
+func (a *Applications) CreateAutomation(ctx context.Context, actor *wharf.Caller, owner *wharf.Account) (*wharf.Application, error) {
 	app := &wharf.Application{OrgID: owner.ID, ClientID: owner.Name, ClientSecret: RandomString(40, upperAlnum),
 		Name: "automation", Description: "Application token generated via /api/v1/user/initialize"}
 	if err := a.store.CreateApplication(ctx, app, actor.Entry("create_application", owner, appMeta(app))); err != nil {

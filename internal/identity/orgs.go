@@ -7,7 +7,7 @@ import (
 )
 
 // CreateOrg creates an organization owned by the actor's account.
-func (s *Service) CreateOrg(ctx context.Context, actor wharf.Actor, name, email string) (*wharf.Account, error) {
+func (s *Service) CreateOrg(ctx context.Context, actor *wharf.Caller, name, email string) (*wharf.Account, error) {
 	if actor.Account == nil || actor.Account.Kind != wharf.KindUser {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
@@ -41,7 +41,7 @@ type OrgChanges struct {
 // before anything is written, and logs one entry per changed aspect with
 // Quay's kinds. A rename is logged as org_change_name even when the name is
 // unchanged, as Quay does.
-func (s *Service) UpdateOrg(ctx context.Context, actor wharf.Actor, name string, ch OrgChanges) (*wharf.Account, error) {
+func (s *Service) UpdateOrg(ctx context.Context, actor *wharf.Caller, name string, ch OrgChanges) (*wharf.Account, error) {
 	if _, err := s.Org(ctx, name); err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) UpdateOrg(ctx context.Context, actor wharf.Actor, name string,
 }
 
 // DeleteOrg removes the organization and everything it owns.
-func (s *Service) DeleteOrg(ctx context.Context, actor wharf.Actor, name string) error {
+func (s *Service) DeleteOrg(ctx context.Context, actor *wharf.Caller, name string) error {
 	org, err := s.Org(ctx, name)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func (s *Service) DeleteOrg(ctx context.Context, actor wharf.Actor, name string)
 // TakeOwnership makes the actor an owner of namespace. An organization gains
 // the actor as an owner; a user account is converted into an organization
 // owned by the actor (its password and logins end), as in Quay.
-func (s *Service) TakeOwnership(ctx context.Context, actor wharf.Actor, namespace string) error {
+func (s *Service) TakeOwnership(ctx context.Context, actor *wharf.Caller, namespace string) error {
 	target, err := s.store.AccountByName(ctx, namespace)
 	if err == nil && s.policy.IsSuperuser(target) {
 		return wharf.Errorf(wharf.Invalid, "Cannot take ownership of a superuser")

@@ -49,7 +49,7 @@ func (s *Service) Initialize(ctx context.Context, username, password, email, ip 
 // CreateUser is createInstallUser: a new user with a generated password,
 // returned once. The e-mail is required only with FEATURE_MAILING; a given
 // one must be valid and unused.
-func (s *Service) CreateUser(ctx context.Context, actor wharf.Actor, username, email string) (*wharf.Account, string, error) {
+func (s *Service) CreateUser(ctx context.Context, actor *wharf.Caller, username, email string) (*wharf.Account, string, error) {
 	if s.policy.Mailing || email != "" {
 		if err := ValidateEmail(email); err != nil {
 			return nil, "", err
@@ -84,7 +84,7 @@ type UserChanges struct {
 // cannot be changed; a user promoted through the API can be changed only by
 // a request that also demotes it. All changes and their log entries commit
 // together.
-func (s *Service) ChangeUser(ctx context.Context, actor wharf.Actor, username string, ch UserChanges) (*wharf.Account, error) {
+func (s *Service) ChangeUser(ctx context.Context, actor *wharf.Caller, username string, ch UserChanges) (*wharf.Account, error) {
 	target, err := s.userByName(ctx, username)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (s *Service) Initialized(ctx context.Context) (bool, error) {
 
 // DeleteUser is deleteInstallUser: the user and everything it owns go.
 // Superusers cannot be deleted.
-func (s *Service) DeleteUser(ctx context.Context, actor wharf.Actor, username string) error {
+func (s *Service) DeleteUser(ctx context.Context, actor *wharf.Caller, username string) error {
 	target, err := s.userByName(ctx, username)
 	if err != nil {
 		return err

@@ -127,7 +127,7 @@ func NewService(store Store) *Service { return &Service{store: store} }
 
 // Create gives ns a quota of limitBytes; exists is the error text when it
 // has one (the superuser and organization endpoints word it differently).
-func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Account, limitBytes int64, exists string) (*wharf.Quota, error) {
+func (s *Service) Create(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, limitBytes int64, exists string) (*wharf.Quota, error) {
 	if err := ValidateLimitBytes(limitBytes); err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 }
 
 // Change sets quota id of ns to limitBytes.
-func (s *Service) Change(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id, limitBytes int64) (*wharf.Quota, error) {
+func (s *Service) Change(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id, limitBytes int64) (*wharf.Quota, error) {
 	if err := ValidateLimitBytes(limitBytes); err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) Change(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 
 // Delete removes quota id of ns with its limits. The entry records what
 // was removed, as Quay's does.
-func (s *Service) Delete(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id int64) error {
+func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id int64) error {
 	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (s *Service) Quota(ctx context.Context, ns *wharf.Account, id int64) (*whar
 }
 
 // AddLimit adds a Warning or Reject threshold to quota id of ns.
-func (s *Service) AddLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id int64, kind string, percent int64) (*wharf.QuotaLimit, error) {
+func (s *Service) AddLimit(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id int64, kind string, percent int64) (*wharf.QuotaLimit, error) {
 	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (s *Service) AddLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Acc
 }
 
 // ChangeLimit changes the kind and/or percentage of limit limitID.
-func (s *Service) ChangeLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id, limitID int64, kind *string, percent *int64) (*wharf.Quota, error) {
+func (s *Service) ChangeLimit(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id, limitID int64, kind *string, percent *int64) (*wharf.Quota, error) {
 	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (s *Service) ChangeLimit(ctx context.Context, actor wharf.Actor, ns *wharf.
 }
 
 // DeleteLimit removes limit limitID of quota id.
-func (s *Service) DeleteLimit(ctx context.Context, actor wharf.Actor, ns *wharf.Account, id, limitID int64) error {
+func (s *Service) DeleteLimit(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id, limitID int64) error {
 	q, err := s.Quota(ctx, ns, id)
 	if err != nil {
 		return err

@@ -454,7 +454,12 @@ func TestBuildWorkerMount(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		t.Parallel()
 		f := newBuildEnv(t, store)
-		b := f.start(t, "bob", nil, wharf.PhasePushing) // bob cannot read acme/other
+		// bob builds his own bob/secret and cannot read acme/other.
+		secret, err := store.RepositoryByName(f.ctx, "bob", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := f.startIn(t, secret, "bob", nil, wharf.PhasePushing)
 		base := sha256Of([]byte("layer of base image"))
 		for _, from := range []string{"", "acme/other"} {
 			t.Run("from="+from, func(t *testing.T) {
@@ -464,9 +469,9 @@ func TestBuildWorkerMount(t *testing.T) {
 					w.extra = []string{"repository:" + from + ":pull"}
 					q += "&from=" + from
 				}
-				r := w.do("POST", "/v2/acme/app/blobs/uploads/"+q, nil)
+				r := w.do("POST", "/v2/bob/secret/blobs/uploads/"+q, nil)
 				must(t, "mount", r, http.StatusAccepted)
-				mustErr(t, "HEAD blob that was not mounted", f.as("admin", f.pass["admin"]).do("HEAD", "/v2/acme/app/blobs/"+base, nil),
+				mustErr(t, "HEAD blob that was not mounted", f.as("bob", f.pass["bob"]).do("HEAD", "/v2/bob/secret/blobs/"+base, nil),
 					http.StatusNotFound, "")
 			})
 		}

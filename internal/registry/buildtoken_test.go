@@ -73,12 +73,18 @@ func newBuildEnv(t *testing.T, store *db.DB) *buildEnv {
 // when not nil), has worker "w" claim it and moves it to phase.
 func (f *buildEnv) start(t *testing.T, user string, robot *wharf.Robot, phase string) *wharf.Build {
 	t.Helper()
+	return f.startIn(t, f.app, user, robot, phase)
+}
+
+// startIn is start for a build of repo.
+func (f *buildEnv) startIn(t *testing.T, repo *wharf.Repository, user string, robot *wharf.Robot, phase string) *wharf.Build {
+	t.Helper()
 	acct, err := f.store.AccountByName(f.ctx, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := acct.Name
-	b := &wharf.Build{UUID: build.NewUUID(), Repository: *f.app, DisplayName: "test build", RetriesRemaining: 3,
+	b := &wharf.Build{UUID: build.NewUUID(), Repository: *repo, DisplayName: "test build", RetriesRemaining: 3,
 		Job:          wharf.BuildJob{DockerTags: []string{"latest"}, IsManual: true, ManualUser: &name},
 		ManualUserID: acct.ID}
 	if robot != nil {
@@ -108,6 +114,16 @@ func (f *buildEnv) moveTo(t *testing.T, b *wharf.Build, phase string) {
 		t.Fatalf("SetBuildPhase %s: %v", phase, err)
 	}
 	b.Phase = phase
+}
+
+// mustID returns the id of account name.
+func mustID(t *testing.T, f *buildEnv, name string) int64 {
+	t.Helper()
+	a, err := f.store.AccountByName(f.ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
 }
 
 // issue returns a build token for worker's attempt at b.
@@ -226,7 +242,9 @@ func TestBuildTokenGrants(t *testing.T) {
 				for _, phase := range []string{wharf.PhaseScheduled, wharf.PhaseUnpacking, wharf.PhasePulling, wharf.PhaseBuilding, wharf.PhasePushing} {
 					f.moveTo(t, b, phase)
 					want := map[string][]string{"acme/app": pull}
-					if phase == wharf.PhasePushing {
+					// A build pushes only where its requester may write:
+					// bob may not write acme/app, so his build never pushes.
+					if phase == wharf.PhasePushing && tc.user != "bob" {
 						want["acme/app"] = pullPush
 					}
 					for name, actions := range tc.reads {
@@ -261,9 +279,17 @@ func TestBuildTokenGrants(t *testing.T) {
 			got, _ := grants(t, f.worker(tok), buildScopes...)
 			wantGrants(t, "before", got, map[string][]string{"acme/app": {"pull"}, "acme/other": {"pull"}, "pubs/pub": {"pull"}})
 			f.mustAPI(http.StatusOK, "PUT", "/api/v1/superuser/users/alice", map[string]any{"enabled": false})
-			// The build still pulls its own repository, and public ones.
+			// The build still pulls its own repository, and public ones,
+			// but never pushes for a disabled requester.
 			got, _ = grants(t, f.worker(tok), buildScopes...)
 			wantGrants(t, "alice disabled", got, map[string][]string{"acme/app": {"pull"}, "pubs/pub": {"pull"}})
+			f.moveTo(t, b, wharf.PhasePushing)
+			got, _ = grants(t, f.worker(tok), buildScopes...)
+			wantGrants(t, "alice disabled, pushing", got, map[string][]string{"acme/app": {"pull"}, "pubs/pub": {"pull"}})
+			if r := f.worker(tok).do("POST", "/v2/acme/app/blobs/uploads/", nil); !refused(r) {
+				t.Fatalf("a disabled requester's build started an upload: %s", r)
+			}
+			f.mustAPI(http.StatusOK, "PUT", "/api/v1/superuser/users/alice", map[string]any{"enabled": true})
 		})
 	})
 }
@@ -314,6 +340,13 @@ func TestBuildTokenPushes(t *testing.T) {
 					f.moveTo(t, b, wharf.PhasePushing)
 					if r := stale.e.send("POST", "/v2/acme/app/blobs/uploads/", nil, stale.token); r.Status != http.StatusUnauthorized {
 						t.Fatalf("a build worker's stale token on a push: %s, want 401 (fetch a new token)", r)
+					}
+					if user == "bob" {
+						// bob may not write acme/app: his build may not either.
+						if r := f.worker(tok).do("POST", "/v2/acme/app/blobs/uploads/", nil); !refused(r) {
+							t.Fatalf("the build of a requester who may not write acme/app started an upload: %s", r)
+						}
+						return
 					}
 					stale.pushImage("acme/app", tag+"-stale", "built by "+user+" with a stale token")
 					w := f.worker(tok)
@@ -466,8 +499,12 @@ func TestBuildTokenPullRobot(t *testing.T) {
 		wantGrants(t, "the robot's own login", own, map[string][]string{
 			"acme/app": {"pull", "push"}, "acme/other": {"delete", "pull", "push"}, "pubs/pub": pull})
 
-		// bob requests the build; it pulls as acme+builder: acme/other
-		// (the robot's namespace) yes, bob's own bob/secret no.
+		// bob requests the build (as an admin of acme, so that it may push
+		// to acme/app); it pulls as acme+builder: acme/other (the robot's
+		// namespace) yes, bob's own bob/secret no.
+		if err := store.AddOrgAdmin(f.ctx, mustID(t, f, "acme"), mustID(t, f, "bob")); err != nil {
+			t.Fatal(err)
+		}
 		b := f.start(t, "bob", f.robot, wharf.PhasePulling)
 		if b.PullRobot != f.robot.Account.Name {
 			t.Fatalf("claimed build's pull robot %q, want %q", b.PullRobot, f.robot.Account.Name)

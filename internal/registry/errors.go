@@ -35,6 +35,7 @@ var (
 	errUnsupported        = errCode{"UNSUPPORTED", http.StatusMethodNotAllowed}
 	errPaginationInvalid  = errCode{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest}
 	errUnknown            = errCode{"UNKNOWN", http.StatusInternalServerError}
+	errUnavailable        = errCode{"UNAVAILABLE", http.StatusServiceUnavailable}
 )
 
 // registryError is an error the /v2 API reports in the OCI envelope.
@@ -60,9 +61,9 @@ type errorItem struct {
 	Detail  any    `json:"detail,omitempty"`
 }
 
-// writeError is the one place /v2 errors become HTTP. Domain errors map by
+// WriteError is the one place /v2 errors become HTTP. Domain errors map by
 // code; anything unclassified is an internal fault, logged, shown generically.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *registryError
 	if !errors.As(err, &re) {
 		switch wharf.ErrorCode(err) {
@@ -78,6 +79,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			re = ociError(errDenied, "%s", wharf.ErrorMessage(err))
 		case wharf.TooLarge:
 			re = ociError(errTooLarge, "%s", wharf.ErrorMessage(err))
+		case wharf.Unavailable:
+			re = ociError(errUnavailable, "%s", wharf.ErrorMessage(err))
 		default:
 			s.log.ErrorContext(r.Context(), "registry request failed", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Any("err", err))

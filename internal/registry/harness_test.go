@@ -27,16 +27,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharf-registry/wharf/internal/api"
-	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
-	"github.com/wharf-registry/wharf/internal/identity"
-	"github.com/wharf-registry/wharf/internal/pagetoken"
-	"github.com/wharf-registry/wharf/internal/quota"
-	"github.com/wharf-registry/wharf/internal/registry"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
@@ -80,36 +73,12 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
-	policy := identity.Policy{
-		SuperusersEnabled: cfg.FeatureSuperUsers, SuperUsers: map[string]bool{"admin": true},
-		ReadonlySuperUsers: map[string]bool{}, Mailing: cfg.FeatureMailing,
-		TagExpirationOptions: cfg.TagExpirationOptions, DefaultTagExpiration: cfg.DefaultTagExpiration,
-	}
-	pages, err := pagetoken.New([]byte("page:"+testSecret), 48*time.Hour, time.Now)
+	a, err := app.New(&cfg, store, blobs, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn := auth.New(store, []byte(testSecret), time.Hour, false, time.Now)
-	serviceKeys := servicekey.New(store, servicekey.Options{})
-	keys, err := serviceKeys.InstanceKeys(auth.RegistryTokenIssuer, []byte(testSecret), 7*24*time.Hour, 2*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiHandler := api.New(api.Deps{
-		Config: &cfg, Store: store,
-		Identity:     identity.NewService(store, policy),
-		Applications: identity.NewApplications(store),
-		Repositories: repository.NewService(store),
-		Auth:         authn, Pages: pages, Logger: log, Now: time.Now, SecretKey: testSecret,
-		Quotas: quota.NewService(store), ServiceKeys: serviceKeys,
-	})
-	tokens := auth.NewRegistryTokens(keys, host, time.Hour, time.Now)
-	reg := registry.New(registry.Deps{
-		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn,
-		Policy: policy, Realm: "http://" + host, Service: host, Logger: log, Now: time.Now,
-		BuildTokens: build.NewTokens(keys, store, time.Now),
-	})
-	srv.Config.Handler = registry.Split(reg, apiHandler)
+	srv.Config.Handler = a.Handler
+	keys, serviceKeys, reg := a.Keys, a.ServiceKeys, a.Registry
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

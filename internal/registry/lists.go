@@ -100,7 +100,9 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, req *request) e
 		return ociError(errUnauthorized, "authentication required")
 	}
 	if !req.claims.Allows("registry", "catalog", "*") {
-		if s.holderInspects(r.Context(), req.claims) {
+		if ok, err := s.holderInspects(r.Context(), req.claims); err != nil {
+			return err
+		} else if ok {
 			return ociError(errUnauthorized, "token does not grant registry:catalog:*")
 		}
 		return ociError(errDenied, "the catalog is for superusers")

@@ -188,7 +188,7 @@ func TestReferrers(t *testing.T) {
 			}
 		})
 		t.Run("referrers of a private repository", func(t *testing.T) {
-			mustErr(t, "anonymous", e.anonymous().do("GET", "/v2/"+name+"/referrers/"+sd, nil), http.StatusForbidden, "DENIED")
+			mustErr(t, "anonymous", e.anonymous().do("GET", "/v2/"+name+"/referrers/"+sd, nil), http.StatusNotFound, "NAME_UNKNOWN")
 		})
 	})
 }

@@ -165,7 +165,7 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 
 // quotaWarnings returns a quota_warning entry for each Warning threshold of
 // the namespace's quota the change crosses.
-func quotaWarnings(actor wharf.Actor, ns *wharf.Account, g db.Growth) []wharf.LogEntry {
+func quotaWarnings(actor *wharf.Caller, ns *wharf.Account, g db.Growth) []wharf.LogEntry {
 	var out []wharf.LogEntry
 	after := g.Before + g.Added
 	for _, at := range g.WarnAt {

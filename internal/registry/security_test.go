@@ -184,7 +184,7 @@ func TestForgedTokens(t *testing.T) {
 		}
 		// A key a superuser creates for service "wharf" is approved and its
 		// private half is known, but it is not an instance key.
-		created, err := e.serviceKeys.Create(ctx, wharf.Actor{Account: adminAcct}, servicekey.NewKey{Service: auth.RegistryTokenIssuer, Name: "lookalike"})
+		created, err := e.serviceKeys.Create(ctx, &wharf.Caller{Account: adminAcct}, servicekey.NewKey{Service: auth.RegistryTokenIssuer, Name: "lookalike"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,10 +20,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/db"
-	"github.com/wharf-registry/wharf/internal/identity"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -57,22 +56,32 @@ type Store interface {
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
 }
 
+// Logins turns credentials into callers (auth.Service).
+type Logins interface {
+	// Login returns Unauthenticated for a bad credential and Forbidden for
+	// a disabled user's good password.
+	Login(ctx context.Context, cr auth.Credential) (*wharf.Caller, error)
+	// Holder returns the caller a registry token was issued to, as it is
+	// now; nil when it may no longer act.
+	Holder(ctx context.Context, claims *auth.RegistryClaims) (*wharf.Caller, error)
+}
+
+// Access decides what a caller may do (access.Service).
+type Access interface {
+	Repository(ctx context.Context, c *wharf.Caller, namespace, name string) (access.Decision, error)
+	Catalog(c *wharf.Caller) bool
+}
+
 // Deps are the registry's collaborators.
 type Deps struct {
-	Store        Store
-	Repositories *repository.Service
-	Blobs        storage.Driver
-	Tokens       *auth.RegistryTokens
-	Auth         *auth.Authenticator
-	Policy       identity.Policy
+	Store  Store
+	Blobs  storage.Driver
+	Tokens *auth.RegistryTokens
+	Auth   Logins
+	Access Access
 	// Realm is the externally visible base URL (scheme://host) for challenges.
 	Realm   string
 	Service string
-	// BuildTokens admits build workers ("$buildtoken" logins); nil = none.
-	BuildTokens interface {
-		// Verify returns Unauthenticated for a bad token or a finished build.
-		Verify(ctx context.Context, token string) (*wharf.Build, error)
-	}
 	// DefaultRejectQuotaBytes limits namespaces without a quota (0 = none).
 	DefaultRejectQuotaBytes int64
 	Logger                  *slog.Logger
@@ -82,32 +91,14 @@ type Deps struct {
 // Server is the /v2 handler.
 type Server struct {
 	Deps
-	log    *slog.Logger
-	pulls  *pullLogger
-	logins *loginCache
+	log   *slog.Logger
+	pulls *pullLogger
 }
 
 // New returns the registry handler. Run must be running for pull logs to
 // reach the action log.
 func New(d Deps) *Server {
-	return &Server{Deps: d, log: d.Logger, pulls: newPullLogger(d.Store, d.Logger), logins: newLoginCache(5 * time.Minute)}
-}
-
-// Split sends /v2 to the registry reg and every other path to rest. The
-// registry parses its own paths (names contain '/'), so they must not pass
-// through ServeMux's path cleaning, which would redirect hostile
-// "/v2/a/../b" paths instead of refusing them.
-func Split(reg, rest http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2" {
-			r.URL.Path = "/v2/"
-		}
-		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			reg.ServeHTTP(w, r)
-			return
-		}
-		rest.ServeHTTP(w, r)
-	})
+	return &Server{Deps: d, log: d.Logger, pulls: newPullLogger(d.Store, d.Logger)}
 }
 
 // Run flushes pull log entries until ctx ends.
@@ -128,29 +119,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt, err := parsePath(r.URL.Path)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 		return
 	}
-	req := &request{route: rt, ip: clientIP(r)}
+	req := &request{route: rt, ip: auth.ClientIP(r)}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "bearer") {
-			s.writeError(w, r, ociError(errUnauthorized, "authentication required: use a bearer token from %s/v2/auth", s.Realm))
+			s.WriteError(w, r, ociError(errUnauthorized, "authentication required: use a bearer token from %s/v2/auth", s.Realm))
 			return
 		}
 		claims, err := s.Tokens.Verify(r.Context(), strings.TrimSpace(token))
 		if errors.Is(err, auth.ErrBadRegistryToken) {
-			s.writeError(w, r, ociError(errUnauthorized, "invalid or expired token"))
+			s.WriteError(w, r, ociError(errUnauthorized, "invalid or expired token"))
 			return
 		}
 		if err != nil {
-			s.writeError(w, r, err)
+			s.WriteError(w, r, err)
 			return
 		}
 		req.claims = claims
 	}
 	if err := s.dispatch(w, r, req); err != nil {
-		s.writeError(w, r, err)
+		s.WriteError(w, r, err)
 	}
 }
 
@@ -225,12 +216,4 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, scope []strin
 		v += `,scope="registry:catalog:*"`
 	}
 	w.Header().Set("WWW-Authenticate", v)
-}
-
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }

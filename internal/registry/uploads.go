@@ -168,8 +168,7 @@ func (s *Server) checkQuota(ctx context.Context, req *request, repo *wharf.Repos
 // mayPull reports whether the holder of claims may read rt's repository
 // (which must exist): by the token's grant, because it is public, or
 // because the holder could be granted it. A build worker's token is judged
-// by its grants alone: holderMay answers "ask the token endpoint" for it,
-// which grants no right here.
+// by its grants alone.
 func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt route) (*wharf.Repository, bool, error) {
 	repo, err := s.Store.RepositoryByName(ctx, rt.namespace, rt.repo)
 	if wharf.IsCode(err, wharf.NotFound) {
@@ -181,11 +180,8 @@ func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt ro
 	if repo.Visibility == wharf.Public || claims.Allows("repository", rt.name(), "pull") {
 		return repo, true, nil
 	}
-	if claims.Build != "" {
-		return repo, false, nil
-	}
-	ok, err := s.holderMay(ctx, claims, rt, "pull")
-	return repo, ok, err
+	d, err := s.holderDecision(ctx, claims, rt)
+	return repo, d.Read, err
 }
 
 // upload loads the session in req's path, which must belong to the same

@@ -1,6 +1,7 @@
 // Package repository is the domain of repositories and robot accounts:
-// who may read, write or administer a repository, creating and deleting
-// repositories, changing their visibility, and the robots that push to them.
+// creating and deleting repositories, changing their visibility, and the
+// robots that push to them. Who may do what to a repository is package
+// access's to decide.
 package repository
 
 import (
@@ -16,7 +17,6 @@ import (
 type Store interface {
 	// AccountByName, RepositoryByName and RobotByName return NotFound.
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
-	OrgRole(ctx context.Context, orgID, memberID int64) (string, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
 	// CreateRepository returns Invalid when the repository exists.
 	CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error
@@ -35,61 +35,6 @@ type Service struct {
 
 // NewService returns a Service over store.
 func NewService(store Store) *Service { return &Service{store: store} }
-
-// Caller is who asks: a user or a robot (nil Account = anonymous).
-type Caller struct {
-	Account *wharf.Account
-	Robot   *wharf.Robot
-}
-
-// Permissions are what a caller may do with one repository.
-type Permissions struct {
-	Read, Write, Admin bool
-}
-
-// Permissions decides what c may do with namespace/name (which need not
-// exist yet): the namespace's own user and an organization's admins
-// administer it; organization creators and the namespace's robots may
-// also push (a push to a new name creates the repository); organization
-// members read its private repositories; anybody reads a public one. The
-// repository is returned when it exists.
-func (s *Service) Permissions(ctx context.Context, c Caller, namespace, name string) (Permissions, *wharf.Repository, error) {
-	var p Permissions
-	ns, err := s.store.AccountByName(ctx, namespace)
-	if wharf.IsCode(err, wharf.NotFound) {
-		return p, nil, nil
-	}
-	if err != nil {
-		return p, nil, err
-	}
-	repo, err := s.store.RepositoryByName(ctx, namespace, name)
-	if wharf.IsCode(err, wharf.NotFound) {
-		repo, err = nil, nil
-	}
-	if err != nil {
-		return p, nil, err
-	}
-	member := false
-	switch {
-	case ns.Kind == wharf.KindRobot:
-	case c.Robot != nil:
-		p.Write = c.Robot.NamespaceID == ns.ID
-		member = p.Write
-	case c.Account == nil || !c.Account.Enabled:
-	case ns.ID == c.Account.ID:
-		p.Admin, p.Write, member = true, true, true
-	case ns.Kind == wharf.KindOrg:
-		role, err := s.store.OrgRole(ctx, ns.ID, c.Account.ID)
-		if err != nil {
-			return p, nil, err
-		}
-		member = role != ""
-		p.Admin = role == "admin"
-		p.Write = p.Admin || role == "creator"
-	}
-	p.Read = p.Write || member || (repo != nil && repo.Visibility == wharf.Public)
-	return p, repo, nil
-}
 
 func repoMeta(repo *wharf.Repository, extra map[string]any) map[string]any {
 	m := map[string]any{"repo": repo.Name, "namespace": repo.Namespace}
@@ -113,7 +58,7 @@ func ValidateName(name string) error {
 }
 
 // Create creates namespace/name for the actor.
-func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Account, name, visibility, description string) (*wharf.Repository, error) {
+func (s *Service) Create(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, name, visibility, description string) (*wharf.Repository, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -129,14 +74,14 @@ func (s *Service) Create(ctx context.Context, actor wharf.Actor, ns *wharf.Accou
 }
 
 // SetDescription changes a repository's description.
-func (s *Service) SetDescription(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, description string) error {
+func (s *Service) SetDescription(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository, description string) error {
 	repo.Description = description
 	return s.store.UpdateRepository(ctx, repo, actor.Entry("set_repo_description", namespaceOf(repo),
 		repoMeta(repo, map[string]any{"description": description})))
 }
 
 // SetVisibility makes a repository public or private.
-func (s *Service) SetVisibility(ctx context.Context, actor wharf.Actor, repo *wharf.Repository, visibility string) error {
+func (s *Service) SetVisibility(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository, visibility string) error {
 	if !ValidVisibility(visibility) {
 		return wharf.Errorf(wharf.Invalid, "visibility must be public or private")
 	}
@@ -146,7 +91,7 @@ func (s *Service) SetVisibility(ctx context.Context, actor wharf.Actor, repo *wh
 }
 
 // Delete removes a repository with its manifests and tags.
-func (s *Service) Delete(ctx context.Context, actor wharf.Actor, repo *wharf.Repository) error {
+func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository) error {
 	return s.store.DeleteRepository(ctx, repo.ID, actor.Entry("delete_repo", namespaceOf(repo), repoMeta(repo, nil)))
 }
 
@@ -180,7 +125,7 @@ func (s *Service) RobotByFullName(ctx context.Context, name string) (*wharf.Robo
 }
 
 // CreateRobot creates robot "<ns>+<short>" with a fresh token.
-func (s *Service) CreateRobot(ctx context.Context, actor wharf.Actor, ns *wharf.Account, short, description string) (*wharf.Robot, error) {
+func (s *Service) CreateRobot(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, short, description string) (*wharf.Robot, error) {
 	if !robotShortName.MatchString(short) {
 		return nil, wharf.Errorf(wharf.Invalid, "Invalid robot account name %q: it must match ^[a-z][a-z0-9_]{1,254}$", short)
 	}
@@ -197,6 +142,6 @@ func (s *Service) CreateRobot(ctx context.Context, actor wharf.Actor, ns *wharf.
 }
 
 // DeleteRobot removes a robot; its tokens stop working at once.
-func (s *Service) DeleteRobot(ctx context.Context, actor wharf.Actor, ns *wharf.Account, r *wharf.Robot) error {
+func (s *Service) DeleteRobot(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, r *wharf.Robot) error {
 	return s.store.DeleteAccount(ctx, r.Account.ID, actor.Entry("delete_robot", ns, map[string]any{"robot": r.Account.Name}))
 }

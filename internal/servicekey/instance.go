@@ -166,7 +166,7 @@ func (ik *InstanceKeys) rotateLocked(ctx context.Context, now time.Time) (*Signe
 		m["preshared"], m["auto_approved"] = true, true
 		return m
 	}
-	actor := wharf.Actor{}
+	actor := &wharf.Caller{}
 	if err := ik.svc.store.CreateInstanceKey(ctx, k, ik.seal(kid, priv), ik.svc.gc(ik.service, now),
 		actor.Entry("service_key_create", nil, logMeta()), actor.Entry("service_key_approve", nil, logMeta())); err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 		Metadata: map[string]any{"ip": sub.IP}, CreatedAt: now, ExpiresAt: sub.Expiration, RotationDuration: sub.Rotation}
 	logMeta := map[string]any{"kid": sub.Kid, "service": sub.Service, "expiration_date": epoch(sub.Expiration),
 		"user_agent": sub.UserAgent, "ip": sub.IP}
-	actor := wharf.Actor{IP: sub.IP}
+	actor := &wharf.Caller{IP: sub.IP}
 
 	if signer := p.kid(); signer == "" || signer == sub.Kid {
 		if err := s.checkServiceJWT(p, pub, sub, now); err != nil {
@@ -129,7 +129,7 @@ func (s *Service) Withdraw(ctx context.Context, service, kid, token, audience, i
 	if err := s.checkServiceJWT(p, signerPub, Submission{Service: service, Audience: audience}, now); err != nil {
 		return err
 	}
-	actor := wharf.Actor{IP: ip}
+	actor := &wharf.Caller{IP: ip}
 	_, err = s.store.DeleteServiceKey(ctx, kid, s.gc(service, now), func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
 		if k.Service != service {
 			return nil, wharf.Errorf(wharf.NotFound, "Not Found")

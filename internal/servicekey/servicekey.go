@@ -188,7 +188,7 @@ type CreatedKey struct {
 // (a superuser), removes the service's stale keys, and logs
 // service_key_create and service_key_approve. Invalid for a bad service or
 // friendly name or an expiration that is not in the future.
-func (s *Service) Create(ctx context.Context, actor wharf.Actor, req NewKey) (*CreatedKey, error) {
+func (s *Service) Create(ctx context.Context, actor *wharf.Caller, req NewKey) (*CreatedKey, error) {
 	if err := ValidateServiceName(req.Service); err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ type Changes struct {
 // Unlike Quay, every part is validated before anything is stored: Invalid
 // for a bad name or an expiration not in the future leaves the key as it
 // was. NotFound as Get.
-func (s *Service) Update(ctx context.Context, actor wharf.Actor, kid string, ch Changes) (*wharf.ServiceKey, error) {
+func (s *Service) Update(ctx context.Context, actor *wharf.Caller, kid string, ch Changes) (*wharf.ServiceKey, error) {
 	now := s.now().UTC()
 	return s.store.UpdateServiceKey(ctx, kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
 		if s.stale(k, now) {
@@ -314,7 +314,7 @@ func (s *Service) Update(ctx context.Context, actor wharf.Actor, kid string, ch 
 
 // Delete removes the key kid (even a stale one), logs service_key_delete
 // and removes the service's stale keys. NotFound if it does not exist.
-func (s *Service) Delete(ctx context.Context, actor wharf.Actor, kid string) error {
+func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, kid string) error {
 	now := s.now().UTC()
 	k, err := s.store.ServiceKey(ctx, kid) // its service names the stale keys to collect
 	if err != nil {
@@ -331,7 +331,7 @@ func (s *Service) Delete(ctx context.Context, actor wharf.Actor, kid string) err
 // Approve approves the key kid in the actor's name (type SUPERUSER) with
 // notes and logs service_key_approve. An approved key is left as it is,
 // without error or log. NotFound if it does not exist.
-func (s *Service) Approve(ctx context.Context, actor wharf.Actor, kid, notes string) error {
+func (s *Service) Approve(ctx context.Context, actor *wharf.Caller, kid, notes string) error {
 	now := s.now().UTC()
 	_, err := s.store.UpdateServiceKey(ctx, kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
 		if k.Approval != nil {

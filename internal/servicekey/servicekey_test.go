@@ -89,7 +89,7 @@ type fixture struct {
 	store *db.DB
 	clock *clock
 	svc   *servicekey.Service
-	admin wharf.Actor
+	admin *wharf.Caller
 }
 
 func newFixture(t *testing.T, store *db.DB) *fixture {
@@ -98,7 +98,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	check(t, store.CreateAccount(context.Background(), admin, nil))
 	c := newClock(time.Now().UTC().Truncate(time.Second))
 	return &fixture{store: store, clock: c, svc: servicekey.New(store, servicekey.Options{Now: c.Now}),
-		admin: wharf.Actor{Account: admin, IP: "10.0.0.5"}}
+		admin: &wharf.Caller{Account: admin, IP: "10.0.0.5"}}
 }
 
 func logKinds(t *testing.T, store *db.DB) []string {

@@ -111,36 +111,6 @@ type LogEntry struct {
 	Metadata  map[string]any
 }
 
-// Actor is who performs an operation: the audit log records its account,
-// its address and, for OAuth tokens, which token and application acted.
-type Actor struct {
-	Account *Account
-	IP      string
-	Token   *AccessToken // nil for sessions and unauthenticated calls
-}
-
-// Entry builds the action-log entry for kind, filed under account, with
-// Quay's extra oauth_token_* metadata when the actor used a token.
-func (a Actor) Entry(kind string, account *Account, metadata map[string]any) LogEntry {
-	if metadata == nil {
-		metadata = map[string]any{}
-	}
-	if a.Token != nil {
-		metadata["oauth_token_id"] = a.Token.ID
-		metadata["oauth_token_application_id"] = a.Token.Application.ClientID
-		metadata["oauth_token_application"] = a.Token.Application.Name
-	}
-	return LogEntry{Kind: kind, Account: PartyOf(account), Performer: PartyOf(a.Account), IP: a.IP, Metadata: metadata}
-}
-
-// Name returns the actor's account name, or "" when anonymous.
-func (a Actor) Name() string {
-	if a.Account == nil {
-		return ""
-	}
-	return a.Account.Name
-}
-
 // Visibility of a repository.
 const (
 	Private = "private"

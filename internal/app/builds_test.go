@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"log/slog"
@@ -40,11 +40,11 @@ func TestBuildExecutorNeedsBuildah(t *testing.T) {
 	cfg := config.Default()
 	cfg.FeatureBuildSupport, cfg.BuildWorkers = true, 1
 	cfg.BuildExecutor = "buildah"
-	if e, err := buildExecutor(&cfg); err == nil || !strings.Contains(err.Error(), "buildah cannot be run") {
+	if e, err := BuildExecutor(&cfg); err == nil || !strings.Contains(err.Error(), "buildah cannot be run") {
 		t.Errorf("buildah missing: executor %v, error %v; want a start-up error", e, err)
 	}
 	cfg.BuildExecutor = "builtin"
-	if e, err := buildExecutor(&cfg); err != nil || e == nil || e.Name() != "builtin" {
+	if e, err := BuildExecutor(&cfg); err != nil || e == nil || e.Name() != "builtin" {
 		t.Errorf("builtin: executor %v, error %v", e, err)
 	}
 }

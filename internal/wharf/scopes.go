@@ -1,8 +1,4 @@
-// Package auth turns a request's credentials into a Principal, the way Quay
-// does: an OAuth bearer token (scoped) or a browser session cookie (full
-// rights, CSRF-protected on mutating calls). HTTP Basic is not an API
-// credential. It also mints sessions and CSRF tokens.
-package auth
+package wharf
 
 import (
 	"slices"

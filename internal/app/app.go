@@ -1,0 +1,198 @@
+// Package app assembles wharf: the one place where the configuration, the
+// store and blob storage become the application core's services and the
+// HTTP faces over them. cmd/wharf and every test harness call New, so what
+// the tests serve is what runs.
+//
+//	cmd/wharf ─► app.New ─┬─► faces:  api (Quay /api/v1) · registry (/v2) · build workers · jobs
+//	                      │            │ narrow interfaces of ▼
+//	                      ├─► core:   auth (Login) · access (who may do what) · identity ·
+//	                      │           repository · quota · build · servicekey · auditlog
+//	                      │            │ small interfaces they declare ▼
+//	                      └─► adapters: db (SQLite, PostgreSQL) · storage/filesystem · storage/s3
+//
+// Dependencies point down only: a face never imports db or config, and the
+// core never imports a face.
+package app
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/access"
+	"github.com/wharf-registry/wharf/internal/api"
+	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
+	"github.com/wharf-registry/wharf/internal/quota"
+	"github.com/wharf-registry/wharf/internal/registry"
+	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/storage"
+)
+
+// Registry tokens live an hour; the instance key that signs them lives a
+// week and is replaced when less than two hours remain, so a token is never
+// outlived by its key (an in-flight push survives a rotation).
+const (
+	RegistryTokenLifetime = time.Hour
+	instanceKeyLifetime   = 7 * 24 * time.Hour
+	instanceKeyRotation   = 2 * time.Hour
+	sessionLifetime       = 30 * 24 * time.Hour
+	pageTokenLifetime     = 48 * time.Hour
+)
+
+// App is one assembled wharf process.
+type App struct {
+	// Handler serves every HTTP path: /v2 by the registry, the rest by the
+	// API, both behind the shared front (read-only mode, request limits).
+	Handler http.Handler
+	// Registry must Run for pull entries to reach the action log.
+	Registry *registry.Server
+
+	Config      *config.Config
+	Store       *db.DB
+	Blobs       storage.Driver
+	Log         *slog.Logger
+	Keys        *servicekey.InstanceKeys
+	ServiceKeys *servicekey.Service
+	Auth        *auth.Service
+	Access      *access.Service
+	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
+	Builds      *build.Service
+	BuildTokens *build.Tokens
+}
+
+// Option adjusts what New assembles.
+type Option func(*options)
+
+type options struct {
+	urls build.URLPolicy
+}
+
+// WithURLPolicy replaces the vetting of user-given URLs (OutboundPolicy),
+// for tests whose URLs do not resolve.
+func WithURLPolicy(p build.URLPolicy) Option { return func(o *options) { o.urls = p } }
+
+// New assembles wharf over store and blobs. cfg.ServerHostname must be set
+// (run sets it from the listener when the configuration leaves it empty).
+// New does no I/O.
+func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger, opts ...Option) (*App, error) {
+	a := &App{Config: cfg, Store: store, Blobs: blobs, Log: log}
+	o := options{urls: OutboundPolicy(cfg)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	policy := Policy(cfg)
+	a.ServiceKeys = servicekey.New(store, servicekey.Options{})
+	keys, err := a.ServiceKeys.InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey), instanceKeyLifetime, instanceKeyRotation)
+	if err != nil {
+		return nil, err
+	}
+	a.Keys = keys
+	authOpts := auth.Options{Secret: []byte(cfg.SecretKey), SessionTTL: sessionLifetime,
+		SecureCookie: cfg.PreferredURLScheme == "https", Now: time.Now}
+	if cfg.FeatureBuildSupport {
+		a.BuildTokens = build.NewTokens(keys, store, time.Now)
+		authOpts.BuildTokens = a.BuildTokens
+		a.Builds = build.NewService(store, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
+			LimitQueued(int(cfg.BuildMaxQueued))
+	}
+	a.Auth = auth.New(store, authOpts)
+	a.Access = access.New(store, policy)
+
+	pageKey := cfg.PageTokenKey
+	if pageKey == "" {
+		pageKey = "page-token:" + cfg.SecretKey
+	}
+	pages, err := pagetoken.New([]byte(pageKey), pageTokenLifetime, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	apiHandler := api.New(api.Deps{
+		Options:      apiOptions(cfg),
+		Store:        store,
+		Identity:     identity.NewService(store, policy),
+		Applications: identity.NewApplications(store),
+		Repositories: repository.NewService(store),
+		Auth:         a.Auth,
+		Access:       a.Access,
+		Pages:        pages,
+		Logger:       log,
+		Now:          time.Now,
+		SecretKey:    cfg.SecretKey,
+		ServiceKeys:  a.ServiceKeys,
+		Quotas:       quota.NewService(store),
+		Builds:       a.Builds,
+	})
+	a.Registry = registry.New(registry.Deps{
+		Store: store, Blobs: blobs, Auth: a.Auth, Access: a.Access,
+		Tokens: auth.NewRegistryTokens(keys, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
+		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
+		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
+		Logger:                  log, Now: time.Now,
+	})
+	a.Handler = front(a.Registry, apiHandler, cfg.RegistryState == "readonly")
+	return a, nil
+}
+
+// Policy is the identity policy of cfg: who is a superuser, mailing, tag
+// expiration options.
+func Policy(cfg *config.Config) identity.Policy {
+	return identity.Policy{
+		SuperusersEnabled:    cfg.FeatureSuperUsers,
+		SuperUsers:           set(cfg.SuperUsers),
+		ReadonlySuperUsers:   set(cfg.GlobalReadonlySuperUsers),
+		Mailing:              cfg.FeatureMailing,
+		TagExpirationOptions: cfg.TagExpirationOptions,
+		DefaultTagExpiration: cfg.DefaultTagExpiration,
+	}
+}
+
+func apiOptions(cfg *config.Config) api.Options {
+	o := api.Options{
+		ServerHostname:                cfg.ServerHostname,
+		PreferredURLScheme:            cfg.PreferredURLScheme,
+		FeatureUserInitialize:         cfg.FeatureUserInitialize,
+		FeatureSuperUsers:             cfg.FeatureSuperUsers,
+		FeatureQuotaManagement:        cfg.FeatureQuotaManagement,
+		FeatureEditQuota:              cfg.FeatureEditQuota,
+		FeatureAnonymousAccess:        cfg.FeatureAnonymousAccess,
+		FreshLoginTimeout:             cfg.FreshLoginTimeout,
+		BootstrapSecret:               cfg.BootstrapSecret,
+		DefaultSystemRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
+	}
+	if cfg.FeatureSuperuserConfigDump {
+		o.ConfigDump = func() (known, unknown map[string]any) { return configDump(cfg) }
+	}
+	return o
+}
+
+// configDump splits the masked configuration into the keys wharf knows and
+// those it ignored.
+func configDump(cfg *config.Config) (known, unknown map[string]any) {
+	known, unknown = map[string]any{}, map[string]any{}
+	isUnknown := map[string]bool{}
+	for _, k := range cfg.Unknown {
+		isUnknown[k] = true
+	}
+	for k, v := range cfg.Redacted() {
+		if isUnknown[k] {
+			unknown[k] = v
+		} else {
+			known[k] = v
+		}
+	}
+	return known, unknown
+}
+
+func set(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/auditlog"
+	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/registry"
+	"github.com/wharf-registry/wharf/internal/worker"
+)
+
+// stagingPurger is implemented by drivers that keep private staging files
+// (the filesystem driver) which a crash can leave behind.
+type stagingPurger interface {
+	PurgeStaging(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// uploadMaxIdle is how long an upload may sit untouched before it expires.
+const uploadMaxIdle = 24 * time.Hour
+
+// reconcileUsage recomputes every namespace's usage from its manifests and
+// logs the ones whose incremental accounting had drifted.
+func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
+	ids, err := store.NamespaceIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		before, after, err := store.ReconcileUsage(ctx, id)
+		if err != nil {
+			return err
+		}
+		if before != after {
+			log.Warn("namespace usage repaired", slog.Int64("namespace_id", id), slog.Int64("was", before), slog.Int64("is", after))
+		}
+	}
+	return nil
+}
+
+// Jobs lists the background work every wharf process offers to run.
+func (a *App) Jobs() []worker.Job {
+	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
+	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
+	return []worker.Job{
+		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			if _, err := registry.ExpireUploads(ctx, store, blobs, time.Now(), uploadMaxIdle); err != nil {
+				return err
+			}
+			if p, ok := blobs.(stagingPurger); ok {
+				_, err := p.PurgeStaging(ctx, time.Now().Add(-uploadMaxIdle))
+				return err
+			}
+			return nil
+		}},
+		{Name: "action-log-rotation", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := archiver.Run(ctx)
+			return err
+		}},
+		{Name: "registry-size", Interval: 10 * time.Second, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := store.CalculateRegistrySize(ctx)
+			return err
+		}},
+		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			for {
+				n, err := store.CollectUntaggedManifests(ctx, 500)
+				if err != nil || n < 500 {
+					return err
+				}
+			}
+		}},
+		{Name: "reconcile-usage", Interval: 24 * time.Hour, Lease: time.Hour, Run: func(ctx context.Context) error {
+			return reconcileUsage(ctx, store, log)
+		}},
+		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := store.DeleteExpiredSessions(ctx)
+			return err
+		}},
+		a.BuildReaper(),
+		// Build contexts uploaded but never built within a day.
+		{Name: "collect-user-files", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := build.CollectFiles(ctx, store, blobs, time.Now(), 24*time.Hour)
+			return err
+		}},
+		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left
+		// unapproved longer than UNAPPROVED_SERVICE_KEY_TTL_SEC (Quay's defaults).
+		{Name: "service-key-gc", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.ServiceKeys.Collect(ctx)
+			return err
+		}},
+	}
+}
