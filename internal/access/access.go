@@ -58,7 +58,7 @@ type Decision struct {
 	Rights
 	// Create says the caller may create the repository through the API,
 	// which OAuth tokens need repo:create for (not repo:write).
-	Create bool
+	Create     bool
 	Namespace  *wharf.Account    // nil when the namespace does not exist
 	Repository *wharf.Repository // nil when the repository does not exist
 }
