@@ -204,7 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() {
 		var wg sync.WaitGroup
 		wg.Go(func() { runner.Run(workCtx) })
-		wg.Go(func() { a.Registry.Run(workCtx) })
+		wg.Go(func() { a.Run(workCtx) })
 		wg.Go(func() {
 			if err := a.RunBuildWorkers(workCtx, executor, buildRegistry, opts.dataDir, holder); err != nil {
 				log.Error("build workers cannot start", slog.Any("err", err))

@@ -15,8 +15,10 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/access"
@@ -49,8 +51,7 @@ const (
 type App struct {
 	// Handler serves every HTTP path: /v2 by the registry, the rest by the
 	// API, both behind the shared front (read-only mode, request limits).
-	Handler http.Handler
-	// Registry must Run for pull entries to reach the action log.
+	Handler  http.Handler
 	Registry *registry.Server
 
 	Config      *config.Config
@@ -61,6 +62,8 @@ type App struct {
 	ServiceKeys *servicekey.Service
 	Auth        *auth.Service
 	Access      *access.Service
+	// Revocations must Run for revoked registry tokens to stop working.
+	Revocations *auth.Revocations
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
 	Builds      *build.Service
 	BuildTokens *build.Tokens
@@ -102,6 +105,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 			LimitQueued(int(cfg.BuildMaxQueued))
 	}
 	a.Auth = auth.New(store, authOpts)
+	a.Revocations = auth.NewRevocations(store, RegistryTokenLifetime, auth.DefaultPollInterval, log)
 	a.Access = access.New(store, policy)
 
 	pageKey := cfg.PageTokenKey
@@ -130,13 +134,22 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 	})
 	a.Registry = registry.New(registry.Deps{
 		Store: store, Blobs: blobs, Auth: a.Auth, Access: a.Access,
-		Tokens: auth.NewRegistryTokens(keys, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
+		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now,
 	})
 	a.Handler = front(a.Registry, apiHandler, cfg.RegistryState == "readonly")
 	return a, nil
+}
+
+// Run does the process's continuous work until ctx ends: flushing pull
+// entries to the action log and polling credential epochs.
+func (a *App) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Registry.Run(ctx) })
+	wg.Go(func() { a.Revocations.Run(ctx) })
+	wg.Wait()
 }
 
 // Policy is the identity policy of cfg: who is a superuser, mailing, tag

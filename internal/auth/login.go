@@ -123,8 +123,12 @@ func (s *Service) robotLogin(ctx context.Context, cr Credential) (*wharf.Caller,
 	if subtle.ConstantTimeCompare([]byte(robot.Token), []byte(cr.Secret)) != 1 {
 		return nil, errBadCredentials
 	}
-	if ok, err := s.robotMayAct(ctx, robot); err != nil || !ok {
-		return nil, notFoundAs(err, errBadCredentials)
+	ok, err := s.robotMayAct(ctx, robot)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errBadCredentials
 	}
 	return &wharf.Caller{Account: robot.Account, Robot: robot}, nil
 }

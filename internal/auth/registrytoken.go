@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -13,10 +14,16 @@ import (
 
 // RegistryAccess is one grant inside a registry token, as Docker's token
 // spec writes it: {"type":"repository","name":"ns/repo","actions":["pull"]}.
+//
+// wharf adds which repository (rid; 0 when it did not exist yet) and
+// namespace (nid) the grant was decided on: names can be reused after a
+// deletion or a rename, ids cannot.
 type RegistryAccess struct {
-	Type    string   `json:"type"`
-	Name    string   `json:"name"`
-	Actions []string `json:"actions"`
+	Type         string   `json:"type"`
+	Name         string   `json:"name"`
+	Actions      []string `json:"actions"`
+	RepositoryID int64    `json:"rid,omitempty"`
+	NamespaceID  int64    `json:"nid,omitempty"`
 }
 
 // RegistryClaims are the claims of a registry bearer token.
@@ -30,6 +37,8 @@ type RegistryClaims struct {
 	ID        string `json:"jti"`
 	AccountID int64  `json:"uid,omitempty"`
 	Kind      string `json:"kind,omitempty"` // user | robot; empty for anonymous
+	// OwnerID is a robot's namespace: its rights are that namespace's.
+	OwnerID int64 `json:"oid,omitempty"`
 	// Build is the build whose worker got the token (with a build token):
 	// its grants follow the build, not the subject's own rights.
 	Build string `json:"bld,omitempty"`
@@ -38,20 +47,75 @@ type RegistryClaims struct {
 	OAuth  bool             `json:"oauth,omitempty"`
 	Scopes []string         `json:"scp,omitempty"`
 	Access []RegistryAccess `json:"access"`
+	// Epochs are the credential epochs of the subjects the grants rest on
+	// at issue (see Revocations).
+	Epochs map[string]int64 `json:"ep,omitempty"`
 }
 
-// Allows reports whether the token grants action on repository name.
+// Allows reports whether the token grants action on registry resource
+// name (the catalog).
 func (c *RegistryClaims) Allows(typ, name, action string) bool {
 	for _, a := range c.Access {
-		if a.Type == typ && a.Name == name {
-			for _, got := range a.Actions {
-				if got == action || got == "*" {
-					return true
-				}
-			}
+		if a.Type == typ && a.Name == name && grants(a.Actions, action) {
+			return true
 		}
 	}
 	return false
+}
+
+// AllowsRepository reports whether the token grants action on repository
+// name, which is repo now (nil: it does not exist). A grant decided on one
+// repository never serves another that took its name: it names the
+// repository's id, or, made before the repository existed, the id of the
+// namespace it would be created in.
+func (c *RegistryClaims) AllowsRepository(name string, repo *wharf.Repository, action string) bool {
+	for _, a := range c.Access {
+		if a.Type != "repository" || a.Name != name || !grants(a.Actions, action) {
+			continue
+		}
+		switch {
+		case repo == nil:
+			return a.RepositoryID == 0
+		case a.RepositoryID != 0:
+			return a.RepositoryID == repo.ID
+		default:
+			return a.NamespaceID == repo.NamespaceID
+		}
+	}
+	return false
+}
+
+func grants(actions []string, action string) bool {
+	for _, got := range actions {
+		if got == action || got == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// subjects are the credential-epoch subjects c's grants rest on.
+func (c *RegistryClaims) subjects() []string {
+	var out []string
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, id := range []int64{c.AccountID, c.OwnerID} {
+		if id != 0 {
+			add(wharf.AccountSubject(id))
+		}
+	}
+	for _, a := range c.Access {
+		if a.NamespaceID != 0 {
+			add(wharf.AccountSubject(a.NamespaceID))
+		}
+		if a.RepositoryID != 0 {
+			add(wharf.RepositorySubject(a.RepositoryID))
+		}
+	}
+	return out
 }
 
 // TokenKeys signs registry tokens and verifies them, returning the verified
@@ -69,6 +133,7 @@ type TokenKeys interface {
 // key of an instance key; here iss, aud, exp and nbf are checked too.
 type RegistryTokens struct {
 	keys     TokenKeys
+	revoked  *Revocations
 	issuer   string
 	audience string
 	lifetime time.Duration
@@ -79,9 +144,10 @@ type RegistryTokens struct {
 const RegistryTokenIssuer = "wharf"
 
 // NewRegistryTokens returns registry tokens signed by keys; audience is the
-// registry's service name (SERVER_HOSTNAME).
-func NewRegistryTokens(keys TokenKeys, audience string, lifetime time.Duration, now func() time.Time) *RegistryTokens {
-	return &RegistryTokens{keys: keys, issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
+// registry's service name (SERVER_HOSTNAME). Tokens are stamped with, and
+// checked against, revoked's credential epochs.
+func NewRegistryTokens(keys TokenKeys, revoked *Revocations, audience string, lifetime time.Duration, now func() time.Time) *RegistryTokens {
+	return &RegistryTokens{keys: keys, revoked: revoked, issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
 }
 
 // Lifetime is how long issued tokens stay valid.
@@ -103,6 +169,11 @@ func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c
 	if c.Access == nil {
 		c.Access = []RegistryAccess{}
 	}
+	epochs, err := t.revoked.Stamp(ctx, c.subjects())
+	if err != nil {
+		return "", nil, err
+	}
+	c.Epochs = epochs
 	c.Issuer, c.Audience, c.IssuedAt = t.issuer, t.audience, now.Unix()
 	c.NotBefore, c.ExpiresAt = now.Add(-10*time.Second).Unix(), now.Add(lifetime).Unix()
 	c.ID = base64.RawURLEncoding.EncodeToString(jti)
@@ -116,8 +187,10 @@ func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c
 // ErrBadRegistryToken is returned for every token that does not verify.
 var ErrBadRegistryToken = errors.New("invalid registry token")
 
-// Verify checks token and returns its claims. A fault reading the keys is
-// returned as such; every other failure is ErrBadRegistryToken.
+// Verify checks token and returns its claims. A fault reading the keys or
+// the credential epochs is returned as such; every other failure —
+// including a token one of whose subjects changed since it was issued — is
+// ErrBadRegistryToken.
 func (t *RegistryTokens) Verify(ctx context.Context, token string) (*RegistryClaims, error) {
 	payload, err := t.keys.Verify(ctx, token)
 	if err != nil {
@@ -133,6 +206,12 @@ func (t *RegistryTokens) Verify(ctx context.Context, token string) (*RegistryCla
 	}
 	now := t.now().Unix()
 	if c.Issuer != t.issuer || c.Audience != t.audience || now >= c.ExpiresAt || now < c.NotBefore {
+		return nil, ErrBadRegistryToken
+	}
+	if ok, err := t.revoked.Valid(ctx, c.Epochs); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
 		return nil, ErrBadRegistryToken
 	}
 	return &c, nil

@@ -2,6 +2,7 @@ package build_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestTokens(t *testing.T) {
 		must(t, err)
 		parts := strings.Split(valid, ".")
 		// A registry bearer token, signed by the same keys, naming the build.
-		registryTok, _, err := auth.NewRegistryTokens(keys, serverHostname, time.Minute, time.Now).Issue(ctx, running.UUID, f.alice.ID,
+		registryTok, _, err := auth.NewRegistryTokens(keys, auth.NewRevocations(store, time.Hour, time.Second, slog.New(slog.DiscardHandler)), serverHostname, time.Minute, time.Now).Issue(ctx, running.UUID, f.alice.ID,
 			string(wharf.KindUser), []auth.RegistryAccess{{Type: "repository", Name: "alice/app", Actions: []string{"push", "pull"}}})
 		must(t, err)
 		type claims struct {

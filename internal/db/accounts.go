@@ -223,6 +223,20 @@ func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wha
 				return wharf.Wrap(err, "end sessions")
 			}
 		}
+		if after.Name != before.Name {
+			if err := renameRobots(ctx, tx, after.ID, before.Name, after.Name); err != nil {
+				return err
+			}
+		}
+		if after.Enabled != before.Enabled || after.Superuser != before.Superuser || after.Name != before.Name ||
+			after.Kind != before.Kind || after.PasswordHash != before.PasswordHash {
+			// Registry tokens rest on what changed: those issued before
+			// stop working (a rename also frees the old name for another
+			// namespace, which must not inherit them).
+			if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(after.ID)); err != nil {
+				return err
+			}
+		}
 		updated = &after
 		return db.appendLogs(ctx, tx, entries)
 	})
@@ -241,8 +255,22 @@ func (db *DB) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogE
 		if n, _ := res.RowsAffected(); n == 0 {
 			return wharf.Errorf(wharf.NotFound, "Not Found")
 		}
+		if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(id)); err != nil {
+			return err
+		}
 		return db.appendLogs(ctx, tx, entries)
 	})
+}
+
+// renameRobots gives namespace nsID's robots ("old+short") the namespace's
+// new name ("new+short"), as Quay renames them with their organization.
+// The new names are free: no account may be named "new" yet, so none may
+// be named "new+…" either.
+func renameRobots(ctx context.Context, tx *sql.Tx, nsID int64, oldName, newName string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE account SET name = $1 || substr(name, $2)
+		WHERE kind = 'robot' AND id IN (SELECT account_id FROM robot WHERE namespace_id = $3)`,
+		newName, len(oldName)+1, nsID)
+	return wharf.Wrap(err, "rename robots")
 }
 
 func (db *DB) forUpdate() string {

@@ -81,15 +81,25 @@ func (db *DB) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repo
 }
 
 // UpdateRepository stores repo's visibility and description with entries.
+// Making it private ends the registry tokens that read it as public.
 func (db *DB) UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE repository SET visibility = $1, description = $2 WHERE id = $3`,
-			repo.Visibility, repo.Description, repo.ID)
+		var before string
+		err := tx.QueryRowContext(ctx, `SELECT visibility FROM repository WHERE id = $1`+db.forUpdate(), repo.ID).Scan(&before)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errRepoNotFound
+		}
 		if err != nil {
+			return wharf.Wrap(err, "load repository")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE repository SET visibility = $1, description = $2 WHERE id = $3`,
+			repo.Visibility, repo.Description, repo.ID); err != nil {
 			return wharf.Wrap(err, "update repository")
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errRepoNotFound
+		if before != repo.Visibility {
+			if err := db.bumpEpochs(ctx, tx, wharf.RepositorySubject(repo.ID)); err != nil {
+				return err
+			}
 		}
 		return db.appendLogs(ctx, tx, entries)
 	})
@@ -119,6 +129,9 @@ func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.L
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errRepoNotFound
+		}
+		if err := db.bumpEpochs(ctx, tx, wharf.RepositorySubject(id)); err != nil {
+			return err
 		}
 		return db.appendLogs(ctx, tx, entries)
 	})

@@ -58,6 +58,9 @@ func (db *DB) ConvertToOrg(ctx context.Context, userID, adminID int64, entries .
 		if err := addToTeam(ctx, tx, userID, wharf.OwnersTeam, "admin", adminID); err != nil {
 			return err
 		}
+		if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(userID)); err != nil {
+			return err
+		}
 		return db.appendLogs(ctx, tx, entries)
 	})
 }

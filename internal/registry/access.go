@@ -40,6 +40,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if c.Account != nil {
 		holder.Subject, holder.AccountID, holder.Kind = c.Account.Name, c.Account.ID, string(c.Account.Kind)
 	}
+	if c.Robot != nil {
+		holder.OwnerID = c.Robot.NamespaceID
+	}
 	if c.Scoped {
 		holder.OAuth = true
 		for _, sc := range c.Scopes {
@@ -120,7 +123,11 @@ func (s *Server) grant(ctx context.Context, c *wharf.Caller, scope string) (auth
 	if len(granted) == 0 {
 		return auth.RegistryAccess{}, false
 	}
-	return auth.RegistryAccess{Type: "repository", Name: rt.name(), Actions: granted}, true
+	a := auth.RegistryAccess{Type: "repository", Name: rt.name(), Actions: granted, NamespaceID: d.Namespace.ID}
+	if d.Repository != nil {
+		a.RepositoryID = d.Repository.ID
+	}
+	return a, true
 }
 
 // allows maps the registry's actions onto repository rights: pull reads,
@@ -145,7 +152,7 @@ func (s *Server) authorize(ctx context.Context, req *request, action string) (*w
 	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
 		return nil, err
 	}
-	if req.claims != nil && req.claims.Allows("repository", rt.name(), action) {
+	if req.claims != nil && req.claims.AllowsRepository(rt.name(), repo, action) {
 		return repo, nil
 	}
 	if action == "pull" && repo != nil && repo.Visibility == wharf.Public {

@@ -452,7 +452,7 @@ func TestBuildTokenRefused(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tok, _, err := auth.NewRegistryTokens(f.keys, f.host, time.Minute, time.Now).Issue(ctx, b.UUID, alice.ID,
+				tok, _, err := auth.NewRegistryTokens(f.keys, f.revocations, f.host, time.Minute, time.Now).Issue(ctx, b.UUID, alice.ID,
 					string(wharf.KindUser), []auth.RegistryAccess{{Type: "repository", Name: "acme/app", Actions: []string{"pull", "push"}}})
 				if err != nil {
 					t.Fatal(err)

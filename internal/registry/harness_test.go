@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/app"
+	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/servicekey"
@@ -50,6 +51,7 @@ type env struct {
 	// keys are the instance keys registry tokens are signed with.
 	keys        *servicekey.InstanceKeys
 	serviceKeys *servicekey.Service
+	revocations *auth.Revocations
 }
 
 // newEnv serves wharf over store with SUPER_USERS=[admin], a fresh
@@ -78,18 +80,18 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = a.Handler
-	keys, serviceKeys, reg := a.Keys, a.ServiceKeys, a.Registry
+	keys, serviceKeys := a.Keys, a.ServiceKeys
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { reg.Run(ctx); close(done) }()
+	go func() { a.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 		<-done
 	})
 
-	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys}
+	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, revocations: a.Revocations}
 	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
 		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
 	if status != http.StatusOK {

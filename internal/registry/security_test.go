@@ -138,10 +138,15 @@ func TestForgedTokens(t *testing.T) {
 		}
 		kid := signer.Kid
 		now := time.Now()
+		priv, err := e.store.RepositoryByName(ctx, "acme", "priv")
+		if err != nil {
+			t.Fatal(err)
+		}
 		claims := func(change func(map[string]any)) map[string]any {
 			c := map[string]any{"iss": auth.RegistryTokenIssuer, "sub": "admin", "aud": e.host, "exp": now.Add(time.Hour).Unix(),
 				"nbf": now.Add(-time.Minute).Unix(), "iat": now.Unix(), "jti": "forged", "uid": adminAcct.ID, "kind": "user",
-				"access": []map[string]any{{"type": "repository", "name": "acme/priv", "actions": []string{"pull", "push"}}}}
+				"access": []map[string]any{{"type": "repository", "name": "acme/priv", "actions": []string{"pull", "push"},
+					"rid": priv.ID, "nid": priv.NamespaceID}}}
 			if change != nil {
 				change(c)
 			}
@@ -170,9 +175,9 @@ func TestForgedTokens(t *testing.T) {
 		}
 		pubJWK, _ := json.Marshal(signer.PublicJWK())
 		issued := func(audience string, at time.Time, lifetime time.Duration) string {
-			tokens := auth.NewRegistryTokens(e.keys, audience, lifetime, func() time.Time { return at })
-			tok, _, err := tokens.Issue(ctx, "admin", adminAcct.ID, "user",
-				[]auth.RegistryAccess{{Type: "repository", Name: "acme/priv", Actions: []string{"pull", "push"}}})
+			tokens := auth.NewRegistryTokens(e.keys, e.revocations, audience, lifetime, func() time.Time { return at })
+			tok, _, err := tokens.Issue(ctx, "admin", adminAcct.ID, "user", []auth.RegistryAccess{{Type: "repository",
+				Name: "acme/priv", Actions: []string{"pull", "push"}, RepositoryID: priv.ID, NamespaceID: priv.NamespaceID}})
 			if err != nil {
 				t.Fatal(err)
 			}

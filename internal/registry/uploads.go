@@ -177,7 +177,7 @@ func (s *Server) mayPull(ctx context.Context, claims *auth.RegistryClaims, rt ro
 	if err != nil {
 		return nil, false, err
 	}
-	if repo.Visibility == wharf.Public || claims.Allows("repository", rt.name(), "pull") {
+	if repo.Visibility == wharf.Public || claims.AllowsRepository(rt.name(), repo, "pull") {
 		return repo, true, nil
 	}
 	d, err := s.holderDecision(ctx, claims, rt)

@@ -1,5 +1,7 @@
 package wharf
 
+import "strconv"
+
 // Caller is who performs an operation: the one type every face (API,
 // registry, build workers) and every service uses for "the caller". A
 // credential becomes a Caller once, at login (package auth); rights are
@@ -80,4 +82,18 @@ func (c *Caller) Unscoped() *Caller {
 	u := *c
 	u.Scoped, u.Scopes = false, nil
 	return &u
+}
+
+// AccountSubject and RepositorySubject name the subjects of credential
+// epochs: a change that takes rights away from an account or a
+// repository moves its epoch, and registry tokens issued before stop
+// working (see auth.Revocations).
+func AccountSubject(id int64) string    { return "account:" + strconv.FormatInt(id, 10) }
+func RepositorySubject(id int64) string { return "repository:" + strconv.FormatInt(id, 10) }
+
+// EpochChange is one subject's credential epoch as of its last change.
+type EpochChange struct {
+	Subject   string
+	Epoch     int64
+	ChangedAt int64 // microseconds, by the store's clock
 }

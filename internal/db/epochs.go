@@ -1,0 +1,74 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// bumpEpochs moves each subject to a new epoch inside tx: every registry
+// token issued with its old epoch stops working once the processes
+// sharing the database have polled the change (see EpochChanges).
+func (db *DB) bumpEpochs(ctx context.Context, tx *sql.Tx, subjects ...string) error {
+	now, err := db.leaseNow(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, s := range subjects {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO credential_epoch (subject, epoch, changed_at) VALUES ($1, 1, $2)
+			ON CONFLICT (subject) DO UPDATE SET epoch = credential_epoch.epoch + 1, changed_at = excluded.changed_at`,
+			s, now.UnixMicro()); err != nil {
+			return wharf.Wrap(err, "bump credential epoch")
+		}
+	}
+	return nil
+}
+
+// Epochs returns the current epoch of each subject that has one; a
+// subject never changed is absent (epoch 0).
+func (db *DB) Epochs(ctx context.Context, subjects []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(subjects))
+	for i, s := range subjects {
+		args[i] = s
+	}
+	err := db.eachRow(ctx, `SELECT subject, epoch FROM credential_epoch WHERE subject IN (`+placeholderList(len(subjects))+`)`, args,
+		func(rows *sql.Rows) error {
+			var s string
+			var e int64
+			if err := rows.Scan(&s, &e); err != nil {
+				return err
+			}
+			out[s] = e
+			return nil
+		})
+	return out, wharf.Wrap(err, "load credential epochs")
+}
+
+// EpochChanges returns the subjects changed after since (microseconds;
+// 0 = within the last window) and the store's clock now, in the same
+// clock the changes are stamped with, so pollers never compare two clocks.
+func (db *DB) EpochChanges(ctx context.Context, since int64, window int64) ([]wharf.EpochChange, int64, error) {
+	now, err := db.leaseNow(ctx, db.sql)
+	if err != nil {
+		return nil, 0, err
+	}
+	if since == 0 {
+		since = now.UnixMicro() - window
+	}
+	var out []wharf.EpochChange
+	err = db.eachRow(ctx, `SELECT subject, epoch, changed_at FROM credential_epoch WHERE changed_at > $1`, []any{since},
+		func(rows *sql.Rows) error {
+			var c wharf.EpochChange
+			if err := rows.Scan(&c.Subject, &c.Epoch, &c.ChangedAt); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	return out, now.UnixMicro(), wharf.Wrap(err, "poll credential epochs")
+}
