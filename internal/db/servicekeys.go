@@ -154,25 +154,31 @@ func (db *DB) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.Service
 	if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 		return err
 	}
+	return db.insertServiceKeyLogged(ctx, tx, k, "", entries)
+}
+
+func (db *DB) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now().UTC()
 	}
-	if err := insertServiceKey(ctx, tx, k); err != nil {
+	if err := insertServiceKey(ctx, tx, k, clientAddr); err != nil {
 		return err
 	}
 	return db.appendLogs(ctx, tx, entries)
 }
 
-func insertServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey) error {
+// insertServiceKey stores k; clientAddr is what the key server's cap counts
+// it against ("" for keys that did not come through the key server).
+func insertServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string) error {
 	jwk, meta, err := encodeKeyJSON(k)
 	if err != nil {
 		return err
 	}
 	ap := approvalColumns(k.Approval)
-	_, err = tx.ExecContext(ctx, `INSERT INTO service_key (`+serviceKeyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO service_key (`+serviceKeyColumns+`, client_addr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		k.Kid, k.Service, k.Name, jwk, meta, micros(k.CreatedAt), nullTime(k.ExpiresAt), nullInt(k.RotationDuration),
-		ap.kind, ap.approver, ap.at, ap.notes)
+		ap.kind, ap.approver, ap.at, ap.notes, clientAddr)
 	if isUniqueViolation(err) {
 		return wharf.Errorf(wharf.Conflict, "A service key with kid %s already exists", k.Kid)
 	}
@@ -307,7 +313,7 @@ func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, oldKid); err != nil {
 			return wharf.Wrap(err, "delete rotated service key")
 		}
-		if err := insertServiceKey(ctx, tx, next); err != nil {
+		if err := insertServiceKey(ctx, tx, next, ""); err != nil {
 			return err
 		}
 		if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
