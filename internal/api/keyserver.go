@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -68,7 +69,8 @@ type jwkRequest struct {
 }
 
 // putPublishedKey serves PUT /keys/services/{service}/keys/{kid}?expiration=&rotation=:
-// 202 for a self-signed key (now awaiting approval), 200 for a rotation.
+// 202 for a self-signed key (now awaiting approval), 200 for a rotation,
+// 429 with Retry-After past the caps on keys awaiting approval.
 func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.baseURL(r),
 		IP: c.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
@@ -106,6 +108,13 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *whar
 	}
 	sub.Token = token
 	rotated, err := s.ServiceKeys.Submit(r.Context(), sub)
+	var capped *servicekey.CapError
+	if errors.As(err, &capped) {
+		// 429 rather than Quay-style 400/409: the request is well formed and
+		// the kid is free; it is refused for now, and Retry-After says when
+		// a slot frees at the latest.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((capped.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 	if err != nil {
 		return err
 	}

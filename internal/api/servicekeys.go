@@ -18,58 +18,104 @@ import (
 // httpDate is the HTTP-date form jsonify gives datetimes: "Tue, 18 Feb 2025 19:28:15 GMT".
 func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
-// serviceKeyView is Quay's service key view (§1.9.5).
-func (s *Server) serviceKeyView(ctx context.Context, k *wharf.ServiceKey) (map[string]any, error) {
-	var expiration, rotation, approval any
-	if k.ExpiresAt != nil {
-		expiration = httpDate(*k.ExpiresAt)
-	}
-	if k.RotationDuration != nil {
-		rotation = *k.RotationDuration
-	}
-	if a := k.Approval; a != nil {
-		var approver any
-		if a.Approver != nil {
-			var err error
-			if approver, err = s.superUserView(ctx, a.Approver); err != nil {
-				return nil, err
-			}
-		}
-		approval = map[string]any{"approval_type": a.Type.QuayName(), "approved_date": httpDate(a.ApprovedAt),
-			"approver": approver, "notes": a.Notes}
-	}
-	metadata := k.Metadata
-	if metadata == nil {
-		metadata = map[string]any{}
-	}
-	return map[string]any{
-		"approval":          approval,
-		"created_date":      httpDate(k.CreatedAt),
-		"expiration_date":   expiration,
-		"jwk":               k.JWK,
-		"kid":               k.Kid,
-		"metadata":          metadata,
-		"name":              k.Name,
-		"rotation_duration": rotation,
-		"service":           k.Service,
-	}, nil
+// serviceKeyJSON is Quay's service key view (§1.9.5). jsonify sorts keys:
+// the fields are declared in that order, and the maps (jwk, metadata)
+// encode sorted, so the view needs no re-sorting pass.
+type serviceKeyJSON struct {
+	Approval         *approvalJSON  `json:"approval"`
+	CreatedDate      string         `json:"created_date"`
+	ExpirationDate   *string        `json:"expiration_date"`
+	JWK              map[string]any `json:"jwk"`
+	Kid              string         `json:"kid"`
+	Metadata         map[string]any `json:"metadata"`
+	Name             string         `json:"name"`
+	RotationDuration *int64         `json:"rotation_duration"`
+	Service          string         `json:"service"`
 }
 
-// writeSorted writes v as jsonify would: every object's keys sorted, nested
-// ones (the approver's avatar block) included.
-func writeSorted(w http.ResponseWriter, status int, v any) error {
+type approvalJSON struct {
+	ApprovalType string          `json:"approval_type"`
+	ApprovedDate string          `json:"approved_date"`
+	Approver     json.RawMessage `json:"approver"` // the user view, keys sorted; nil = null
+	Notes        string          `json:"notes"`
+}
+
+// serviceKeyViews returns the views of keys with the same few queries
+// however many keys there are: the quota summaries of all their approvers
+// at once, and each approver's user view encoded once and shared by the
+// keys it approved.
+func (s *Server) serviceKeyViews(ctx context.Context, keys []*wharf.ServiceKey) ([]serviceKeyJSON, error) {
+	var approvers []*wharf.Account
+	approverJSON := map[int64]json.RawMessage{}
+	for _, k := range keys {
+		if a := k.Approval; a != nil && a.Approver != nil {
+			if _, seen := approverJSON[a.Approver.ID]; !seen {
+				approverJSON[a.Approver.ID] = nil
+				approvers = append(approvers, a.Approver)
+			}
+		}
+	}
+	sums, err := s.quotaSummaries(ctx, approvers)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range approvers {
+		if approverJSON[a.ID], err = sortedJSON(s.superUserViewWith(sums, a)); err != nil {
+			return nil, err
+		}
+	}
+	views := make([]serviceKeyJSON, len(keys))
+	for i, k := range keys {
+		views[i] = serviceKeyView(k, approverJSON)
+	}
+	return views, nil
+}
+
+// serviceKeyView is the view of k, with approvers' views by account id.
+func serviceKeyView(k *wharf.ServiceKey, approvers map[int64]json.RawMessage) serviceKeyJSON {
+	v := serviceKeyJSON{CreatedDate: httpDate(k.CreatedAt), JWK: k.JWK, Kid: k.Kid, Metadata: k.Metadata,
+		Name: k.Name, RotationDuration: k.RotationDuration, Service: k.Service}
+	if k.ExpiresAt != nil {
+		date := httpDate(*k.ExpiresAt)
+		v.ExpirationDate = &date
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]any{}
+	}
+	if a := k.Approval; a != nil {
+		v.Approval = &approvalJSON{ApprovalType: a.Type.QuayName(), ApprovedDate: httpDate(a.ApprovedAt), Notes: a.Notes}
+		if a.Approver != nil {
+			v.Approval.Approver = approvers[a.Approver.ID]
+		}
+	}
+	return v
+}
+
+// writeServiceKey writes the view of one key.
+func (s *Server) writeServiceKey(ctx context.Context, w http.ResponseWriter, k *wharf.ServiceKey) error {
+	views, err := s.serviceKeyViews(ctx, []*wharf.ServiceKey{k})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, views[0])
+	return nil
+}
+
+// sortedJSON encodes v as jsonify would: every object's keys sorted, nested
+// ones (the avatar block, a struct) included.
+func sortedJSON(v any) (json.RawMessage, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return wharf.Wrap(err, "encode response")
+		return nil, wharf.Wrap(err, "encode response")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var generic any
 	if err := dec.Decode(&generic); err != nil {
-		return wharf.Wrap(err, "encode response")
+		return nil, wharf.Wrap(err, "encode response")
 	}
-	writeJSON(w, status, generic)
-	return nil
+	raw, err = json.Marshal(generic)
+	return raw, wharf.Wrap(err, "encode response")
 }
 
 // expirationField reads an "expiration" value: a number of Unix seconds
@@ -163,13 +209,14 @@ func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *whar
 	if err != nil {
 		return err
 	}
-	views := make([]map[string]any, len(keys))
-	for i, k := range keys {
-		if views[i], err = s.serviceKeyView(r.Context(), k); err != nil {
-			return err
-		}
+	views, err := s.serviceKeyViews(r.Context(), keys)
+	if err != nil {
+		return err
 	}
-	return writeSorted(w, http.StatusOK, map[string]any{"keys": views})
+	writeJSON(w, http.StatusOK, struct {
+		Keys []serviceKeyJSON `json:"keys"`
+	}{views})
+	return nil
 }
 
 // getServiceKey serves GET /api/v1/superuser/keys/{kid}.
@@ -178,11 +225,7 @@ func (s *Server) getServiceKey(w http.ResponseWriter, r *http.Request, _ *wharf.
 	if err != nil {
 		return err
 	}
-	v, err := s.serviceKeyView(r.Context(), k)
-	if err != nil {
-		return err
-	}
-	return writeSorted(w, http.StatusOK, v)
+	return s.writeServiceKey(r.Context(), w, k)
 }
 
 type updateServiceKeyRequest struct {
@@ -217,11 +260,7 @@ func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *wha
 	if err != nil {
 		return err
 	}
-	v, err := s.serviceKeyView(r.Context(), k)
-	if err != nil {
-		return err
-	}
-	return writeSorted(w, http.StatusOK, v)
+	return s.writeServiceKey(r.Context(), w, k)
 }
 
 // deleteServiceKey serves DELETE /api/v1/superuser/keys/{kid}.

@@ -49,28 +49,48 @@ func scanServiceKey(row rowScanner) (*wharf.ServiceKey, error) {
 	return &k, nil
 }
 
-// loadApprovers fills in the approver account of every approved key.
+// loadApprovers fills in the approver account of every approved key with
+// one query per 500 distinct approvers (in practice one: approvers are
+// superusers), never one per key.
 func loadApprovers(ctx context.Context, q querier, keys []*wharf.ServiceKey) error {
-	seen := map[int64]*wharf.Account{}
+	byID := map[int64]*wharf.Account{}
+	var ids []any
 	for _, k := range keys {
-		if k.Approval == nil || k.Approval.ApproverID == 0 {
-			continue
-		}
-		a, ok := seen[k.Approval.ApproverID]
-		if !ok {
-			var err error
-			a, err = accountBy(ctx, q, `id = $1`, k.Approval.ApproverID)
-			if wharf.IsCode(err, wharf.NotFound) {
-				a, err = nil, nil
+		if a := k.Approval; a != nil && a.ApproverID != 0 {
+			if _, ok := byID[a.ApproverID]; !ok {
+				byID[a.ApproverID] = nil // a deleted approver stays nil
+				ids = append(ids, a.ApproverID)
 			}
-			if err != nil {
-				return err
-			}
-			seen[k.Approval.ApproverID] = a
 		}
-		k.Approval.Approver = a
+	}
+	for start := 0; start < len(ids); start += 500 {
+		batch := ids[start:min(start+500, len(ids))]
+		if err := loadAccountsInto(ctx, q, byID, batch); err != nil {
+			return wharf.Wrap(err, "load service key approvers")
+		}
+	}
+	for _, k := range keys {
+		if k.Approval != nil {
+			k.Approval.Approver = byID[k.Approval.ApproverID]
+		}
 	}
 	return nil
+}
+
+func loadAccountsInto(ctx context.Context, q querier, byID map[int64]*wharf.Account, ids []any) error {
+	rows, err := q.QueryContext(ctx, `SELECT `+accountColumns+` FROM account WHERE id IN (`+placeholderList(len(ids))+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return err
+		}
+		byID[a.ID] = a
+	}
+	return rows.Err()
 }
 
 func serviceKeyBy(ctx context.Context, q querier, kid, lock string) (*wharf.ServiceKey, error) {
@@ -93,7 +113,8 @@ func (db *DB) ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, er
 }
 
 // ListServiceKeys returns the keys of service ("" = every service), oldest
-// first, leaving out those that expired at or before expiredBefore.
+// first, leaving out those that expired at or before expiredBefore: one
+// query for the keys and one for their approvers, however many there are.
 func (db *DB) ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_key
 		WHERE ($1 = '' OR service = $1) AND (expiration_at IS NULL OR expiration_at > $2)
@@ -154,25 +175,31 @@ func (db *DB) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.Service
 	if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 		return err
 	}
+	return db.insertServiceKeyLogged(ctx, tx, k, "", entries)
+}
+
+func (db *DB) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now().UTC()
 	}
-	if err := insertServiceKey(ctx, tx, k); err != nil {
+	if err := insertServiceKey(ctx, tx, k, clientAddr); err != nil {
 		return err
 	}
 	return db.appendLogs(ctx, tx, entries)
 }
 
-func insertServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey) error {
+// insertServiceKey stores k; clientAddr is what the key server's cap counts
+// it against ("" for keys that did not come through the key server).
+func insertServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string) error {
 	jwk, meta, err := encodeKeyJSON(k)
 	if err != nil {
 		return err
 	}
 	ap := approvalColumns(k.Approval)
-	_, err = tx.ExecContext(ctx, `INSERT INTO service_key (`+serviceKeyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO service_key (`+serviceKeyColumns+`, client_addr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		k.Kid, k.Service, k.Name, jwk, meta, micros(k.CreatedAt), nullTime(k.ExpiresAt), nullInt(k.RotationDuration),
-		ap.kind, ap.approver, ap.at, ap.notes)
+		ap.kind, ap.approver, ap.at, ap.notes, clientAddr)
 	if isUniqueViolation(err) {
 		return wharf.Errorf(wharf.Conflict, "A service key with kid %s already exists", k.Kid)
 	}
@@ -307,7 +334,7 @@ func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, oldKid); err != nil {
 			return wharf.Wrap(err, "delete rotated service key")
 		}
-		if err := insertServiceKey(ctx, tx, next); err != nil {
+		if err := insertServiceKey(ctx, tx, next, ""); err != nil {
 			return err
 		}
 		if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"maps"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -47,7 +49,9 @@ type Submission struct {
 //
 // Invalid for a bad service name, kid, JWK, expiration or JWT; Forbidden
 // when the signing key is not an approved, unexpired key of the service;
-// Conflict when the kid exists.
+// Conflict when the kid exists; TooManyRequests, caused by a *CapError,
+// when a self-signed key would exceed the caps on keys awaiting approval
+// of the service or of the client address.
 func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err error) {
 	if err := ValidateServiceName(sub.Service); err != nil {
 		return false, err
@@ -81,7 +85,14 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 			return false, err
 		}
 		logMeta["preshared"], logMeta["name"] = false, ""
-		return false, s.store.CreateServiceKey(ctx, next, s.gc(sub.Service, now), actor.Entry("service_key_create", nil, logMeta))
+		oldest, err := s.store.CreateUnapprovedServiceKey(ctx, next, clientAddr(sub.IP), s.perService, s.perAddress,
+			s.gc(sub.Service, now), actor.Entry("service_key_create", nil, logMeta))
+		if wharf.IsCode(err, wharf.TooManyRequests) {
+			return false, &wharf.Error{Code: wharf.TooManyRequests,
+				Message: wharf.ErrorMessage(err) + ": a superuser may approve or delete some of them, or try again later",
+				Err:     &CapError{RetryAfter: max(time.Second, oldest.Add(s.unapprovedTTL).Sub(now))}}
+		}
+		return false, err
 	}
 
 	signer, signerPub, err := s.signingKey(ctx, sub.Service, p.kid(), true, now)
@@ -103,6 +114,33 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 		return []wharf.LogEntry{actor.Entry("service_key_rotate", nil, logMeta)}, nil
 	})
 	return err == nil, err
+}
+
+// CapError is the cause of Submit's TooManyRequests: a slot frees after
+// RetryAfter at the latest, when the oldest key held against the cap goes
+// stale (sooner if a superuser approves or deletes one).
+type CapError struct {
+	RetryAfter time.Duration
+}
+
+func (e *CapError) Error() string {
+	return fmt.Sprintf("too many keys awaiting approval: a slot frees within %s", e.RetryAfter)
+}
+
+// clientAddr is the address a submission from ip counts against: the IPv4
+// address itself, or the /64 of an IPv6 address, since a single host
+// commonly holds a whole /64 and could otherwise pick a fresh address for
+// every key.
+func clientAddr(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64) // cannot fail: an IPv6 address has 128 bits
+	return p.String()
 }
 
 // Withdraw deletes the key kid of service at the request of the service

@@ -7,6 +7,7 @@
 //
 //	superuser createServiceKey ──► approved (private key shown once, never stored)
 //	key server PUT, self-signed ──► unapproved ──approveServiceKey──► approved
+//	    (refused past 50 unapproved keys of the service or 10 of the client address)
 //	key server PUT, signed by an approved key ──► replaces it, keeps its approval
 //	approved ──expiration passes──► expired ──EXPIRED_SERVICE_KEY_TTL──► stale: hidden, then removed
 //	unapproved ──UNAPPROVED_SERVICE_KEY_TTL──► stale: removed
@@ -44,6 +45,20 @@ const (
 	DefaultExpiredTTL = 7 * 24 * time.Hour
 )
 
+// Caps on the keys awaiting approval (wharf's; Quay has none). The key
+// server takes a self-signed key from anyone who holds an RSA key, and each
+// one is a row, a service_key_create log entry and a line in the superusers'
+// listing until it is approved or UNAPPROVED_SERVICE_KEY_TTL removes it:
+// uncapped, one key self-signed 2,000 kids in seconds. A service submits a
+// key when an instance starts or rotates, so 50 pending at once leaves room
+// for a large fleet; one address (a host, a NAT, an IPv6 /64) with more than
+// 10 keys of its own pending is flooding, not deploying. Past a cap the key
+// server answers 429 with Retry-After.
+const (
+	DefaultMaxUnapprovedPerService = 50
+	DefaultMaxUnapprovedPerAddress = 10
+)
+
 // keyBits is the size of the keys wharf generates, as Quay's.
 const keyBits = 2048
 
@@ -56,6 +71,13 @@ type Store interface {
 	ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error)
 	// CreateServiceKey returns Conflict when the kid exists.
 	CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error
+	// CreateUnapprovedServiceKey is CreateServiceKey for a key awaiting
+	// approval from clientAddr, decided and stored in one transaction:
+	// TooManyRequests, with the creation time of the oldest key counted
+	// against the cap, when k's service has perService live keys awaiting
+	// approval or clientAddr has perAddress; Conflict when the kid exists.
+	CreateUnapprovedServiceKey(ctx context.Context, k *wharf.ServiceKey, clientAddr string, perService, perAddress int,
+		gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) (oldest time.Time, err error)
 	// UpdateServiceKey returns NotFound or change's error.
 	UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error)
 	// DeleteServiceKey returns NotFound or check's error.
@@ -70,11 +92,13 @@ type Store interface {
 	InstanceKey(ctx context.Context, kid string) ([]byte, error)
 }
 
-// Options configure a Service; zero values take Quay's defaults.
+// Options configure a Service; zero values take the defaults above.
 type Options struct {
-	UnapprovedTTL time.Duration    // UNAPPROVED_SERVICE_KEY_TTL_SEC
-	ExpiredTTL    time.Duration    // EXPIRED_SERVICE_KEY_TTL_SEC
-	Now           func() time.Time // clock; time.Now if nil
+	UnapprovedTTL           time.Duration    // UNAPPROVED_SERVICE_KEY_TTL_SEC
+	ExpiredTTL              time.Duration    // EXPIRED_SERVICE_KEY_TTL_SEC
+	MaxUnapprovedPerService int              // keys awaiting approval per service
+	MaxUnapprovedPerAddress int              // keys awaiting approval per client address
+	Now                     func() time.Time // clock; time.Now if nil
 }
 
 // Service performs service-key operations. Callers check permissions
@@ -83,17 +107,26 @@ type Service struct {
 	store         Store
 	unapprovedTTL time.Duration
 	expiredTTL    time.Duration
+	perService    int
+	perAddress    int
 	now           func() time.Time
 }
 
 // New returns a Service over store.
 func New(store Store, o Options) *Service {
-	s := &Service{store: store, unapprovedTTL: o.UnapprovedTTL, expiredTTL: o.ExpiredTTL, now: o.Now}
+	s := &Service{store: store, unapprovedTTL: o.UnapprovedTTL, expiredTTL: o.ExpiredTTL,
+		perService: o.MaxUnapprovedPerService, perAddress: o.MaxUnapprovedPerAddress, now: o.Now}
 	if s.unapprovedTTL <= 0 {
 		s.unapprovedTTL = DefaultUnapprovedTTL
 	}
 	if s.expiredTTL <= 0 {
 		s.expiredTTL = DefaultExpiredTTL
+	}
+	if s.perService <= 0 {
+		s.perService = DefaultMaxUnapprovedPerService
+	}
+	if s.perAddress <= 0 {
+		s.perAddress = DefaultMaxUnapprovedPerAddress
 	}
 	if s.now == nil {
 		s.now = time.Now
