@@ -33,6 +33,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/storage/s3"
+	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/worker"
 )
 
@@ -200,12 +201,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	builds := newBuildService(cfg, store, blobs)
-	handlerAPI, authn, err := newAPI(cfg, store, pageKey, builds, log)
+	logins := throttle.New(throttle.Default, time.Now)
+	handlerAPI, authn, err := newAPI(cfg, store, pageKey, builds, logins, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	reg := newRegistry(cfg, store, blobs, authn, keys, log)
+	reg := newRegistry(cfg, store, blobs, authn, keys, logins, log)
 	buildRegistry, err := registryURL(cfg, ln.Addr())
 	if err != nil {
 		ln.Close()
@@ -270,13 +272,14 @@ func instanceKeys(cfg *config.Config, store *db.DB) (*servicekey.InstanceKeys, e
 		instanceKeyLifetime, instanceKeyRotation)
 }
 
-func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, keys *servicekey.InstanceKeys, log *slog.Logger) *registry.Server {
+func newRegistry(cfg *config.Config, store *db.DB, blobs storage.Driver, authn *auth.Authenticator, keys *servicekey.InstanceKeys, logins *throttle.Limiter, log *slog.Logger) *registry.Server {
 	tokens := auth.NewRegistryTokens(keys, cfg.ServerHostname, registryTokenLifetime, time.Now)
 	deps := registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn, Policy: policyFor(cfg),
 		Realm: cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now,
+		Throttle: logins,
 	}
 	if cfg.FeatureBuildSupport {
 		deps.BuildTokens = build.NewTokens(keys, store, time.Now)
@@ -295,7 +298,7 @@ func policyFor(cfg *config.Config) identity.Policy {
 	}
 }
 
-func newAPI(cfg *config.Config, store *db.DB, pageKey string, builds *build.Service, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
+func newAPI(cfg *config.Config, store *db.DB, pageKey string, builds *build.Service, logins *throttle.Limiter, log *slog.Logger) (http.Handler, *auth.Authenticator, error) {
 	pages, err := pagetoken.New([]byte(pageKey), 48*time.Hour, time.Now)
 	if err != nil {
 		return nil, nil, err
@@ -312,6 +315,7 @@ func newAPI(cfg *config.Config, store *db.DB, pageKey string, builds *build.Serv
 		Pages:        pages,
 		Logger:       log,
 		Now:          time.Now,
+		Throttle:     logins,
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 		Quotas:       quota.NewService(store),

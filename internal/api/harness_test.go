@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
 // testEnv is a wharf API served by httptest over a real database.
@@ -33,6 +35,26 @@ type testEnv struct {
 	srv   *httptest.Server
 	store *db.DB
 	cfg   *config.Config
+	// clock is the login throttle's: tests move it past a wait.
+	clock *throttleClock
+}
+
+// throttleClock is a clock that moves only when told to.
+type throttleClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *throttleClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *throttleClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // newEnv serves the API over store with the default configuration plus
@@ -60,6 +82,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		ReadonlySuperUsers: toSet(cfg.GlobalReadonlySuperUsers), Mailing: cfg.FeatureMailing,
 		TagExpirationOptions: cfg.TagExpirationOptions, DefaultTagExpiration: cfg.DefaultTagExpiration,
 	}
+	clock := &throttleClock{now: time.Now()}
 	srv := httptest.NewServer(api.New(api.Deps{
 		Config: &cfg, Store: store,
 		Identity:     identity.NewService(store, policy),
@@ -69,13 +92,14 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 		Pages:        pages,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:          time.Now,
+		Throttle:     throttle.New(throttle.Default, clock.Now),
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  servicekey.New(store, servicekey.Options{}),
 		Quotas:       quota.NewService(store),
 		Builds:       build.NewService(store, files, testURLPolicy{}, testBuildMaxBytes, "wharf.test"),
 	}))
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}
+	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg, clock: clock}
 }
 
 func toSet(names []string) map[string]bool {

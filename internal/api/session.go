@@ -48,11 +48,21 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := required(req.Password, "password"); err != nil {
 		return err
 	}
+	account, addr := *req.Username, c.actor.IP
+	if wait, ok := s.Throttle.Check(account, addr); !ok {
+		return wharf.Throttled(wait, "Too many failed login attempts. Please try again later.")
+	}
 	acct, err := s.Store.AccountByName(r.Context(), *req.Username)
 	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		s.Throttle.Release(account, addr)
 		return err
 	}
-	if err != nil || acct.Kind != wharf.KindUser || !identity.CheckPassword(acct.PasswordHash, *req.Password) {
+	hash := "" // no user by that name: CheckPassword refuses at the same cost
+	if acct != nil && acct.Kind == wharf.KindUser {
+		hash = acct.PasswordHash
+	}
+	if !identity.CheckPassword(hash, *req.Password) {
+		s.Throttle.Fail(account, addr)
 		failure := c.actor.Entry("login_failure", nil, map[string]any{"type": "quayauth", "username": *req.Username,
 			"useragent": r.UserAgent(), "message": "Invalid username or password"})
 		if acct != nil {
@@ -63,6 +73,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
 	}
+	s.Throttle.Succeed(account, addr)
 	if !acct.Enabled {
 		return wharf.Errorf(wharf.Forbidden, "This user has been disabled. Please contact your administrator.")
 	}
@@ -95,9 +106,15 @@ func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := required(req.Password, "password"); err != nil {
 		return err
 	}
+	account, addr := c.account().Name, c.actor.IP
+	if wait, ok := s.Throttle.Check(account, addr); !ok {
+		return wharf.Throttled(wait, "Too many failed login attempts. Please try again later.")
+	}
 	if !identity.CheckPassword(c.account().PasswordHash, *req.Password) {
+		s.Throttle.Fail(account, addr)
 		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
 	}
+	s.Throttle.Succeed(account, addr)
 	if err := s.Store.RefreshSessionLogin(r.Context(), c.principal.Session.ID, s.Now()); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -73,7 +74,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		"expires_in": claims.ExpiresAt - claims.IssuedAt, "issued_at": time.Unix(claims.IssuedAt, 0).UTC().Format(time.RFC3339)})
 }
 
-// login checks the Basic credentials of a token request.
+// login checks the Basic credentials of a token request. Every kind but
+// build tokens (signed, nothing to guess) passes the login throttle first;
+// a throttled attempt is refused before its secret is looked at.
 func (s *Server) login(r *http.Request) (*caller, error) {
 	user, secret, ok := r.BasicAuth()
 	if !ok {
@@ -82,11 +85,42 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 		}
 		return &caller{}, nil
 	}
-	bad := ociError(errUnauthorized, "invalid username or password")
 	ctx := r.Context()
-	switch {
-	case user == auth.BuildTokenUsername && s.BuildTokens != nil:
+	if user == auth.BuildTokenUsername && s.BuildTokens != nil {
 		return s.buildLogin(ctx, secret)
+	}
+	// Robot and OAuth tokens are long random secrets: throttling them per
+	// name would only let anyone who knows a robot's name lock it out.
+	account, addr := user, clientIP(r)
+	if user == "$oauthtoken" || strings.Contains(user, "+") {
+		account = ""
+	}
+	if wait, ok := s.Throttle.Check(account, addr); !ok {
+		return nil, wharf.Throttled(wait, "too many failed login attempts, try again later")
+	}
+	c, err := s.checkCredentials(ctx, user, secret)
+	var re *registryError
+	switch {
+	case err == nil, errors.As(err, &re) && re.code == errDenied: // a disabled account's right password
+		s.Throttle.Succeed(account, addr)
+	case errors.As(err, &re) && re.code == errUnauthorized:
+		s.Throttle.Fail(account, addr)
+	default:
+		s.Throttle.Release(account, addr)
+	}
+	return c, err
+}
+
+// unknownRobotToken stands in for the token of a robot that does not
+// exist, so that its refusal does the same comparison as a wrong token's.
+var unknownRobotToken = strings.Repeat("0", 64)
+
+// checkCredentials checks a password, a robot token or an OAuth token.
+// Every wrong one is the same 401; an unknown user costs the bcrypt
+// comparison a known one does.
+func (s *Server) checkCredentials(ctx context.Context, user, secret string) (*caller, error) {
+	bad := ociError(errUnauthorized, "invalid username or password")
+	switch {
 	case user == "$oauthtoken":
 		p, err := s.Auth.AuthenticateToken(ctx, secret)
 		if err != nil {
@@ -104,33 +138,32 @@ func (s *Server) login(r *http.Request) (*caller, error) {
 		return &caller{account: p.Account, scopes: scopes}, nil
 	case strings.Contains(user, "+"):
 		robot, err := s.Store.RobotByName(ctx, user)
-		if wharf.IsCode(err, wharf.NotFound) {
-			return nil, bad
-		}
-		if err != nil {
+		if err != nil && !wharf.IsCode(err, wharf.NotFound) {
 			return nil, err
 		}
-		if subtle.ConstantTimeCompare([]byte(robot.Token), []byte(secret)) != 1 || !robot.Account.Enabled {
+		token := unknownRobotToken
+		if robot != nil {
+			token = robot.Token
+		}
+		if subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 || robot == nil || !robot.Account.Enabled {
 			return nil, bad
 		}
 		return &caller{account: robot.Account, robot: robot}, nil
 	default:
 		acct, err := s.Store.AccountByName(ctx, user)
-		if wharf.IsCode(err, wharf.NotFound) {
-			return nil, bad
-		}
-		if err != nil {
+		if err != nil && !wharf.IsCode(err, wharf.NotFound) {
 			return nil, err
 		}
-		if acct.Kind != wharf.KindUser {
-			return nil, bad
+		hash := "" // no user by that name: CheckPassword refuses at the same cost
+		if acct != nil && acct.Kind == wharf.KindUser {
+			hash = acct.PasswordHash
 		}
 		now := s.Now()
-		if !s.logins.valid(user, secret, acct.PasswordHash, now) {
-			if !identity.CheckPassword(acct.PasswordHash, secret) {
+		if !s.logins.valid(user, secret, hash, now) {
+			if !identity.CheckPassword(hash, secret) {
 				return nil, bad
 			}
-			s.logins.remember(user, secret, acct.PasswordHash, now)
+			s.logins.remember(user, secret, hash, now)
 		}
 		if !acct.Enabled {
 			return nil, ociError(errDenied, "this account is disabled")

@@ -40,6 +40,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -57,6 +58,26 @@ type env struct {
 	// keys are the instance keys registry tokens are signed with.
 	keys        *servicekey.InstanceKeys
 	serviceKeys *servicekey.Service
+	// clock is the login throttle's: tests move it past a wait.
+	clock *throttleClock
+}
+
+// throttleClock is a clock that moves only when told to.
+type throttleClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *throttleClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *throttleClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // newEnv serves wharf over store with SUPER_USERS=[admin], a fresh
@@ -95,19 +116,21 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &throttleClock{now: time.Now()}
+	logins := throttle.New(throttle.Default, clock.Now)
 	apiHandler := api.New(api.Deps{
 		Config: &cfg, Store: store,
 		Identity:     identity.NewService(store, policy),
 		Applications: identity.NewApplications(store),
 		Repositories: repository.NewService(store),
 		Auth:         authn, Pages: pages, Logger: log, Now: time.Now, SecretKey: testSecret,
-		Quotas: quota.NewService(store), ServiceKeys: serviceKeys,
+		Quotas: quota.NewService(store), ServiceKeys: serviceKeys, Throttle: logins,
 	})
 	tokens := auth.NewRegistryTokens(keys, host, time.Hour, time.Now)
 	reg := registry.New(registry.Deps{
 		Store: store, Repositories: repository.NewService(store), Blobs: blobs, Tokens: tokens, Auth: authn,
 		Policy: policy, Realm: "http://" + host, Service: host, Logger: log, Now: time.Now,
-		BuildTokens: build.NewTokens(keys, store, time.Now),
+		BuildTokens: build.NewTokens(keys, store, time.Now), Throttle: logins,
 	})
 	srv.Config.Handler = registry.Split(reg, apiHandler)
 	srv.Start()
@@ -120,7 +143,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		<-done
 	})
 
-	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys}
+	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, clock: clock}
 	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
 		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
 	if status != http.StatusOK {

@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -73,6 +74,9 @@ type Deps struct {
 		// Verify returns Unauthenticated for a bad token or a finished build.
 		Verify(ctx context.Context, token string) (*wharf.Build, error)
 	}
+	// Throttle slows down failed logins at /v2/auth; the API shares it,
+	// so that both doors count the same failures.
+	Throttle *throttle.Limiter
 	// DefaultRejectQuotaBytes limits namespaces without a quota (0 = none).
 	DefaultRejectQuotaBytes int64
 	Logger                  *slog.Logger
