@@ -26,7 +26,9 @@
 // costs no bcrypt work. An admitted attempt counts as a failure in flight
 // until Fail, Succeed or Release ends it: past the free allowance only one
 // attempt per key may be in flight, so parallel requests cannot all slip in
-// during the ~70 ms a bcrypt check takes.
+// during the ~70 ms a bcrypt check takes. The price: more than 5 logins of
+// one account (20 from one address) being checked at the same moment are
+// refused for a second, even when they would all have succeeded.
 //
 // Memory is bounded: at most Policy.Keys accounts and Policy.Keys addresses
 // are tracked (about 150 bytes each, so ~15 MB at Default's 50,000 when an
