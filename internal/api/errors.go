@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -55,6 +56,9 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == wharf.Internal {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if secs, ok := wharf.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	body := problem{Detail: msg, ErrorMessage: msg, ErrorType: pt.kind, Title: pt.kind,
 		Type: s.baseURL(r) + "/api/v1/error/" + pt.kind, Status: pt.status, Message: msg}

@@ -12,11 +12,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/testclock"
+	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
 // testEnv is a wharf API served by httptest over a real database.
@@ -25,6 +28,8 @@ type testEnv struct {
 	srv   *httptest.Server
 	store *db.DB
 	cfg   *config.Config
+	// clock is the login throttle's: tests move it past a wait.
+	clock *testclock.Clock
 }
 
 // newEnv serves wharf (as app.New assembles it) over store with the default configuration plus
@@ -43,17 +48,19 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := testclock.New(time.Now())
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.ServerHostname = srv.Listener.Addr().String()
 	cfg.BuildContextMaxBytes = testBuildMaxBytes
-	a, err := app.New(&cfg, store, files, slog.New(slog.NewTextHandler(io.Discard, nil)), app.WithURLPolicy(testURLPolicy{}))
+	a, err := app.New(&cfg, store, files, slog.New(slog.NewTextHandler(io.Discard, nil)), app.WithURLPolicy(testURLPolicy{}),
+		app.WithLoginThrottle(throttle.New(throttle.Default, clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = a.Handler
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg}
+	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg, clock: clock}
 }
 
 func toSet(names []string) map[string]bool {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -107,14 +106,10 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *whar
 		return err
 	}
 	sub.Token = token
+	// Past the caps on keys awaiting approval: 429 with Retry-After rather
+	// than Quay-style 400/409, for the request is well formed and the kid
+	// free; it is refused for now.
 	rotated, err := s.ServiceKeys.Submit(r.Context(), sub)
-	var capped *servicekey.CapError
-	if errors.As(err, &capped) {
-		// 429 rather than Quay-style 400/409: the request is well formed and
-		// the kid is free; it is refused for now, and Retry-After says when
-		// a slot frees at the latest.
-		w.Header().Set("Retry-After", strconv.FormatInt(int64((capped.RetryAfter+time.Second-1)/time.Second), 10))
-	}
 	if err != nil {
 		return err
 	}

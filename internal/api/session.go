@@ -91,8 +91,11 @@ func (s *Server) verifySignin(w http.ResponseWriter, r *http.Request, c *wharf.C
 	if err := required(req.Password, "password"); err != nil {
 		return err
 	}
-	if !identity.CheckPassword(c.Account.PasswordHash, *req.Password) {
-		return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
+	if _, err := s.Auth.Login(r.Context(), auth.Credential{Kind: auth.Password, Username: c.Account.Name, Secret: *req.Password, IP: c.IP}); err != nil {
+		if wharf.IsCode(err, wharf.Unauthenticated) {
+			return wharf.Errorf(wharf.Forbidden, "Invalid username or password")
+		}
+		return err
 	}
 	if err := s.Store.RefreshSessionLogin(r.Context(), c.Session.ID, s.Now()); err != nil {
 		return err

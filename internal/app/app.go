@@ -34,6 +34,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
 // Registry tokens live an hour; the instance key that signs them lives a
@@ -73,19 +74,24 @@ type App struct {
 type Option func(*options)
 
 type options struct {
-	urls build.URLPolicy
+	urls     build.URLPolicy
+	throttle *throttle.Limiter
 }
 
 // WithURLPolicy replaces the vetting of user-given URLs (OutboundPolicy),
 // for tests whose URLs do not resolve.
 func WithURLPolicy(p build.URLPolicy) Option { return func(o *options) { o.urls = p } }
 
+// WithLoginThrottle replaces the login throttle (throttle.Default on the
+// real clock), for tests that move its clock.
+func WithLoginThrottle(l *throttle.Limiter) Option { return func(o *options) { o.throttle = l } }
+
 // New assembles wharf over store and blobs. cfg.ServerHostname must be set
 // (run sets it from the listener when the configuration leaves it empty).
 // New does no I/O.
 func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Store: store, Blobs: blobs, Log: log}
-	o := options{urls: OutboundPolicy(cfg)}
+	o := options{urls: OutboundPolicy(cfg), throttle: throttle.New(throttle.Default, time.Now)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -97,7 +103,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 	}
 	a.Keys = keys
 	authOpts := auth.Options{Secret: []byte(cfg.SecretKey), SessionTTL: sessionLifetime,
-		SecureCookie: cfg.PreferredURLScheme == "https", Now: time.Now}
+		SecureCookie: cfg.PreferredURLScheme == "https", Throttle: o.throttle, Now: time.Now}
 	if cfg.FeatureBuildSupport {
 		a.BuildTokens = build.NewTokens(keys, store, time.Now)
 		authOpts.BuildTokens = a.BuildTokens

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -45,7 +46,9 @@ type Options struct {
 	SecureCookie bool
 	// BuildTokens admits build workers; nil refuses build tokens.
 	BuildTokens BuildTokens
-	Now         func() time.Time
+	// Throttle slows down guessing: failed logins make the next wait.
+	Throttle *throttle.Limiter
+	Now      func() time.Time
 }
 
 // Service logs callers in and mints sessions.
@@ -55,6 +58,7 @@ type Service struct {
 	sessionTTL   time.Duration
 	secureCookie bool
 	builds       BuildTokens
+	throttle     *throttle.Limiter
 	passwords    *passwordCache
 	now          func() time.Time
 }
@@ -64,7 +68,7 @@ func New(store Store, o Options) *Service {
 	mac := hmac.New(sha256.New, o.Secret)
 	mac.Write([]byte("wharf csrf cookie v1"))
 	return &Service{store: store, key: mac.Sum(nil), sessionTTL: o.SessionTTL, secureCookie: o.SecureCookie,
-		builds: o.BuildTokens, passwords: newPasswordCache(5 * time.Minute), now: o.Now}
+		builds: o.BuildTokens, throttle: o.Throttle, passwords: newPasswordCache(5 * time.Minute), now: o.Now}
 }
 
 // CookieName is the session cookie's name; Quay calls its session cookie this too.
@@ -95,7 +99,7 @@ func (s *Service) Authenticate(r *http.Request) (*wharf.Caller, error) {
 		}
 		cred.Kind, cred.Secret = SessionCookie, raw
 	}
-	caller, err := s.Login(r.Context(), cred)
+	caller, err := s.check(r.Context(), cred)
 	if wharf.IsCode(err, wharf.Unauthenticated) || wharf.IsCode(err, wharf.Forbidden) {
 		return wharf.Anonymous(ip), nil
 	}

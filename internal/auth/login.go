@@ -60,25 +60,57 @@ var (
 // Login turns a credential into the caller it proves. Unauthenticated when
 // the credential is wrong, unknown, expired, or names an account that may
 // not act (a disabled or deleted robot or robot owner, an organization);
-// Forbidden when a user's correct password belongs to a disabled user.
-// Other errors are faults.
+// Forbidden when a user's correct password belongs to a disabled user;
+// TooManyRequests (with when to retry) while failed logins throttle the
+// account or the address. Other errors are faults.
 func (s *Service) Login(ctx context.Context, cr Credential) (*wharf.Caller, error) {
-	var c *wharf.Caller
-	var err error
+	// Passwords, robot and OAuth tokens can be guessed: each attempt passes
+	// the throttle first, and a throttled one is refused before its secret
+	// is looked at. Robot and OAuth tokens are long random secrets, counted
+	// for the address only: per name, anyone who knows a robot's name could
+	// lock it out. Build tokens are signed, so nothing to guess.
+	if cr.Kind != Password && cr.Kind != RobotToken && cr.Kind != OAuthToken {
+		return s.check(ctx, cr)
+	}
+	account := ""
+	if cr.Kind == Password {
+		account = cr.Username
+	}
+	if wait, ok := s.throttle.Check(account, cr.IP); !ok {
+		return nil, wharf.Throttled(wait, "Too many failed login attempts. Please try again later.")
+	}
+	c, err := s.check(ctx, cr)
+	switch {
+	case err == nil, err == errDisabled: // a disabled user's right password is no guess
+		s.throttle.Succeed(account, cr.IP)
+	case err == errBadCredentials:
+		s.throttle.Fail(account, cr.IP)
+	default:
+		s.throttle.Release(account, cr.IP)
+	}
+	return c, err
+}
+
+// check verifies a credential, unthrottled: Authenticate checks the
+// credentials API calls carry on every request (an OAuth token, a session
+// cookie), which are in use, not guesses.
+func (s *Service) check(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	var verify func(context.Context, Credential) (*wharf.Caller, error)
 	switch cr.Kind {
 	case Password:
-		c, err = s.passwordLogin(ctx, cr)
+		verify = s.passwordLogin
 	case RobotToken:
-		c, err = s.robotLogin(ctx, cr)
+		verify = s.robotLogin
 	case OAuthToken:
-		c, err = s.tokenLogin(ctx, cr.Secret)
+		verify = s.tokenLogin
 	case BuildToken:
-		c, err = s.buildLogin(ctx, cr.Secret)
+		verify = s.buildLogin
 	case SessionCookie:
-		c, err = s.sessionLogin(ctx, cr.Secret)
+		verify = s.sessionLogin
 	default:
 		return nil, errBadCredentials
 	}
+	c, err := verify(ctx, cr)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +128,13 @@ func notFoundAs(got, err error) error {
 
 func (s *Service) passwordLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
 	acct, err := s.store.AccountByName(ctx, cr.Username)
-	if err != nil {
-		return nil, notFoundAs(err, errBadCredentials)
+	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		return nil, err
 	}
-	if acct.Kind != wharf.KindUser {
+	if acct == nil || acct.Kind != wharf.KindUser {
+		// No user by that name: refuse at the cost of a real check, so the
+		// answer's timing does not tell which names exist.
+		identity.CheckPassword("", cr.Secret)
 		return nil, errBadCredentials
 	}
 	now := s.now()
@@ -115,12 +150,20 @@ func (s *Service) passwordLogin(ctx context.Context, cr Credential) (*wharf.Call
 	return &wharf.Caller{Account: acct}, nil
 }
 
+// unknownRobotToken stands in for the token of a robot that does not
+// exist, so that its refusal does the same comparison as a wrong token's.
+var unknownRobotToken = strings.Repeat("0", 64)
+
 func (s *Service) robotLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
 	robot, err := s.store.RobotByName(ctx, cr.Username)
-	if err != nil {
-		return nil, notFoundAs(err, errBadCredentials)
+	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(robot.Token), []byte(cr.Secret)) != 1 {
+	token := unknownRobotToken
+	if robot != nil {
+		token = robot.Token
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(cr.Secret)) != 1 || robot == nil {
 		return nil, errBadCredentials
 	}
 	ok, err := s.robotMayAct(ctx, robot)
@@ -147,7 +190,8 @@ func (s *Service) robotMayAct(ctx context.Context, robot *wharf.Robot) (bool, er
 	return err == nil && owner.Enabled, err
 }
 
-func (s *Service) tokenLogin(ctx context.Context, token string) (*wharf.Caller, error) {
+func (s *Service) tokenLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	token := cr.Secret
 	name, secret, ok := identity.SplitToken(token)
 	if !ok {
 		return nil, errBadCredentials
@@ -162,7 +206,8 @@ func (s *Service) tokenLogin(ctx context.Context, token string) (*wharf.Caller, 
 	return &wharf.Caller{Account: acct, Token: tok, Scoped: true, Scopes: wharf.ParseScopes(tok.Scope)}, nil
 }
 
-func (s *Service) sessionLogin(ctx context.Context, raw string) (*wharf.Caller, error) {
+func (s *Service) sessionLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	raw := cr.Secret
 	sess, acct, err := s.store.SessionByHash(ctx, hashValue(raw))
 	if err != nil {
 		return nil, notFoundAs(err, errBadCredentials)
@@ -179,7 +224,8 @@ func usable(a *wharf.Account) bool { return a.Enabled && a.Kind == wharf.KindUse
 // build's pull robot, or else as the user who requested the build, while
 // that account (and a robot's owner) may act; the build's own repository
 // is judged by the build's rules (package access).
-func (s *Service) buildLogin(ctx context.Context, token string) (*wharf.Caller, error) {
+func (s *Service) buildLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	token := cr.Secret
 	if s.builds == nil {
 		return nil, errBadCredentials
 	}

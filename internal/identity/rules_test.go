@@ -3,6 +3,8 @@ package identity
 import (
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -84,4 +86,35 @@ func namePatternUpper(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestCheckPasswordCost: a refusal costs one bcrypt comparison at the cost
+// real hashes have, whether or not there was a hash to compare with.
+func TestCheckPasswordCost(t *testing.T) {
+	if cost, err := bcrypt.Cost([]byte(unknownHash)); err != nil || cost != bcrypt.DefaultCost {
+		t.Fatalf("unknownHash cost %d (%v), want bcrypt.DefaultCost %d", cost, err, bcrypt.DefaultCost)
+	}
+	real, err := HashPassword("password123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, hash, password string
+		ok                   bool
+	}{
+		{"right password", real, "password123", true},
+		{"wrong password", real, "password124", false},
+		{"no hash", "", "password123", false},
+		{"no hash, empty password", "", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := PasswordChecks()
+			if got := CheckPassword(tt.hash, tt.password); got != tt.ok {
+				t.Errorf("CheckPassword = %v, want %v", got, tt.ok)
+			}
+			if n := PasswordChecks() - before; n != 1 {
+				t.Errorf("%d bcrypt comparisons, want 1", n)
+			}
+		})
+	}
 }

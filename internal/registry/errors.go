@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -34,6 +35,7 @@ var (
 	errDenied             = errCode{"DENIED", http.StatusForbidden}
 	errUnsupported        = errCode{"UNSUPPORTED", http.StatusMethodNotAllowed}
 	errPaginationInvalid  = errCode{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest}
+	errTooManyRequests    = errCode{"TOOMANYREQUESTS", http.StatusTooManyRequests}
 	errUnknown            = errCode{"UNKNOWN", http.StatusInternalServerError}
 	errUnavailable        = errCode{"UNAVAILABLE", http.StatusServiceUnavailable}
 )
@@ -81,6 +83,8 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			re = ociError(errTooLarge, "%s", wharf.ErrorMessage(err))
 		case wharf.Unavailable:
 			re = ociError(errUnavailable, "%s", wharf.ErrorMessage(err))
+		case wharf.TooManyRequests:
+			re = ociError(errTooManyRequests, "%s", wharf.ErrorMessage(err))
 		default:
 			s.log.ErrorContext(r.Context(), "registry request failed", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Any("err", err))
@@ -89,6 +93,9 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if re.code.status == http.StatusUnauthorized {
 		s.challenge(w, r, nil)
+	}
+	if secs, ok := wharf.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(re.code.status)

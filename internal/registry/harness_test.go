@@ -34,6 +34,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/testclock"
+	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -52,6 +54,8 @@ type env struct {
 	keys        *servicekey.InstanceKeys
 	serviceKeys *servicekey.Service
 	revocations *auth.Revocations
+	// clock is the login throttle's: tests move it past a wait.
+	clock *testclock.Clock
 }
 
 // newEnv serves wharf over store with SUPER_USERS=[admin], a fresh
@@ -75,7 +79,8 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
-	a, err := app.New(&cfg, store, blobs, log)
+	clock := testclock.New(time.Now())
+	a, err := app.New(&cfg, store, blobs, log, app.WithLoginThrottle(throttle.New(throttle.Default, clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +96,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		<-done
 	})
 
-	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, revocations: a.Revocations}
+	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, revocations: a.Revocations, clock: clock}
 	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
 		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
 	if status != http.StatusOK {

@@ -34,8 +34,8 @@ func TestSubmitCaps(t *testing.T) {
 		}
 		refusedFor := func(err error, want time.Duration) {
 			t.Helper()
-			var capped *servicekey.CapError
-			if !wharf.IsCode(err, wharf.TooManyRequests) || !errors.As(err, &capped) || capped.RetryAfter != want {
+			var capped *wharf.RetryAfterError
+			if !wharf.IsCode(err, wharf.TooManyRequests) || !errors.As(err, &capped) || capped.After != want {
 				t.Fatalf("got %v, want TooManyRequests with RetryAfter %s", err, want)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
-	"fmt"
 	"maps"
 	"net/netip"
 	"strings"
@@ -88,9 +87,11 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 		oldest, err := s.store.CreateUnapprovedServiceKey(ctx, next, clientAddr(sub.IP), s.perService, s.perAddress,
 			s.gc(sub.Service, now), actor.Entry("service_key_create", nil, logMeta))
 		if wharf.IsCode(err, wharf.TooManyRequests) {
-			return false, &wharf.Error{Code: wharf.TooManyRequests,
-				Message: wharf.ErrorMessage(err) + ": a superuser may approve or delete some of them, or try again later",
-				Err:     &CapError{RetryAfter: max(time.Second, oldest.Add(s.unapprovedTTL).Sub(now))}}
+			// A slot frees when the oldest key held against the cap goes
+			// stale at the latest (sooner if a superuser approves or
+			// deletes one).
+			return false, wharf.Throttled(max(time.Second, oldest.Add(s.unapprovedTTL).Sub(now)),
+				wharf.ErrorMessage(err)+": a superuser may approve or delete some of them, or try again later")
 		}
 		return false, err
 	}
@@ -114,17 +115,6 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 		return []wharf.LogEntry{actor.Entry("service_key_rotate", nil, logMeta)}, nil
 	})
 	return err == nil, err
-}
-
-// CapError is the cause of Submit's TooManyRequests: a slot frees after
-// RetryAfter at the latest, when the oldest key held against the cap goes
-// stale (sooner if a superuser approves or deletes one).
-type CapError struct {
-	RetryAfter time.Duration
-}
-
-func (e *CapError) Error() string {
-	return fmt.Sprintf("too many keys awaiting approval: a slot frees within %s", e.RetryAfter)
 }
 
 // clientAddr is the address a submission from ip counts against: the IPv4

@@ -7,6 +7,7 @@ package wharf
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error by what the caller did wrong, independent of the
@@ -100,6 +101,31 @@ func ErrorMessage(err error) string {
 // IsCode reports whether err carries the given code.
 func IsCode(err error, code Code) bool {
 	return err != nil && ErrorCode(err) == code
+}
+
+// RetryAfterError is the cause of a TooManyRequests error that knows when
+// the refusal ends; transports tell the client (HTTP's Retry-After).
+type RetryAfterError struct {
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string { return "retry after " + e.After.String() }
+
+// Throttled returns a TooManyRequests *Error with a client-safe message
+// whose cause says to retry after d.
+func Throttled(d time.Duration, message string) *Error {
+	return &Error{Code: TooManyRequests, Message: message, Err: &RetryAfterError{After: d}}
+}
+
+// RetryAfter returns the wait err's chain asks of the client in whole
+// seconds, rounded up and at least one (HTTP's Retry-After counts seconds,
+// and 0 would invite an immediate retry); ok is false when it asks none.
+func RetryAfter(err error) (seconds int64, ok bool) {
+	var e *RetryAfterError
+	if !errors.As(err, &e) {
+		return 0, false
+	}
+	return max(int64((e.After+time.Second-1)/time.Second), 1), true
 }
 
 // QuotaExceeded is the code of a push refused because it would take a
