@@ -66,6 +66,28 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := serve(t, store, blobs, nil)
+	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
+		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
+	if status != http.StatusOK {
+		t.Fatalf("initialize: %d %s", status, body)
+	}
+	e.admin = jsonField(t, body, "access_token")
+	return e
+}
+
+// another serves a second wharf process over e's database and blobs, its
+// configuration adjusted by tweak, with e's admin token.
+func (e *env) another(tweak func(*config.Config)) *env {
+	e.t.Helper()
+	other := serve(e.t, e.store, e.blobs, tweak)
+	other.admin = e.admin
+	return other
+}
+
+// serve starts wharf over store and blobs as app.New assembles it.
+func serve(t testing.TB, store *db.DB, blobs *filesystem.Driver, tweak func(*config.Config)) *env {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	host := srv.Listener.Addr().String()
 
@@ -73,6 +95,9 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	cfg.SuperUsers = []string{"admin"}
 	cfg.SecretKey = testSecret
 	cfg.ServerHostname = host
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	// WHARF_TEST_LOG=1 shows the server's log (e.g. the cause of a 500).
 	var logOut io.Writer = io.Discard
 	if os.Getenv("WHARF_TEST_LOG") != "" {
@@ -96,14 +121,7 @@ func newEnv(t testing.TB, store *db.DB) *env {
 		<-done
 	})
 
-	e := &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, revocations: a.Revocations, clock: clock}
-	status, body := e.api("", "POST", "/api/v1/user/initialize", map[string]any{
-		"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
-	if status != http.StatusOK {
-		t.Fatalf("initialize: %d %s", status, body)
-	}
-	e.admin = jsonField(t, body, "access_token")
-	return e
+	return &env{t: t, srv: srv, store: store, blobs: blobs, host: host, keys: keys, serviceKeys: serviceKeys, revocations: a.Revocations, clock: clock}
 }
 
 func jsonField(t testing.TB, body []byte, key string) string {
