@@ -64,7 +64,7 @@ func (a *App) RunBuildWorkers(ctx context.Context, exec build.Executor, reg *url
 		slog.String("registry", reg.String()))
 	var wg sync.WaitGroup
 	for i := range cfg.BuildWorkers {
-		w := &build.Worker{Store: a.Store, Files: a.Builds, Exec: exec, Tokens: a.BuildTokens, URLs: OutboundPolicy(cfg),
+		w := &build.Worker{Store: a.Store, Requesters: a.Access, Files: a.Builds, Exec: exec, Tokens: a.BuildTokens, URLs: OutboundPolicy(cfg),
 			Registry: build.RegistryEndpoint{URL: reg, ServerHostname: cfg.ServerHostname},
 			Name:     fmt.Sprintf("%s/%d", holder, i), ScratchDir: scratch, Timeout: cfg.BuildTimeout,
 			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log}

@@ -74,14 +74,24 @@ type Executor interface {
 	Run(ctx context.Context, job *Job) error
 }
 
+// Requesters re-judges the user a build acts for (access.Service).
+type Requesters interface {
+	// RequesterMayPush reports whether the build's requester may still
+	// write to its repository.
+	RequesterMayPush(ctx context.Context, b *wharf.Build) (bool, error)
+}
+
 // Worker claims queued builds and runs them with an executor.
 type Worker struct {
-	Store    WorkerStore
-	Files    *Service
-	Exec     Executor
-	Tokens   *Tokens
-	URLs     URLPolicy
-	Registry RegistryEndpoint
+	Store WorkerStore
+	// Requesters is asked at every phase change whether the build may go
+	// on: it acts for its requester, whose rights may have gone since.
+	Requesters Requesters
+	Files      *Service
+	Exec       Executor
+	Tokens     *Tokens
+	URLs       URLPolicy
+	Registry   RegistryEndpoint
 	// Name identifies this worker in leases; unique per process and slot.
 	Name       string
 	ScratchDir string
@@ -231,6 +241,9 @@ func (w *Worker) executeSafely(ctx context.Context, b *wharf.Build, blog *Log, c
 func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc) error {
 	phase := func(p string) error {
 		blog.flush() // the phase entry goes after the lines logged before it
+		if err := w.rejudge(ctx, b); err != nil {
+			return err
+		}
 		err := w.Store.SetBuildPhase(ctx, b.UUID, w.Name, p)
 		if wharf.IsCode(err, wharf.Conflict) {
 			cancel(errTaken) // stop now, not at the next heartbeat
@@ -270,6 +283,21 @@ func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel 
 		return wharf.Wrap(err, "create build work directory")
 	}
 	return w.Exec.Run(ctx, job)
+}
+
+// rejudge stops b when its requester may no longer push to its
+// repository: disabled, deleted, or without write access any more.
+func (w *Worker) rejudge(ctx context.Context, b *wharf.Build) error {
+	may, err := w.Requesters.RequesterMayPush(ctx, b)
+	if err != nil || may {
+		return err
+	}
+	who := "the user who requested it"
+	if b.Job.ManualUser != nil {
+		who = *b.Job.ManualUser
+	}
+	return wharf.Errorf(wharf.Forbidden, "The build was stopped: %s may no longer push to %s/%s (the account was disabled or deleted, or lost write access)",
+		who, b.Repository.Namespace, b.Repository.Name)
 }
 
 // unpack fetches the build's context (uploaded file or archive URL) and

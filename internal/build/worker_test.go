@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -50,7 +52,7 @@ func newWorkerFixture(t *testing.T, store *db.DB) *workerFixture {
 	reg, err := url.Parse("http://127.0.0.1:1")
 	must(t, err)
 	exec := &fakeExec{run: func(context.Context, *build.Job) error { return errors.New("no executor set") }}
-	w := &build.Worker{Store: store, Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
+	w := &build.Worker{Store: store, Requesters: access.New(store, identity.Policy{}), Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
 		Registry: build.RegistryEndpoint{URL: reg, ServerHostname: serverHostname}, Name: "test-worker/0", ScratchDir: t.TempDir(),
 		Timeout: time.Minute, MaxBytes: 1 << 20, Lease: lease, Poll: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	return &workerFixture{fixture: f, tokens: tokens, exec: exec, w: w}
@@ -380,6 +382,56 @@ func TestRunBuildCancelled(t *testing.T) {
 					t.Fatalf("a cancelled build logged %d build_success and %d build_failure entries", n, m)
 				}
 				wf.wantScratchEmpty()
+			})
+		})
+	}
+}
+
+// TestRunBuildRequesterGone replays the report: a build whose requester
+// was disabled still reached pushing. Every phase change re-judges the
+// requester; a disabled or deleted one stops the build with a clear error
+// before it pushes.
+func TestRunBuildRequesterGone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		revoke func(t *testing.T, store *db.DB, alice *wharf.Account)
+	}{
+		{"disabled", func(t *testing.T, store *db.DB, alice *wharf.Account) {
+			_, err := store.UpdateAccount(context.Background(), alice.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
+				a.Enabled = false
+				return nil, nil
+			})
+			must(t, err)
+		}},
+		{"deleted", func(t *testing.T, store *db.DB, alice *wharf.Account) {
+			must(t, store.DeleteAccount(context.Background(), alice.ID))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, store *db.DB) {
+				wf := newWorkerFixture(t, store)
+				b := wf.queue(build.Request{}, tarGz(t, "Dockerfile", "FROM scratch\n"))
+				var pushErr error
+				wf.exec.run = func(ctx context.Context, job *build.Job) error {
+					must(t, job.Phase(wharf.PhaseBuilding))
+					tc.revoke(t, store, wf.alice)
+					pushErr = job.Phase(wharf.PhasePushing)
+					return pushErr
+				}
+				wf.w.RunBuild(context.Background(), b)
+				if pushErr == nil || !strings.Contains(pushErr.Error(), "may no longer push to alice/app") {
+					t.Fatalf("job.Phase(pushing) for a %s requester: %v", tc.name, pushErr)
+				}
+				if tc.name == "deleted" {
+					return // the namespace and its builds went with alice
+				}
+				got := wf.load(b.UUID)
+				if got.Phase != wharf.PhaseError || !strings.Contains(got.Error, "The build was stopped: alice may no longer push to alice/app") {
+					t.Fatalf("build is %s (%q), want an error naming the requester", got.Phase, got.Error)
+				}
+				if slices.Contains(wf.buildLog(b.ID), "phase:pushing") {
+					t.Fatal("the build reached pushing")
+				}
 			})
 		})
 	}
