@@ -9,66 +9,29 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// ManifestPut is one manifest PUT.
-type ManifestPut struct {
-	Manifest *wharf.Manifest
-	// Tag is pointed at the manifest when not "".
-	Tag string
-	// DefaultRejectBytes limits namespaces without a quota; 0 = unlimited.
-	DefaultRejectBytes int64
-	// Logs receives the digest the tag pointed at before ("" when the tag
-	// is new or none was given) and how the namespace grew, and returns
-	// the entries to write with the change.
-	Logs func(previous string, growth Growth) []wharf.LogEntry
-}
-
 // PutManifest stores a manifest in its repository and, when a tag is given,
 // points the tag at it — one transaction, so the tag's previous target is
 // read from its real state at that moment. Every blob the manifest
 // references must be linked to the repository and every child manifest
-// stored in it; otherwise NotFound names the first one missing. The bytes
-// of blobs new to the namespace count against its quota: a manifest that
-// would take the namespace past its Reject limit is refused with
-// QuotaExceeded. Refused, nothing is written.
-func (db *DB) PutManifest(ctx context.Context, put ManifestPut) error {
+// stored in it; otherwise NotFound names the first one missing. A manifest
+// adds no usage: its blobs were charged when they were linked. Refused,
+// nothing is written.
+func (db *DB) PutManifest(ctx context.Context, put wharf.ManifestPush) error {
 	m := put.Manifest
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		nsID, err := repositoryNamespace(ctx, tx, m.RepositoryID)
+		if err != nil {
+			return err
+		}
+		// Shared: links the manifest references cannot be removed under it.
+		if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
+			return err
+		}
 		if err := checkReferences(ctx, tx, m); err != nil {
 			return err
 		}
-		var nsID int64
-		var nsName string
-		if err := tx.QueryRowContext(ctx, `SELECT a.id, a.name FROM repository r JOIN account a ON a.id = r.namespace_id
-			WHERE r.id = $1`, m.RepositoryID).Scan(&nsID, &nsName); err != nil {
-			return wharf.Wrap(err, "load namespace")
-		}
-		quota, reject, warn, err := namespaceLimits(ctx, tx, nsID, put.DefaultRejectBytes)
-		if err != nil {
+		if _, err := db.insertManifest(ctx, tx, m); err != nil {
 			return err
-		}
-		if len(m.Blobs) > 0 {
-			if err := db.lockNamespaceGrowth(ctx, tx, nsID, reject > 0); err != nil {
-				return err
-			}
-		}
-		created, err := db.insertManifest(ctx, tx, m)
-		if err != nil {
-			return err
-		}
-		growth := Growth{Namespace: nsName, QuotaBytes: quota, WarnAt: warn}
-		if created && len(m.Blobs) > 0 {
-			if growth.Added, err = referenceBlobs(ctx, tx, nsID, m.Blobs); err != nil {
-				return err
-			}
-			if growth.Before, err = namespaceUsage(ctx, tx, nsID); err != nil {
-				return err
-			}
-			if reject > 0 && growth.Added > 0 && growth.Before+growth.Added > reject {
-				return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: nsName, Added: growth.Added, Usage: growth.Before, Limit: reject})
-			}
-			if err := addUsage(ctx, tx, nsID, growth.Added); err != nil {
-				return err
-			}
 		}
 		previous := ""
 		if put.Tag != "" {
@@ -76,7 +39,7 @@ func (db *DB) PutManifest(ctx context.Context, put ManifestPut) error {
 				return err
 			}
 		}
-		return db.appendLogs(ctx, tx, put.Logs(previous, growth))
+		return db.appendLogs(ctx, tx, put.Entries(previous))
 	})
 }
 
@@ -197,10 +160,10 @@ func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest)
 	return true, nil
 }
 
-// DeleteManifest removes repoID's manifest digest and every tag pointing at
-// it. logs receives those tags and returns the entries to write. NotFound
-// if the manifest is not there.
-func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, logs func(tags []string) []wharf.LogEntry) error {
+// DeleteManifest removes d's manifest and every tag pointing at it, with
+// d's entries. NotFound if the manifest is not there.
+func (db *DB) DeleteManifest(ctx context.Context, d wharf.ManifestDeletion) error {
+	repoID, digest := d.Repository.ID, d.Digest
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2`, repoID, digest).Scan(&id)
@@ -218,21 +181,32 @@ func (db *DB) DeleteManifest(ctx context.Context, repoID int64, digest string, l
 		if err != nil {
 			return err
 		}
-		nsID, err := repositoryNamespace(ctx, tx, repoID)
-		if err != nil {
+		if err := db.deleteManifest(ctx, tx, repoID, id); err != nil {
 			return err
 		}
-		if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
-			return err
-		}
-		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE id = $1`, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {
-			return wharf.Wrap(err, "delete manifest")
-		}
-		return db.appendLogs(ctx, tx, logs(tags))
+		return db.appendLogs(ctx, tx, d.Entries(tags))
 	})
+}
+
+// deleteManifest deletes manifest id of repoID and unlinks the blobs no
+// other manifest of the repository references, releasing their usage: a
+// deleted image stops counting, and its blobs stop being served there.
+func (db *DB) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id int64) error {
+	nsID, err := repositoryNamespace(ctx, tx, repoID)
+	if err != nil {
+		return err
+	}
+	if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
+		return err
+	}
+	blobs, err := unreferencedBlobs(ctx, tx, repoID, id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {
+		return wharf.Wrap(err, "delete manifest")
+	}
+	return unlinkBlobs(ctx, tx, nsID, repoID, blobs)
 }
 
 // DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
@@ -294,18 +268,8 @@ func (db *DB) CollectUntaggedManifests(ctx context.Context, limit int) (int, err
 			if err != nil {
 				return wharf.Wrap(err, "lock untagged manifest")
 			}
-			nsID, err := repositoryNamespace(ctx, tx, c.repoID)
-			if err != nil {
+			if err := db.deleteManifest(ctx, tx, c.repoID, c.id); err != nil {
 				return err
-			}
-			if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
-				return err
-			}
-			if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE id = $1`, c.id); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, c.id); err != nil {
-				return wharf.Wrap(err, "delete untagged manifest")
 			}
 			deleted++
 			return nil

@@ -117,10 +117,18 @@ func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.L
 		if err != nil {
 			return err
 		}
-		if err := db.lockNamespaceGrowth(ctx, tx, nsID, false); err != nil {
+		if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
 			return err
 		}
-		if err := releaseManifests(ctx, tx, nsID, `SELECT id FROM manifest WHERE repository_id = $1`, id); err != nil {
+		rows, err := tx.QueryContext(ctx, `SELECT digest FROM repository_blob WHERE repository_id = $1`, id)
+		if err != nil {
+			return wharf.Wrap(err, "list repository blobs")
+		}
+		linked, err := scanStrings(rows)
+		if err != nil {
+			return err
+		}
+		if err := unlinkBlobs(ctx, tx, nsID, id, linked); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM repository WHERE id = $1`, id)
@@ -184,31 +192,145 @@ func (db *DB) BlobSize(ctx context.Context, digest string) (int64, error) {
 	return size, wharf.Wrap(err, "load blob")
 }
 
-// LinkBlob records that blob digest (of size bytes, already in storage)
-// may be served by repository repoID.
-func (db *DB) LinkBlob(ctx context.Context, repoID int64, digest string, size int64) error {
+// LinkBlob records that blob l.Digest (of l.Size bytes, already in
+// storage) may be served by repository l.RepositoryID, charging the
+// namespace for it when none of its repositories had it; a completed
+// upload's session and reservation go in the same transaction. QuotaExceeded
+// when the charge would take the namespace past its Reject limit (then
+// nothing is linked and the upload stays); quota_warning entries for the
+// Warning thresholds it crosses.
+func (db *DB) LinkBlob(ctx context.Context, l wharf.BlobLink) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		ns, err := repositoryNamespaceAccount(ctx, tx, l.RepositoryID)
+		if err != nil {
+			return err
+		}
+		limits, err := namespaceLimits(ctx, tx, ns.ID, l.DefaultReject)
+		if err != nil {
+			return err
+		}
+		if err := db.lockNamespaceGrowth(ctx, tx, ns.ID, limits.Limited()); err != nil {
+			return err
+		}
 		now := micros(db.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (digest) DO NOTHING`, digest, size, now); err != nil {
+			ON CONFLICT (digest) DO NOTHING`, l.Digest, l.Size, now); err != nil {
 			return wharf.Wrap(err, "record blob")
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (repository_id, digest) DO NOTHING`, repoID, digest, now)
-		return wharf.Wrap(err, "link blob")
+		if l.UploadID != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM upload WHERE id = $1`, l.UploadID); err != nil {
+				return wharf.Wrap(err, "end upload")
+			}
+		}
+		added, err := linkBlob(ctx, tx, ns.ID, l.RepositoryID, l.Digest, l.Size, now)
+		if err != nil || added == 0 {
+			return err
+		}
+		usage, charged, err := namespaceCharge(ctx, tx, ns.ID)
+		if err != nil {
+			return err
+		}
+		if err := limits.Admit(ns.Name, charged, added); err != nil {
+			return err
+		}
+		if err := addUsage(ctx, tx, ns.ID, added); err != nil {
+			return err
+		}
+		return db.appendLogs(ctx, tx, limits.Warnings(l.Caller, ns, usage, usage+added))
 	})
 }
 
-// UnlinkBlob removes blob digest from repository repoID. NotFound if not linked.
+// repositoryNamespaceAccount returns the namespace (id and name) of
+// repository repoID.
+func repositoryNamespaceAccount(ctx context.Context, tx *sql.Tx, repoID int64) (*wharf.Account, error) {
+	var ns wharf.Account
+	err := tx.QueryRowContext(ctx, `SELECT a.id, a.name FROM repository r JOIN account a ON a.id = r.namespace_id
+		WHERE r.id = $1`, repoID).Scan(&ns.ID, &ns.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errRepoNotFound
+	}
+	return &ns, wharf.Wrap(err, "load namespace")
+}
+
+// UnlinkBlob removes blob digest from repository repoID, releasing its
+// usage when no other repository of the namespace has it. NotFound if not
+// linked.
 func (db *DB) UnlinkBlob(ctx context.Context, repoID int64, digest string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM repository_blob WHERE repository_id = $1 AND digest = $2`, repoID, digest)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		nsID, err := repositoryNamespace(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM repository_blob WHERE repository_id = $1 AND digest = $2`, repoID, digest).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.NotFound, "blob unknown to repository")
+		}
+		if err != nil {
+			return wharf.Wrap(err, "load blob link")
+		}
+		return unlinkBlobs(ctx, tx, nsID, repoID, []string{digest})
+	})
+}
+
+// CheckQuota reports, without reserving anything, whether n more bytes
+// could arrive in namespace nsID now: QuotaExceeded when not.
+func (db *DB) CheckQuota(ctx context.Context, nsID, n, defaultReject int64) error {
+	ns, err := accountBy(ctx, db.sql, `id = $1`, nsID)
 	if err != nil {
-		return wharf.Wrap(err, "unlink blob")
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return wharf.Errorf(wharf.NotFound, "blob unknown to repository")
+	limits, err := namespaceLimits(ctx, db.sql, nsID, defaultReject)
+	if err != nil || !limits.Limited() {
+		return err
 	}
-	return nil
+	_, charged, err := namespaceCharge(ctx, db.sql, nsID)
+	if err != nil {
+		return err
+	}
+	return limits.Admit(ns.Name, charged, n)
+}
+
+// Reserve sets n more bytes aside for upload id against its namespace's
+// quota, before they are written: QuotaExceeded when the namespace's charge
+// would pass its Reject limit, and then nothing changes. Namespaces
+// without a limit reserve nothing: limited is false, and later chunks
+// need not ask.
+func (db *DB) Reserve(ctx context.Context, id string, n, defaultReject int64) (limited bool, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var repoID int64
+		err := tx.QueryRowContext(ctx, `SELECT repository_id FROM upload WHERE id = $1`, id).Scan(&repoID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return wharf.Errorf(wharf.NotFound, "upload unknown")
+		}
+		if err != nil {
+			return wharf.Wrap(err, "load upload")
+		}
+		ns, err := repositoryNamespaceAccount(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		limits, err := namespaceLimits(ctx, tx, ns.ID, defaultReject)
+		if limited = limits.Limited(); err != nil || !limited {
+			return err
+		}
+		if err := db.lockNamespaceGrowth(ctx, tx, ns.ID, true); err != nil {
+			return err
+		}
+		_, charged, err := namespaceCharge(ctx, tx, ns.ID)
+		if err != nil {
+			return err
+		}
+		if err := limits.Admit(ns.Name, charged, n); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE upload SET reserved = reserved + $1 WHERE id = $2`, n, id)
+		return wharf.Wrap(err, "reserve upload bytes")
+	})
+	return limited, err
 }
 
 // CreateUpload records a new upload session.
@@ -258,10 +380,12 @@ func (db *DB) ReleaseUpload(ctx context.Context, id string) error {
 }
 
 // UpdateUpload stores an upload's progress (its size and hash state) and
-// releases the writer's claim.
+// releases the writer's claim; a reservation larger than what arrived
+// shrinks to it.
 func (db *DB) UpdateUpload(ctx context.Context, u *wharf.Upload) error {
 	u.UpdatedAt = db.now().UTC()
-	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3, writer_until = NULL WHERE id = $4`,
+	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3, writer_until = NULL,
+		reserved = CASE WHEN reserved > $1 THEN $1 ELSE reserved END WHERE id = $4`,
 		u.Size, u.HashState, micros(u.UpdatedAt), u.ID)
 	return wharf.Wrap(err, "update upload")
 }

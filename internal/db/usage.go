@@ -13,58 +13,26 @@ import (
 // usageShards is how many rows a namespace's usage is spread over.
 const usageShards = 16
 
-// Growth describes how a change grows a namespace's usage, for the log
-// entries that accompany it (warnings when a threshold is crossed).
-type Growth struct {
-	Namespace  string
-	Added      int64   // bytes the change adds (0 when nothing new)
-	Before     int64   // usage before the change
-	QuotaBytes int64   // the quota's limit_bytes, 0 without a quota
-	WarnAt     []int64 // byte thresholds of the quota's Warning limits
-}
-
-// namespaceLimits returns the quota of nsID: its limit_bytes (0 = none),
-// the byte count past which it refuses growth (its lowest Reject
-// threshold, never above limit_bytes; defaultReject without a quota; 0 =
-// unlimited) and its Warning thresholds in bytes.
-func namespaceLimits(ctx context.Context, q querier, nsID, defaultReject int64) (quota, reject int64, warn []int64, err error) {
-	var quotaID int64
-	err = q.QueryRowContext(ctx, `SELECT id, limit_bytes FROM namespace_quota WHERE namespace_id = $1`, nsID).Scan(&quotaID, &quota)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, defaultReject, nil, nil
+// namespaceLimits returns what nsID's growth is judged by (see
+// wharf.QuotaLimits); defaultReject applies without a quota.
+func namespaceLimits(ctx context.Context, q querier, nsID, defaultReject int64) (wharf.QuotaLimits, error) {
+	quota, err := loadQuota(ctx, q, `namespace_id = $1`, nsID)
+	if wharf.IsCode(err, wharf.NotFound) {
+		return wharf.QuotaLimitsOf(nil, defaultReject), nil
 	}
 	if err != nil {
-		return 0, 0, nil, wharf.Wrap(err, "load quota")
+		return wharf.QuotaLimits{}, err
 	}
-	reject = quota
-	rows, err := q.QueryContext(ctx, `SELECT kind, threshold_percent FROM quota_limit WHERE quota_id = $1`, quotaID)
-	if err != nil {
-		return 0, 0, nil, wharf.Wrap(err, "load quota limits")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind string
-		var pct int64
-		if err := rows.Scan(&kind, &pct); err != nil {
-			return 0, 0, nil, wharf.Wrap(err, "scan quota limit")
-		}
-		at := quota * pct / 100
-		if kind == "Reject" {
-			reject = min(reject, at)
-		} else {
-			warn = append(warn, at)
-		}
-	}
-	return quota, reject, warn, wharf.Wrap(rows.Err(), "load quota limits")
+	return wharf.QuotaLimitsOf(quota, defaultReject), nil
 }
 
 // lockNamespaceGrowth takes, on PostgreSQL, the namespace's usage lock for
-// the rest of the transaction: exclusively for a change that grows a
-// namespace with a limit, so that two of them cannot both pass the check
-// against the same usage; shared otherwise, so that only a reconcile (which
-// takes it exclusively) waits. Uploads never take it, and changes to
-// namespaces without a limit never wait for each other. SQLite serialises
-// writers anyway.
+// the rest of the transaction: exclusively for whatever changes what a
+// namespace with a limit is charged (a link, a reservation) and for
+// whatever removes links (so that a manifest being pushed never references
+// a link being removed); shared for the rest (a manifest push, a link in a
+// namespace without a limit), which then never wait for each other. SQLite
+// serialises writers anyway.
 func (db *DB) lockNamespaceGrowth(ctx context.Context, tx *sql.Tx, nsID int64, exclusive bool) error {
 	if db.dialect != Postgres {
 		return nil
@@ -77,27 +45,36 @@ func (db *DB) lockNamespaceGrowth(ctx context.Context, tx *sql.Tx, nsID int64, e
 	return wharf.Wrap(err, "lock namespace usage")
 }
 
-// namespaceUsage sums the usage shards of nsID.
+// namespaceUsage sums the usage shards of nsID: the bytes of the unique
+// blobs linked to its repositories.
 func namespaceUsage(ctx context.Context, q querier, nsID int64) (int64, error) {
 	var n sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT SUM(bytes) FROM namespace_usage WHERE namespace_id = $1`, nsID).Scan(&n)
 	return n.Int64, wharf.Wrap(err, "sum namespace usage")
 }
 
-// RejectState returns what a new push into namespace nsID is measured
-// against: its usage and the byte count past which it refuses growth (0 =
-// unlimited; defaultReject applies without a quota).
-func (db *DB) RejectState(ctx context.Context, nsID, defaultReject int64) (usage, reject int64, err error) {
-	if _, reject, _, err = namespaceLimits(ctx, db.sql, nsID, defaultReject); err != nil || reject == 0 {
-		return 0, reject, err
+// namespaceCharge is what nsID is charged for now: its usage plus the bytes
+// its uploads in progress have reserved.
+func namespaceCharge(ctx context.Context, q querier, nsID int64) (usage, charged int64, err error) {
+	if usage, err = namespaceUsage(ctx, q, nsID); err != nil {
+		return 0, 0, err
 	}
-	usage, err = namespaceUsage(ctx, db.sql, nsID)
-	return usage, reject, err
+	var reserved sql.NullInt64
+	err = q.QueryRowContext(ctx, `SELECT SUM(u.reserved) FROM upload u JOIN repository r ON r.id = u.repository_id
+		WHERE r.namespace_id = $1`, nsID).Scan(&reserved)
+	return usage, usage + reserved.Int64, wharf.Wrap(err, "sum upload reservations")
 }
 
 // NamespaceUsage returns the bytes namespace nsID uses.
 func (db *DB) NamespaceUsage(ctx context.Context, nsID int64) (int64, error) {
 	return namespaceUsage(ctx, db.sql, nsID)
+}
+
+// NamespaceCharge returns what namespace nsID is charged for: its usage
+// plus the reservations of its uploads in progress.
+func (db *DB) NamespaceCharge(ctx context.Context, nsID int64) (int64, error) {
+	_, charged, err := namespaceCharge(ctx, db.sql, nsID)
+	return charged, err
 }
 
 // addUsage adds delta to one randomly chosen shard of nsID's usage.
@@ -111,84 +88,76 @@ func addUsage(ctx context.Context, tx *sql.Tx, nsID, delta int64) error {
 	return wharf.Wrap(err, "update namespace usage")
 }
 
-// referenceBlobs counts one more manifest of nsID referencing each digest
-// and returns the bytes of those the namespace did not use before.
-func referenceBlobs(ctx context.Context, tx *sql.Tx, nsID int64, digests []string) (int64, error) {
-	var added int64
-	for _, d := range digests {
-		var refs, size int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO namespace_blob (namespace_id, digest, refs) VALUES ($1, $2, 1)
-			ON CONFLICT (namespace_id, digest) DO UPDATE SET refs = namespace_blob.refs + 1 RETURNING refs`, nsID, d).Scan(&refs)
-		if err != nil {
-			return 0, wharf.Wrap(err, "reference blob")
-		}
-		if refs > 1 {
-			continue
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT size FROM blob WHERE digest = $1`, d).Scan(&size); err != nil {
-			return 0, wharf.Wrap(err, "load blob size")
-		}
-		added += size
+// linkBlob links digest (already recorded in blob) to repoID in namespace
+// nsID and returns the bytes the namespace did not hold before (0 when the
+// link existed or another repository of the namespace has the blob).
+func linkBlob(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digest string, size, now int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (repository_id, digest) DO NOTHING`, repoID, digest, now)
+	if err != nil {
+		return 0, wharf.Wrap(err, "link blob")
 	}
-	return added, nil
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, nil
+	}
+	var refs int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO namespace_blob (namespace_id, digest, refs) VALUES ($1, $2, 1)
+		ON CONFLICT (namespace_id, digest) DO UPDATE SET refs = namespace_blob.refs + 1 RETURNING refs`, nsID, digest).Scan(&refs)
+	if err != nil {
+		return 0, wharf.Wrap(err, "count blob link")
+	}
+	if refs > 1 {
+		return 0, nil
+	}
+	return size, nil
 }
 
-// releaseBlobs drops count references of nsID's manifests to each digest
-// and returns the bytes of those no manifest of the namespace uses any more.
-func releaseBlobs(ctx context.Context, tx *sql.Tx, nsID int64, counts map[string]int64) (int64, error) {
+// unlinkBlobs removes repoID's links to digests and releases the bytes of
+// those no repository of namespace nsID links any more.
+func unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []string) error {
 	var freed int64
-	for d, n := range counts {
+	for _, d := range digests {
+		res, err := tx.ExecContext(ctx, `DELETE FROM repository_blob WHERE repository_id = $1 AND digest = $2`, repoID, d)
+		if err != nil {
+			return wharf.Wrap(err, "unlink blob")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
 		var refs int64
-		err := tx.QueryRowContext(ctx, `UPDATE namespace_blob SET refs = refs - $1 WHERE namespace_id = $2 AND digest = $3 RETURNING refs`,
-			n, nsID, d).Scan(&refs)
+		err = tx.QueryRowContext(ctx, `UPDATE namespace_blob SET refs = refs - 1 WHERE namespace_id = $1 AND digest = $2 RETURNING refs`,
+			nsID, d).Scan(&refs)
 		if errors.Is(err, sql.ErrNoRows) {
-			continue // accounted before usage tracking existed; reconcile repairs it
+			continue // linked before usage was counted by links; reconcile repairs it
 		}
 		if err != nil {
-			return 0, wharf.Wrap(err, "release blob")
+			return wharf.Wrap(err, "count blob unlink")
 		}
 		if refs > 0 {
 			continue
 		}
 		var size int64
 		if err := tx.QueryRowContext(ctx, `SELECT size FROM blob WHERE digest = $1`, d).Scan(&size); err != nil {
-			return 0, wharf.Wrap(err, "load blob size")
+			return wharf.Wrap(err, "load blob size")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM namespace_blob WHERE namespace_id = $1 AND digest = $2`, nsID, d); err != nil {
-			return 0, wharf.Wrap(err, "drop blob reference")
+			return wharf.Wrap(err, "drop blob reference")
 		}
 		freed += size
 	}
-	return freed, nil
+	return addUsage(ctx, tx, nsID, -freed)
 }
 
-// releaseManifests drops the references of the manifests query selects
-// (their ids, with args) from namespace nsID's usage.
-func releaseManifests(ctx context.Context, tx *sql.Tx, nsID int64, query string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, `SELECT mb.digest, COUNT(*) FROM manifest_blob mb WHERE mb.manifest_id IN (`+query+`)
-		GROUP BY mb.digest`, args...)
+// unreferencedBlobs returns the blobs manifest id references that no other
+// manifest of repoID does: deleting the manifest unlinks them.
+func unreferencedBlobs(ctx context.Context, tx *sql.Tx, repoID, id int64) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT mb.digest FROM manifest_blob mb WHERE mb.manifest_id = $1
+		AND NOT EXISTS (SELECT 1 FROM manifest_blob o JOIN manifest m ON m.id = o.manifest_id
+			WHERE m.repository_id = $2 AND o.digest = mb.digest AND o.manifest_id <> $1)`, id, repoID)
 	if err != nil {
-		return wharf.Wrap(err, "count manifest blobs")
+		return nil, wharf.Wrap(err, "find unreferenced blobs")
 	}
-	counts := map[string]int64{}
-	for rows.Next() {
-		var d string
-		var n int64
-		if err := rows.Scan(&d, &n); err != nil {
-			rows.Close()
-			return wharf.Wrap(err, "scan manifest blob")
-		}
-		counts[d] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return wharf.Wrap(err, "count manifest blobs")
-	}
-	freed, err := releaseBlobs(ctx, tx, nsID, counts)
-	if err != nil {
-		return err
-	}
-	return addUsage(ctx, tx, nsID, -freed)
+	return scanStrings(rows)
 }
 
 // repositoryNamespace returns the namespace id of repository repoID.
@@ -198,7 +167,7 @@ func repositoryNamespace(ctx context.Context, tx *sql.Tx, repoID int64) (int64, 
 	return nsID, wharf.Wrap(err, "load repository namespace")
 }
 
-// ReconcileUsage recomputes namespace nsID's usage from its manifests and
+// ReconcileUsage recomputes namespace nsID's usage from its blob links and
 // repairs the stored accounting; it returns the usage before and after.
 func (db *DB) ReconcileUsage(ctx context.Context, nsID int64) (before, after int64, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
@@ -211,9 +180,9 @@ func (db *DB) ReconcileUsage(ctx context.Context, nsID int64) (before, after int
 		for _, q := range []string{
 			`DELETE FROM namespace_blob WHERE namespace_id = $1`,
 			`INSERT INTO namespace_blob (namespace_id, digest, refs)
-				SELECT r.namespace_id, mb.digest, COUNT(*) FROM manifest_blob mb
-				JOIN manifest m ON m.id = mb.manifest_id JOIN repository r ON r.id = m.repository_id
-				WHERE r.namespace_id = $1 GROUP BY r.namespace_id, mb.digest`,
+				SELECT r.namespace_id, rb.digest, COUNT(*) FROM repository_blob rb
+				JOIN repository r ON r.id = rb.repository_id
+				WHERE r.namespace_id = $1 GROUP BY r.namespace_id, rb.digest`,
 			`DELETE FROM namespace_usage WHERE namespace_id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, nsID); err != nil {

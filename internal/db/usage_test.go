@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -37,17 +38,30 @@ func blobDigest(n int) string { return fmt.Sprintf("sha256:%064x", n) }
 func (f *usageFixture) link(t *testing.T, n int, size int64) string {
 	t.Helper()
 	d := blobDigest(n)
-	if err := f.store.LinkBlob(context.Background(), f.repo.ID, d, size); err != nil {
+	if err := f.linkWithin(d, size, 0); err != nil {
 		t.Fatal(err)
 	}
 	return d
 }
 
-func (f *usageFixture) put(manifest int, reject int64, blobs ...string) error {
+// linkWithin links blob d of size bytes with reject as the default limit.
+func (f *usageFixture) linkWithin(d string, size, reject int64) error {
+	return f.store.LinkBlob(context.Background(), wharf.BlobLink{RepositoryID: f.repo.ID, Digest: d, Size: size, DefaultReject: reject})
+}
+
+func (f *usageFixture) put(manifest int, blobs ...string) error {
 	m := &wharf.Manifest{RepositoryID: f.repo.ID, Digest: fmt.Sprintf("sha256:%064x", 1_000_000+manifest),
 		MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}"), Size: 2, Blobs: blobs}
-	return f.store.PutManifest(context.Background(), db.ManifestPut{Manifest: m, DefaultRejectBytes: reject,
-		Logs: func(string, db.Growth) []wharf.LogEntry { return nil }})
+	return f.store.PutManifest(context.Background(), wharf.ManifestPush{Manifest: m, Repository: f.repo})
+}
+
+// upload opens an upload session in the fixture's repository.
+func (f *usageFixture) upload(t *testing.T, id string) {
+	t.Helper()
+	if err := f.store.CreateUpload(context.Background(), &wharf.Upload{ID: id, RepositoryID: f.repo.ID, AccountID: f.ns.ID,
+		Algorithm: "sha256"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *usageFixture) usage(t *testing.T) int64 {
@@ -59,22 +73,43 @@ func (f *usageFixture) usage(t *testing.T) int64 {
 	return n
 }
 
+// TestUsageCountsUniqueBlobs: a namespace is charged for the unique blobs
+// linked to its repositories, from the moment they are linked; deleting a
+// manifest unlinks (and stops charging) the blobs no other manifest of the
+// repository references.
 func TestUsageCountsUniqueBlobs(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newUsageFixture(t, store, "counter")
-		a, b, c := f.link(t, 1, 100), f.link(t, 2, 20), f.link(t, 3, 3)
+		other := &wharf.Repository{NamespaceID: f.ns.ID, Namespace: f.ns.Name, Name: "other", Visibility: wharf.Private}
+		if err := store.CreateRepository(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		a, b, c := blobDigest(1), blobDigest(2), blobDigest(3)
 		steps := []struct {
 			name string
 			do   func() error
 			want int64
 		}{
-			{"first manifest", func() error { return f.put(1, 0, a, b) }, 120},
-			{"second manifest shares a blob", func() error { return f.put(2, 0, b, c) }, 123},
-			{"same manifest again counts nothing", func() error { return f.put(2, 0, b, c) }, 123},
-			{"delete the first manifest frees only its own blob", func() error {
-				return store.DeleteManifest(ctx, f.repo.ID, fmt.Sprintf("sha256:%064x", 1_000_001), func([]string) []wharf.LogEntry { return nil })
-			}, 23},
+			{"blobs count once linked", func() error {
+				for _, l := range []struct {
+					d string
+					n int64
+				}{{a, 100}, {b, 20}, {c, 3}} {
+					if err := f.linkWithin(l.d, l.n, 0); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, 123},
+			{"the same blob in another repository counts once", func() error {
+				return store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: other.ID, Digest: a, Size: 100})
+			}, 123},
+			{"manifests add nothing", func() error { return errors.Join(f.put(1, a, b), f.put(2, b, c)) }, 123},
+			{"delete the first manifest: its own blob stays linked in the other repository", func() error {
+				return store.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: f.repo, Digest: fmt.Sprintf("sha256:%064x", 1_000_001)})
+			}, 123},
+			{"unlink the last link of a blob", func() error { return store.UnlinkBlob(ctx, other.ID, a) }, 23},
 			{"delete the repository frees everything", func() error { return store.DeleteRepository(ctx, f.repo.ID) }, 0},
 		}
 		for _, s := range steps {
@@ -88,66 +123,131 @@ func TestUsageCountsUniqueBlobs(t *testing.T) {
 	})
 }
 
-func TestQuotaRejectsAndWritesNothing(t *testing.T) {
+// TestQuotaRefusesLinksAndWritesNothing: a link past the Reject limit is
+// refused whole.
+func TestQuotaRefusesLinksAndWritesNothing(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newUsageFixture(t, store, "limited")
-		a, b := f.link(t, 1, 60), f.link(t, 2, 60)
-		if err := f.put(1, 100, a); err != nil {
+		a, b := blobDigest(1), blobDigest(2)
+		if err := f.linkWithin(a, 60, 100); err != nil {
 			t.Fatal(err)
 		}
-		err := f.put(2, 100, b)
+		err := f.linkWithin(b, 60, 100)
 		var qe *wharf.QuotaExceededError
 		if !wharf.IsCode(err, wharf.QuotaExceeded) || !errorsAs(err, &qe) || qe.Added != 60 || qe.Usage != 60 || qe.Limit != 100 {
-			t.Fatalf("second push: %v, want QuotaExceeded adding 60 to 60 of 100", err)
+			t.Fatalf("second link: %v, want QuotaExceeded adding 60 to 60 of 100", err)
 		}
 		if got := f.usage(t); got != 60 {
-			t.Fatalf("usage %d after a refused push, want 60", got)
+			t.Fatalf("usage %d after a refused link, want 60", got)
 		}
-		if _, err := store.ManifestByDigest(context.Background(), f.repo.ID, fmt.Sprintf("sha256:%064x", 1_000_002)); !wharf.IsCode(err, wharf.NotFound) {
-			t.Fatalf("refused manifest was stored: %v", err)
+		if _, err := store.RepositoryBlobSize(context.Background(), f.repo.ID, b); !wharf.IsCode(err, wharf.NotFound) {
+			t.Fatalf("the refused blob was linked: %v", err)
 		}
-		// A manifest adding no new bytes still goes through at the limit.
-		if err := f.put(3, 100, a); err != nil {
-			t.Fatalf("manifest reusing counted blobs: %v", err)
+		// What adds no bytes goes through at the limit.
+		if err := f.linkWithin(a, 60, 60); err != nil {
+			t.Fatalf("linking a counted blob again: %v", err)
+		}
+		if err := f.put(1, a); err != nil {
+			t.Fatalf("a manifest of counted blobs: %v", err)
 		}
 	})
 }
 
-// TestQuotaHoldsUnderConcurrency pushes 16 manifests of 1 unit each at once
-// into a namespace limited to 10: exactly 10 get in.
-func TestQuotaHoldsUnderConcurrency(t *testing.T) {
+// TestReservations: uploads in progress are charged for what they reserved,
+// and a completed upload's link takes its reservation's place.
+func TestReservations(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
-		f := newUsageFixture(t, store, "crowded")
-		digests := make([]string, 16)
-		for i := range digests {
-			digests[i] = f.link(t, 100+i, 1<<20)
+		ctx := context.Background()
+		f := newUsageFixture(t, store, "reserving")
+		charged := func() int64 {
+			n, err := store.NamespaceCharge(ctx, f.ns.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		accepted, refused := 0, 0
-		for i, d := range digests {
-			wg.Go(func() {
-				err := f.put(10+i, 10<<20, d)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					accepted++
-				case wharf.IsCode(err, wharf.QuotaExceeded):
-					refused++
-				default:
-					t.Errorf("push %d: %v", i, err)
-				}
-			})
+		if err := f.linkWithin(blobDigest(1), 60, 100); err != nil {
+			t.Fatal(err)
 		}
-		wg.Wait()
-		if accepted != 10 || refused != 6 {
-			t.Fatalf("%d accepted, %d refused; want 10 and 6", accepted, refused)
+		f.upload(t, "u1")
+		f.upload(t, "u2")
+		if limited, err := store.Reserve(ctx, "u1", 30, 100); err != nil || !limited {
+			t.Fatalf("reserve 30 of the last 40: %v, %v", limited, err)
 		}
-		if got := f.usage(t); got != 10<<20 {
-			t.Fatalf("usage %d, want %d", got, 10<<20)
+		if _, err := store.Reserve(ctx, "u2", 20, 100); !wharf.IsCode(err, wharf.QuotaExceeded) {
+			t.Fatalf("reserve 20 with 10 left: %v, want QuotaExceeded", err)
+		}
+		if _, err := store.Reserve(ctx, "u2", 10, 100); err != nil {
+			t.Fatalf("reserve the last 10: %v", err)
+		}
+		if got := charged(); got != 100 {
+			t.Fatalf("charged %d, want 100", got)
+		}
+		// u1 completes with 25 bytes: its 30 reserved become 25 linked.
+		if err := store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: f.repo.ID, Digest: blobDigest(2), Size: 25, UploadID: "u1",
+			DefaultReject: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if got := charged(); got != 95 {
+			t.Fatalf("charged %d after u1 completed, want 95", got)
+		}
+		if err := store.DeleteUpload(ctx, "u2"); err != nil {
+			t.Fatal(err)
+		}
+		if got := charged(); got != 85 {
+			t.Fatalf("charged %d after u2 was cancelled, want 85", got)
+		}
+		// Without a limit nothing is reserved.
+		f.upload(t, "u3")
+		if limited, err := store.Reserve(ctx, "u3", 1<<40, 0); err != nil || limited {
+			t.Fatalf("unlimited namespace: %v, %v", limited, err)
 		}
 	})
+}
+
+// TestQuotaHoldsUnderConcurrency: 16 links and 16 reservations of 1 unit
+// each at once into a namespace limited to 10: exactly 10 of each get in.
+func TestQuotaHoldsUnderConcurrency(t *testing.T) {
+	for _, kind := range []string{"link", "reserve"} {
+		t.Run(kind, func(t *testing.T) {
+			dbtest.Run(t, func(t *testing.T, store *db.DB) {
+				f := newUsageFixture(t, store, "crowded")
+				for i := range 16 {
+					f.upload(t, fmt.Sprint("u", i))
+				}
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				accepted, refused := 0, 0
+				for i := range 16 {
+					wg.Go(func() {
+						var err error
+						if kind == "link" {
+							err = f.linkWithin(blobDigest(100+i), 1<<20, 10<<20)
+						} else {
+							_, err = store.Reserve(context.Background(), fmt.Sprint("u", i), 1<<20, 10<<20)
+						}
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err == nil:
+							accepted++
+						case wharf.IsCode(err, wharf.QuotaExceeded):
+							refused++
+						default:
+							t.Errorf("%s %d: %v", kind, i, err)
+						}
+					})
+				}
+				wg.Wait()
+				if accepted != 10 || refused != 6 {
+					t.Fatalf("%d accepted, %d refused; want 10 and 6", accepted, refused)
+				}
+				if got, err := store.NamespaceCharge(context.Background(), f.ns.ID); err != nil || got != 10<<20 {
+					t.Fatalf("charged %d (%v), want %d", got, err, 10<<20)
+				}
+			})
+		})
+	}
 }
 
 func TestReconcileRepairsDrift(t *testing.T) {
@@ -155,7 +255,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 		ctx := context.Background()
 		f := newUsageFixture(t, store, "drifter")
 		a, b := f.link(t, 1, 7), f.link(t, 2, 5)
-		if err := f.put(1, 0, a, b); err != nil {
+		if err := f.put(1, a, b); err != nil {
 			t.Fatal(err)
 		}
 		before, after, err := store.ReconcileUsage(ctx, f.ns.ID)
@@ -204,8 +304,7 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 		put := func(n int, tag string, blob string) *wharf.Manifest {
 			m := &wharf.Manifest{RepositoryID: f.repo.ID, Digest: fmt.Sprintf("sha256:%064x", 2_000_000+n),
 				MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}"), Size: 2, Blobs: []string{blob}}
-			if err := store.PutManifest(ctx, db.ManifestPut{Manifest: m, Tag: tag,
-				Logs: func(string, db.Growth) []wharf.LogEntry { return nil }}); err != nil {
+			if err := store.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: f.repo, Tag: tag}); err != nil {
 				t.Fatal(err)
 			}
 			return m
@@ -241,6 +340,7 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 		if n := collect(); n != 1 || f.usage(t) != 0 {
 			t.Fatalf("after deleting the last tag: collected %d, usage %d; want 1 and 0", n, f.usage(t))
 		}
+		f.link(t, 1, 10)
 		put(3, "", a) // pushed by digest, never tagged: not garbage
 		if n := collect(); n != 0 {
 			t.Fatalf("collected %d manifests that were never tagged", n)

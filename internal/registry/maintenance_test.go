@@ -155,10 +155,11 @@ func TestRefusedManifestCreatesNoRepository(t *testing.T) {
 	})
 }
 
-// A manifest whose new blobs take the namespace past its limit is refused
-// with 403 DENIED naming the bytes it adds, the usage and the limit, and
-// its tag is not written; blobs it shares with stored manifests add nothing.
-func TestQuotaRefusesManifestPush(t *testing.T) {
+// Bytes that would take the namespace past its limit are refused where
+// they arrive, with 403 DENIED naming the bytes they add, the usage and
+// the limit — an upload refused keeps nothing, and its blob cannot be
+// used by a manifest; what is stored already adds nothing.
+func TestQuotaRefusesBytesPastTheLimit(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		t.Parallel()
@@ -172,17 +173,19 @@ func TestQuotaRefusesManifestPush(t *testing.T) {
 		admin.pushBlob("tight/app", first)
 		m1 := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, config), []desc{blobDesc(mtOCILayer, first)}, nil)
 		must(t, "first manifest", admin.do("PUT", "/v2/tight/app/manifests/v1", m1, "Content-Type", mtOCIManifest), http.StatusCreated)
-		// A chunked upload: its start announces no size, so it is let in.
+		// A chunked upload: its start announces no size, so it is let in;
+		// its bytes are judged when they arrive.
 		r := admin.do("POST", "/v2/tight/app/blobs/uploads/", nil)
 		must(t, "start upload", r, http.StatusAccepted)
-		must(t, "finish upload", admin.do("PUT", withQuery(r.Header.Get("Location"), "digest="+sha256Of(second)), second), http.StatusCreated)
-		m2 := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, config), []desc{blobDesc(mtOCILayer, second)}, nil)
-		r = admin.do("PUT", "/v2/tight/app/manifests/v2", m2, "Content-Type", mtOCIManifest)
-		mustErr(t, "manifest past the limit", r, http.StatusForbidden, "DENIED")
+		r = admin.do("PUT", withQuery(r.Header.Get("Location"), "digest="+sha256Of(second)), second)
+		mustErr(t, "upload past the limit", r, http.StatusForbidden, "DENIED")
 		if want := "adds 60 bytes to the 62 bytes in use, and the limit is 100 bytes"; !strings.Contains(string(r.Body), want) {
 			t.Fatalf("body %s, want it to say %q", r.Body, want)
 		}
-		mustErr(t, "refused tag", admin.do("GET", "/v2/tight/app/manifests/v2", nil), http.StatusNotFound, "MANIFEST_UNKNOWN")
+		mustErr(t, "the refused blob", admin.do("HEAD", "/v2/tight/app/blobs/"+sha256Of(second), nil), http.StatusNotFound, "")
+		m2 := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, config), []desc{blobDesc(mtOCILayer, second)}, nil)
+		mustErr(t, "a manifest of the refused blob", admin.do("PUT", "/v2/tight/app/manifests/v2", m2, "Content-Type", mtOCIManifest),
+			http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN")
 		// The same manifest under a second tag adds nothing, and fits.
 		must(t, "retag", admin.do("PUT", "/v2/tight/app/manifests/again", m1, "Content-Type", mtOCIManifest), http.StatusCreated)
 	})

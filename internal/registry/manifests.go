@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -59,16 +58,11 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, req *reques
 	if !isDigest(req.route.ref) {
 		meta["tag"] = req.route.ref
 	}
-	s.pulls.add(s.actor(req).Entry("pull_repo", namespaceParty(repo), meta))
+	s.pulls.add(s.actor(req).Entry("pull_repo", repo.NamespaceAccount(), meta))
 	return nil
 }
 
 func isDigest(ref string) bool { _, err := ParseDigest(ref); return err == nil }
-
-// namespaceParty is the account a repository's log entries are filed under.
-func namespaceParty(repo *wharf.Repository) *wharf.Account {
-	return &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}
-}
 
 // putManifest serves PUT of a manifest by tag or digest. Everything it
 // references must already be in the repository; the tag is created or
@@ -126,26 +120,7 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 	for _, c := range p.children {
 		m.Children = append(m.Children, c.String())
 	}
-	actor, ns := s.actor(req), namespaceParty(repo)
-	err = s.Store.PutManifest(ctx, db.ManifestPut{Manifest: m, Tag: tag, DefaultRejectBytes: s.DefaultRejectQuotaBytes,
-		Logs: func(previous string, growth db.Growth) []wharf.LogEntry {
-			meta := func(extra map[string]any) map[string]any {
-				out := map[string]any{"repo": repo.Name, "namespace": repo.Namespace, "manifest_digest": m.Digest}
-				for k, v := range extra {
-					out[k] = v
-				}
-				return out
-			}
-			entries := []wharf.LogEntry{actor.Entry("push_repo", ns, meta(map[string]any{"tag": nilIfEmpty(tag)}))}
-			switch {
-			case tag == "" || previous == m.Digest:
-			case previous == "":
-				entries = append(entries, actor.Entry("create_tag", ns, meta(map[string]any{"tag": tag})))
-			default:
-				entries = append(entries, actor.Entry("move_tag", ns, meta(map[string]any{"tag": tag, "original_manifest_digest": previous})))
-			}
-			return append(entries, quotaWarnings(actor, ns, growth)...)
-		}})
+	err = s.Store.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: repo, Tag: tag, Caller: s.actor(req)})
 	if wharf.IsCode(err, wharf.NotFound) {
 		return ociError(errManifestBlobUnkown, "%s", wharf.ErrorMessage(err))
 	}
@@ -163,27 +138,6 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, req *reques
 	return nil
 }
 
-// quotaWarnings returns a quota_warning entry for each Warning threshold of
-// the namespace's quota the change crosses.
-func quotaWarnings(actor *wharf.Caller, ns *wharf.Account, g db.Growth) []wharf.LogEntry {
-	var out []wharf.LogEntry
-	after := g.Before + g.Added
-	for _, at := range g.WarnAt {
-		if g.Before < at && after >= at {
-			out = append(out, actor.Entry("quota_warning", ns, map[string]any{"namespace": g.Namespace,
-				"usage_bytes": after, "threshold_bytes": at, "limit_bytes": g.QuotaBytes}))
-		}
-	}
-	return out
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // deleteManifest serves DELETE by digest (the manifest and its tags go) or
 // by tag (only the tag goes).
 func (s *Server) deleteManifest(w http.ResponseWriter, r *http.Request, req *request) error {
@@ -195,21 +149,14 @@ func (s *Server) deleteManifest(w http.ResponseWriter, r *http.Request, req *req
 	if repo == nil {
 		return ociError(errNameUnknown, "repository name not known to registry")
 	}
-	actor, ns := s.actor(req), namespaceParty(repo)
+	actor, ns := s.actor(req), repo.NamespaceAccount()
 	ref := req.route.ref
 	if strings.Contains(ref, ":") {
 		d, derr := ParseDigest(ref)
 		if derr != nil {
 			return derr
 		}
-		err = s.Store.DeleteManifest(ctx, repo.ID, d.String(), func(tags []string) []wharf.LogEntry {
-			entries := make([]wharf.LogEntry, 0, len(tags))
-			for _, t := range tags {
-				entries = append(entries, actor.Entry("delete_tag", ns, map[string]any{"tag": t, "repo": repo.Name,
-					"namespace": repo.Namespace, "manifest_digest": d.String()}))
-			}
-			return entries
-		})
+		err = s.Store.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: repo, Digest: d.String(), Caller: actor})
 	} else if validTag(ref) {
 		err = s.Store.DeleteTag(ctx, repo.ID, ref, actor.Entry("delete_tag", ns, map[string]any{"tag": ref, "repo": repo.Name,
 			"namespace": repo.Namespace}))

@@ -22,7 +22,6 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -35,7 +34,9 @@ type Store interface {
 	EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error)
 	RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
 	BlobSize(ctx context.Context, digest string) (int64, error)
-	LinkBlob(ctx context.Context, repoID int64, digest string, size int64) error
+	// LinkBlob returns QuotaExceeded when the blob would take its
+	// namespace past its Reject limit.
+	LinkBlob(ctx context.Context, l wharf.BlobLink) error
 	UnlinkBlob(ctx context.Context, repoID int64, digest string) error
 	CreateUpload(ctx context.Context, u *wharf.Upload) error
 	UploadByID(ctx context.Context, id string) (*wharf.Upload, error)
@@ -43,11 +44,17 @@ type Store interface {
 	ReleaseUpload(ctx context.Context, id string) error
 	UpdateUpload(ctx context.Context, u *wharf.Upload) error
 	DeleteUpload(ctx context.Context, id string) error
-	PutManifest(ctx context.Context, put db.ManifestPut) error
-	RejectState(ctx context.Context, nsID, defaultReject int64) (usage, reject int64, err error)
+	// Reserve returns QuotaExceeded when n more bytes of upload id would
+	// take its namespace past its Reject limit; limited is false for a
+	// namespace without one (nothing reserved).
+	Reserve(ctx context.Context, id string, n, defaultReject int64) (limited bool, err error)
+	// CheckQuota returns QuotaExceeded when n more bytes cannot arrive in
+	// namespace nsID now.
+	CheckQuota(ctx context.Context, nsID, n, defaultReject int64) error
+	PutManifest(ctx context.Context, put wharf.ManifestPush) error
 	ManifestByDigest(ctx context.Context, repoID int64, digest string) (*wharf.Manifest, error)
 	ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error)
-	DeleteManifest(ctx context.Context, repoID int64, digest string, logs func(tags []string) []wharf.LogEntry) error
+	DeleteManifest(ctx context.Context, d wharf.ManifestDeletion) error
 	DeleteTag(ctx context.Context, repoID int64, tag string, entries ...wharf.LogEntry) error
 	ListTags(ctx context.Context, repoID int64, last string, limit int) ([]string, error)
 	Referrers(ctx context.Context, repoID int64, digest, artifactType string) ([]*wharf.Manifest, error)

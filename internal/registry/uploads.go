@@ -63,8 +63,8 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *reques
 		}
 	}
 	// Refusals come before the repository is created, so a refused push
-	// leaves nothing behind.
-	if err := s.checkQuota(ctx, req, repo, max(r.ContentLength, 0)); err != nil {
+	// leaves nothing behind: an upload adds at least one byte.
+	if err := s.checkQuota(ctx, req, repo, max(r.ContentLength, 1)); err != nil {
 		return err
 	}
 	if repo, err = s.ensureRepository(ctx, req, repo); err != nil {
@@ -73,17 +73,22 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, req *reques
 	u := &wharf.Upload{ID: newUploadID(), RepositoryID: repo.ID, AccountID: req.claims.AccountID, Algorithm: "sha256"}
 	if d != "" {
 		u.Algorithm = d.Algorithm()
-		fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
-		if err != nil {
-			return err
-		}
-		return s.commit(w, r, req, repo, u, fw, h, d)
 	}
+	// A monolithic upload is a session too, for its quota reservation
+	// lives on the session until the blob is linked.
 	if err := s.Store.CreateUpload(ctx, u); err != nil {
 		return err
 	}
-	uploadAccepted(w, req, u, http.StatusAccepted)
-	return nil
+	if d == "" {
+		uploadAccepted(w, req, u, http.StatusAccepted)
+		return nil
+	}
+	fw, h, err := s.receive(ctx, u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
+	if err != nil {
+		s.Store.DeleteUpload(context.WithoutCancel(ctx), u.ID)
+		return err
+	}
+	return s.commit(w, r, req, repo, u, fw, h, d)
 }
 
 // anonymousMountCandidates bounds how many repositories holding a blob an
@@ -133,36 +138,28 @@ func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.LinkBlob(ctx, repo.ID, d.String(), size); err != nil {
+	if err := s.Store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: repo.ID, Digest: d.String(), Size: size,
+		DefaultReject: s.DefaultRejectQuotaBytes, Caller: s.actor(req)}); err != nil {
 		return nil, err
 	}
 	return repo, nil
 }
 
-// checkQuota refuses to start an upload into a namespace that is already
-// at its Reject limit (or that adding size bytes would take past it). The
-// exact check, against the bytes a manifest really adds, happens when the
-// manifest is pushed; this one spares the client an upload that cannot
-// succeed.
+// checkQuota refuses to start an upload of size bytes into a namespace
+// that cannot take them now. Uploads reserve what they write as they go
+// (see receive); this spares the client an upload that cannot succeed.
 func (s *Server) checkQuota(ctx context.Context, req *request, repo *wharf.Repository, size int64) error {
-	nsID, nsName := int64(0), req.route.namespace
+	nsID := int64(0)
 	if repo != nil {
 		nsID = repo.NamespaceID
 	} else {
-		ns, err := s.Store.AccountByName(ctx, nsName)
+		ns, err := s.Store.AccountByName(ctx, req.route.namespace)
 		if err != nil {
 			return err
 		}
 		nsID = ns.ID
 	}
-	usage, reject, err := s.Store.RejectState(ctx, nsID, s.DefaultRejectQuotaBytes)
-	if err != nil || reject == 0 {
-		return err
-	}
-	if usage >= reject || usage+size > reject {
-		return wharf.QuotaError(&wharf.QuotaExceededError{Namespace: nsName, Added: size, Usage: usage, Limit: reject})
-	}
-	return nil
+	return s.Store.CheckQuota(ctx, nsID, size, s.DefaultRejectQuotaBytes)
 }
 
 // mayPull reports whether the holder of claims may read rt's repository
@@ -227,10 +224,14 @@ func (s *Server) claim(ctx context.Context, u *wharf.Upload) (release func(), er
 	return func() { s.Store.ReleaseUpload(context.WithoutCancel(ctx), u.ID) }, nil
 }
 
-// receive appends body to u's data and returns the still-open writer and
-// the running hash. A Content-Range, when given, must start where the data
-// ends. On failure the upload is abandoned: its data is discarded.
-func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, contentRange string) (storage.FileWriter, hash.Hash, error) {
+// receive appends body (length bytes, -1 when unknown) to u's data and
+// returns the still-open writer and the running hash. A Content-Range,
+// when given, must start where the data ends. Every byte is reserved
+// against the namespace's quota before it is written: a body of known
+// length at once (refused, the upload keeps nothing of it), one of unknown
+// length as it streams (refused midway, the upload is abandoned). On any
+// failure while writing the upload is abandoned: its data is discarded.
+func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, length int64, contentRange string) (storage.FileWriter, hash.Hash, error) {
 	if contentRange != "" {
 		start, _, ok := parseContentRange(contentRange)
 		if !ok || start != u.Size {
@@ -241,6 +242,12 @@ func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, c
 	if u.Size > 0 {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(u.HashState); err != nil {
 			return nil, nil, wharf.Wrap(err, "restore upload hash")
+		}
+	}
+	q := &quotaReader{ctx: ctx, s: s, upload: u.ID, r: body, limited: true}
+	if body != nil && length >= 0 {
+		if err := q.reserve(length); err != nil {
+			return nil, nil, err
 		}
 	}
 	fw, err := s.Blobs.Writer(ctx, uploadKey(u.ID), u.Size > 0)
@@ -258,11 +265,14 @@ func (s *Server) receive(ctx context.Context, u *wharf.Upload, body io.Reader, c
 	}
 	if body != nil {
 		buf := copyBuffers.Get().(*[]byte)
-		_, err := io.CopyBuffer(io.MultiWriter(fw, h), body, *buf)
+		_, err := io.CopyBuffer(io.MultiWriter(fw, h), q, *buf)
 		copyBuffers.Put(buf)
 		if err != nil {
 			fw.Cancel(context.WithoutCancel(ctx))
 			s.Store.DeleteUpload(context.WithoutCancel(ctx), u.ID)
+			if q.refused != nil {
+				return nil, nil, q.refused
+			}
 			return nil, nil, ociError(errBlobUploadInvalid, "upload interrupted: %v", err)
 		}
 	}
@@ -302,7 +312,7 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, req *reques
 	if err != nil {
 		return err
 	}
-	fw, _, err := s.receive(r.Context(), u, r.Body, r.Header.Get("Content-Range"))
+	fw, _, err := s.receive(r.Context(), u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
 	if err == nil {
 		err = fw.Close()
 	}
@@ -338,7 +348,7 @@ func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, req *reque
 	if u.Size == 0 {
 		u.Algorithm = d.Algorithm()
 	}
-	fw, h, err := s.receive(ctx, u, r.Body, r.Header.Get("Content-Range"))
+	fw, h, err := s.receive(ctx, u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
 	if err != nil {
 		release()
 		return err
@@ -381,10 +391,9 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, req *request, re
 	} else if err := s.Blobs.Move(ctx, uploadKey(u.ID), blobKey(d)); err != nil {
 		return err
 	}
-	if err := s.Store.LinkBlob(ctx, repo.ID, d.String(), u.Size); err != nil {
-		return err
-	}
-	if err := s.Store.DeleteUpload(ctx, u.ID); err != nil {
+	// The link ends the session and its reservation in one transaction.
+	if err := s.Store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: repo.ID, Digest: d.String(), Size: u.Size, UploadID: u.ID,
+		DefaultReject: s.DefaultRejectQuotaBytes, Caller: s.actor(req)}); err != nil {
 		return err
 	}
 	blobCreated(w, req, d)

@@ -181,3 +181,19 @@ type QuotaLimit struct {
 	Kind    string // Warning | Reject
 	Percent int64
 }
+
+// BlobLink is a blob arriving in a repository, already verified and in
+// storage: an upload that completed (UploadID names it; its reservation
+// goes as the blob is linked) or a mount. Linking charges the namespace
+// for the blob when none of its repositories has it yet, judged by
+// wharf.QuotaLimits.
+type BlobLink struct {
+	RepositoryID int64
+	Digest       string
+	Size         int64
+	UploadID     string
+	// DefaultReject limits namespaces without a quota (0 = none).
+	DefaultReject int64
+	// Caller performs the link: quota warnings are logged as theirs.
+	Caller *Caller
+}
