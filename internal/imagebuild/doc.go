@@ -41,6 +41,34 @@
 // the matching layer type, so a Docker v2 base yields a consistent Docker
 // v2 image and an OCI base an OCI image.
 //
+// # Limits
+//
+// The executor runs inside the registry's process, and every archive a
+// build reads is the user's: the context files ADD unpacks and the layers
+// of the base images. A few kilobytes of bzip2 can carry gigabytes of tar
+// headers, so what a build takes is bounded entry by entry, and a build
+// past a bound fails with a wharf.Invalid error naming it:
+//
+//	per entry     name and link target ≤ buildcontext.MaxNameBytes (4 KiB),
+//	              PAX records ≤ buildcontext.MaxEntryAttrBytes (64 KiB),
+//	              checked before anything of the entry is kept
+//	per build     Options.MaxLayerBytes: file contents, names and
+//	              extended attributes of the new layers (the worker sets
+//	              twice BUILD_CONTEXT_MAX_BYTES)
+//	              Limits.MaxEntries (1,000,000): entries written to new
+//	              layers, and entries of ADD archives that write nothing
+//	              Limits.MaxAttrBytes (64 MiB): extended attributes written
+//	              Limits.MaxIndexBytes (128 MiB): what the build keeps in
+//	              memory about filesystems (see below)
+//	per image     maxIndexEntries (2,000,000) entries in its index
+//
+// The index of a stage keeps a node per path (its type, a symlink's
+// target), never a header; only the index of a COPY --from source keeps
+// directories' metadata and extended attributes, which it copies. Indexes
+// and the maps a copy or unpack keeps while it runs count an estimate of
+// their size against MaxIndexBytes, and a stage's index is given back
+// when the stage is built.
+//
 // # Build context
 //
 // COPY and ADD read the context only through an os.Root opened on
