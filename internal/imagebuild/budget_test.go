@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/wharf-registry/wharf/internal/dockerfile"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -217,6 +224,140 @@ func TestAddArchiveLimits(t *testing.T) {
 			if !wharf.IsCode(err, wharf.Invalid) || !strings.HasPrefix(wharf.ErrorMessage(err), "line 1: ADD failed: ") ||
 				!strings.Contains(wharf.ErrorMessage(err), tt.want) {
 				t.Fatalf("err = %v, want an Invalid error with the line and %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// craftedImage is a linux/amd64 image with one layer per header list,
+// bottom first.
+func craftedImage(t *testing.T, layers ...[]*tar.Header) v1.Image {
+	t.Helper()
+	img := empty.Image
+	for _, hdrs := range layers {
+		data := craftedTar(t, hdrs...)
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestBaseImageLimits: the layers of a base image meet the per-entry
+// limits, whether or not an entry shows in the flattened filesystem, and
+// count against MaxImageEntries and the build's memory, read for FROM or
+// for COPY --from.
+func TestBaseImageLimits(t *testing.T) {
+	long := strings.Repeat("n/", 2100) + "f"
+	tests := []struct {
+		name   string
+		layers [][]*tar.Header
+		lim    Limits
+		want   string
+	}{
+		{name: "huge extended attribute",
+			layers: [][]*tar.Header{{withRecords(dirHdr("d/"), strings.Repeat("A", 1_000_000), "SCHILY.xattr.user.x")}},
+			want:   `example.com/bomb: entry "d/" has 1000019 bytes of attributes (PAX records, extended attributes), more than the 65536 allowed per entry`},
+		{name: "long name in a lower layer's hidden entry",
+			layers: [][]*tar.Header{{regHdr(long)}, {regHdr(".wh.n")}},
+			want:   "has a name longer than 4096 bytes"},
+		{name: "long name in a whiteout",
+			layers: [][]*tar.Header{{regHdr("f")}, {regHdr(long + "/.wh.x")}},
+			want:   "has a name longer than 4096 bytes"},
+		{name: "long symlink target",
+			layers: [][]*tar.Header{{linkHdr(tar.TypeSymlink, "l", long)}},
+			want:   `example.com/bomb: entry "l" has a link target longer than 4096 bytes`},
+		{name: "many entries", lim: Limits{MaxImageEntries: 100},
+			layers: [][]*tar.Header{many(60, func(int) *tar.Header { return regHdr("f") }), many(60, func(int) *tar.Header { return dirHdr("d/") })},
+			want:   "image example.com/bomb has more than 100 entries in its layers"},
+		{name: "many long names", lim: Limits{MaxIndexBytes: 1 << 20},
+			layers: [][]*tar.Header{many(2000, func(i int) *tar.Header { return regHdr(longPath(i, 1000)) })},
+			want:   "the build would keep more than 1 MiB in memory about the filesystems it reads"},
+		{name: "many long whiteouts", lim: Limits{MaxIndexBytes: 1 << 20},
+			layers: [][]*tar.Header{{regHdr("f")}, many(2000, func(i int) *tar.Header { return regHdr(longPath(i, 1000) + "/.wh.x") })},
+			want:   "the build would keep more than 1 MiB in memory about the filesystems it reads"},
+		{name: "many long opaque markers", lim: Limits{MaxIndexBytes: 1 << 20},
+			layers: [][]*tar.Header{{regHdr("f")}, many(2000, func(i int) *tar.Header { return regHdr(longPath(i, 1000) + "/.wh..wh..opq") })},
+			want:   "the build would keep more than 1 MiB in memory about the filesystems it reads"},
+	}
+	for _, tt := range tests {
+		for _, copyFrom := range []bool{false, true} {
+			name := tt.name + " FROM"
+			base, ins := "example.com/bomb", cp("/x/", "a.txt")
+			if copyFrom {
+				name = tt.name + " COPY --from"
+				base, ins = "scratch", copyFromImage("example.com/bomb", "/", "/")
+			}
+			t.Run(name, func(t *testing.T) {
+				reg := &registry{images: map[string]v1.Image{"example.com/bomb": craftedImage(t, tt.layers...)}}
+				o := opts(t, writeContext(t, map[string]fsEntry{"a.txt": {body: "a"}}))
+				o.Base, o.Limits = reg.base, tt.lim
+				_, err := Build(context.Background(), stages(newStage(from(base, ""), ins)), o)
+				if !wharf.IsCode(err, wharf.Invalid) || !strings.Contains(wharf.ErrorMessage(err), tt.want) {
+					t.Fatalf("err = %v, want an Invalid error with %q", err, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func copyFromImage(from, dest string, sources ...string) *dockerfile.Copy {
+	c := cp(dest, sources...)
+	c.From = from
+	return c
+}
+
+// TestIndexMemoryGivenBack: a stage's index is given back when the stage
+// is built, and what a walk remembers when the walk ends; the index of a
+// COPY --from source stays for the build.
+func TestIndexMemoryGivenBack(t *testing.T) {
+	img := craftedImage(t, many(1000, func(i int) *tar.Header { return regHdr(longPath(i, 500)) }))
+	b := newBudget(Limits{}, 0)
+	x, err := indexImage(context.Background(), img, "image big", b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := b.mem.used
+	if x.kept.release(); b.mem.used != 0 {
+		t.Fatalf("%d bytes still counted once the index and its walk are dropped", b.mem.used)
+	}
+	// Room for one index and the walk that reads it (which remembers as
+	// many paths), not for two indexes.
+	lim := Limits{MaxIndexBytes: one * 5 / 2}
+	reg := &registry{images: map[string]v1.Image{"big": img}}
+	tests := []struct {
+		name string
+		df   *dockerfile.Dockerfile
+		fail bool
+	}{
+		{name: "stage after stage", df: stages(
+			newStage(from("big", "one"), cp("/a", "a.txt")),
+			newStage(from("one", ""), cp("/b", "a.txt")))},
+		{name: "a source index stays", fail: true, df: stages(
+			newStage(from("big", ""), copyFromImage("big", "/c/", "/p"), cp("/b", "a.txt")))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := opts(t, writeContext(t, map[string]fsEntry{"a.txt": {body: "a"}}))
+			o.Base, o.Limits = reg.base, lim
+			_, err := Build(context.Background(), tt.df, o)
+			if tt.fail != (err != nil) || (tt.fail && !strings.Contains(err.Error(), "in memory")) {
+				t.Fatalf("err = %v, want failure %v", err, tt.fail)
 			}
 		})
 	}

@@ -403,6 +403,15 @@ func (b *builder) describe(r ref) string {
 	return fmt.Sprintf("stage %d", r.stage)
 }
 
+// source names what r refers to as a source of files, for messages:
+// "image alpine:3", "stage build".
+func (b *builder) source(r ref) string {
+	if r.stage < 0 {
+		return "image " + r.image
+	}
+	return b.describe(r)
+}
+
 // scratch is the empty OCI image for the build's platform.
 func (b *builder) scratch() (v1.Image, error) {
 	p := b.opts.Platform

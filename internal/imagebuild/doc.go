@@ -60,14 +60,18 @@
 //	              Limits.MaxAttrBytes (64 MiB): extended attributes written
 //	              Limits.MaxIndexBytes (128 MiB): what the build keeps in
 //	              memory about filesystems (see below)
-//	per image     maxIndexEntries (2,000,000) entries in its index
+//	per image     Limits.MaxImageEntries (2,000,000): entries in all of
+//	              its layers, each time they are read
 //
-// The index of a stage keeps a node per path (its type, a symlink's
-// target), never a header; only the index of a COPY --from source keeps
-// directories' metadata and extended attributes, which it copies. Indexes
-// and the maps a copy or unpack keeps while it runs count an estimate of
-// their size against MaxIndexBytes, and a stage's index is given back
-// when the stage is built.
+// Images are flattened by the executor itself (walk.go), layer by layer
+// from the top, so that even entries that never show, such as whiteouts,
+// are checked before anything of them is kept. The index of a stage
+// keeps a node per path (its type, a symlink's target), never a header;
+// only the index of a COPY --from source keeps directories' metadata and
+// extended attributes, which it copies. Indexes, and the paths a walk,
+// an unpack or a copy remembers while it runs, count an estimate of
+// their size against MaxIndexBytes; a stage's index is given back when
+// the stage is built.
 //
 // # Build context
 //

@@ -54,7 +54,7 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 	if err != nil {
 		return err
 	}
-	what := s.b.describe(r)
+	what := s.b.source(r)
 	destDir := c.destDir || len(picks) > 1 || w.fs.isDir(c.dest)
 	for i, pk := range picks {
 		picks[i].target = c.dest
@@ -81,7 +81,7 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 	var links []hardlink
 	kept := tally{mem: &s.b.budget.mem}
 	defer kept.release()
-	err = walkImage(ctx, img, what, func(p string, hdr *tar.Header, content io.Reader) error {
+	err = walkImage(ctx, img, what, w.budget, func(p string, hdr *tar.Header, content io.Reader) error {
 		target, ok := pickTarget(picks, p)
 		if !ok || hdr.Typeflag == tar.TypeDir {
 			return nil
@@ -110,7 +110,7 @@ func (b *builder) sourceIndex(ctx context.Context, r ref, img v1.Image) (*fsInde
 	if idx, ok := b.indexes[r]; ok {
 		return idx, nil
 	}
-	idx, err := indexImage(ctx, img, b.describe(r), b.budget, true)
+	idx, err := indexImage(ctx, img, b.source(r), b.budget, true)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, what string, 
 	if len(waiting) == 0 {
 		return nil
 	}
-	err := walkImage(ctx, img, what, func(p string, hdr *tar.Header, content io.Reader) error {
+	err := walkImage(ctx, img, what, w.budget, func(p string, hdr *tar.Header, content io.Reader) error {
 		ls, ok := waiting[p]
 		if !ok || hdr.Typeflag != tar.TypeReg {
 			return nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does, so a
@@ -307,19 +306,11 @@ func (x *fsIndex) dirsUnder(dir string) []string {
 	return out
 }
 
-// maxIndexEntries bounds an image's index: base images come from users
-// (and other registries), and each entry costs memory in the process that
-// also serves the registry. Real distributions hold well under this.
-const maxIndexEntries = 2_000_000
-
 // indexImage reads img, which what names, into an index whose memory
 // counts against b; keepDirs keeps directories' metadata for COPY --from.
 func indexImage(ctx context.Context, img v1.Image, what string, b *budget, keepDirs bool) (*fsIndex, error) {
 	x := newFSIndex(&b.mem, keepDirs)
-	err := walkImage(ctx, img, what, func(p string, hdr *tar.Header, r io.Reader) error {
-		if len(x.nodes) >= maxIndexEntries {
-			return fmt.Errorf("the image has more than %d filesystem entries", maxIndexEntries)
-		}
+	err := walkImage(ctx, img, what, b, func(p string, hdr *tar.Header, r io.Reader) error {
 		var data []byte
 		if keepsContent(p, hdr) {
 			var err error
@@ -334,34 +325,6 @@ func indexImage(ctx context.Context, img v1.Image, what string, b *budget, keepD
 		return nil, err
 	}
 	return x, nil
-}
-
-// walkImage calls fn for each entry of img's flattened filesystem (whiteouts
-// applied), with the entry's absolute clean path; r reads its content.
-// Entries breaking the per-entry limits are refused, naming what.
-func walkImage(ctx context.Context, img v1.Image, what string, fn func(p string, hdr *tar.Header, r io.Reader) error) error {
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(ctxReader{ctx, rc})
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read image filesystem: %w", err)
-		}
-		if err := checkHeader(what, hdr); err != nil {
-			return err
-		}
-		p := path.Clean("/" + hdr.Name)
-		if p == "/" {
-			continue
-		}
-		if err := fn(p, hdr, tr); err != nil {
-			return err
-		}
-	}
 }
 
 // maxAccountFile bounds how much of /etc/passwd or /etc/group is kept to

@@ -25,6 +25,9 @@ type Limits struct {
 	// MaxAttrBytes bounds the extended attributes (SCHILY.xattr PAX
 	// records, keys and values) the build's new layers hold together.
 	MaxAttrBytes int64
+	// MaxImageEntries bounds the entries of one read of a base image's
+	// layers, all layers together, shadowed and deleted entries included.
+	MaxImageEntries int
 	// MaxIndexBytes bounds the memory the build keeps about filesystems:
 	// the index of each stage and of each COPY --from source (paths, link
 	// targets, directories' metadata and attributes, /etc/passwd and
@@ -36,10 +39,12 @@ type Limits struct {
 
 // DefaultLimits returns 1,000,000 entries (ten contexts of the largest
 // size buildcontext.DefaultLimits allows), 64 MiB of extended attributes
-// (an SELinux label on each of those entries) and 128 MiB of index, which
-// holds a base image of some 300,000 files copied from with COPY --from.
+// (an SELinux label on each of those entries), 2,000,000 entries in an
+// image's layers (real distributions hold well under this) and 128 MiB
+// of index, which holds a base image of some 300,000 files copied from
+// with COPY --from.
 func DefaultLimits() Limits {
-	return Limits{MaxEntries: 1_000_000, MaxAttrBytes: 64 << 20, MaxIndexBytes: 128 << 20}
+	return Limits{MaxEntries: 1_000_000, MaxAttrBytes: 64 << 20, MaxImageEntries: 2_000_000, MaxIndexBytes: 128 << 20}
 }
 
 func (l Limits) orDefaults() Limits {
@@ -50,16 +55,14 @@ func (l Limits) orDefaults() Limits {
 	if l.MaxAttrBytes <= 0 {
 		l.MaxAttrBytes = d.MaxAttrBytes
 	}
+	if l.MaxImageEntries <= 0 {
+		l.MaxImageEntries = d.MaxImageEntries
+	}
 	if l.MaxIndexBytes <= 0 {
 		l.MaxIndexBytes = d.MaxIndexBytes
 	}
 	return l
 }
-
-// maxImageEntries bounds the entries of one read of an image's layers, all
-// layers together: base images come from users (and other registries).
-// Real distributions hold well under this.
-const maxImageEntries = 2_000_000
 
 // What the index keeps for an entry besides its strings, estimated from
 // Go's maps at their emptiest (a map holds 8-slot groups and doubles as it
@@ -126,7 +129,7 @@ type tally struct {
 // keep more than the build's memory allows.
 func (t *tally) take(n int64) error {
 	if n > 0 && t.mem.used+n > t.mem.max {
-		return limitf("the build would keep more than %d MiB in memory about the filesystems it reads (too many entries, or too long names); the built-in executor stops there", t.mem.max>>20)
+		return limitf("the build would keep more than %s in memory about the filesystems it reads (too many entries, or too long names); the built-in executor stops there", mib(t.mem.max))
 	}
 	t.mem.used += n
 	t.held += n
@@ -162,6 +165,14 @@ func invalidIfLimit(err error) error {
 		return wharf.Errorf(wharf.Invalid, "%s", err.Error())
 	}
 	return err
+}
+
+// mib formats a limit of n bytes for a message.
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // checkHeader refuses an entry of the archive src names whose name, link

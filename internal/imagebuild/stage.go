@@ -131,7 +131,7 @@ func (s *stage) history(createdBy string, emptyLayer bool) v1.History {
 // index up to date, so it is read once per stage.
 func (s *stage) filesystem(ctx context.Context) (*fsIndex, error) {
 	if s.fs == nil {
-		idx, err := indexImage(ctx, s.base, s.b.describe(s.b.bases[s.index]), s.b.budget, false)
+		idx, err := indexImage(ctx, s.base, s.b.source(s.b.bases[s.index]), s.b.budget, false)
 		if err != nil {
 			return nil, err
 		}
