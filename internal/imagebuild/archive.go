@@ -111,7 +111,7 @@ func unpack(w *layerWriter, tr *tar.Reader, src, dest string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", src, err)
 		}
-		if err := checkHeader(src, hdr); err != nil {
+		if err := w.budget.read(src, hdr); err != nil {
 			return err
 		}
 		name := path.Clean("/" + hdr.Name)

@@ -204,6 +204,11 @@ func TestAddArchiveLimits(t *testing.T) {
 				return withRecords(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g"}, "c", "comment")
 			}),
 			want: "the build would write more than 40 entries"},
+		{name: "PAX records read", lim: Limits{MaxHeaderBytes: 100 << 10},
+			entries: many(20, func(int) *tar.Header {
+				return withRecords(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g"}, strings.Repeat("c", 10<<10), "comment")
+			}),
+			want: "the build would read more than 102400 bytes of entry names, link targets and PAX records from its archives and base images"},
 		{name: "names against the layer budget", maxLayer: 50_000,
 			entries: many(100, func(i int) *tar.Header { return regHdr(longPath(i, 1000)) }),
 			want:    "the build's new layers would hold more than 50000 bytes"},
@@ -285,6 +290,11 @@ func TestBaseImageLimits(t *testing.T) {
 		{name: "many entries", lim: Limits{MaxImageEntries: 100},
 			layers: [][]*tar.Header{many(60, func(int) *tar.Header { return regHdr("f") }), many(60, func(int) *tar.Header { return dirHdr("d/") })},
 			want:   "image example.com/bomb has more than 100 entries in its layers"},
+		{name: "PAX records read", lim: Limits{MaxHeaderBytes: 100 << 10},
+			layers: [][]*tar.Header{many(20, func(i int) *tar.Header {
+				return withRecords(regHdr(fmt.Sprint(i)), strings.Repeat("c", 10<<10), "comment")
+			})},
+			want: "the build would read more than 102400 bytes of entry names, link targets and PAX records"},
 		{name: "many long names", lim: Limits{MaxIndexBytes: 1 << 20},
 			layers: [][]*tar.Header{many(2000, func(i int) *tar.Header { return regHdr(longPath(i, 1000)) })},
 			want:   "the build would keep more than 1 MiB in memory about the filesystems it reads"},

@@ -25,6 +25,11 @@ type Limits struct {
 	// MaxAttrBytes bounds the extended attributes (SCHILY.xattr PAX
 	// records, keys and values) the build's new layers hold together.
 	MaxAttrBytes int64
+	// MaxHeaderBytes bounds the names, link targets and PAX records of
+	// all the entries the build reads from ADD archives and base images'
+	// layers (each time it reads them), whether they write anything or
+	// not: reading them is the build's work.
+	MaxHeaderBytes int64
 	// MaxImageEntries bounds the entries of one read of a base image's
 	// layers, all layers together, shadowed and deleted entries included.
 	MaxImageEntries int
@@ -39,12 +44,13 @@ type Limits struct {
 
 // DefaultLimits returns 1,000,000 entries (ten contexts of the largest
 // size buildcontext.DefaultLimits allows), 64 MiB of extended attributes
-// (an SELinux label on each of those entries), 2,000,000 entries in an
-// image's layers (real distributions hold well under this) and 128 MiB
-// of index, which holds a base image of some 300,000 files copied from
-// with COPY --from.
+// (an SELinux label on each of those entries), 1 GiB of headers read
+// (a base image of 300,000 files read a dozen times), 2,000,000 entries
+// in an image's layers (real distributions hold well under this) and
+// 128 MiB of index, which holds a base image of some 300,000 files
+// copied from with COPY --from.
 func DefaultLimits() Limits {
-	return Limits{MaxEntries: 1_000_000, MaxAttrBytes: 64 << 20, MaxImageEntries: 2_000_000, MaxIndexBytes: 128 << 20}
+	return Limits{MaxEntries: 1_000_000, MaxAttrBytes: 64 << 20, MaxHeaderBytes: 1 << 30, MaxImageEntries: 2_000_000, MaxIndexBytes: 128 << 20}
 }
 
 func (l Limits) orDefaults() Limits {
@@ -54,6 +60,9 @@ func (l Limits) orDefaults() Limits {
 	}
 	if l.MaxAttrBytes <= 0 {
 		l.MaxAttrBytes = d.MaxAttrBytes
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if l.MaxImageEntries <= 0 {
 		l.MaxImageEntries = d.MaxImageEntries
@@ -82,6 +91,7 @@ type budget struct {
 	layerBytes    int64 // file, name and attribute bytes of the new layers
 	entries       int
 	attrBytes     int64
+	headerBytes   int64 // of the entries read from archives and images
 	mem           memory
 }
 
@@ -169,27 +179,35 @@ func invalidIfLimit(err error) error {
 
 // mib formats a limit of n bytes for a message.
 func mib(n int64) string {
-	if n%(1<<20) == 0 {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// checkHeader refuses an entry of the archive src names whose name, link
-// target or PAX records break the per-entry limits.
-func checkHeader(src string, hdr *tar.Header) error {
+// read checks an entry of the archive src names against the per-entry
+// limits, and counts its names and PAX records against MaxHeaderBytes,
+// before anything of it is kept.
+func (b *budget) read(src string, hdr *tar.Header) error {
 	const clip = 200 // of a name in a message
 	name := hdr.Name
 	if len(name) > clip {
 		name = strings.ToValidUTF8(name[:clip], "") + "..."
 	}
-	switch n := buildcontext.PAXBytes(hdr.PAXRecords); {
+	pax := buildcontext.PAXBytes(hdr.PAXRecords)
+	switch {
 	case len(hdr.Name) > buildcontext.MaxNameBytes:
 		return limitf("%s: entry %q has a name longer than %d bytes", src, name, buildcontext.MaxNameBytes)
 	case len(hdr.Linkname) > buildcontext.MaxNameBytes:
 		return limitf("%s: entry %q has a link target longer than %d bytes", src, name, buildcontext.MaxNameBytes)
-	case n > buildcontext.MaxEntryAttrBytes:
-		return limitf("%s: entry %q has %d bytes of attributes (PAX records, extended attributes), more than the %d allowed per entry", src, name, n, buildcontext.MaxEntryAttrBytes)
+	case pax > buildcontext.MaxEntryAttrBytes:
+		return limitf("%s: entry %q has %d bytes of attributes (PAX records, extended attributes), more than the %d allowed per entry", src, name, pax, buildcontext.MaxEntryAttrBytes)
+	}
+	if b.headerBytes += int64(len(hdr.Name) + len(hdr.Linkname) + pax); b.headerBytes > b.lim.MaxHeaderBytes {
+		return limitf("the build would read more than %s of entry names, link targets and PAX records from its archives and base images", mib(b.lim.MaxHeaderBytes))
 	}
 	return nil
 }

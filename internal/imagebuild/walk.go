@@ -31,16 +31,16 @@ const (
 // one of its parents' directories.
 //
 // Base images are the user's: every entry meets the per-entry limits
-// before anything of it is kept, the entries of all layers together
-// count against Limits.MaxImageEntries, and the paths the walk remembers
-// to apply these rules count against the build's memory until it
-// returns.
+// and counts against Limits.MaxHeaderBytes before anything of it is
+// kept, the entries of all layers together count against
+// Limits.MaxImageEntries, and the paths the walk remembers to apply these
+// rules count against the build's memory until it returns.
 func walkImage(ctx context.Context, img v1.Image, what string, b *budget, fn func(p string, hdr *tar.Header, r io.Reader) error) error {
 	layers, err := img.Layers()
 	if err != nil {
 		return fmt.Errorf("read the layers of %s: %w", what, err)
 	}
-	w := imageWalk{what: what, max: b.lim.MaxImageEntries, seen: map[string]bool{}, opaque: map[string]bool{}, kept: tally{mem: &b.mem}}
+	w := imageWalk{what: what, budget: b, seen: map[string]bool{}, opaque: map[string]bool{}, kept: tally{mem: &b.mem}}
 	defer w.kept.release()
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := w.layer(ctx, layers[i], fn); err != nil {
@@ -53,8 +53,8 @@ func walkImage(ctx context.Context, img v1.Image, what string, b *budget, fn fun
 // imageWalk is the state of one walkImage.
 type imageWalk struct {
 	what    string
+	budget  *budget
 	entries int
-	max     int
 	// seen holds the paths shown or deleted so far: true where nothing
 	// below may show (a non-directory, a whiteout), false for a directory.
 	seen map[string]bool
@@ -85,10 +85,10 @@ func (w *imageWalk) layer(ctx context.Context, l v1.Layer, fn func(p string, hdr
 		if err != nil {
 			return fmt.Errorf("read the layers of %s: %w", w.what, err)
 		}
-		if w.entries++; w.entries > w.max {
-			return limitf("%s has more than %d entries in its layers", w.what, w.max)
+		if w.entries++; w.entries > w.budget.lim.MaxImageEntries {
+			return limitf("%s has more than %d entries in its layers", w.what, w.budget.lim.MaxImageEntries)
 		}
-		if err := checkHeader(w.what, hdr); err != nil {
+		if err := w.budget.read(w.what, hdr); err != nil {
 			return err
 		}
 		p := path.Clean("/" + hdr.Name)
