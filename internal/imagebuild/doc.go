@@ -60,7 +60,7 @@
 //	              Limits.MaxAttrBytes (64 MiB): extended attributes written
 //	              Limits.MaxHeaderBytes (1 GiB): names, link targets and
 //	              PAX records read from ADD archives and base images
-//	              Limits.MaxIndexBytes (128 MiB): what the build keeps in
+//	              Limits.MaxIndexBytes (96 MiB): what the build keeps in
 //	              memory about filesystems (see below)
 //	per image     Limits.MaxImageEntries (2,000,000): entries in all of
 //	              its layers, each time they are read

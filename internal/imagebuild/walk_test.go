@@ -2,12 +2,21 @@ package imagebuild
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"errors"
 	"io"
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // TestWalkImage checks how layers flatten: upper layers win, whiteouts
@@ -77,4 +86,46 @@ func TestWalkImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fuzzLimits keep a fuzzed build small.
+var fuzzLimits = Limits{MaxEntries: 1000, MaxAttrBytes: 64 << 10, MaxHeaderBytes: 1 << 20, MaxImageEntries: 1000, MaxIndexBytes: 1 << 20}
+
+// FuzzBaseImageLayer feeds arbitrary bytes to the executor as the layer
+// of a base image, copied whole with COPY --from: Build must not panic,
+// must fail only with a refusal, and any layer it writes names only clean
+// relative paths.
+func FuzzBaseImageLayer(f *testing.F) {
+	f.Add(craftedTar(f, dirHdr("usr/"), regHdr("usr/f"), linkHdr(tar.TypeLink, "usr/h", "usr/f"),
+		linkHdr(tar.TypeSymlink, "usr/l", "../../etc"), regHdr("usr/.wh.gone"), regHdr("opt/.wh..wh..opq")))
+	f.Add(craftedTar(f, withRecords(dirHdr("d/"), "v", "SCHILY.xattr.user.x"), regHdr(".wh.d"), regHdr("d/x")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		})
+		if err != nil {
+			return
+		}
+		img, err := mutate.AppendLayers(empty.Image, l)
+		if err != nil {
+			return
+		}
+		o := opts(t, "")
+		o.Base = (&registry{images: map[string]v1.Image{"fuzz": img}}).base
+		o.MaxLayerBytes, o.Limits = 1<<20, fuzzLimits
+		img, err = Build(context.Background(), stages(newStage(from("scratch", ""), copyFromImage("fuzz", "/out/", "/"))), o)
+		var coded *wharf.Error
+		if errors.As(err, &coded) && coded.Code != wharf.Invalid {
+			t.Fatalf("err = %v, want a refusal", err)
+		}
+		if err != nil {
+			return
+		}
+		names, _ := lastLayer(t, img)
+		for _, n := range names {
+			if clean := strings.TrimSuffix(n, "/"); clean == "" || clean != path.Clean(clean) || strings.HasPrefix(clean, "/") || strings.HasPrefix(clean, "..") {
+				t.Errorf("layer entry %q", n)
+			}
+		}
+	})
 }
