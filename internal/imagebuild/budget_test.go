@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/wharf-registry/wharf/internal/buildcontext"
 	"github.com/wharf-registry/wharf/internal/dockerfile"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -63,11 +64,13 @@ func peakHeap(t *testing.T, fn func()) uint64 {
 	return peak - base
 }
 
-// TestAddXattrBomb is the reported attack: a 19 KB bzip2 tar of 1,500
-// directories, each with a 1 MB SCHILY.xattr.user.x record, added to a
-// scratch stage with the worker's layer budget. It used to take the
-// server past 2 GB; it must fail on the attribute limit within a small
-// heap.
+// TestAddXattrBomb is the reported attack, as the worker runs it: a
+// build context upload holding a Dockerfile and a 19 KB bzip2 tar of
+// 1,500 directories, each with a 1 MB SCHILY.xattr.user.x record, which
+// the Dockerfile adds to a scratch image. The context is extracted with
+// the worker's limits (the nested tar is one small file to it) and built
+// with the worker's layer budget. It used to take the heap past 2 GB; it
+// must fail on the attribute limit within a small heap.
 //
 // testdata/xattr-bomb.tar.bz2 is archive/tar output (PAX format, entries
 // d0000/ to d1499/, mode 0755, each with the record set to 1,000,000
@@ -77,15 +80,26 @@ func TestAddXattrBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := opts(t, writeContext(t, map[string]fsEntry{"inner.tar.bz2": {body: string(bomb)}}))
+	const text = "FROM scratch\nADD inner.tar.bz2 /x/\n"
+	upload := tarBytes(t, []tarEntry{{name: "Dockerfile", body: text}, {name: "inner.tar.bz2", body: string(bomb)}})
+	ctxDir := filepath.Join(t.TempDir(), "ctx")
+	o := opts(t, ctxDir)
 	o.MaxLayerBytes = 2 << 30 // the worker's: twice the default BUILD_CONTEXT_MAX_BYTES
 	var berr error
 	peak := peakHeap(t, func() {
-		_, berr = Build(context.Background(), stages(newStage(from("scratch", ""), add("/x/", "inner.tar.bz2"))), o)
+		if _, err := buildcontext.Extract(context.Background(), bytes.NewReader(upload), ctxDir, buildcontext.DefaultLimits()); err != nil {
+			t.Fatal(err)
+		}
+		df, err := dockerfile.Parse(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, berr = Build(context.Background(), df, o)
 	})
-	t.Logf("peak heap %d KiB, err %v", peak>>10, berr)
-	if berr == nil || !wharf.IsCode(berr, wharf.Invalid) || !strings.Contains(berr.Error(), "attribute") {
-		t.Errorf("err = %v, want an Invalid error naming the attribute limit", berr)
+	t.Logf("context of %d bytes: peak heap %d KiB, %v", len(upload), peak>>10, berr)
+	want := `line 2: ADD failed: archive inner.tar.bz2: entry "d0000/" has 1000019 bytes of attributes (PAX records, extended attributes), more than the 65536 allowed per entry`
+	if !wharf.IsCode(berr, wharf.Invalid) || wharf.ErrorMessage(berr) != want {
+		t.Errorf("err = %v, want Invalid: %s", berr, want)
 	}
 	if peak > 32<<20 {
 		t.Errorf("peak heap %d MiB, want under 32 MiB", peak>>20)
