@@ -73,7 +73,10 @@
 // extended attributes, which it copies. Indexes, and the paths a walk,
 // an unpack or a copy remembers while it runs, count an estimate of
 // their size against MaxIndexBytes; a stage's index is given back when
-// the stage is built.
+// the stage is built. With the default limits a build stays under 256 MiB
+// of heap whatever its archives hold (TestBuildHeapBounded). The context
+// itself was bounded the same way, entry by entry and in total, by
+// buildcontext.Extract before the build started.
 //
 // # Build context
 //
