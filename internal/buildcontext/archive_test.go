@@ -45,6 +45,21 @@ func hardlink(name, target string) member {
 	return member{hdr: tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o644}}
 }
 
+// withPAX adds a PAX record to m.
+func withPAX(m member, key, value string) member {
+	if m.hdr.PAXRecords == nil {
+		m.hdr.PAXRecords = map[string]string{}
+	}
+	m.hdr.PAXRecords[key] = value
+	m.hdr.Format = tar.FormatPAX
+	return m
+}
+
+// globalPAX is a global PAX header carrying one record.
+func globalPAX(key, value string) member {
+	return member{hdr: tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "global", PAXRecords: map[string]string{key: value}, Format: tar.FormatPAX}}
+}
+
 func special(name string, typ byte) member {
 	return member{hdr: tar.Header{Typeflag: typ, Name: name, Mode: 0o600, Devmajor: 1, Devminor: 3}}
 }
@@ -82,9 +97,10 @@ func gzipped(t testing.TB, data []byte) []byte {
 
 // zipMember is one zip entry; a symlink's body is its target.
 type zipMember struct {
-	name string
-	body string
-	mode fs.FileMode
+	name    string
+	body    string
+	mode    fs.FileMode
+	comment string
 }
 
 func zipball(t testing.TB, members ...zipMember) []byte {
@@ -92,7 +108,7 @@ func zipball(t testing.TB, members ...zipMember) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, m := range members {
-		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate, Modified: testTime}
+		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate, Modified: testTime, Comment: m.comment}
 		h.SetMode(m.mode)
 		w, err := zw.CreateHeader(h)
 		if err != nil {

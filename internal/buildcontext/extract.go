@@ -15,8 +15,11 @@
 //   - symlinks are only created when they resolve inside the destination
 //     from where they really are, so the extracted tree is safe for the
 //     builder to read as well;
-//   - the bytes read from the upload, the bytes written and the number of
-//     entries are counted while streaming, so a bomb stops at its limit.
+//   - the bytes read from the upload, the bytes written, the number of
+//     entries and the bytes of their names, link targets and attributes
+//     are counted while streaming, so a bomb stops at its limit; each
+//     entry's name, link target and attributes are bounded on their own
+//     (MaxNameBytes, MaxEntryAttrBytes) before anything of it is kept.
 //
 // Refusals are *UnsafeError values and corrupt archives are wharf.Invalid
 // errors; both reach the user as HTTP 400. Failures of the host (a full
@@ -32,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -48,6 +52,21 @@ const (
 	FormatDockerfile Format = "dockerfile"
 )
 
+// Limits of one archive entry, in every archive a build reads: the build
+// context here, and the archives ADD unpacks and the base images' layers
+// in imagebuild.
+const (
+	// MaxNameBytes bounds an entry's name and its link target: PATH_MAX
+	// on Linux, so no entry a real filesystem produced is refused.
+	MaxNameBytes = 4 << 10
+	// MaxEntryAttrBytes bounds the attribute bytes of one entry: its PAX
+	// records (extended attributes, long names and the like), keys and
+	// values together, or a zip entry's extra fields and comment. 64 KiB
+	// is what Linux allows for one extended attribute (XATTR_SIZE_MAX)
+	// and for the list of a file's attribute names (XATTR_LIST_MAX).
+	MaxEntryAttrBytes = 64 << 10
+)
+
 // Limits bound what one build context may cost. A zero or negative field
 // takes its value from DefaultLimits.
 type Limits struct {
@@ -57,11 +76,19 @@ type Limits struct {
 	MaxFiles int
 	// MaxCompressedBytes bounds the bytes read from the upload itself.
 	MaxCompressedBytes int64
+	// MaxHeaderBytes bounds the names, link targets and attribute bytes
+	// (see MaxEntryAttrBytes) of all entries together, and the central
+	// directory a zip archive holds in memory while it is unpacked. The
+	// names of the files and directories written are kept until Extract
+	// returns, so this also bounds that memory.
+	MaxHeaderBytes int64
 }
 
-// DefaultLimits returns 1 GiB of files, 100,000 entries and 1 GiB of upload.
+// DefaultLimits returns 1 GiB of files, 100,000 entries, 1 GiB of upload
+// and 64 MiB of names and attributes: 100,000 entries with 200-byte paths
+// and a few extended attributes each take a third of it.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 1 << 30, MaxFiles: 100_000, MaxCompressedBytes: 1 << 30}
+	return Limits{MaxBytes: 1 << 30, MaxFiles: 100_000, MaxCompressedBytes: 1 << 30, MaxHeaderBytes: 64 << 20}
 }
 
 func (l Limits) orDefaults() Limits {
@@ -74,6 +101,9 @@ func (l Limits) orDefaults() Limits {
 	}
 	if l.MaxCompressedBytes <= 0 {
 		l.MaxCompressedBytes = d.MaxCompressedBytes
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	return l
 }
@@ -90,7 +120,17 @@ func (e *UnsafeError) Error() string {
 	if e.Entry == "" {
 		return "build context " + e.Reason
 	}
-	return fmt.Sprintf("build context entry %q %s", e.Entry, e.Reason)
+	return fmt.Sprintf("build context entry %q %s", clip(e.Entry), e.Reason)
+}
+
+// clip shortens a name for a message: an entry refused for its length
+// should not put kilobytes of it in the build's error.
+func clip(name string) string {
+	const max = 200
+	if len(name) <= max {
+		return name
+	}
+	return strings.ToValidUTF8(name[:max], "") + "..."
 }
 
 // Unwrap returns a wharf.Invalid error carrying the same message, so that

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -161,6 +162,40 @@ func TestExtractRefuses(t *testing.T) {
 			lim: buildcontext.Limits{MaxFiles: 3}, want: "build context has more than 3 entries"},
 		{name: "too many zip files", build: zipOf(zipMember{name: "a"}, zipMember{name: "b"}, zipMember{name: "c"}, zipMember{name: "d"}),
 			lim: buildcontext.Limits{MaxFiles: 3}, want: "build context has more than 3 entries"},
+		{name: "name too long", build: tarOf(file(strings.Repeat("n/", 2100)+"f", "x")),
+			want: `has a name longer than 4096 bytes`},
+		{name: "long name clipped in the message", build: tarOf(file(strings.Repeat("n/", 2100)+"f", "x")),
+			want: `build context entry "` + strings.Repeat("n/", 100) + `..." has a name`},
+		{name: "link target too long", build: tarOf(symlink("l", strings.Repeat("a/", 2100))),
+			want: `build context entry "l" has a link target longer than 4096 bytes`},
+		{name: "hard link target too long", build: tarOf(hardlink("h", strings.Repeat("a/", 2100))),
+			want: `build context entry "h" has a link target longer than 4096 bytes`},
+		{name: "extended attribute too large", build: tarOf(withPAX(file("f", "x"), "SCHILY.xattr.user.x", strings.Repeat("A", 64<<10))),
+			want: `build context entry "f" has 65555 bytes of attributes (PAX records, extended attributes, zip extra fields), more than the 64 KiB allowed per entry`},
+		{name: "many extended attributes", build: func(t *testing.T, _ string) []byte {
+			m := dir("d/", 0o755)
+			for i := range 3000 {
+				m = withPAX(m, fmt.Sprintf("SCHILY.xattr.user.%04d", i), "0123456789")
+			}
+			return tarball(t, m)
+		}, want: `build context entry "d/" has 96000 bytes of attributes`},
+		{name: "global PAX header too large", build: tarOf(globalPAX("comment", strings.Repeat("c", 70<<10))),
+			want: `build context entry "global" has 71687 bytes of attributes`},
+		{name: "names and attributes too large together", build: tarOf(file(strings.Repeat("a", 60), ""), withPAX(file("b", ""), "SCHILY.xattr.user.x", "abc")),
+			lim: buildcontext.Limits{MaxHeaderBytes: 80}, want: "build context has more than 80 bytes of entry names, link targets and attributes"},
+		{name: "global headers too large together", build: tarOf(globalPAX("comment", strings.Repeat("c", 50)), globalPAX("comment", strings.Repeat("c", 50))),
+			lim: buildcontext.Limits{MaxHeaderBytes: 100}, want: "build context has more than 100 bytes of entry names, link targets and attributes"},
+		{name: "zip name too long", build: zipOf(zipMember{name: strings.Repeat("z", 5000), mode: 0o644}),
+			want: `has a name longer than 4096 bytes`},
+		{name: "zip comments too large together", build: zipOf(zipMember{name: "a", mode: 0o644, comment: strings.Repeat("c", 600)}, zipMember{name: "b", mode: 0o644, comment: strings.Repeat("c", 600)}),
+			lim: buildcontext.Limits{MaxHeaderBytes: 1000}, want: "build context has more than 1000 bytes of entry names, link targets and attributes"},
+		{name: "zip central directory too large", build: func(t *testing.T, _ string) []byte {
+			var ms []zipMember
+			for i := range 4 {
+				ms = append(ms, zipMember{name: fmt.Sprint(i), mode: 0o644, comment: strings.Repeat("c", 60<<10)})
+			}
+			return zipball(t, ms...)
+		}, lim: buildcontext.Limits{MaxHeaderBytes: 1 << 10}, want: "build context has a zip central directory larger than 1 KiB"},
 		{name: "file too large", build: tarOf(file("a", "0123456789x")),
 			lim: buildcontext.Limits{MaxBytes: 10}, want: "build context is larger than the 10 bytes limit"},
 		{name: "files too large together", build: tarOf(file("a", "012345"), file("b", "012345")),

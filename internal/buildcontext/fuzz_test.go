@@ -30,10 +30,12 @@ func FuzzExtract(f *testing.F) {
 		tarball(f, symlink("a", "/etc"), file("a/passwd", "x")),
 		tarball(f, symlink("up", "."), symlink("up/up/l", "../../x")),
 		tarball(f, special("null", tar.TypeChar)),
+		tarball(f, withPAX(dir("d/", 0o755), "SCHILY.xattr.user.x", "v"), globalPAX("comment", "c"), symlink("d/"+strings.Repeat("l", 200), "..")),
+		zipball(f, zipMember{name: "f", body: "x", mode: 0o644, comment: "c"}),
 	} {
 		f.Add(seed)
 	}
-	lim := buildcontext.Limits{MaxBytes: 1 << 20, MaxFiles: 200, MaxCompressedBytes: 1 << 20}
+	lim := buildcontext.Limits{MaxBytes: 1 << 20, MaxFiles: 200, MaxCompressedBytes: 1 << 20, MaxHeaderBytes: 64 << 10}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := newSandbox(t)
 		_, err := buildcontext.Extract(context.Background(), bytes.NewReader(data), s.dest, lim)

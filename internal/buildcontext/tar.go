@@ -9,7 +9,8 @@ import (
 )
 
 // tar unpacks a tar stream entry by entry; nothing is buffered beyond
-// archive/tar's own bounded header parsing.
+// archive/tar's own header parsing, which holds at most 1 MiB of one
+// entry's PAX records or long name at a time.
 func (w *writer) tar(r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
@@ -22,7 +23,8 @@ func (w *writer) tar(r io.Reader) error {
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
 			return err
 		}
-		e := entry{name: hdr.Name, mode: fs.FileMode(hdr.Mode), size: hdr.Size, link: hdr.Linkname, mtime: hdr.ModTime, body: tr}
+		e := entry{name: hdr.Name, mode: fs.FileMode(hdr.Mode), size: hdr.Size, link: hdr.Linkname, mtime: hdr.ModTime, body: tr,
+			attrs: PAXBytes(hdr.PAXRecords)}
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeCont, tar.TypeGNUSparse:
 			e.kind = kindFile
@@ -35,7 +37,7 @@ func (w *writer) tar(r io.Reader) error {
 		case tar.TypeXGlobalHeader:
 			// PAX metadata for the entries that follow; counted all the same,
 			// so that a stream of them is bounded too.
-			if err := w.next(); err != nil {
+			if err := w.count(e); err != nil {
 				return err
 			}
 			continue
@@ -52,4 +54,16 @@ func (w *writer) tar(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// PAXBytes is what the PAX records of a tar entry count against
+// MaxEntryAttrBytes: their keys and values together. archive/tar reports
+// every record an entry carries, long names and extended attributes
+// included.
+func PAXBytes(records map[string]string) int {
+	n := 0
+	for k, v := range records {
+		n += len(k) + len(v)
+	}
+	return n
 }

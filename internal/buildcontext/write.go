@@ -35,6 +35,7 @@ type entry struct {
 	link  string      // target of a symlink or hard link
 	mtime time.Time   // zero when unknown
 	body  io.Reader   // a file's contents
+	attrs int         // bytes of PAX records, or of a zip entry's extra fields and comment
 }
 
 // dirTime is a directory whose modification time is set once all entries
@@ -52,6 +53,8 @@ type writer struct {
 	lim     Limits
 	entries int
 	written int64
+	// headers counts the bytes of names, link targets and attributes.
+	headers int64
 	// files are the regular files written so far: the only entries a hard
 	// link may point to.
 	files map[string]bool
@@ -63,8 +66,10 @@ func newWriter(ctx context.Context, root *os.Root, lim Limits) *writer {
 	return &writer{ctx: ctx, root: root, lim: lim, files: map[string]bool{}, buf: make([]byte, 32<<10)}
 }
 
-// next accounts for one more entry.
-func (w *writer) next() error {
+// count accounts for one more entry, with its name, link target and
+// attributes, refusing one over the per-entry limits before anything of
+// it is kept.
+func (w *writer) count(e entry) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
@@ -72,12 +77,24 @@ func (w *writer) next() error {
 	if w.entries > w.lim.MaxFiles {
 		return &UnsafeError{Reason: fmt.Sprintf("has more than %d entries", w.lim.MaxFiles)}
 	}
+	switch {
+	case len(e.name) > MaxNameBytes:
+		return &UnsafeError{Entry: e.name, Reason: fmt.Sprintf("has a name longer than %d bytes", MaxNameBytes)}
+	case len(e.link) > MaxNameBytes:
+		return &UnsafeError{Entry: e.name, Reason: fmt.Sprintf("has a link target longer than %d bytes", MaxNameBytes)}
+	case e.attrs > MaxEntryAttrBytes:
+		return &UnsafeError{Entry: e.name, Reason: fmt.Sprintf("has %d bytes of attributes (PAX records, extended attributes, zip extra fields), more than the %s allowed per entry", e.attrs, size(MaxEntryAttrBytes))}
+	}
+	w.headers += int64(len(e.name) + len(e.link) + e.attrs)
+	if w.headers > w.lim.MaxHeaderBytes {
+		return &UnsafeError{Reason: fmt.Sprintf("has more than %s of entry names, link targets and attributes", size(w.lim.MaxHeaderBytes))}
+	}
 	return nil
 }
 
 // add checks and creates one entry.
 func (w *writer) add(e entry) error {
-	if err := w.next(); err != nil {
+	if err := w.count(e); err != nil {
 		return err
 	}
 	name, err := localName(e.name)

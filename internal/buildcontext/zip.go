@@ -42,12 +42,16 @@ func (w *writer) zip(in io.Reader, dest string) error {
 	if dir.n > w.lim.MaxFiles {
 		return &UnsafeError{Reason: fmt.Sprintf("has more than %d entries", w.lim.MaxFiles)}
 	}
-	zr, err := zip.NewReader(f, n)
+	// It also keeps every name, extra field and comment there, so what it
+	// reads is bounded as well.
+	dirReader := &dirMeter{r: f, max: w.lim.MaxHeaderBytes + zipDirSlack}
+	zr, err := zip.NewReader(dirReader, n)
 	// ErrInsecurePath (with GODEBUG=zipinsecurepath=0) only reports what add
 	// checks itself and refuses with a clearer message.
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return err
 	}
+	dirReader.max = -1 // the entries' data is bounded by MaxBytes
 	// The sizes a zip declares are enforced by archive/zip while reading,
 	// so their sum refuses an archive too large before anything is written.
 	var total uint64
@@ -73,7 +77,8 @@ func (w *writer) zip(in io.Reader, dest string) error {
 
 func (w *writer) zipEntry(zf *zip.File) error {
 	mode := zf.Mode()
-	e := entry{name: zf.Name, mode: mode, size: int64(zf.UncompressedSize64), mtime: zf.Modified}
+	e := entry{name: zf.Name, mode: mode, size: int64(zf.UncompressedSize64), mtime: zf.Modified,
+		attrs: len(zf.Extra) + len(zf.Comment)}
 	switch {
 	case mode.IsDir():
 		e.kind = kindDir
@@ -129,6 +134,27 @@ func (c *dirCounter) Write(p []byte) (int, error) {
 	c.tail = append(c.tail, p[max(0, len(p)-len(centralDirSig)+1):]...)
 	c.tail = c.tail[max(0, len(c.tail)-len(centralDirSig)+1):]
 	return len(p), nil
+}
+
+// zipDirSlack is what zip.NewReader reads besides the central directory:
+// the search for the end record (up to 65 KiB) and read-ahead.
+const zipDirSlack = 128 << 10
+
+// dirMeter refuses reads once max bytes have been read through it, unless
+// max is negative.
+type dirMeter struct {
+	r   io.ReaderAt
+	n   int64
+	max int64
+}
+
+func (m *dirMeter) ReadAt(p []byte, off int64) (int, error) {
+	if m.max >= 0 {
+		if m.n += int64(len(p)); m.n > m.max {
+			return 0, &UnsafeError{Reason: fmt.Sprintf("has a zip central directory larger than %s", size(m.max-zipDirSlack))}
+		}
+	}
+	return m.r.ReadAt(p, off)
 }
 
 // hostWriter marks write errors as the host's, so that a full disk while

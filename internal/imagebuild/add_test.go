@@ -230,15 +230,19 @@ func FuzzAddArchive(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte(gzipped(f, seed)))
 	f.Add([]byte("BZh91AY&SY"))
+	f.Add(craftedTar(f, withRecords(dirHdr("d/"), "v", "SCHILY.xattr.user.x", "comment"),
+		withRecords(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "g"}, "c", "comment"),
+		linkHdr(tar.TypeSymlink, "d/"+strings.Repeat("l", 200), strings.Repeat("../", 100))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctxDir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(ctxDir, "in"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		// A budget, as the worker sets one: a tiny input can unpack into
+		// Budgets, as the worker sets: a tiny input can unpack into
 		// gigabytes, which would only make the fuzzer crawl.
 		o := opts(t, ctxDir)
 		o.MaxLayerBytes = 1 << 20
+		o.Limits = fuzzLimits
 		img, err := Build(context.Background(), stages(newStage(from("scratch", ""), add("/dest/", "in"))), o)
 		if err != nil {
 			return

@@ -42,7 +42,7 @@ func addArchive(w *layerWriter, root *os.Root, p, dest string) (bool, error) {
 	if _, err := w.dir(dest, nil); err != nil {
 		return true, err
 	}
-	return true, unpack(w, tr, dest)
+	return true, unpack(w, tr, "archive "+p, dest)
 }
 
 // openArchive returns a tar reader for r if r holds a tar archive, plain
@@ -93,19 +93,26 @@ func isTarHeader(block []byte) bool {
 	return want == unsigned || want == signed
 }
 
-// unpack writes the entries of tr below dest. Names are cleaned as if
-// rooted, so ../ cannot climb out of dest. Ownership, modes and mtimes
-// come from the archive (unless --chown), as with tar -x: root file
-// systems shipped as tarballs depend on it.
-func unpack(w *layerWriter, tr *tar.Reader, dest string) error {
+// unpack writes the entries of tr, the archive src names, below dest.
+// Names are cleaned as if rooted, so ../ cannot climb out of dest.
+// Ownership, modes and mtimes come from the archive (unless --chown), as
+// with tar -x: root file systems shipped as tarballs depend on it. Each
+// entry is checked against the per-entry limits before it is used, and
+// counts against the build's budget.
+func unpack(w *layerWriter, tr *tar.Reader, src, dest string) error {
 	placed := map[string]string{} // archive name → where it landed
+	kept := tally{mem: &w.budget.mem}
+	defer kept.release()
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read archive: %w", err)
+			return fmt.Errorf("read %s: %w", src, err)
+		}
+		if err := w.budget.read(src, hdr); err != nil {
+			return err
 		}
 		name := path.Clean("/" + hdr.Name)
 		target := path.Join(dest, name)
@@ -113,19 +120,40 @@ func unpack(w *layerWriter, tr *tar.Reader, dest string) error {
 		case tar.TypeDir:
 			_, err = w.dir(target, hdr)
 		case tar.TypeReg, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			placed[name], err = w.file(target, hdr, tr)
+			var dst string
+			if dst, err = w.file(target, hdr, tr); err == nil {
+				err = place(placed, &kept, name, dst)
+			}
 		case tar.TypeLink:
 			dst, ok := placed[path.Clean("/"+hdr.Linkname)]
 			if !ok {
 				return fmt.Errorf("archive entry %s links to %s, which is not before it in the archive", hdr.Name, hdr.Linkname)
 			}
 			err = w.link(target, dst, hdr)
+		default:
+			// Other types (global PAX headers and the like) carry no
+			// file, but a stream of them must end too.
+			err = w.budget.entry()
 		}
-		// Other types (global PAX headers and the like) carry no file.
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// place records in placed that archive entry name landed at dst,
+// counting what the map keeps.
+func place(placed map[string]string, kept *tally, name, dst string) error {
+	old, ok := placed[name]
+	cost := int64(len(dst) - len(old))
+	if !ok {
+		cost += seenCost + int64(len(name))
+	}
+	if err := kept.take(cost); err != nil {
+		return err
+	}
+	placed[name] = dst
+	return nil
 }
 
 // addURL downloads u through Options.Fetch into the layer: at dest, or
@@ -162,7 +190,7 @@ func (s *stage) addURL(ctx context.Context, w *layerWriter, u, dest string, dest
 	// filling the disk first.
 	var body io.Reader = ctxReader{ctx, rc}
 	if limit := s.b.opts.MaxLayerBytes; limit > 0 {
-		body = io.LimitReader(body, max(0, limit-s.b.layerBytes)+1)
+		body = io.LimitReader(body, max(0, limit-s.b.budget.layerBytes)+1)
 	}
 	n, err := io.Copy(tmp, body)
 	if err != nil {

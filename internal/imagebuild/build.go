@@ -51,10 +51,14 @@ type Options struct {
 	// new layers from there, so the caller removes the directory once it
 	// is done with the image, or after a failed build. Required.
 	ScratchDir string
-	// MaxLayerBytes bounds the file bytes all of the build's new layers
-	// hold together (COPY . /x ten times writes the context ten times);
-	// 0 means no bound.
+	// MaxLayerBytes bounds the bytes all of the build's new layers hold
+	// together (COPY . /x ten times writes the context ten times): their
+	// files' contents, and their entries' names, link targets and extended
+	// attributes; 0 means no bound.
 	MaxLayerBytes int64
+	// Limits bounds the entries and attributes the build handles and the
+	// memory it keeps about them; the zero value means DefaultLimits.
+	Limits Limits
 	// Now gives the created timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -82,7 +86,8 @@ var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
 // the target stage's image. Its new layers live in opts.ScratchDir.
 //
 // An error about an instruction names its line ("line 7: COPY failed:
-// ..."). A needed stage with RUN fails with ErrRunUnsupported before
+// ..."); one that breaks a limit (Options.Limits, MaxLayerBytes) is a
+// wharf.Invalid error whose message is all of that text. A needed stage with RUN fails with ErrRunUnsupported before
 // anything is pulled, and a cancelled ctx fails the build with ctx's error.
 func Build(ctx context.Context, df *dockerfile.Dockerfile, opts Options) (v1.Image, error) {
 	b, err := newBuilder(df, opts)
@@ -104,7 +109,7 @@ func Build(ctx context.Context, df *dockerfile.Dockerfile, opts Options) (v1.Ima
 	}
 	for _, i := range order {
 		if b.results[i], err = b.buildStage(ctx, i); err != nil {
-			return nil, err
+			return nil, invalidIfLimit(err)
 		}
 	}
 	b.warnUnusedArgs()
@@ -136,8 +141,9 @@ type builder struct {
 	indexes map[ref]*fsIndex         // the filesystems COPY --from read
 	step    int
 	total   int
-	// layerBytes counts the file bytes written to new layers so far.
-	layerBytes int64
+	// budget counts what the build has read and written against
+	// Options.MaxLayerBytes and Options.Limits.
+	budget *budget
 	// allowRun lets plan pass RUN steps, for ExternalImages: executors
 	// with a container runtime run them.
 	allowRun bool
@@ -169,6 +175,7 @@ func newBuilder(df *dockerfile.Dockerfile, opts Options) (*builder, error) {
 		results:  make([]v1.Image, len(df.Stages)),
 		images:   map[string]v1.Image{},
 		indexes:  map[ref]*fsIndex{},
+		budget:   newBudget(opts.Limits, opts.MaxLayerBytes),
 	}
 	if b.escape == 0 {
 		b.escape = '\\'
@@ -394,6 +401,15 @@ func (b *builder) describe(r ref) string {
 		return "stage " + name
 	}
 	return fmt.Sprintf("stage %d", r.stage)
+}
+
+// source names what r refers to as a source of files, for messages:
+// "image alpine:3", "stage build".
+func (b *builder) source(r ref) string {
+	if r.stage < 0 {
+		return "image " + r.image
+	}
+	return b.describe(r)
 }
 
 // scratch is the empty OCI image for the build's platform.

@@ -51,11 +51,10 @@ func (s *stage) copyLayer(ctx context.Context, in *dockerfile.Copy, kw string) e
 	if err != nil {
 		return err
 	}
-	w, err := newLayerWriter(ctx, s.b.opts.ScratchDir, idx, c.owner, c.chmod, s.b.now())
+	w, err := newLayerWriter(ctx, s.b.opts.ScratchDir, idx, c.owner, c.chmod, s.b.now(), s.b.budget)
 	if err != nil {
 		return err
 	}
-	w.budget, w.max = &s.b.layerBytes, s.b.opts.MaxLayerBytes
 	kept := false
 	defer func() {
 		if !kept {

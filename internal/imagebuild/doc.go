@@ -41,6 +41,43 @@
 // the matching layer type, so a Docker v2 base yields a consistent Docker
 // v2 image and an OCI base an OCI image.
 //
+// # Limits
+//
+// The executor runs inside the registry's process, and every archive a
+// build reads is the user's: the context files ADD unpacks and the layers
+// of the base images. A few kilobytes of bzip2 can carry gigabytes of tar
+// headers, so what a build takes is bounded entry by entry, and a build
+// past a bound fails with a wharf.Invalid error naming it:
+//
+//	per entry     name and link target ≤ buildcontext.MaxNameBytes (4 KiB),
+//	              PAX records ≤ buildcontext.MaxEntryAttrBytes (64 KiB),
+//	              checked before anything of the entry is kept
+//	per build     Options.MaxLayerBytes: file contents, names and
+//	              extended attributes of the new layers (the worker sets
+//	              twice BUILD_CONTEXT_MAX_BYTES)
+//	              Limits.MaxEntries (1,000,000): entries written to new
+//	              layers, and entries of ADD archives that write nothing
+//	              Limits.MaxAttrBytes (64 MiB): extended attributes written
+//	              Limits.MaxHeaderBytes (1 GiB): names, link targets and
+//	              PAX records read from ADD archives and base images
+//	              Limits.MaxIndexBytes (96 MiB): what the build keeps in
+//	              memory about filesystems (see below)
+//	per image     Limits.MaxImageEntries (2,000,000): entries in all of
+//	              its layers, each time they are read
+//
+// Images are flattened by the executor itself (walk.go), layer by layer
+// from the top, so that even entries that never show, such as whiteouts,
+// are checked before anything of them is kept. The index of a stage
+// keeps a node per path (its type, a symlink's target), never a header;
+// only the index of a COPY --from source keeps directories' metadata and
+// extended attributes, which it copies. Indexes, and the paths a walk,
+// an unpack or a copy remembers while it runs, count an estimate of
+// their size against MaxIndexBytes; a stage's index is given back when
+// the stage is built. With the default limits a build stays under 256 MiB
+// of heap whatever its archives hold (TestBuildHeapBounded). The context
+// itself was bounded the same way, entry by entry and in total, by
+// buildcontext.Extract before the build started.
+//
 // # Build context
 //
 // COPY and ADD read the context only through an os.Root opened on

@@ -21,9 +21,15 @@ type pick struct {
 
 // hardlink is a hard link entry waiting for the file it links to.
 type hardlink struct {
-	target string      // where the link lands in the stage
-	src    string      // the image path it links to
-	hdr    *tar.Header // the link's own header
+	target string     // where the link lands in the stage
+	src    string     // the image path it links to
+	name   string     // the link's name in the image, for messages
+	meta   *entryMeta // the link's own metadata
+}
+
+// cost is what l keeps in memory.
+func (l hardlink) cost() int64 {
+	return seenCost + int64(len(l.target)+len(l.src)+len(l.name)) + l.meta.cost()
 }
 
 // copyFromImage copies sources out of the image r names. Ownership and
@@ -48,6 +54,7 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 	if err != nil {
 		return err
 	}
+	what := s.b.source(r)
 	destDir := c.destDir || len(picks) > 1 || w.fs.isDir(c.dest)
 	for i, pk := range picks {
 		picks[i].target = c.dest
@@ -61,30 +68,39 @@ func (s *stage) copyFromImage(ctx context.Context, w *layerWriter, r ref, c *cop
 			return err
 		}
 		for _, d := range idx.dirsUnder(pk.src) {
-			if _, err := w.dir(path.Join(c.dest, strings.TrimPrefix(d, pk.src)), idx.nodes[d].dir); err != nil {
+			var hdr *tar.Header // nil for a directory the image only implies
+			if m := idx.nodes[d].dir; m != nil {
+				hdr = m.header(tar.TypeDir)
+			}
+			if _, err := w.dir(path.Join(c.dest, strings.TrimPrefix(d, pk.src)), hdr); err != nil {
 				return err
 			}
 		}
 	}
 	placed := map[string]string{} // image path of a copied file → where it landed
 	var links []hardlink
-	err = walkImage(ctx, img, func(p string, hdr *tar.Header, content io.Reader) error {
+	kept := tally{mem: &s.b.budget.mem}
+	defer kept.release()
+	err = walkImage(ctx, img, what, w.budget, func(p string, hdr *tar.Header, content io.Reader) error {
 		target, ok := pickTarget(picks, p)
 		if !ok || hdr.Typeflag == tar.TypeDir {
 			return nil
 		}
 		if hdr.Typeflag == tar.TypeLink {
-			links = append(links, hardlink{target, path.Clean("/" + hdr.Linkname), hdr})
-			return nil
+			l := hardlink{target, path.Clean("/" + hdr.Linkname), strings.Clone(hdr.Name), newEntryMeta(hdr)}
+			links = append(links, l)
+			return kept.take(l.cost())
 		}
 		dst, err := w.file(target, hdr, content)
-		placed[p] = dst
-		return err
+		if err != nil {
+			return err
+		}
+		return place(placed, &kept, p, dst)
 	})
 	if err != nil {
 		return err
 	}
-	return linkCopies(ctx, w, img, links, placed)
+	return linkCopies(ctx, w, img, what, links, placed)
 }
 
 // sourceIndex returns the index of img, the image r names, reading it
@@ -94,7 +110,7 @@ func (b *builder) sourceIndex(ctx context.Context, r ref, img v1.Image) (*fsInde
 	if idx, ok := b.indexes[r]; ok {
 		return idx, nil
 	}
-	idx, err := indexImage(ctx, img)
+	idx, err := indexImage(ctx, img, b.source(r), b.budget, true)
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +164,11 @@ func pickTarget(picks []pick, p string) (string, bool) {
 // linkCopies writes the hard links found while copying. One whose file
 // was copied becomes a hard link to it; for the others, a third pass
 // copies the file's content to the first link and links the rest to it.
-func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, links []hardlink, placed map[string]string) error {
+func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, what string, links []hardlink, placed map[string]string) error {
 	waiting := map[string][]hardlink{}
 	for _, l := range links {
 		if dst, ok := placed[l.src]; ok {
-			if err := w.link(l.target, dst, l.hdr); err != nil {
+			if err := w.link(l.target, dst, l.meta.header(tar.TypeLink)); err != nil {
 				return err
 			}
 			continue
@@ -162,7 +178,7 @@ func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, links []hardl
 	if len(waiting) == 0 {
 		return nil
 	}
-	err := walkImage(ctx, img, func(p string, hdr *tar.Header, content io.Reader) error {
+	err := walkImage(ctx, img, what, w.budget, func(p string, hdr *tar.Header, content io.Reader) error {
 		ls, ok := waiting[p]
 		if !ok || hdr.Typeflag != tar.TypeReg {
 			return nil
@@ -173,7 +189,7 @@ func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, links []hardl
 			return err
 		}
 		for _, l := range ls[1:] {
-			if err := w.link(l.target, first, l.hdr); err != nil {
+			if err := w.link(l.target, first, l.meta.header(tar.TypeLink)); err != nil {
 				return err
 			}
 		}
@@ -183,7 +199,7 @@ func linkCopies(ctx context.Context, w *layerWriter, img v1.Image, links []hardl
 		return err
 	}
 	for src, ls := range waiting {
-		return fmt.Errorf("%s is a hard link to %s, which is not in the source image", ls[0].hdr.Name, src)
+		return fmt.Errorf("%s is a hard link to %s, which is not in the source image", ls[0].name, src)
 	}
 	return nil
 }

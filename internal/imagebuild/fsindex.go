@@ -9,9 +9,9 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does, so a
@@ -19,15 +19,23 @@ import (
 const maxSymlinks = 40
 
 // fsIndex describes an image's flattened filesystem by absolute path:
-// what each entry is, where symlinks lead, and directories' headers. It
-// lets a COPY resolve its destination the way the container will see it
-// without unpacking anything.
+// what each entry is, where symlinks lead, and, for an index COPY --from
+// copies directories out of, directories' metadata. It lets a COPY
+// resolve its destination the way the container will see it without
+// unpacking anything. What it keeps counts against the build's memory.
 type fsIndex struct {
 	nodes map[string]node
 	// accounts holds what the index knows of accountFiles that are
 	// regular files, so that --chown names are looked up without reading
 	// the image again.
 	accounts map[string]accountFile
+	// gen numbers the layers written over the index, so that a layer
+	// writes a directory only once; each node has the gen that wrote it,
+	// 0 for the image's own entries.
+	gen uint32
+	// keepDirs keeps directories' metadata in their nodes.
+	keepDirs bool
+	kept     tally
 }
 
 // accountFiles are the files --chown looks names up in.
@@ -41,37 +49,91 @@ type accountFile struct {
 }
 
 type node struct {
-	typ  byte        // tar type flag
-	link string      // symlink target as written
-	dir  *tar.Header // a directory's header, for copying its metadata
+	typ  byte       // tar type flag
+	gen  uint32     // the layer writer that wrote the entry, see fsIndex.gen
+	link string     // symlink target as written
+	dir  *entryMeta // a directory's, in an index that keeps them
+}
+
+// cost is what n keeps besides the slot of its path in the index.
+func (n node) cost() int64 {
+	c := int64(len(n.link))
+	if n.dir != nil {
+		c += n.dir.cost()
+	}
+	return c
+}
+
+// entryMeta is what COPY --from copies of a directory or hard link: of
+// its header, only what put writes, and of its PAX records only the
+// extended attributes.
+type entryMeta struct {
+	mode     int64
+	uid, gid int
+	mtime    time.Time
+	xattrs   map[string]string
+}
+
+// newEntryMeta keeps the metadata of hdr. The attributes are copied:
+// archive/tar hands out substrings of the entry's whole PAX block, which
+// would otherwise stay in memory with them.
+func newEntryMeta(hdr *tar.Header) *entryMeta {
+	d := &entryMeta{mode: hdr.Mode, uid: hdr.Uid, gid: hdr.Gid, mtime: hdr.ModTime}
+	for k, v := range xattrs(hdr.PAXRecords) {
+		if d.xattrs == nil {
+			d.xattrs = map[string]string{}
+		}
+		d.xattrs[strings.Clone(k)] = strings.Clone(v)
+	}
+	return d
+}
+
+func (d *entryMeta) cost() int64 {
+	c := int64(seenCost) // the struct itself
+	for k, v := range d.xattrs {
+		c += seenCost + int64(len(k)+len(v))
+	}
+	return c
+}
+
+// header is d as the header of an entry of type typ to write.
+func (d *entryMeta) header(typ byte) *tar.Header {
+	return &tar.Header{Typeflag: typ, Mode: d.mode, Uid: d.uid, Gid: d.gid, ModTime: d.mtime, PAXRecords: d.xattrs}
 }
 
 var rootNode = node{typ: tar.TypeDir}
 
-func newFSIndex() *fsIndex {
-	return &fsIndex{nodes: map[string]node{}, accounts: map[string]accountFile{}}
+func newFSIndex(mem *memory, keepDirs bool) *fsIndex {
+	return &fsIndex{nodes: map[string]node{}, accounts: map[string]accountFile{}, keepDirs: keepDirs, kept: tally{mem: mem}}
 }
 
 // record notes that the entry hdr describes now exists at p. Parents
 // missing from the index are recorded as directories: layers need not
 // contain an entry for every directory they write into. data is the
 // content of a regular file for which keepsContent holds, nil otherwise.
-func (x *fsIndex) record(p string, hdr *tar.Header, data []byte) {
+// It fails when the build may keep no more.
+func (x *fsIndex) record(p string, hdr *tar.Header, data []byte) error {
 	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 		if _, ok := x.nodes[d]; ok {
 			break
 		}
-		x.nodes[d] = node{typ: tar.TypeDir}
+		if err := x.set(d, node{typ: tar.TypeDir}); err != nil {
+			return err
+		}
 	}
-	n := node{typ: hdr.Typeflag}
+	n := node{typ: hdr.Typeflag, gen: x.gen}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		h := *hdr
-		n.dir = &h
+		if x.keepDirs {
+			n.dir = newEntryMeta(hdr)
+		}
 	case tar.TypeSymlink:
-		n.link = hdr.Linkname
+		n.link = strings.Clone(hdr.Linkname) // see newEntryMeta
 	}
-	x.nodes[p] = n
+	if err := x.set(p, n); err != nil {
+		return err
+	}
+	before := len(x.accounts[p].data)
 	switch {
 	case hdr.Typeflag != tar.TypeReg || !slices.Contains(accountFiles, p):
 		delete(x.accounts, p)
@@ -80,6 +142,28 @@ func (x *fsIndex) record(p string, hdr *tar.Header, data []byte) {
 	default:
 		x.accounts[p] = accountFile{data: data}
 	}
+	return x.kept.take(int64(len(x.accounts[p].data) - before))
+}
+
+// set puts n at p, counting the difference in what the index keeps.
+func (x *fsIndex) set(p string, n node) error {
+	cost := n.cost()
+	if old, ok := x.nodes[p]; ok {
+		cost -= old.cost()
+	} else {
+		cost += nodeCost + int64(len(p))
+	}
+	if err := x.kept.take(cost); err != nil {
+		return err
+	}
+	x.nodes[p] = n
+	return nil
+}
+
+// written reports whether the current layer writer wrote p.
+func (x *fsIndex) written(p string) bool {
+	n, ok := x.nodes[p]
+	return ok && x.gen > 0 && n.gen == x.gen
 }
 
 // keepsContent reports whether the index keeps the content of the
@@ -222,18 +306,11 @@ func (x *fsIndex) dirsUnder(dir string) []string {
 	return out
 }
 
-// maxIndexEntries bounds an image's index: base images come from users
-// (and other registries), and each entry costs memory in the process that
-// also serves the registry. Real distributions hold well under this.
-const maxIndexEntries = 2_000_000
-
-// indexImage reads img's flattened filesystem into an index.
-func indexImage(ctx context.Context, img v1.Image) (*fsIndex, error) {
-	x := newFSIndex()
-	err := walkImage(ctx, img, func(p string, hdr *tar.Header, r io.Reader) error {
-		if len(x.nodes) >= maxIndexEntries {
-			return fmt.Errorf("the image has more than %d filesystem entries", maxIndexEntries)
-		}
+// indexImage reads img, which what names, into an index whose memory
+// counts against b; keepDirs keeps directories' metadata for COPY --from.
+func indexImage(ctx context.Context, img v1.Image, what string, b *budget, keepDirs bool) (*fsIndex, error) {
+	x := newFSIndex(&b.mem, keepDirs)
+	err := walkImage(ctx, img, what, b, func(p string, hdr *tar.Header, r io.Reader) error {
 		var data []byte
 		if keepsContent(p, hdr) {
 			var err error
@@ -241,34 +318,13 @@ func indexImage(ctx context.Context, img v1.Image) (*fsIndex, error) {
 				return fmt.Errorf("read image filesystem: %w", err)
 			}
 		}
-		x.record(p, hdr, data)
-		return nil
+		return x.record(p, hdr, data)
 	})
-	return x, err
-}
-
-// walkImage calls fn for each entry of img's flattened filesystem (whiteouts
-// applied), with the entry's absolute clean path; r reads its content.
-func walkImage(ctx context.Context, img v1.Image, fn func(p string, hdr *tar.Header, r io.Reader) error) error {
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(ctxReader{ctx, rc})
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read image filesystem: %w", err)
-		}
-		p := path.Clean("/" + hdr.Name)
-		if p == "/" {
-			continue
-		}
-		if err := fn(p, hdr, tr); err != nil {
-			return err
-		}
+	if err != nil {
+		x.kept.release()
+		return nil, err
 	}
+	return x, nil
 }
 
 // maxAccountFile bounds how much of /etc/passwd or /etc/group is kept to

@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/wharf-registry/wharf/internal/buildcontext"
 )
 
 // owner is a --chown result.
@@ -35,23 +37,21 @@ type layerWriter struct {
 	chmod int64  // permission bits for copied entries; -1 keeps theirs
 	now   time.Time
 
-	written map[string]bool // paths this layer already holds
-	files   int
-	bytes   int64
-	// budget is the build's count of layer bytes and its bound (0: none).
-	budget *int64
-	max    int64
+	files  int
+	bytes  int64
+	budget *budget // the build's, shared by all its layers
 }
 
-func newLayerWriter(ctx context.Context, dir string, fs *fsIndex, own *owner, chmod int64, now time.Time) (*layerWriter, error) {
+func newLayerWriter(ctx context.Context, dir string, fs *fsIndex, own *owner, chmod int64, now time.Time, b *budget) (*layerWriter, error) {
 	f, err := os.CreateTemp(dir, "layer-*.tar.gz")
 	if err != nil {
 		return nil, fmt.Errorf("create layer file: %w", err)
 	}
+	fs.gen++
 	zw := gzip.NewWriter(f)
 	return &layerWriter{
 		ctx: ctx, f: f, zw: zw, tw: tar.NewWriter(zw), fs: fs,
-		owner: own, chmod: chmod, now: now, written: map[string]bool{},
+		owner: own, chmod: chmod, now: now, budget: b,
 	}, nil
 }
 
@@ -150,12 +150,17 @@ func (w *layerWriter) link(p, target string, hdr *tar.Header) error {
 }
 
 // put writes one entry at the resolved path p. copied entries get
-// --chmod; every entry gets --chown. The stage's index learns about it.
+// --chmod; every entry gets --chown. The entry counts against the build's
+// budget, even when it changes nothing, and the stage's index learns
+// about it.
 func (w *layerWriter) put(p string, hdr *tar.Header, r io.Reader, copied bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	if p == "/" || (hdr.Typeflag == tar.TypeDir && w.written[p]) {
+	if err := w.budget.entry(); err != nil {
+		return err
+	}
+	if p == "/" || (hdr.Typeflag == tar.TypeDir && w.fs.written(p)) {
 		return nil
 	}
 	h := &tar.Header{
@@ -184,16 +189,18 @@ func (w *layerWriter) put(p string, hdr *tar.Header, r io.Reader, copied bool) e
 	if w.owner != nil {
 		h.Uid, h.Gid = w.owner.uid, w.owner.gid
 	}
+	attrs := int64(buildcontext.PAXBytes(h.PAXRecords))
+	if err := w.budget.attrs(attrs); err != nil {
+		return err
+	}
+	if err := w.budget.layer(int64(len(h.Name)+len(h.Linkname)) + attrs + h.Size); err != nil {
+		return err
+	}
 	if err := w.tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("write layer: %w", err)
 	}
 	var kept bytes.Buffer // the content the index keeps, if any
 	if h.Typeflag == tar.TypeReg {
-		if w.budget != nil {
-			if *w.budget += h.Size; w.max > 0 && *w.budget > w.max {
-				return fmt.Errorf("the build's new layers would hold more than %d bytes", w.max)
-			}
-		}
 		var src io.Reader = ctxReader{w.ctx, r}
 		if keepsContent(p, h) {
 			src = io.TeeReader(src, &kept)
@@ -204,9 +211,7 @@ func (w *layerWriter) put(p string, hdr *tar.Header, r io.Reader, copied bool) e
 		w.files++
 		w.bytes += h.Size
 	}
-	w.written[p] = true
-	w.fs.record(p, h, kept.Bytes())
-	return nil
+	return w.fs.record(p, h, kept.Bytes())
 }
 
 // xattrs keeps the extended attributes of an entry (file capabilities,

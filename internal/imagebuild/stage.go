@@ -131,7 +131,7 @@ func (s *stage) history(createdBy string, emptyLayer bool) v1.History {
 // index up to date, so it is read once per stage.
 func (s *stage) filesystem(ctx context.Context) (*fsIndex, error) {
 	if s.fs == nil {
-		idx, err := indexImage(ctx, s.base)
+		idx, err := indexImage(ctx, s.base, s.b.source(s.b.bases[s.index]), s.b.budget, false)
 		if err != nil {
 			return nil, err
 		}
@@ -140,8 +140,13 @@ func (s *stage) filesystem(ctx context.Context) (*fsIndex, error) {
 	return s.fs, nil
 }
 
-// finish applies the stage's layers, history and config to its base.
+// finish applies the stage's layers, history and config to its base. The
+// stage's index is given up: later stages read the image afresh.
 func (s *stage) finish() (v1.Image, error) {
+	if s.fs != nil {
+		s.fs.kept.release()
+		s.fs = nil
+	}
 	img, err := mutate.Append(s.base, s.adds...)
 	if err != nil {
 		return nil, err
