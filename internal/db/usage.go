@@ -54,15 +54,15 @@ func namespaceUsage(ctx context.Context, q querier, nsID int64) (int64, error) {
 }
 
 // namespaceCharge is what nsID is charged for now: its usage plus the bytes
-// its uploads in progress have reserved.
+// its uploads in progress have reserved, read in one statement so that
+// both halves come from one snapshot (a blob moving from a reservation to
+// a link is never counted twice or not at all).
 func namespaceCharge(ctx context.Context, q querier, nsID int64) (usage, charged int64, err error) {
-	if usage, err = namespaceUsage(ctx, q, nsID); err != nil {
-		return 0, 0, err
-	}
-	var reserved sql.NullInt64
-	err = q.QueryRowContext(ctx, `SELECT SUM(u.reserved) FROM upload u JOIN repository r ON r.id = u.repository_id
-		WHERE r.namespace_id = $1`, nsID).Scan(&reserved)
-	return usage, usage + reserved.Int64, wharf.Wrap(err, "sum upload reservations")
+	var used, reserved sql.NullInt64
+	err = q.QueryRowContext(ctx, `SELECT (SELECT SUM(bytes) FROM namespace_usage WHERE namespace_id = $1),
+		(SELECT SUM(u.reserved) FROM upload u JOIN repository r ON r.id = u.repository_id WHERE r.namespace_id = $1)`,
+		nsID).Scan(&used, &reserved)
+	return used.Int64, used.Int64 + reserved.Int64, wharf.Wrap(err, "sum namespace charge")
 }
 
 // NamespaceUsage returns the bytes namespace nsID uses.

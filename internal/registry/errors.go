@@ -85,6 +85,17 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			re = ociError(errUnavailable, "%s", wharf.ErrorMessage(err))
 		case wharf.TooManyRequests:
 			re = ociError(errTooManyRequests, "%s", wharf.ErrorMessage(err))
+		case wharf.Internal:
+			if r.Context().Err() != nil {
+				// The client went away (crane cancels a push's parallel
+				// uploads once one fails): no fault of ours.
+				s.log.InfoContext(r.Context(), "registry request abandoned by the client", slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.Any("err", err))
+			} else {
+				s.log.ErrorContext(r.Context(), "registry request failed", slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.Any("err", err))
+			}
+			re = ociError(errUnknown, "internal server error")
 		default:
 			s.log.ErrorContext(r.Context(), "registry request failed", slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Any("err", err))

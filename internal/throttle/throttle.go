@@ -23,12 +23,14 @@
 // one valid account could otherwise reset between guesses.
 //
 // Check refuses without looking at the password, so a throttled attempt
-// costs no bcrypt work. An admitted attempt counts as a failure in flight
-// until Fail, Succeed or Release ends it: past the free allowance only one
-// attempt per key may be in flight, so parallel requests cannot all slip in
-// during the ~70 ms a bcrypt check takes. The price: more than 5 logins of
-// one account (20 from one address) being checked at the same moment are
-// refused for a second, even when they would all have succeeded.
+// costs no bcrypt work. An admitted attempt is in flight until Fail,
+// Succeed or Release ends it. A key without failures may have Burst
+// attempts in flight that do not count (16 per account, 64 per address:
+// clients push in parallel, each asking for a token); past that, and at
+// once for a key that has failed, attempts in flight count as failures, so
+// parallel guesses cannot all slip in during the ~70 ms a bcrypt check
+// takes: a clean account admits at most Free+Burst guesses at once, one
+// that has failed only one at a time past its allowance.
 //
 // Memory is bounded: at most Policy.Keys accounts and Policy.Keys addresses
 // are tracked (about 150 bytes each, so ~15 MB at Default's 50,000 when an
@@ -60,6 +62,9 @@ type Rule struct {
 	First, Max time.Duration
 	// Forget is how long after its last failure a key's count is dropped.
 	Forget time.Duration
+	// Burst is how many attempts may be in flight at once on a key without
+	// failures before they count against Free.
+	Burst int
 }
 
 // Policy is the rule for accounts, the rule for client addresses, and how
@@ -71,8 +76,8 @@ type Policy struct {
 
 // Default is the policy wharf serves with; the package doc explains it.
 var Default = Policy{
-	Account: Rule{Free: 5, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour},
-	Address: Rule{Free: 20, First: time.Second, Max: 15 * time.Minute, Forget: time.Hour},
+	Account: Rule{Free: 5, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour, Burst: 16},
+	Address: Rule{Free: 20, First: time.Second, Max: 15 * time.Minute, Forget: time.Hour, Burst: 64},
 	Keys:    50000,
 }
 
@@ -210,7 +215,11 @@ func (r Rule) wait(e *entry, now time.Time) time.Duration {
 	}
 	settled := *e
 	settled.settle(r, now)
-	n := settled.failures + settled.inFlight
+	inFlight := settled.inFlight
+	if settled.failures == 0 {
+		inFlight = max(0, inFlight-r.Burst)
+	}
+	n := settled.failures + inFlight
 	if n < r.Free {
 		return 0
 	}

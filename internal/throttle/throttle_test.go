@@ -54,6 +54,16 @@ func refused(account, addr string, want time.Duration) step {
 	}
 }
 
+// parallel admits n attempts and leaves them all in flight.
+func parallel(account, addr string, n int) step {
+	return func(t *testing.T, l *Limiter, c *clock) {
+		t.Helper()
+		for range n {
+			admitted(account, addr)(t, l, c)
+		}
+	}
+}
+
 // admitted checks that an attempt is admitted and leaves it in flight.
 func admitted(account, addr string) step {
 	return func(t *testing.T, l *Limiter, _ *clock) {
@@ -166,9 +176,8 @@ func TestLimiter(t *testing.T) {
 			release("alice", "10.0.0.1"),
 			admitted("alice", "10.0.0.2"),
 		}},
-		{"parallel attempts use up the free allowance", []step{
-			admitted("alice", "10.0.0.1"), admitted("alice", "10.0.0.1"), admitted("alice", "10.0.0.1"),
-			admitted("alice", "10.0.0.1"), admitted("alice", "10.0.0.1"),
+		{"parallel attempts past the burst use up the free allowance", []step{
+			parallel("alice", "10.0.0.1", 16+5),
 			refused("alice", "10.0.0.1", time.Second),
 		}},
 		{"an attempt never ended stops counting after a minute", []step{
@@ -281,7 +290,7 @@ func TestBoundedMemory(t *testing.T) {
 }
 
 // TestConcurrentChecks lets many goroutines race for one account: no more
-// than the free allowance may be admitted before any of them ends.
+// than its burst and free allowance may be admitted before any of them ends.
 func TestConcurrentChecks(t *testing.T) {
 	c := newClock()
 	l := New(Default, c.Now)
@@ -300,7 +309,7 @@ func TestConcurrentChecks(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if granted != Default.Account.Free {
-		t.Errorf("%d attempts admitted at once, want %d", granted, Default.Account.Free)
+	if want := Default.Account.Burst + Default.Account.Free; granted != want {
+		t.Errorf("%d attempts admitted at once, want %d", granted, want)
 	}
 }
