@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -58,6 +59,11 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	dialect, driver, dsn, err := SQLDriver(uri)
 	if err != nil {
 		return nil, err
+	}
+	if dialect == SQLite {
+		if err := makePrivate(strings.TrimPrefix(uri, "sqlite://")); err != nil {
+			return nil, err
+		}
 	}
 	sqlDB, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -104,6 +110,25 @@ func SQLDriver(uri string) (dialect Dialect, driver, dsn string, err error) {
 	// deadlock upgrading read locks; the loser waits on busy_timeout.
 	q.Set("_txlock", "immediate")
 	return SQLite, "sqlite", "file:" + filepath.ToSlash(path) + "?" + q.Encode(), nil
+}
+
+// makePrivate creates the SQLite database at path readable by its owner
+// only, whatever the umask, and takes group and other access away from the
+// files an older wharf left open: they hold robot tokens and OAuth client
+// secrets. SQLite creates the WAL, shared-memory and journal files with the
+// database's own mode, so tightening the database covers the ones to come.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create sqlite database: %w", err)
+	}
+	f.Close()
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("make sqlite database private: %w", err)
+		}
+	}
+	return nil
 }
 
 // Dialect reports the engine behind db.
