@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // TestDataDirModes checks that open leaves the data directory, the SQLite
@@ -61,5 +65,45 @@ func TestDataDirModes(t *testing.T) {
 				t.Errorf("log %q, want a warning containing %q", got, tt.warning)
 			}
 		})
+	}
+}
+
+// TestSecretKeySealsStore checks that the store open wires is sealed under
+// SECRET_KEY: the same data directory opened with another key stops
+// start-up with an error naming SECRET_KEY, not with garbage credentials.
+func TestSecretKeySealsStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	withKey := func(key string) func(string) string {
+		return func(name string) string {
+			if name == "WHARF_SECRET_KEY" {
+				return key
+			}
+			return ""
+		}
+	}
+	var stderr bytes.Buffer
+	in, err := open(t.Context(), []string{"--data", dir}, withKey("first-key"), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
+	if err := in.store.CreateAccount(ctx, org, nil); err != nil {
+		t.Fatal(err)
+	}
+	app := &wharf.Application{OrgID: org.ID, ClientID: "CLIENT", ClientSecret: "SECRET", Name: "app"}
+	if err := in.store.CreateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	in.store.Close()
+
+	in, err = open(t.Context(), []string{"--data", dir}, withKey("first-key"), &stderr)
+	if err != nil {
+		t.Fatalf("reopening with the same key: %v", err)
+	}
+	in.store.Close()
+	_, err = open(t.Context(), []string{"--data", dir}, withKey("second-key"), &stderr)
+	if !errors.Is(err, db.ErrSecretKey) || !strings.Contains(err.Error(), "SECRET_KEY") {
+		t.Fatalf("another SECRET_KEY: open = %v, want an error naming SECRET_KEY", err)
 	}
 }

@@ -137,7 +137,7 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if dbURI == "" {
 		dbURI = filepath.Join(opts.dataDir, "wharf.db")
 	}
-	store, err := db.Open(ctx, dbURI)
+	store, err := db.Open(ctx, dbURI, db.WithSecretKey(cfg.SecretKey))
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ package db
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"errors"
@@ -50,12 +51,25 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	aead    cipher.AEAD // seals credentials at rest (see seal.go); nil: plaintext
 }
 
-// Open connects to uri and applies pending migrations. A uri starting with
-// postgres:// or postgresql:// selects PostgreSQL; sqlite://PATH or a plain
-// file path selects SQLite.
-func Open(ctx context.Context, uri string) (*DB, error) {
+// Open connects to uri, applies pending migrations and, with
+// WithSecretKey, checks the key against the sealed credentials and seals
+// any left in plaintext. A uri starting with postgres:// or postgresql://
+// selects PostgreSQL; sqlite://PATH or a plain file path selects SQLite.
+func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var aead cipher.AEAD
+	if o.seal {
+		var err error
+		if aead, err = sealer(o.secretKey); err != nil {
+			return nil, err
+		}
+	}
 	dialect, driver, dsn, err := SQLDriver(uri)
 	if err != nil {
 		return nil, err
@@ -77,7 +91,7 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now}
+	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
@@ -85,6 +99,10 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
+	}
+	if err := db.sealStored(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("stored credentials: %w", err)
 	}
 	return db, nil
 }
