@@ -117,8 +117,8 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if len(cfg.Unknown) > 0 {
 		log.Info("configuration keys wharf does not use were ignored", slog.Any("keys", cfg.Unknown))
 	}
-	if err := os.MkdirAll(opts.dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := privateDir(opts.dataDir, log); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	if cfg.SecretKey == "" {
 		if cfg.SecretKey, err = storedSecret(filepath.Join(opts.dataDir, "secret_key")); err != nil {
@@ -129,11 +129,11 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if dbURI == "" {
 		dbURI = filepath.Join(opts.dataDir, "wharf.db")
 	}
-	store, err := db.Open(ctx, dbURI)
+	store, err := db.Open(ctx, dbURI, db.WithSecretKey(cfg.SecretKey))
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := openStorage(ctx, cfg, opts.dataDir)
+	blobs, err := openStorage(ctx, cfg, opts.dataDir, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -253,7 +253,7 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
 }
 
 // openStorage opens the preferred DISTRIBUTED_STORAGE_CONFIG location.
-func openStorage(ctx context.Context, cfg *config.Config, dataDir string) (storage.Driver, error) {
+func openStorage(ctx context.Context, cfg *config.Config, dataDir string, log *slog.Logger) (storage.Driver, error) {
 	name := cfg.StoragePreference[0]
 	loc := cfg.Storage[name]
 	switch loc.Driver {
@@ -261,6 +261,9 @@ func openStorage(ctx context.Context, cfg *config.Config, dataDir string) (stora
 		path, _ := loc.Params["storage_path"].(string)
 		if path == "" {
 			path = filepath.Join(dataDir, "storage")
+		}
+		if err := privateDir(path, log); err != nil {
+			return nil, fmt.Errorf("storage location %q: %w", name, err)
 		}
 		fsync, _ := loc.Params["fsync"].(bool)
 		return filesystem.New(path, filesystem.Options{Fsync: fsync})

@@ -75,8 +75,10 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *whar
 		IP: c.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
 	q := r.URL.Query()
 	if q.Has("expiration") {
-		seconds, err := strconv.ParseFloat(q.Get("expiration"), 64)
-		if err != nil {
+		// No timestamp needs more than maxNumberLen characters.
+		v := q.Get("expiration")
+		seconds, err := strconv.ParseFloat(v, 64)
+		if err != nil || len(v) > maxNumberLen {
 			return wharf.Errorf(wharf.Invalid, "Invalid value for query parameter 'expiration': a Unix timestamp is required")
 		}
 		t, err := servicekey.ExpirationFromUnix(seconds)

@@ -215,12 +215,16 @@ func decodeObject(r *http.Request) (map[string]json.RawMessage, error) {
 
 // jsonInteger reads a JSON integer as JSON Schema defines one: any number
 // with no fractional part (5.0 and 1e3 are integers; "5", true and 5.5 are
-// not). The value may exceed int64; callers bound it.
+// not). The value may exceed int64 (callers bound it), but not by so much
+// that building it would cost (see boundedInteger).
 func jsonInteger(raw json.RawMessage, field string) (*big.Int, error) {
 	if jsonKind(raw) != "number" {
 		return nil, wharf.Errorf(wharf.Invalid, "Invalid value for field '%s': expected integer, got %s", field, jsonKind(raw))
 	}
 	s := string(bytes.TrimSpace(raw))
+	if !boundedInteger(s) {
+		return nil, wharf.Errorf(wharf.Invalid, "Invalid value for field '%s': number out of range", field)
+	}
 	if n, ok := new(big.Int).SetString(s, 10); ok {
 		return n, nil
 	}

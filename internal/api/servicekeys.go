@@ -128,6 +128,9 @@ func expirationField(raw json.RawMessage) (*time.Time, error) {
 	if len(raw) == 0 || !(raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9')) {
 		return nil, wharf.Errorf(wharf.Invalid, "Invalid value for field 'expiration': expected a number or null, got %s", jsonKind(raw))
 	}
+	if len(raw) > maxNumberLen {
+		return nil, wharf.Errorf(wharf.Invalid, "Invalid expiration date: the number is longer than %d characters", maxNumberLen)
+	}
 	var seconds float64
 	if err := json.Unmarshal(raw, &seconds); err != nil {
 		return nil, wharf.Errorf(wharf.Invalid, "Invalid expiration date: %s is out of range", raw)

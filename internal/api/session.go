@@ -3,9 +3,7 @@ package api
 import (
 	"crypto/subtle"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auth"
@@ -233,7 +231,7 @@ func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *wharf.C
 	}
 	redirect := r.PostForm.Get("redirect_uri")
 	if !s.validRedirect(r, app, redirect) {
-		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or start with the application's redirect URI", s.baseURL(r))
+		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or lie under the application's redirect URI", s.baseURL(r))
 	}
 	scopeText := r.PostForm.Get("scope")
 	scopes := wharf.ParseScopes(scopeText)
@@ -254,15 +252,18 @@ func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *wharf.C
 	return nil
 }
 
+// validRedirect reports whether the implicit grant may send a token to
+// redirect: this instance's /oauth/localapp, or a URL under app's registered
+// redirect URI by origin and path, never by text prefix (see auth.RedirectUnder).
 func (s *Server) validRedirect(r *http.Request, app *wharf.Application, redirect string) bool {
-	u, err := url.Parse(redirect)
-	if err != nil || redirect == "" {
+	u, ok := auth.ParseRedirect(redirect)
+	if !ok {
 		return false
 	}
 	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.opts.ServerHostname) && (u.Scheme == "http" || u.Scheme == "https") {
 		return true
 	}
-	return app.RedirectURI != "" && strings.HasPrefix(redirect, app.RedirectURI)
+	return auth.RedirectUnder(u, app.RedirectURI)
 }
 
 // localApp serves GET /oauth/localapp, where the implicit grant lands when

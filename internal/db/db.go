@@ -12,12 +12,14 @@ package db
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -49,15 +51,33 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	aead    cipher.AEAD // seals credentials at rest (see seal.go); nil: plaintext
 }
 
-// Open connects to uri and applies pending migrations. A uri starting with
-// postgres:// or postgresql:// selects PostgreSQL; sqlite://PATH or a plain
-// file path selects SQLite.
-func Open(ctx context.Context, uri string) (*DB, error) {
+// Open connects to uri, applies pending migrations and, with
+// WithSecretKey, checks the key against the sealed credentials and seals
+// any left in plaintext. A uri starting with postgres:// or postgresql://
+// selects PostgreSQL; sqlite://PATH or a plain file path selects SQLite.
+func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var aead cipher.AEAD
+	if o.seal {
+		var err error
+		if aead, err = sealer(o.secretKey); err != nil {
+			return nil, err
+		}
+	}
 	dialect, driver, dsn, err := SQLDriver(uri)
 	if err != nil {
 		return nil, err
+	}
+	if dialect == SQLite {
+		if err := makePrivate(strings.TrimPrefix(uri, "sqlite://")); err != nil {
+			return nil, err
+		}
 	}
 	sqlDB, err := sql.Open(driver, dsn)
 	if err != nil {
@@ -71,7 +91,7 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now}
+	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
@@ -79,6 +99,10 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
+	}
+	if err := db.sealStored(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("stored credentials: %w", err)
 	}
 	return db, nil
 }
@@ -104,6 +128,25 @@ func SQLDriver(uri string) (dialect Dialect, driver, dsn string, err error) {
 	// deadlock upgrading read locks; the loser waits on busy_timeout.
 	q.Set("_txlock", "immediate")
 	return SQLite, "sqlite", "file:" + filepath.ToSlash(path) + "?" + q.Encode(), nil
+}
+
+// makePrivate creates the SQLite database at path readable by its owner
+// only, whatever the umask, and takes group and other access away from the
+// files an older wharf left open: they hold robot tokens and OAuth client
+// secrets. SQLite creates the WAL, shared-memory and journal files with the
+// database's own mode, so tightening the database covers the ones to come.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create sqlite database: %w", err)
+	}
+	f.Close()
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("make sqlite database private: %w", err)
+		}
+	}
+	return nil
 }
 
 // Dialect reports the engine behind db.

@@ -11,11 +11,15 @@ import (
 const applicationColumns = `id, org_id, client_id, client_secret, name, description, application_uri,
 	redirect_uri, avatar_email, created_at`
 
-func scanApplication(row rowScanner) (*wharf.Application, error) {
+func (db *DB) scanApplication(row rowScanner) (*wharf.Application, error) {
 	var a wharf.Application
 	var created int64
 	if err := row.Scan(&a.ID, &a.OrgID, &a.ClientID, &a.ClientSecret, &a.Name, &a.Description, &a.ApplicationURI,
 		&a.RedirectURI, &a.AvatarEmail, &created); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.ClientSecret, err = db.unseal(sealClientSecret, a.ClientSecret); err != nil {
 		return nil, err
 	}
 	a.CreatedAt = fromMicros(created)
@@ -28,8 +32,8 @@ func (db *DB) CreateApplication(ctx context.Context, app *wharf.Application, ent
 		app.CreatedAt = db.now().UTC()
 		err := tx.QueryRowContext(ctx, `INSERT INTO oauth_application (org_id, client_id, client_secret, name, description,
 			application_uri, redirect_uri, avatar_email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			app.OrgID, app.ClientID, app.ClientSecret, app.Name, app.Description, app.ApplicationURI, app.RedirectURI,
-			app.AvatarEmail, micros(app.CreatedAt)).Scan(&app.ID)
+			app.OrgID, app.ClientID, db.seal(sealClientSecret, app.ClientSecret), app.Name, app.Description, app.ApplicationURI,
+			app.RedirectURI, app.AvatarEmail, micros(app.CreatedAt)).Scan(&app.ID)
 		if err != nil {
 			return wharf.Wrap(err, "create application")
 		}
@@ -46,7 +50,7 @@ func (db *DB) Applications(ctx context.Context, orgID int64) ([]*wharf.Applicati
 	defer rows.Close()
 	var out []*wharf.Application
 	for rows.Next() {
-		a, err := scanApplication(rows)
+		a, err := db.scanApplication(rows)
 		if err != nil {
 			return nil, wharf.Wrap(err, "scan application")
 		}
@@ -57,7 +61,7 @@ func (db *DB) Applications(ctx context.Context, orgID int64) ([]*wharf.Applicati
 
 // ApplicationByClientID returns the application with that client id. NotFound if none.
 func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error) {
-	a, err := scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE client_id = $1`, clientID))
+	a, err := db.scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE client_id = $1`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
 	}
@@ -69,7 +73,8 @@ func (db *DB) UpdateApplication(ctx context.Context, app *wharf.Application, ent
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_application SET name = $1, description = $2, application_uri = $3,
 			redirect_uri = $4, avatar_email = $5, client_secret = $6 WHERE id = $7`,
-			app.Name, app.Description, app.ApplicationURI, app.RedirectURI, app.AvatarEmail, app.ClientSecret, app.ID)
+			app.Name, app.Description, app.ApplicationURI, app.RedirectURI, app.AvatarEmail,
+			db.seal(sealClientSecret, app.ClientSecret), app.ID)
 		if err != nil {
 			return wharf.Wrap(err, "update application")
 		}
@@ -123,7 +128,7 @@ func (db *DB) AccessTokenByName(ctx context.Context, name string) (*wharf.Access
 		return nil, nil, wharf.Wrap(err, "load access token")
 	}
 	tok.ExpiresAt, tok.CreatedAt = fromMicros(expires), fromMicros(created)
-	app, err := scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE id = $1`, tok.Application.ID))
+	app, err := db.scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE id = $1`, tok.Application.ID))
 	if err != nil {
 		return nil, nil, wharf.Wrap(err, "load token application")
 	}

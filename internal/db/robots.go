@@ -25,6 +25,9 @@ func (db *DB) RobotByName(ctx context.Context, name string) (*wharf.Robot, error
 	if err != nil {
 		return nil, wharf.Wrap(err, "load robot")
 	}
+	if r.Token, err = db.unseal(sealRobotToken, r.Token); err != nil {
+		return nil, wharf.Wrap(err, "load robot")
+	}
 	r.CreatedAt = fromMicros(created)
 	return &r, nil
 }
@@ -41,7 +44,8 @@ func (db *DB) CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.
 		}
 		r.CreatedAt = r.Account.CreatedAt
 		_, err := tx.ExecContext(ctx, `INSERT INTO robot (account_id, namespace_id, token, description, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, r.Account.ID, r.NamespaceID, r.Token, r.Description, micros(r.CreatedAt))
+			VALUES ($1, $2, $3, $4, $5)`, r.Account.ID, r.NamespaceID, db.seal(sealRobotToken, r.Token), r.Description,
+			micros(r.CreatedAt))
 		if err != nil {
 			return wharf.Wrap(err, "create robot")
 		}
@@ -66,6 +70,9 @@ func (db *DB) Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, er
 		r := wharf.Robot{Account: &a}
 		if err := rows.Scan(&a.ID, &a.Name, &kind, &email, &a.PasswordHash, &a.Enabled, &a.Verified, &a.Superuser,
 			&a.TagExpirationS, &a.InvoiceEmail, &invoiceAddr, &acctCreated, &r.NamespaceID, &r.Token, &r.Description, &created); err != nil {
+			return nil, wharf.Wrap(err, "scan robot")
+		}
+		if r.Token, err = db.unseal(sealRobotToken, r.Token); err != nil {
 			return nil, wharf.Wrap(err, "scan robot")
 		}
 		a.Kind, a.Email, a.InvoiceEmailAddress, a.CreatedAt = wharf.AccountKind(kind), email.String, invoiceAddr.String, fromMicros(acctCreated)

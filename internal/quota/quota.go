@@ -38,9 +38,17 @@ func init() {
 	unitFactors["Zi"], unitFactors["Yi"] = pow(1024, 7), pow(1024, 8)
 }
 
+// maxLimitLen bounds a limit string before its digits reach math/big,
+// which needs seconds and gigabytes for a megabyte of them; int64 bytes
+// need 19 digits.
+const maxLimitLen = 64
+
 // ParseLimit converts Quay's human limit strings ("10 GiB", "500MB", "1024")
 // to bytes.
 func ParseLimit(s string) (int64, error) {
+	if len(s) > maxLimitLen {
+		return 0, wharf.Errorf(wharf.Invalid, "Invalid limit format: longer than %d characters", maxLimitLen)
+	}
 	m := limitPattern.FindStringSubmatch(s)
 	if m == nil {
 		return 0, wharf.Errorf(wharf.Invalid, "Invalid limit format, use a number followed by a unit (e.g. 1GiB)")

@@ -1,6 +1,9 @@
 package quota
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseLimit(t *testing.T) {
 	tests := []struct {
@@ -36,7 +39,8 @@ func TestHuman(t *testing.T) {
 }
 
 func FuzzParseLimit(f *testing.F) {
-	for _, s := range []string{"1024", "5G", "10 GiB", "100B", "1ZiB", "9Y", "99999999999999999999", " 1G", "1 G"} {
+	for _, s := range []string{"1024", "5G", "10 GiB", "100B", "1ZiB", "9Y", "99999999999999999999", " 1G", "1 G",
+		strings.Repeat("9", 1<<16) + " GiB"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -92,10 +92,14 @@ func URI(t testing.TB, d db.Dialect) string {
 	return u.String()
 }
 
-// Open returns a fresh, migrated database on engine d, closed when the test ends.
+// SecretKey is the key Open seals stored credentials with.
+const SecretKey = "dbtest-secret-key"
+
+// Open returns a fresh, migrated database on engine d, sealing stored
+// credentials under SecretKey, closed when the test ends.
 func Open(t testing.TB, d db.Dialect) *db.DB {
 	t.Helper()
-	store, err := db.Open(context.Background(), URI(t, d))
+	store, err := db.Open(context.Background(), URI(t, d), db.WithSecretKey(SecretKey))
 	if err != nil {
 		t.Fatalf("open %s: %v", d, err)
 	}

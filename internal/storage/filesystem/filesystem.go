@@ -44,6 +44,13 @@ import (
 // not a valid key segment, so no key can reach it and listings skip it.
 const stagingDir = ".wharf~staging"
 
+// Directories and files are their owner's alone: blobs are the layers of
+// private repositories, and anyone else on the host goes through the API.
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
+)
+
 // installAttempts bounds how often install re-creates a parent directory
 // that a concurrent Delete or Move pruned between MkdirAll and Rename.
 const installAttempts = 5
@@ -84,7 +91,7 @@ func New(root string, opts Options) (*Driver, error) {
 		fsync:  opts.Fsync,
 	}
 	for _, dir := range []string{d.tmp, d.resume} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return nil, fmt.Errorf("filesystem: create %s: %w", dir, err)
 		}
 	}
@@ -366,7 +373,7 @@ func (d *Driver) open(key string) (*os.File, int64, error) {
 // createTemp creates a staging file with a name no other writer will pick.
 func (d *Driver) createTemp(kind string) (string, *os.File, error) {
 	name := d.tempName(kind)
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return "", nil, wharf.Wrap(err, "filesystem: create staging file")
 	}
@@ -383,7 +390,7 @@ func (d *Driver) install(from, key string) error {
 	to := d.fullPath(key)
 	parent := filepath.Dir(to)
 	for attempt := 1; ; attempt++ {
-		err := os.MkdirAll(parent, 0o755)
+		err := os.MkdirAll(parent, dirMode)
 		if errors.Is(err, fs.ErrExist) && attempt < installAttempts {
 			// MkdirAll lost a race with a concurrent prune (the directory
 			// existed, then vanished before MkdirAll looked again): unless a

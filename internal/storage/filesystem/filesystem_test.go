@@ -44,6 +44,57 @@ func TestFilesystem(t *testing.T) {
 	t.Run("staging", testStaging)
 	t.Run("conflict", testConflict)
 	t.Run("purge staging", testPurgeStaging)
+	t.Run("modes", testModes)
+}
+
+// testModes checks that every directory and file the driver creates is its
+// owner's alone: blobs are the layers of private repositories.
+func testModes(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "storage")
+	d := newDriver(t, root)
+	ctx := t.Context()
+	if err := d.PutContent(ctx, "blobs/sha256/ab/abcdef", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.Writer(ctx, "uploads/u1/data", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("partial"))
+	w.Close() // leaves resumable data in staging
+	w, err = d.Writer(ctx, "uploads/u2/data", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("done"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if e.IsDir() {
+			want = 0o700
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", p, got, want)
+		}
+		seen++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 10 {
+		t.Errorf("walked %d entries, want the root, staging, blobs and uploads", seen)
+	}
 }
 
 // testStaging checks that the staging directory holds exactly the files it
