@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/db"
+)
+
+// revocationBound is the documented bound within which a revoked registry
+// token stops working in every process sharing the database (README,
+// "Revocation"): the 2-second poll of credential epochs and one poll's
+// duration, with room to spare.
+const revocationBound = 10 * time.Second
+
+// TestRevocationAcrossProcesses: two wharf processes share one database
+// and storage. A robot's registry token, issued by process B, works on B;
+// the robot is deleted through process A; B refuses the token within the
+// documented bound, without any request to B in between. The time it took
+// is printed.
+func TestRevocationAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine db.Dialect) {
+		dataDir, env := t.TempDir(), engineEnv(t, engine)
+		a := startWharfAt(t, dataDir, env)
+		b := startWharfAt(t, dataDir, env)
+		admin := a.initialize(t, "revadmin", "revadmin-password-1", "revadmin@example.com")
+		expect(t, admin.call("POST", "organization/", map[string]any{"name": "acme", "email": "acme@example.com"}), 201)
+		r := admin.call("PUT", "organization/acme/robots/ci", map[string]any{"description": "revocation"})
+		expect(t, r, 201)
+		robotToken, _ := r.object(t)["token"].(string)
+
+		// The robot pushes a blob through B and keeps B's token.
+		robot := newRegistryClient(b.URL, "acme+ci", robotToken)
+		blob := []byte("a blob the robot pushed")
+		sum := sha256.Sum256(blob)
+		digest := "sha256:" + hex.EncodeToString(sum[:])
+		push := robot.mustExchange(t, "POST", "acme/app", "/v2/acme/app/blobs/uploads/?digest="+digest, bytes.NewReader(blob), int64(len(blob)), nil)
+		expect(t, push, 201)
+		head := func() int {
+			r, err := robot.exchange(context.Background(), "HEAD", "acme/app", "/v2/acme/app/blobs/"+digest, nil, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Status
+		}
+		if got := head(); got != 200 {
+			t.Fatalf("the robot's token on B: HEAD → %d, want 200", got)
+		}
+
+		deleted := time.Now()
+		expect(t, admin.call("DELETE", "organization/acme/robots/ci", nil), 204)
+		for {
+			status := head()
+			elapsed := time.Since(deleted)
+			if status == 401 {
+				t.Logf("%s: the robot deleted through process A; process B refused its token %v later (bound %v)",
+					engine, elapsed.Round(time.Millisecond), revocationBound)
+				break
+			}
+			if status != 200 {
+				t.Fatalf("B answered %d to the deleted robot's token, want 200 until it is refused with 401", status)
+			}
+			if elapsed > revocationBound {
+				t.Fatalf("process B still honours the deleted robot's token %v after the deletion (bound %v)", elapsed, revocationBound)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
