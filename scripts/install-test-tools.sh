@@ -9,7 +9,7 @@
 #   crane, oras, regctl     registry clients of the round-trip tests
 #   oci-conformance         the OCI distribution-spec conformance program
 #   weed                    SeaweedFS, the local S3 endpoint of the S3 suites
-#                           (scripts/test-s3.sh); built once, about 10 minutes
+#                           (scripts/test-s3.sh); built once, 10 to 20 minutes
 # Debian packages (apt-get, as root or through sudo):
 #   skopeo podman buildah   registry clients; buildah is also the buildah executor
 #   busybox-static          the static shell in the build tests' base image
@@ -96,7 +96,7 @@ weed_program() {
   local stamp="-X $weed_module/weed/util/version.COMMIT=$weed_version" dir have=""
   [[ -x "$bin/weed" ]] && have="$("$bin/weed" version 2>/dev/null)" || true
   [[ "$have" == *"$weed_version"* ]] && return 0
-  say "building weed from $weed_module@$weed_version (about 10 minutes on 2 cores, once)"
+  say "building weed from $weed_module@$weed_version (10 to 20 minutes on 2 cores, once)"
   dir="$(cd "$scratch" && go mod download -json "$weed_module@$weed_version" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || die "go mod download $weed_module@$weed_version"
   [[ -d "$dir" ]] || die "go mod download $weed_module@$weed_version gave no directory"

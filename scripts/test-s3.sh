@@ -10,7 +10,7 @@
 # for later runs. The tests create the bucket and give every test its own
 # random root directory in it. The weed binary is the one
 # scripts/install-test-tools.sh puts in its tools directory (building it
-# takes about 10 minutes, once).
+# takes 10 to 20 minutes, once).
 set -euo pipefail
 
 host=127.0.0.1
