@@ -23,7 +23,7 @@
 set -uo pipefail
 
 if [[ $# -lt 2 || $# -gt 4 || "$1" == -h || "$1" == --help ]]; then
-  sed -n '2,23p' "$0" >&2
+  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" >&2
   exit 2
 fi
 url="$1" repo="$2" user="${3:-}" password="${4:-}"

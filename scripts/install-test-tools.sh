@@ -34,7 +34,7 @@ for arg in "$@"; do
     --with-references) with_refs=1 ;;
     --no-apt) apt=0 ;;
     --print-bin) echo "$bin"; exit 0 ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
     *) echo "install-test-tools: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -24,7 +24,7 @@
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 3 || "$1" == -h || "$1" == --help ]]; then
-  sed -n '2,24p' "$0" >&2
+  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" >&2
   exit 2
 fi
 hostport="$1" user="${2:-}" password="${3:-}"
