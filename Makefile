@@ -1,11 +1,12 @@
 # wharf: `make run` starts a server on embedded defaults; `make test` runs
-# the whole suite on SQLite and PostgreSQL, filesystem and S3 (starting
-# PostgreSQL and a local SeaweedFS S3 server if needed, installing the
-# registry clients the end-to-end tests drive).
+# the whole suite on SQLite and PostgreSQL, filesystem and S3: it installs
+# the programs the tests drive (scripts/install-test-tools.sh), starts
+# PostgreSQL and a local SeaweedFS S3 server if needed, and stops at the
+# first of these steps that fails. No suite may be skipped in make test.
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: build run test bench
+.PHONY: build run test test-tools bench
 
 build:
 	$(GO) build -o wharf ./cmd/wharf
@@ -13,17 +14,26 @@ build:
 run:
 	$(GO) run ./cmd/wharf serve
 
-test:
+test-tools:
+	@./scripts/install-test-tools.sh
+
+# Each service is found or started in a plain assignment, never inside
+# `export X="$(...)"`, whose status is export's own: with set -e a failing
+# script stops the recipe here.
+test: test-tools
 	@set -euo pipefail; \
-	export PATH="$$(./scripts/test-tools.sh):$$PATH"; \
-	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
-	export WHARF_TEST_S3="$$(./scripts/test-s3.sh)"; \
-	echo "PostgreSQL suite: $$WHARF_TEST_POSTGRES; S3 suite: …@$${WHARF_TEST_S3#*@}"; \
+	tools="$$(./scripts/install-test-tools.sh --print-bin)"; \
+	postgres="$$(./scripts/test-postgres.sh)"; \
+	s3="$$(./scripts/test-s3.sh)"; \
+	export PATH="$$tools:$$PATH" TOOLS_BIN="$$tools" WHARF_TEST_POSTGRES="$$postgres" WHARF_TEST_S3="$$s3"; \
+	unset WHARF_ALLOW_SKIP; \
+	echo "tools: $$tools; PostgreSQL suite: $$postgres; S3 suite: …@$${s3#*@}"; \
 	test -z "$$(gofmt -l .)" || { echo "gofmt -l lists unformatted files:"; gofmt -l .; exit 1; }; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -timeout 20m ./...
 
 bench:
 	@set -euo pipefail; \
-	export WHARF_TEST_POSTGRES="$$(./scripts/test-postgres.sh)"; \
+	postgres="$$(./scripts/test-postgres.sh)"; \
+	export WHARF_TEST_POSTGRES="$$postgres"; \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Measures wharf's registry beside CNCF Distribution v3.1.2 on this machine,
-# in one invocation, with the shared probe (push/pull MB/s, manifest PUT/GET
-# per second; medians of RUNS runs), prints wharf/Distribution ratios, then
-# pushes one 1 GiB blob to wharf and reports the server's peak RSS.
-# Needs the reference tools: ../shared/tools/install-clients.sh --with-references
+# in one invocation, with scripts/registry-probe.sh (push/pull MB/s, manifest
+# PUT/GET per second; medians of RUNS runs), prints wharf/Distribution ratios,
+# then pushes one 1 GiB blob to wharf and reports the server's peak RSS.
+# The reference registry is built first if it is missing
+# (scripts/install-test-tools.sh --with-references).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-tools="$root/../shared/tools"
-bin="${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/wharf-tools/bin}"
+bash "$root/scripts/install-test-tools.sh" --with-references --no-apt >&2
+bin="$(bash "$root/scripts/install-test-tools.sh" --print-bin)"
 export RUNS="${RUNS:-3}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-[[ -x "$bin/distribution-registry" ]] || { echo "bench: $bin/distribution-registry missing; run install-clients.sh --with-references" >&2; exit 2; }
 (cd "$root" && go build -o "$work/wharf" ./cmd/wharf)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -41,8 +41,8 @@ curl -sf -X POST -H "Content-Type: application/json" \
   "http://127.0.0.1:$wport/api/v1/user/initialize" >/dev/null
 
 metric() { sed -n "s/^probe: $1 \([0-9.]*\).*/\1/p" "$2"; }
-bash "$tools/registry-probe.sh" "127.0.0.1:$wport" bench bench-password >"$work/wharf.probe" 2>&1
-bash "$tools/registry-probe.sh" "127.0.0.1:$dport" >"$work/dist.probe" 2>&1
+LABEL=wharf bash "$root/scripts/registry-probe.sh" "127.0.0.1:$wport" bench bench-password >"$work/wharf.probe"
+LABEL=distribution bash "$root/scripts/registry-probe.sh" "127.0.0.1:$dport" >"$work/dist.probe"
 echo "metric                 wharf      distribution   ratio"
 for m in blob_push_MBps blob_pull_MBps manifest_put_per_s manifest_get_per_s; do
   w=$(metric "$m" "$work/wharf.probe"); d=$(metric "$m" "$work/dist.probe")

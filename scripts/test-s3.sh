@@ -8,9 +8,9 @@
 # The server runs in the background with its data under
 # ${TMPDIR:-/tmp}/wharf-seaweedfs and fixed test credentials, and stays up
 # for later runs. The tests create the bucket and give every test its own
-# random root directory in it. The weed binary comes from $TOOLS_BIN
-# (default ~/.cache/wharf-tools/bin); if it is missing, the shared
-# install-clients.sh builds it (about 10 minutes, once).
+# random root directory in it. The weed binary is the one
+# scripts/install-test-tools.sh puts in its tools directory (building it
+# takes 10 to 20 minutes, once).
 set -euo pipefail
 
 host=127.0.0.1
@@ -18,7 +18,7 @@ s3_port=8333
 access_key=wharf-test
 secret_key=wharf-test-secret
 bucket=wharf-test
-bin="${TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/wharf-tools/bin}"
+bin="$(bash "$(dirname "$0")/install-test-tools.sh" --print-bin)"
 weed="$bin/weed"
 data="${TMPDIR:-/tmp}/wharf-seaweedfs"
 
@@ -27,26 +27,11 @@ log() { echo "test-s3: $*" >&2; }
 ready() { [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$s3_port/" 2>/dev/null)" == 403 ]]; }
 weed_works() { [[ -x "$weed" ]] && "$weed" version 2>/dev/null | grep -q .; }
 
+# weed comes from scripts/install-test-tools.sh (make test runs it first);
+# called on its own, this script runs the installer when weed is missing.
 install_weed() {
-  if pgrep -f install-clients.sh >/dev/null; then
-    # Another build is under way; a second one would only slow both down.
-    log "waiting for the running install-clients.sh to build $weed"
-    for i in $(seq 1 240); do
-      weed_works && return 0
-      pgrep -f install-clients.sh >/dev/null || break
-      (( i % 12 == 0 )) && log "still waiting for weed ($((i / 12)) min)"
-      sleep 5
-    done
-    weed_works && return 0
-  fi
-  local installer
-  installer="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/../shared/tools/install-clients.sh"
-  if [[ ! -f "$installer" ]]; then
-    log "weed is not installed and $installer is missing"
-    exit 1
-  fi
-  log "building SeaweedFS weed with $installer (about 10 minutes, once)"
-  bash "$installer" --with-references --no-apt >&2 || true
+  log "weed is not in $bin: running scripts/install-test-tools.sh"
+  bash "$(dirname "$0")/install-test-tools.sh" --no-apt >&2
   weed_works || { log "weed did not install into $bin"; exit 1; }
 }
 

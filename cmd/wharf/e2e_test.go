@@ -7,8 +7,8 @@ package main
 // it with SIGTERM, asserting a clean exit. Every scenario runs on SQLite and,
 // when WHARF_TEST_POSTGRES is set, on PostgreSQL (a fresh schema per run).
 //
-// The contract is /work/shared/spec (quay-superuser-api.md, quay-clients.md,
-// README.md) and the seed chapter 7.21 of the Red Hat Quay API reference.
+// The contract is Quay's behaviour as docs/api-compatibility.md describes
+// it, and chapter 7.21 ("Superuser") of the Red Hat Quay API reference.
 
 import (
 	"bytes"
