@@ -26,7 +26,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
-	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -93,9 +92,6 @@ type Deps struct {
 	Pages        *pagetoken.Sealer
 	Logger       *slog.Logger
 	Now          func() time.Time
-	// Throttle slows down failed logins at /api/v1/signin and
-	// /api/v1/signin/verify; the registry's /v2/auth shares it.
-	Throttle *throttle.Limiter
 	// SecretKey keys the encrypted_password values Quay returns.
 	SecretKey string
 	// ServiceKeys serves the superuser service-key endpoints and the key
