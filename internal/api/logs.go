@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auditlog"
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -37,13 +36,13 @@ func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 	if err != nil {
 		return err
 	}
-	query := db.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
+	query := wharf.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
 	if tok := q.Get("next_page"); tok != "" {
 		var cur logCursor
 		if err := s.Pages.Open("logs", tok, &cur); err != nil {
 			return err
 		}
-		query.After = &db.LogCursor{Time: time.UnixMicro(cur.Time), ID: cur.ID}
+		query.After = &wharf.LogCursor{Time: time.UnixMicro(cur.Time), ID: cur.ID}
 	}
 	entries, err := s.Store.ListLogs(r.Context(), query)
 	if err != nil {

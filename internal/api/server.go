@@ -20,7 +20,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
@@ -35,13 +34,13 @@ type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
 	ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error)
-	ListAccounts(ctx context.Context, page db.AccountPage) ([]*wharf.Account, error)
+	ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error)
 	SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error)
 	OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error)
 	MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error)
 	Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error)
-	ListLogs(ctx context.Context, q db.LogQuery) ([]wharf.LogEntry, error)
-	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]db.LogCount, error)
+	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
+	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
 	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
 	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
@@ -49,7 +48,7 @@ type Store interface {
 	// NamespaceQuota returns NotFound when the namespace has no quota.
 	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
 	QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error)
-	RegistrySizeState(ctx context.Context) (db.RegistrySize, error)
+	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
 	// QueueRegistrySize reports false when a calculation is already queued or running.
 	QueueRegistrySize(ctx context.Context) (bool, error)
 }

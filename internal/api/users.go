@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -85,7 +84,7 @@ func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOn
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.Store.ListAccounts(r.Context(), db.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
+	rows, err := s.Store.ListAccounts(r.Context(), wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}
