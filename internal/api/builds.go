@@ -191,7 +191,7 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.C
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", s.baseURL(r)+"/api/v1/repository/"+repo.Namespace+"/"+repo.Name+"/build/"+b.UUID+"/status")
+	w.Header().Set("Location", s.site.baseURL(r)+"/api/v1/repository/"+repo.Namespace+"/"+repo.Name+"/build/"+b.UUID+"/status")
 	writeJSON(w, http.StatusCreated, s.buildView(r, b, p))
 	return nil
 }
@@ -371,7 +371,7 @@ const userFileTTL = time.Hour
 // userFileURL signs method on user file uuid until now+userFileTTL.
 func (s *Server) userFileURL(r *http.Request, method, uuid string) string {
 	expires := strconv.FormatInt(s.Now().Add(userFileTTL).Unix(), 10)
-	return s.baseURL(r) + "/userfiles/" + uuid + "?expires=" + expires + "&signature=" + s.userFileSignature(method, uuid, expires)
+	return s.site.baseURL(r) + "/userfiles/" + uuid + "?expires=" + expires + "&signature=" + s.userFileSignature(method, uuid, expires)
 }
 
 func (s *Server) userFileSignature(method, uuid, expires string) string {
@@ -394,38 +394,32 @@ func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
 
 // putUserFile serves PUT /userfiles/{file_id}: the upload behind a
 // filedrop URL. The signature is the credential.
-func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) error {
 	uuid := r.PathValue("file_id")
 	if err := s.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.Builds.ReceiveFile(r.Context(), uuid, r.Body); err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // getUserFile serves GET /userfiles/{file_id}: a build's archive_url, as
 // an opaque download.
-func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) error {
 	uuid := r.PathValue("file_id")
 	if err := s.checkUserFileURL(r, http.MethodGet, uuid); err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.Builds.UserFile(r.Context(), uuid)
 	if err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	rc, err := s.Builds.OpenFile(r.Context(), f)
 	if err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	defer rc.Close()
 	// The uploader chose the MIME type: serving it as given would let an
@@ -436,5 +430,8 @@ func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	// The headers promise the whole file: a copy that fails midway can
+	// only cut the body short, not change the answer.
 	io.Copy(w, rc)
+	return nil
 }

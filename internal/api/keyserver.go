@@ -71,7 +71,7 @@ type jwkRequest struct {
 // 202 for a self-signed key (now awaiting approval), 200 for a rotation,
 // 429 with Retry-After past the caps on keys awaiting approval.
 func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.baseURL(r),
+	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.site.baseURL(r),
 		IP: c.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
 	q := r.URL.Query()
 	if q.Has("expiration") {
@@ -127,7 +127,7 @@ func (s *Server) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *w
 	if err != nil {
 		return err
 	}
-	if err := s.ServiceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, s.baseURL(r),
+	if err := s.ServiceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, s.site.baseURL(r),
 		c.IP, r.UserAgent()); err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *whar
 	// credential carries super:user, see superuserReads); quay_quota reads
 	// quotas[0] here before deciding to create or change one.
 	if role != "" || isAdmin || s.superuserReads(c) {
-		if err := s.quotaFields(r.Context(), v, org); err != nil {
+		if err := s.views.quotaFields(r.Context(), v, org); err != nil {
 			return err
 		}
 	}
@@ -155,17 +155,17 @@ func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *wha
 
 // listAllOrganizations serves GET /api/v1/superuser/organizations/.
 func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	orgs, next, err := s.listAccounts(r, wharf.KindOrg, false, "orgs")
+	orgs, next, err := s.accounts.list(r, wharf.KindOrg, false, "orgs")
 	if err != nil {
 		return err
 	}
-	sums, err := s.quotaSummaries(r.Context(), orgs)
+	sums, err := s.views.quotaSummaries(r.Context(), orgs)
 	if err != nil {
 		return err
 	}
 	views := make([]map[string]any, len(orgs))
 	for i, o := range orgs {
-		views[i] = s.superOrgViewWith(sums, o)
+		views[i] = s.views.superOrgViewWith(sums, o)
 	}
 	resp := map[string]any{"organizations": views}
 	if next != "" {
@@ -186,7 +186,7 @@ func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *w
 	if err != nil {
 		return err
 	}
-	v, err := s.superOrgView(r.Context(), org)
+	v, err := s.views.superOrgView(r.Context(), org)
 	if err != nil {
 		return err
 	}

@@ -165,8 +165,8 @@ func (s *Server) routes() {
 	if s.Builds != nil {
 		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), s.createFileDrop}})
 		s.redirectSlash("/api/v1/filedrop")
-		s.mux.HandleFunc("PUT /userfiles/{file_id}", s.putUserFile)
-		s.mux.HandleFunc("GET /userfiles/{file_id}", s.getUserFile)
+		s.handleSigned("PUT /userfiles/{file_id}", s.putUserFile)
+		s.handleSigned("GET /userfiles/{file_id}", s.getUserFile)
 		builds := "/api/v1/repository/{namespace}/{repository}/build"
 		s.handle(builds+"/{$}", map[string]method{
 			GET:  {rule{need: publicRead}, s.listBuilds},

@@ -110,7 +110,12 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	policy identity.Policy
+	site   site
 	mux    *http.ServeMux
+	// views and accounts are shared by the user, organization and
+	// service-key handlers.
+	views    *accountViews
+	accounts accountPages
 }
 
 // MaxBodyBytes bounds every API request body; larger bodies get 413.
@@ -118,7 +123,12 @@ const MaxBodyBytes = 1 << 20
 
 // New returns the API handler.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, opts: d.Options, log: d.Logger, policy: d.Identity.Policy(), mux: http.NewServeMux()}
+	s := &Server{Deps: d, opts: d.Options, log: d.Logger, policy: d.Identity.Policy(),
+		site: site{scheme: d.Options.PreferredURLScheme, hostname: d.Options.ServerHostname}, mux: http.NewServeMux()}
+	s.views = &accountViews{store: d.Store, policy: s.policy,
+		showQuotas:         d.Options.FeatureQuotaManagement && d.Options.FeatureEditQuota,
+		defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
+	s.accounts = accountPages{store: d.Store, pages: d.Pages}
 	s.routes()
 	return s
 }
@@ -180,7 +190,7 @@ func (s *Server) handle(path string, methods map[string]method) {
 				"message": "The method is not allowed for the requested URL.", "status": 405,
 				"error_type": "method_not_allowed", "title": "method_not_allowed",
 				"detail": "The method is not allowed for the requested URL.", "error_message": "The method is not allowed for the requested URL.",
-				"type": s.baseURL(r) + "/api/v1/error/method_not_allowed"})
+				"type": s.site.baseURL(r) + "/api/v1/error/method_not_allowed"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -194,12 +204,25 @@ func (s *Server) handle(path string, methods map[string]method) {
 	})
 }
 
+// handleSigned registers pattern (method included) for a handler whose
+// credential is a signed URL, which the handler checks itself: no
+// authentication, access rule or body limit, only CORS and the one error
+// body.
+func (s *Server) handleSigned(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		setCORS(w)
+		if err := h(w, r); err != nil {
+			s.WriteError(w, r, err)
+		}
+	})
+}
+
 // redirectSlash answers a path declared with a trailing slash, requested
 // without it, as Quay does: 308 to the slashed URL (method and body kept).
 func (s *Server) redirectSlash(path string) {
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		setCORS(w)
-		target := s.baseURL(r) + r.URL.Path + "/"
+		target := s.site.baseURL(r) + r.URL.Path + "/"
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
@@ -256,11 +279,18 @@ func setCORS(w http.ResponseWriter) {
 	h.Set("Access-Control-Max-Age", "21600")
 }
 
+// site is where clients reach the server: the scheme and host of the URLs
+// it hands out (redirects, file URLs, error types, token audiences).
+type site struct {
+	scheme   string // PREFERRED_URL_SCHEME
+	hostname string // SERVER_HOSTNAME; "" = the request's Host
+}
+
 // baseURL is the externally visible scheme://host of the server.
-func (s *Server) baseURL(r *http.Request) string {
-	host := s.opts.ServerHostname
+func (s site) baseURL(r *http.Request) string {
+	host := s.hostname
 	if host == "" {
 		host = r.Host
 	}
-	return s.opts.PreferredURLScheme + "://" + host
+	return s.scheme + "://" + host
 }

@@ -55,12 +55,12 @@ func (s *Server) serviceKeyViews(ctx context.Context, keys []*wharf.ServiceKey) 
 			}
 		}
 	}
-	sums, err := s.quotaSummaries(ctx, approvers)
+	sums, err := s.views.quotaSummaries(ctx, approvers)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range approvers {
-		if approverJSON[a.ID], err = sortedJSON(s.superUserViewWith(sums, a)); err != nil {
+		if approverJSON[a.ID], err = sortedJSON(s.views.superUserViewWith(sums, a)); err != nil {
 			return nil, err
 		}
 	}

@@ -233,7 +233,7 @@ func (s *Server) authorizeApp(w http.ResponseWriter, r *http.Request, c *wharf.C
 	}
 	redirect := r.PostForm.Get("redirect_uri")
 	if !s.validRedirect(r, app, redirect) {
-		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or start with the application's redirect URI", s.baseURL(r))
+		return wharf.Errorf(wharf.Invalid, "invalid redirect_uri: it must be %s/oauth/localapp or start with the application's redirect URI", s.site.baseURL(r))
 	}
 	scopeText := r.PostForm.Get("scope")
 	scopes := wharf.ParseScopes(scopeText)
@@ -259,7 +259,7 @@ func (s *Server) validRedirect(r *http.Request, app *wharf.Application, redirect
 	if err != nil || redirect == "" {
 		return false
 	}
-	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.opts.ServerHostname) && (u.Scheme == "http" || u.Scheme == "https") {
+	if u.Path == "/oauth/localapp" && (u.Host == r.Host || u.Host == s.site.hostname) && (u.Scheme == "http" || u.Scheme == "https") {
 		return true
 	}
 	return app.RedirectURI != "" && strings.HasPrefix(redirect, app.RedirectURI)

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -46,7 +48,7 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *wharf
 		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
 		"organizations":              orgViews,
 	}
-	if err := s.quotaFields(r.Context(), v, u); err != nil {
+	if err := s.views.quotaFields(r.Context(), v, u); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -58,15 +60,27 @@ type idCursor struct {
 	From int64 `json:"from"`
 }
 
+// accountPages pages through the accounts of one kind for the superuser
+// user and organization lists, with sealed next_page cursors.
+type accountPages struct {
+	store accountLister
+	pages *pagetoken.Sealer
+}
+
+// accountLister lists accounts a page at a time.
+type accountLister interface {
+	ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error)
+}
+
 // listPage reads limit and next_page. A next_page token without limit
 // pages by 100 (Quay would silently ignore the token).
-func (s *Server) listPage(r *http.Request, purpose string) (limit int, from int64, err error) {
+func (p accountPages) listPage(r *http.Request, purpose string) (limit int, from int64, err error) {
 	if limit, err = pageLimit(r); err != nil {
 		return 0, 0, err
 	}
 	if tok := r.URL.Query().Get("next_page"); tok != "" {
 		var cur idCursor
-		if err := s.Pages.Open(purpose, tok, &cur); err != nil {
+		if err := p.pages.Open(purpose, tok, &cur); err != nil {
 			return 0, 0, err
 		}
 		if limit == 0 {
@@ -77,38 +91,38 @@ func (s *Server) listPage(r *http.Request, purpose string) (limit int, from int6
 	return limit, from, nil
 }
 
-// listAccounts pages through accounts of one kind and seals the cursor of
-// the next page when there is one.
-func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOnly bool, purpose string) ([]*wharf.Account, string, error) {
-	limit, from, err := s.listPage(r, purpose)
+// list pages through accounts of one kind and seals the cursor of the
+// next page when there is one.
+func (p accountPages) list(r *http.Request, kind wharf.AccountKind, enabledOnly bool, purpose string) ([]*wharf.Account, string, error) {
+	limit, from, err := p.listPage(r, purpose)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.Store.ListAccounts(r.Context(), wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
+	rows, err := p.store.ListAccounts(r.Context(), wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}
 	if limit == 0 || len(rows) <= limit {
 		return rows, "", nil
 	}
-	next, err := s.Pages.Seal(purpose, idCursor{From: rows[limit].ID})
+	next, err := p.pages.Seal(purpose, idCursor{From: rows[limit].ID})
 	return rows[:limit], next, err
 }
 
 // listAllUsers serves GET /api/v1/superuser/users/.
 func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	includeDisabled := queryBool(r, "disabled", true)
-	users, next, err := s.listAccounts(r, wharf.KindUser, !includeDisabled, "users")
+	users, next, err := s.accounts.list(r, wharf.KindUser, !includeDisabled, "users")
 	if err != nil {
 		return err
 	}
-	sums, err := s.quotaSummaries(r.Context(), users)
+	sums, err := s.views.quotaSummaries(r.Context(), users)
 	if err != nil {
 		return err
 	}
 	views := make([]map[string]any, len(users))
 	for i, u := range users {
-		views[i] = s.superUserViewWith(sums, u)
+		views[i] = s.views.superUserViewWith(sums, u)
 	}
 	resp := map[string]any{"users": views}
 	if next != "" {
@@ -152,7 +166,7 @@ func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *wharf
 	if err != nil {
 		return err
 	}
-	v, err := s.superUserView(r.Context(), u)
+	v, err := s.views.superUserView(r.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -179,7 +193,7 @@ func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *wh
 	if err != nil {
 		return err
 	}
-	v, err := s.superUserView(r.Context(), u)
+	v, err := s.views.superUserView(r.Context(), u)
 	if err != nil {
 		return err
 	}
