@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -110,8 +111,8 @@ func quotaLimit(r *http.Request, q *wharf.Quota) (wharf.QuotaLimit, error) {
 // superuserReads reports whether the caller may read any namespace's quota
 // as a superuser: a superuser or global read-only superuser whose
 // credential carries super:user (sessions always do).
-func (s *Server) superuserReads(c *wharf.Caller) bool {
-	return c.Account != nil && s.policy.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
+func superuserReads(p identity.Policy, c *wharf.Caller) bool {
+	return c.Account != nil && p.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
 }
 
 // canReadQuotas reports whether the caller may read ns's quota through the
@@ -122,7 +123,7 @@ func (s *Server) canReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.A
 	switch {
 	case me == nil:
 		return false, nil
-	case s.superuserReads(c):
+	case superuserReads(s.policy, c):
 		return true, nil
 	case ns.Kind == wharf.KindUser:
 		return me.ID == ns.ID, nil

@@ -7,7 +7,7 @@ import (
 )
 
 // routes lists the whole API surface with the access each method needs.
-func (s *Server) routes() {
+func (s *Server) routes(h resources) {
 	const (
 		GET    = http.MethodGet
 		POST   = http.MethodPost
@@ -21,39 +21,39 @@ func (s *Server) routes() {
 	quotaAdmin := rule{need: fullSuperuser} // quota writes Quay does not ask a fresh login for
 
 	// Browser-style login and the OAuth implicit grant.
-	s.handle("/csrf_token", map[string]method{GET: {open, s.getCSRFToken}})
-	s.handle("/api/v1/signin", map[string]method{POST: {open, s.signin}})
-	s.handle("/api/v1/signin/verify", map[string]method{POST: {user(""), s.verifySignin}})
-	s.handle("/api/v1/signout", map[string]method{POST: {open, s.signout}})
-	s.handle("/oauth/authorizeapp", map[string]method{POST: {user(""), s.authorizeApp}})
-	s.handle("/oauth/localapp", map[string]method{GET: {open, s.localApp}})
+	s.handle("/csrf_token", map[string]method{GET: {open, h.sessions.getCSRFToken}})
+	s.handle("/api/v1/signin", map[string]method{POST: {open, h.sessions.signin}})
+	s.handle("/api/v1/signin/verify", map[string]method{POST: {user(""), h.sessions.verifySignin}})
+	s.handle("/api/v1/signout", map[string]method{POST: {open, h.sessions.signout}})
+	s.handle("/oauth/authorizeapp", map[string]method{POST: {user(""), h.sessions.authorizeApp}})
+	s.handle("/oauth/localapp", map[string]method{GET: {open, h.sessions.localApp}})
 
 	// First-user bootstrap, when enabled.
 	if s.opts.FeatureUserInitialize {
-		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, s.initialize}})
+		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, h.sessions.initialize}})
 	}
 
 	// The caller, organizations and their OAuth applications.
-	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(wharf.UserRead), s.getCurrentUser}})
+	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(wharf.UserRead), h.users.getCurrentUser}})
 	s.redirectSlash("/api/v1/user")
-	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(wharf.UserAdmin), s.createOrganization}})
+	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(wharf.UserAdmin), h.orgs.createOrganization}})
 	s.redirectSlash("/api/v1/organization")
 	s.handle("/api/v1/organization/{orgname}", map[string]method{
-		GET:    {rule{need: publicRead}, s.getOrganization},
-		PUT:    {user(wharf.OrgAdmin), s.changeOrgDetails},
-		DELETE: {user(wharf.OrgAdmin), s.deleteOrgAsAdmin},
+		GET:    {rule{need: publicRead}, h.orgs.getOrganization},
+		PUT:    {user(wharf.OrgAdmin), h.orgs.changeOrgDetails},
+		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteOrgAsAdmin},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications", map[string]method{
-		GET:  {user(wharf.OrgAdmin), s.listApplications},
-		POST: {user(wharf.OrgAdmin), s.createApplication},
+		GET:  {user(wharf.OrgAdmin), h.orgs.listApplications},
+		POST: {user(wharf.OrgAdmin), h.orgs.createApplication},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}", map[string]method{
-		GET:    {user(wharf.OrgAdmin), s.getApplication},
-		PUT:    {user(wharf.OrgAdmin), s.updateApplication},
-		DELETE: {user(wharf.OrgAdmin), s.deleteApplication},
+		GET:    {user(wharf.OrgAdmin), h.orgs.getApplication},
+		PUT:    {user(wharf.OrgAdmin), h.orgs.updateApplication},
+		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteApplication},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret", map[string]method{
-		POST: {user(wharf.OrgAdmin), s.resetClientSecret},
+		POST: {user(wharf.OrgAdmin), h.orgs.resetClientSecret},
 	})
 	// Repositories and robot accounts.
 	s.handle("/api/v1/repository", map[string]method{POST: {user(""), s.createRepository}})
@@ -66,34 +66,34 @@ func (s *Server) routes() {
 		POST: {user(wharf.RepoAdmin), s.changeVisibility},
 	})
 	for _, base := range []string{"/api/v1/organization/{orgname}/robots", "/api/v1/user/robots"} {
-		s.handle(base, map[string]method{GET: {user(""), s.listRobots}})
+		s.handle(base, map[string]method{GET: {user(""), h.orgs.listRobots}})
 		s.handle(base+"/{robot_shortname}", map[string]method{
-			GET:    {user(""), s.getRobot},
-			PUT:    {user(""), s.putRobot},
-			DELETE: {user(""), s.deleteRobot},
+			GET:    {user(""), h.orgs.getRobot},
+			PUT:    {user(""), h.orgs.putRobot},
+			DELETE: {user(""), h.orgs.deleteRobot},
 		})
 	}
-	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), s.getEntities}})
+	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities}})
 
 	// Instance administration (Quay's superuser API).
 	if s.opts.FeatureSuperUsers {
 		s.handle("/api/v1/superuser/users/{$}", map[string]method{
-			GET:  {inspect, s.listAllUsers},
-			POST: {admin, s.createInstallUser},
+			GET:  {inspect, h.users.listAllUsers},
+			POST: {admin, h.users.createInstallUser},
 		})
 		s.redirectSlash("/api/v1/superuser/users")
 		s.handle("/api/v1/superuser/users/{username}", map[string]method{
-			GET:    {inspect, s.getInstallUser},
-			PUT:    {admin, s.changeInstallUser},
-			DELETE: {admin, s.deleteInstallUser},
+			GET:    {inspect, h.users.getInstallUser},
+			PUT:    {admin, h.users.changeInstallUser},
+			DELETE: {admin, h.users.deleteInstallUser},
 		})
-		s.handle("/api/v1/superuser/organizations/{$}", map[string]method{GET: {inspect, s.listAllOrganizations}})
+		s.handle("/api/v1/superuser/organizations/{$}", map[string]method{GET: {inspect, h.orgs.listAllOrganizations}})
 		s.redirectSlash("/api/v1/superuser/organizations")
 		s.handle("/api/v1/superuser/organizations/{name}", map[string]method{
-			PUT:    {admin, s.changeOrganization},
-			DELETE: {admin, s.deleteOrganization},
+			PUT:    {admin, h.orgs.changeOrganization},
+			DELETE: {admin, h.orgs.deleteOrganization},
 		})
-		s.handle("/api/v1/superuser/takeownership/{namespace}", map[string]method{POST: {admin, s.takeOwnership}})
+		s.handle("/api/v1/superuser/takeownership/{namespace}", map[string]method{POST: {admin, h.orgs.takeOwnership}})
 		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, s.listAllLogs}})
 		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, s.listAllAggregateLogs}})
 		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, s.getConfigDump}})

@@ -29,25 +29,18 @@ import (
 )
 
 // Store is the read side the API queries directly (lists and lookups);
-// writes go through the domain services.
+// writes go through the domain services. Each resource declares the part
+// it reads.
 type Store interface {
-	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
-	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
-	ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error)
-	ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error)
-	SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error)
-	OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error)
-	MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error)
-	Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error)
+	sessionStore
+	userStore
+	orgStore
+	accountLister
+	quotaSummaryStore
 	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
 	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
-	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
-	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
-	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
-	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
 	// NamespaceQuota returns NotFound when the namespace has no quota.
 	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
-	QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error)
 	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
 	// QueueRegistrySize reports false when a calculation is already queued or running.
 	QueueRegistrySize(ctx context.Context) (bool, error)
@@ -129,8 +122,23 @@ func New(d Deps) *Server {
 		showQuotas:         d.Options.FeatureQuotaManagement && d.Options.FeatureEditQuota,
 		defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
 	s.accounts = accountPages{store: d.Store, pages: d.Pages}
-	s.routes()
+	s.routes(resources{
+		sessions: &sessions{auth: d.Auth, identity: d.Identity, applications: d.Applications, store: d.Store,
+			site: s.site, now: d.Now, secretKey: d.SecretKey, bootstrapSecret: d.Options.BootstrapSecret},
+		users: &users{identity: d.Identity, store: d.Store, views: s.views, accounts: s.accounts,
+			policy: s.policy, secretKey: d.SecretKey},
+		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
+			store: d.Store, views: s.views, accounts: s.accounts, policy: s.policy},
+	})
 	return s
+}
+
+// resources are the API's handlers, one value per resource, each holding
+// only what its handlers use.
+type resources struct {
+	sessions *sessions
+	users    *users
+	orgs     *orgs
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
