@@ -56,14 +56,14 @@ func (s *Server) routes(h resources) {
 		POST: {user(wharf.OrgAdmin), h.orgs.resetClientSecret},
 	})
 	// Repositories and robot accounts.
-	s.handle("/api/v1/repository", map[string]method{POST: {user(""), s.createRepository}})
+	s.handle("/api/v1/repository", map[string]method{POST: {user(""), h.repositories.createRepository}})
 	s.handle("/api/v1/repository/{namespace}/{repository}", map[string]method{
-		GET:    {rule{need: publicRead}, s.getRepository},
-		PUT:    {user(wharf.RepoAdmin), s.updateRepository},
-		DELETE: {user(wharf.RepoAdmin), s.deleteRepository},
+		GET:    {rule{need: publicRead}, h.repositories.getRepository},
+		PUT:    {user(wharf.RepoAdmin), h.repositories.updateRepository},
+		DELETE: {user(wharf.RepoAdmin), h.repositories.deleteRepository},
 	})
 	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
-		POST: {user(wharf.RepoAdmin), s.changeVisibility},
+		POST: {user(wharf.RepoAdmin), h.repositories.changeVisibility},
 	})
 	for _, base := range []string{"/api/v1/organization/{orgname}/robots", "/api/v1/user/robots"} {
 		s.handle(base, map[string]method{GET: {user(""), h.orgs.listRobots}})
@@ -123,67 +123,67 @@ func (s *Server) routes(h resources) {
 	// FEATURE_EDIT_QUOTA. Writes are for full superusers (wharf grants them
 	// what Quay grants with FEATURE_SUPERUSERS_FULL_ACCESS, for quotas
 	// only); the organization reads check membership in the handler.
-	if s.opts.FeatureSuperUsers && s.opts.FeatureQuotaManagement && s.opts.FeatureEditQuota && s.Quotas != nil {
+	if s.opts.FeatureSuperUsers && s.opts.FeatureQuotaManagement && s.opts.FeatureEditQuota && h.quotas != nil {
 		// Both superuser path families run the same handlers, for any
 		// namespace; only DELETE needs no fresh login (spec §2.8–2.15).
 		for _, suQuota := range []string{"/api/v1/superuser/users/{namespace}/quota", "/api/v1/superuser/organization/{namespace}/quota"} {
 			s.handle(suQuota, map[string]method{
-				GET:  {inspect, s.listQuotaSuperUser},
-				POST: {admin, s.createQuotaSuperUser},
+				GET:  {inspect, h.quotas.listQuotaSuperUser},
+				POST: {admin, h.quotas.createQuotaSuperUser},
 			})
 			s.handle(suQuota+"/{quota_id}", map[string]method{
-				PUT:    {admin, s.changeQuotaOf("namespace")},
-				DELETE: {quotaAdmin, s.deleteQuotaOf("namespace")},
+				PUT:    {admin, h.quotas.changeQuotaOf("namespace")},
+				DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("namespace")},
 			})
 		}
 		s.handle("/api/v1/organization/{orgname}/quota", map[string]method{
-			GET:  {user(""), s.listOrgQuota},
-			POST: {quotaAdmin, s.createOrgQuota},
+			GET:  {user(""), h.quotas.listOrgQuota},
+			POST: {quotaAdmin, h.quotas.createOrgQuota},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}", map[string]method{
-			GET:    {user(""), s.getOrgQuota},
-			PUT:    {quotaAdmin, s.changeQuotaOf("orgname")},
-			DELETE: {quotaAdmin, s.deleteQuotaOf("orgname")},
+			GET:    {user(""), h.quotas.getOrgQuota},
+			PUT:    {quotaAdmin, h.quotas.changeQuotaOf("orgname")},
+			DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("orgname")},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit", map[string]method{
-			GET:  {user(""), s.listOrgQuotaLimits},
-			POST: {quotaAdmin, s.createOrgQuotaLimit},
+			GET:  {user(""), h.quotas.listOrgQuotaLimits},
+			POST: {quotaAdmin, h.quotas.createOrgQuotaLimit},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}", map[string]method{
-			GET:    {user(""), s.getOrgQuotaLimit},
-			PUT:    {quotaAdmin, s.changeOrgQuotaLimit},
-			DELETE: {quotaAdmin, s.deleteOrgQuotaLimit},
+			GET:    {user(""), h.quotas.getOrgQuotaLimit},
+			PUT:    {quotaAdmin, h.quotas.changeOrgQuotaLimit},
+			DELETE: {quotaAdmin, h.quotas.deleteOrgQuotaLimit},
 		})
 		// The caller's own quota, read-only.
-		s.handle("/api/v1/user/quota", map[string]method{GET: {user(wharf.UserAdmin), s.listUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(wharf.UserAdmin), s.getUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(wharf.UserAdmin), s.listUserQuotaLimits}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(wharf.UserAdmin), s.getUserQuotaLimit}})
+		s.handle("/api/v1/user/quota", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuota}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuotaLimits}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuotaLimit}})
 	}
 
 	// Image builds (Quay's build API) and the uploads they start from.
-	if s.Builds != nil {
-		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), s.createFileDrop}})
+	if h.builds != nil {
+		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), h.builds.createFileDrop}})
 		s.redirectSlash("/api/v1/filedrop")
-		s.handleSigned("PUT /userfiles/{file_id}", s.putUserFile)
-		s.handleSigned("GET /userfiles/{file_id}", s.getUserFile)
-		builds := "/api/v1/repository/{namespace}/{repository}/build"
-		s.handle(builds+"/{$}", map[string]method{
-			GET:  {rule{need: publicRead}, s.listBuilds},
-			POST: {user(wharf.RepoWrite), s.requestBuild},
+		s.handleSigned("PUT /userfiles/{file_id}", h.builds.putUserFile)
+		s.handleSigned("GET /userfiles/{file_id}", h.builds.getUserFile)
+		repoBuilds := "/api/v1/repository/{namespace}/{repository}/build"
+		s.handle(repoBuilds+"/{$}", map[string]method{
+			GET:  {rule{need: publicRead}, h.builds.listBuilds},
+			POST: {user(wharf.RepoWrite), h.builds.requestBuild},
 		})
-		s.redirectSlash(builds)
-		s.handle(builds+"/{build_uuid}", map[string]method{
-			GET:    {rule{need: publicRead}, s.getBuild},
-			DELETE: {user(wharf.RepoAdmin), s.cancelBuild},
+		s.redirectSlash(repoBuilds)
+		s.handle(repoBuilds+"/{build_uuid}", map[string]method{
+			GET:    {rule{need: publicRead}, h.builds.getBuild},
+			DELETE: {user(wharf.RepoAdmin), h.builds.cancelBuild},
 		})
-		s.handle(builds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, s.getBuild}})
-		s.handle(builds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, s.getBuildLogs}})
+		s.handle(repoBuilds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuild}})
+		s.handle(repoBuilds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuildLogs}})
 		if s.opts.FeatureSuperUsers {
 			// {view} is status, build or logs (spec §2.22–2.24); the literal
 			// superuser paths above are more specific and win.
-			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, s.superuserBuild}})
-			s.handle("/api/v1/superuser/{build_uuid}/logs/archive", map[string]method{GET: {inspect, s.superuserBuildLogArchive}})
+			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, h.builds.superuserBuild}})
+			s.handle("/api/v1/superuser/{build_uuid}/logs/archive", map[string]method{GET: {inspect, h.builds.superuserBuildLogArchive}})
 		}
 	}
 

@@ -37,10 +37,11 @@ type Store interface {
 	orgStore
 	accountLister
 	quotaSummaryStore
+	repositoryStore
+	quotaStore
+	buildStore
 	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
 	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
-	// NamespaceQuota returns NotFound when the namespace has no quota.
-	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
 	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
 	// QueueRegistrySize reports false when a calculation is already queued or running.
 	QueueRegistrySize(ctx context.Context) (bool, error)
@@ -122,23 +123,36 @@ func New(d Deps) *Server {
 		showQuotas:         d.Options.FeatureQuotaManagement && d.Options.FeatureEditQuota,
 		defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
 	s.accounts = accountPages{store: d.Store, pages: d.Pages}
-	s.routes(resources{
+	h := resources{
 		sessions: &sessions{auth: d.Auth, identity: d.Identity, applications: d.Applications, store: d.Store,
 			site: s.site, now: d.Now, secretKey: d.SecretKey, bootstrapSecret: d.Options.BootstrapSecret},
 		users: &users{identity: d.Identity, store: d.Store, views: s.views, accounts: s.accounts,
 			policy: s.policy, secretKey: d.SecretKey},
 		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
 			store: d.Store, views: s.views, accounts: s.accounts, policy: s.policy},
-	})
+		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
+	}
+	if d.Quotas != nil {
+		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: s.policy,
+			defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
+	}
+	if d.Builds != nil {
+		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
+			policy: s.policy, site: s.site, now: d.Now, secretKey: d.SecretKey}
+	}
+	s.routes(h)
 	return s
 }
 
 // resources are the API's handlers, one value per resource, each holding
 // only what its handlers use.
 type resources struct {
-	sessions *sessions
-	users    *users
-	orgs     *orgs
+	sessions     *sessions
+	users        *users
+	orgs         *orgs
+	repositories *repositories
+	quotas       *quotas // nil: no quota service
+	builds       *builds // nil: FEATURE_BUILD_SUPPORT off
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
