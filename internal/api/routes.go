@@ -7,7 +7,7 @@ import (
 )
 
 // routes lists the whole API surface with the access each method needs.
-func (s *Server) routes(h resources) {
+func (s *Server) routes(o Options, h resources) {
 	const (
 		GET    = http.MethodGet
 		POST   = http.MethodPost
@@ -29,7 +29,7 @@ func (s *Server) routes(h resources) {
 	s.handle("/oauth/localapp", map[string]method{GET: {open, h.sessions.localApp}})
 
 	// First-user bootstrap, when enabled.
-	if s.opts.FeatureUserInitialize {
+	if o.FeatureUserInitialize {
 		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, h.sessions.initialize}})
 	}
 
@@ -76,7 +76,7 @@ func (s *Server) routes(h resources) {
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities}})
 
 	// Instance administration (Quay's superuser API).
-	if s.opts.FeatureSuperUsers {
+	if o.FeatureSuperUsers {
 		s.handle("/api/v1/superuser/users/{$}", map[string]method{
 			GET:  {inspect, h.users.listAllUsers},
 			POST: {admin, h.users.createInstallUser},
@@ -94,27 +94,27 @@ func (s *Server) routes(h resources) {
 			DELETE: {admin, h.orgs.deleteOrganization},
 		})
 		s.handle("/api/v1/superuser/takeownership/{namespace}", map[string]method{POST: {admin, h.orgs.takeOwnership}})
-		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, s.listAllLogs}})
-		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, s.listAllAggregateLogs}})
-		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, s.getConfigDump}})
+		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, h.logs.listAllLogs}})
+		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, h.logs.listAllAggregateLogs}})
+		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, h.logs.getConfigDump}})
 		// Registry size (spec §2.25, §2.26): not gated by the quota features.
 		s.handle("/api/v1/superuser/registrysize/{$}", map[string]method{
-			GET:  {inspect, s.getRegistrySize},
-			POST: {admin, s.queueRegistrySize},
+			GET:  {inspect, h.logs.getRegistrySize},
+			POST: {admin, h.logs.queueRegistrySize},
 		})
 		s.redirectSlash("/api/v1/superuser/registrysize")
 		// Service keys; listing and reading need no fresh login (spec §2.7, §2.21).
-		if s.ServiceKeys != nil {
+		if h.serviceKeys != nil {
 			s.handle("/api/v1/superuser/keys", map[string]method{
-				GET:  {rule{need: anySuperuser}, s.listServiceKeys},
-				POST: {admin, s.createServiceKey},
+				GET:  {rule{need: anySuperuser}, h.serviceKeys.listServiceKeys},
+				POST: {admin, h.serviceKeys.createServiceKey},
 			})
 			s.handle("/api/v1/superuser/keys/{kid}", map[string]method{
-				GET:    {rule{need: anySuperuser}, s.getServiceKey},
-				PUT:    {admin, s.updateServiceKey},
-				DELETE: {admin, s.deleteServiceKey},
+				GET:    {rule{need: anySuperuser}, h.serviceKeys.getServiceKey},
+				PUT:    {admin, h.serviceKeys.updateServiceKey},
+				DELETE: {admin, h.serviceKeys.deleteServiceKey},
 			})
-			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, s.approveServiceKey}})
+			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, h.serviceKeys.approveServiceKey}})
 		}
 	}
 
@@ -123,7 +123,7 @@ func (s *Server) routes(h resources) {
 	// FEATURE_EDIT_QUOTA. Writes are for full superusers (wharf grants them
 	// what Quay grants with FEATURE_SUPERUSERS_FULL_ACCESS, for quotas
 	// only); the organization reads check membership in the handler.
-	if s.opts.FeatureSuperUsers && s.opts.FeatureQuotaManagement && s.opts.FeatureEditQuota && h.quotas != nil {
+	if o.FeatureSuperUsers && o.FeatureQuotaManagement && o.FeatureEditQuota && h.quotas != nil {
 		// Both superuser path families run the same handlers, for any
 		// namespace; only DELETE needs no fresh login (spec §2.8–2.15).
 		for _, suQuota := range []string{"/api/v1/superuser/users/{namespace}/quota", "/api/v1/superuser/organization/{namespace}/quota"} {
@@ -179,7 +179,7 @@ func (s *Server) routes(h resources) {
 		})
 		s.handle(repoBuilds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuild}})
 		s.handle(repoBuilds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuildLogs}})
-		if s.opts.FeatureSuperUsers {
+		if o.FeatureSuperUsers {
 			// {view} is status, build or logs (spec §2.22–2.24); the literal
 			// superuser paths above are more specific and win.
 			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, h.builds.superuserBuild}})
@@ -189,12 +189,12 @@ func (s *Server) routes(h resources) {
 
 	// The key server: services publish their keys, authenticated by JWTs
 	// signed with them, not by wharf credentials.
-	if s.ServiceKeys != nil {
-		s.handle("/keys/services/{service}/keys", map[string]method{GET: {open, s.listPublishedKeys}})
+	if h.serviceKeys != nil {
+		s.handle("/keys/services/{service}/keys", map[string]method{GET: {open, h.serviceKeys.listPublishedKeys}})
 		s.handle("/keys/services/{service}/keys/{kid}", map[string]method{
-			GET:    {open, s.getPublishedKey},
-			PUT:    {open, s.putPublishedKey},
-			DELETE: {open, s.deletePublishedKey},
+			GET:    {open, h.serviceKeys.getPublishedKey},
+			PUT:    {open, h.serviceKeys.putPublishedKey},
+			DELETE: {open, h.serviceKeys.deletePublishedKey},
 		})
 	}
 

@@ -1,7 +1,12 @@
 // Package api serves Quay's /api/v1 JSON API (and the few browser-flow
 // routes its clients use: /csrf_token, /oauth/authorizeapp). routes.go lists
 // every endpoint with the access it requires; each handler returns an error
-// that writeError turns into Quay's error JSON.
+// that WriteError turns into Quay's error JSON.
+//
+// Handlers belong to one type per resource (sessions, users, orgs,
+// repositories, quotas, serviceKeys, builds, logs), each holding only the
+// services it calls and declaring the store reads it makes; Server keeps
+// what every request shares.
 //
 // Every request passes the same checks, in this order (wharf's order, see
 // the contract README): authenticate → CSRF for cookie sessions on mutating
@@ -10,7 +15,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -40,11 +44,7 @@ type Store interface {
 	repositoryStore
 	quotaStore
 	buildStore
-	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
-	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
-	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
-	// QueueRegistrySize reports false when a calculation is already queued or running.
-	QueueRegistrySize(ctx context.Context) (bool, error)
+	logStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -85,7 +85,8 @@ type Deps struct {
 	Pages        *pagetoken.Sealer
 	Logger       *slog.Logger
 	Now          func() time.Time
-	// SecretKey keys the encrypted_password values Quay returns.
+	// SecretKey keys the encrypted_password values Quay returns and the
+	// signatures of /userfiles URLs.
 	SecretKey string
 	// ServiceKeys serves the superuser service-key endpoints and the key
 	// server; nil leaves both unregistered.
@@ -98,18 +99,22 @@ type Deps struct {
 	Builds *build.Service
 }
 
-// Server is the /api/v1 handler.
+// Server is the /api/v1 handler: the mux and the request plumbing every
+// endpoint shares (access rules, CORS, the error body). The handlers
+// themselves belong to one resource type each (see resources).
 type Server struct {
-	Deps
-	opts   Options
-	log    *slog.Logger
+	mux    *http.ServeMux
+	auth   *auth.Service
 	policy identity.Policy
 	site   site
-	mux    *http.ServeMux
-	// views and accounts are shared by the user, organization and
-	// service-key handlers.
-	views    *accountViews
-	accounts accountPages
+	log    *slog.Logger
+	now    func() time.Time
+	// anonymousAccess is FEATURE_ANONYMOUS_ACCESS: publicRead endpoints
+	// need no credentials.
+	anonymousAccess bool
+	// freshLoginTimeout is how old a session's password check may be for
+	// calls that need a fresh login.
+	freshLoginTimeout time.Duration
 }
 
 // MaxBodyBytes bounds every API request body; larger bodies get 413.
@@ -117,30 +122,11 @@ const MaxBodyBytes = 1 << 20
 
 // New returns the API handler.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, opts: d.Options, log: d.Logger, policy: d.Identity.Policy(),
-		site: site{scheme: d.Options.PreferredURLScheme, hostname: d.Options.ServerHostname}, mux: http.NewServeMux()}
-	s.views = &accountViews{store: d.Store, policy: s.policy,
-		showQuotas:         d.Options.FeatureQuotaManagement && d.Options.FeatureEditQuota,
-		defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
-	s.accounts = accountPages{store: d.Store, pages: d.Pages}
-	h := resources{
-		sessions: &sessions{auth: d.Auth, identity: d.Identity, applications: d.Applications, store: d.Store,
-			site: s.site, now: d.Now, secretKey: d.SecretKey, bootstrapSecret: d.Options.BootstrapSecret},
-		users: &users{identity: d.Identity, store: d.Store, views: s.views, accounts: s.accounts,
-			policy: s.policy, secretKey: d.SecretKey},
-		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
-			store: d.Store, views: s.views, accounts: s.accounts, policy: s.policy},
-		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
-	}
-	if d.Quotas != nil {
-		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: s.policy,
-			defaultRejectBytes: d.Options.DefaultSystemRejectQuotaBytes}
-	}
-	if d.Builds != nil {
-		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
-			policy: s.policy, site: s.site, now: d.Now, secretKey: d.SecretKey}
-	}
-	s.routes(h)
+	o := d.Options
+	s := &Server{mux: http.NewServeMux(), auth: d.Auth, policy: d.Identity.Policy(),
+		site: site{scheme: o.PreferredURLScheme, hostname: o.ServerHostname}, log: d.Logger, now: d.Now,
+		anonymousAccess: o.FeatureAnonymousAccess, freshLoginTimeout: o.FreshLoginTimeout}
+	s.routes(o, newResources(d, s.policy, s.site))
 	return s
 }
 
@@ -151,10 +137,44 @@ type resources struct {
 	users        *users
 	orgs         *orgs
 	repositories *repositories
-	quotas       *quotas // nil: no quota service
-	builds       *builds // nil: FEATURE_BUILD_SUPPORT off
+	quotas       *quotas      // nil: no quota service
+	serviceKeys  *serviceKeys // nil: no service-key service
+	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
+	logs         *logs
 }
 
+// newResources hands each resource the dependencies it uses.
+func newResources(d Deps, policy identity.Policy, site site) resources {
+	o := d.Options
+	views := &accountViews{store: d.Store, policy: policy,
+		showQuotas:         o.FeatureQuotaManagement && o.FeatureEditQuota,
+		defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}
+	accounts := accountPages{store: d.Store, pages: d.Pages}
+	h := resources{
+		sessions: &sessions{auth: d.Auth, identity: d.Identity, applications: d.Applications, store: d.Store,
+			site: site, now: d.Now, secretKey: d.SecretKey, bootstrapSecret: o.BootstrapSecret},
+		users: &users{identity: d.Identity, store: d.Store, views: views, accounts: accounts,
+			policy: policy, secretKey: d.SecretKey},
+		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
+			store: d.Store, views: views, accounts: accounts, policy: policy},
+		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
+		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+	}
+	if d.Quotas != nil {
+		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,
+			defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}
+	}
+	if d.ServiceKeys != nil {
+		h.serviceKeys = &serviceKeys{serviceKeys: d.ServiceKeys, views: views, site: site, now: d.Now}
+	}
+	if d.Builds != nil {
+		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
+			policy: policy, site: site, now: d.Now, secretKey: d.SecretKey}
+	}
+	return h
+}
+
+// ServeHTTP serves r by the route it matches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // requirement is what a caller must be to use an endpoint.
@@ -256,16 +276,16 @@ func (s *Server) redirectSlash(path string) {
 
 // admit runs authentication, CSRF, access and fresh-login checks.
 func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
-	c, err := s.Auth.Authenticate(r)
+	c, err := s.auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
 	mutating := r.Method != http.MethodGet && r.Method != http.MethodHead
-	if mutating && c.Session != nil && !s.Auth.CheckCSRF(r, c) {
+	if mutating && c.Session != nil && !s.auth.CheckCSRF(r, c) {
 		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
 	}
 	signedIn := c.Account != nil
-	if rl.need == anyone || (rl.need == publicRead && (signedIn || s.opts.FeatureAnonymousAccess)) {
+	if rl.need == anyone || (rl.need == publicRead && (signedIn || s.anonymousAccess)) {
 		return c, nil
 	}
 	if !signedIn {
@@ -287,7 +307,7 @@ func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
 	if !allowed {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	if rl.fresh && c.Session != nil && s.Now().Sub(c.Session.LoginAt) > s.opts.FreshLoginTimeout {
+	if rl.fresh && c.Session != nil && s.now().Sub(c.Session.LoginAt) > s.freshLoginTimeout {
 		return nil, wharf.Errorf(wharf.FreshLoginRequired, "Requires fresh login")
 	}
 	return c, nil
