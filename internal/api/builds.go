@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/build"
+	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -21,14 +24,34 @@ import (
 // Quay; full superusers would need FEATURE_SUPERUSERS_FULL_ACCESS there
 // (which wharf does not have) and use the superuser views instead.
 
+// builds serves image builds, the uploads they start from (filedrop and
+// the signed /userfiles URLs) and the superuser build views.
+type builds struct {
+	builds       *build.Service
+	access       *access.Service
+	repositories *repository.Service // pull robots
+	store        buildStore
+	policy       identity.Policy
+	site         site
+	now          func() time.Time
+	// secretKey keys the signatures of /userfiles URLs.
+	secretKey string
+}
+
+// buildStore is what the build handlers read directly: a pull robot's
+// namespace.
+type buildStore interface {
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
+}
+
 // buildAccess is what the caller may do with {namespace}/{repository}'s
 // builds: its repository permissions, widened for superusers.
-func (s *Server) buildAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
-	d, err := s.Access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
+func (h *builds) buildAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
+	d, err := h.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
 		return nil, d.Rights, err
 	}
-	if d.Repository == nil || !(d.Read || s.readonlySuperuser(c)) {
+	if d.Repository == nil || !(d.Read || h.readonlySuperuser(c)) {
 		return nil, d.Rights, errNotFound
 	}
 	return d.Repository, d.Rights, nil
@@ -37,13 +60,13 @@ func (s *Server) buildAccess(r *http.Request, c *wharf.Caller) (*wharf.Repositor
 // readonlySuperuser reports whether the caller reads builds as a global
 // read-only superuser; OAuth tokens need super:user for it, as on every
 // superuser endpoint.
-func (s *Server) readonlySuperuser(c *wharf.Caller) bool {
-	return c.Account != nil && c.HasScope(wharf.SuperUser) && s.policy.IsReadonlySuperuser(c.Account)
+func (h *builds) readonlySuperuser(c *wharf.Caller) bool {
+	return c.Account != nil && c.HasScope(wharf.SuperUser) && h.policy.IsReadonlySuperuser(c.Account)
 }
 
 // repoBuild loads {build_uuid} of the path's repository.
-func (s *Server) repoBuild(r *http.Request, repo *wharf.Repository) (*wharf.Build, error) {
-	b, err := s.Builds.Build(r.Context(), r.PathValue("build_uuid"))
+func (h *builds) repoBuild(r *http.Request, repo *wharf.Repository) (*wharf.Build, error) {
+	b, err := h.builds.Build(r.Context(), r.PathValue("build_uuid"))
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +78,8 @@ func (s *Server) repoBuild(r *http.Request, repo *wharf.Repository) (*wharf.Buil
 
 // buildView is Quay's build_status_view: is_writer and archive_url depend
 // on the caller's own repository permissions, not on superuser powers.
-func (s *Server) buildView(r *http.Request, b *wharf.Build, p access.Rights) map[string]any {
-	phase, errMsg := build.Status(b, s.Now())
+func (h *builds) buildView(r *http.Request, b *wharf.Build, p access.Rights) map[string]any {
+	phase, errMsg := build.Status(b, h.now())
 	var pullRobot any
 	if b.PullRobot != "" {
 		pullRobot = map[string]any{"name": b.PullRobot, "kind": "user", "is_robot": true}
@@ -80,7 +103,7 @@ func (s *Server) buildView(r *http.Request, b *wharf.Build, p access.Rights) map
 	if p.Write {
 		switch {
 		case b.ResourceKey != "":
-			v["archive_url"] = s.userFileURL(r, http.MethodGet, b.ResourceKey)
+			v["archive_url"] = h.userFileURL(r, http.MethodGet, b.ResourceKey)
 		case b.Job.ArchiveURL != nil:
 			v["archive_url"] = *b.Job.ArchiveURL
 		}
@@ -91,8 +114,8 @@ func (s *Server) buildView(r *http.Request, b *wharf.Build, p access.Rights) map
 // listBuilds serves GET /api/v1/repository/{ns}/{repo}/build/: the newest
 // `limit` builds (default 5, at most 100), started at or after `since`
 // (Unix seconds).
-func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.buildAccess(r, c)
+func (h *builds) listBuilds(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
@@ -108,13 +131,13 @@ func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, c *wharf.Cal
 		}
 		since = time.Unix(sec, 0)
 	}
-	builds, err := s.Builds.List(r.Context(), repo, limit, since)
+	recent, err := h.builds.List(r.Context(), repo, limit, since)
 	if err != nil {
 		return err
 	}
-	views := make([]map[string]any, 0, len(builds))
-	for _, b := range builds {
-		views = append(views, s.buildView(r, b, p))
+	views := make([]map[string]any, 0, len(recent))
+	for _, b := range recent {
+		views = append(views, h.buildView(r, b, p))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"builds": views})
 	return nil
@@ -145,8 +168,8 @@ type buildRequestBody struct {
 
 // requestBuild serves POST /api/v1/repository/{ns}/{repo}/build/: 201 with
 // the build view and a Location of its status.
-func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.buildAccess(r, c)
+func (h *builds) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
@@ -166,19 +189,19 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.C
 		}
 	}
 	if body.PullRobot != nil && *body.PullRobot != "" {
-		if req.PullRobot, err = s.pullRobot(r, c, *body.PullRobot); err != nil {
+		if req.PullRobot, err = h.pullRobot(r, c, *body.PullRobot); err != nil {
 			return err
 		}
 	}
 	// A context already built elsewhere may only be reused by someone who
 	// may write where it was built (Quay's rule).
 	if body.FileID != nil && *body.FileID != "" && build.ValidUUID(*body.FileID) {
-		prev, err := s.Builds.RepositoryOfFile(r.Context(), *body.FileID)
+		prev, err := h.builds.RepositoryOfFile(r.Context(), *body.FileID)
 		if err != nil {
 			return err
 		}
 		if prev != nil && prev.ID != repo.ID {
-			pp, err := s.Access.Repository(r.Context(), c.Unscoped(), prev.Namespace, prev.Name)
+			pp, err := h.access.Repository(r.Context(), c.Unscoped(), prev.Namespace, prev.Name)
 			if err != nil {
 				return err
 			}
@@ -187,27 +210,27 @@ func (s *Server) requestBuild(w http.ResponseWriter, r *http.Request, c *wharf.C
 			}
 		}
 	}
-	b, err := s.Builds.Start(r.Context(), c, repo, req)
+	b, err := h.builds.Start(r.Context(), c, repo, req)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", s.baseURL(r)+"/api/v1/repository/"+repo.Namespace+"/"+repo.Name+"/build/"+b.UUID+"/status")
-	writeJSON(w, http.StatusCreated, s.buildView(r, b, p))
+	w.Header().Set("Location", h.site.baseURL(r)+"/api/v1/repository/"+repo.Namespace+"/"+repo.Name+"/build/"+b.UUID+"/status")
+	writeJSON(w, http.StatusCreated, h.buildView(r, b, p))
 	return nil
 }
 
 // pullRobot checks a build's pull robot: it must exist (404) and the
 // caller must administer its namespace (403), as in Quay.
-func (s *Server) pullRobot(r *http.Request, c *wharf.Caller, name string) (*wharf.Robot, error) {
-	robot, err := s.Repositories.RobotByFullName(r.Context(), name)
+func (h *builds) pullRobot(r *http.Request, c *wharf.Caller, name string) (*wharf.Robot, error) {
+	robot, err := h.repositories.RobotByFullName(r.Context(), name)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := s.Store.AccountByID(r.Context(), robot.NamespaceID)
+	ns, err := h.store.AccountByID(r.Context(), robot.NamespaceID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Access.Repository(r.Context(), c.Unscoped(), ns.Name, "")
+	p, err := h.access.Repository(r.Context(), c.Unscoped(), ns.Name, "")
 	if err != nil {
 		return nil, err
 	}
@@ -220,34 +243,34 @@ func (s *Server) pullRobot(r *http.Request, c *wharf.Caller, name string) (*whar
 }
 
 // getBuild serves GET …/build/{uuid} and …/build/{uuid}/status: the same view.
-func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.buildAccess(r, c)
+func (h *builds) getBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
-	b, err := s.repoBuild(r, repo)
+	b, err := h.repoBuild(r, repo)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.buildView(r, b, p))
+	writeJSON(w, http.StatusOK, h.buildView(r, b, p))
 	return nil
 }
 
 // cancelBuild serves DELETE …/build/{uuid}: 201 "Okay", or 400 once the
 // build pushes or is over.
-func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.buildAccess(r, c)
+func (h *builds) cancelBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
 	if !p.Admin {
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	b, err := s.repoBuild(r, repo)
+	b, err := h.repoBuild(r, repo)
 	if err != nil {
 		return err
 	}
-	if err := s.Builds.Cancel(r.Context(), c, b); err != nil {
+	if err := h.builds.Cancel(r.Context(), c, b); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Okay")
@@ -256,34 +279,34 @@ func (s *Server) cancelBuild(w http.ResponseWriter, r *http.Request, c *wharf.Ca
 
 // getBuildLogs serves GET …/build/{uuid}/logs: for writers and read-only
 // superusers.
-func (s *Server) getBuildLogs(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.buildAccess(r, c)
+func (h *builds) getBuildLogs(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.buildAccess(r, c)
 	if err != nil {
 		return err
 	}
-	if !p.Write && !s.readonlySuperuser(c) {
+	if !p.Write && !h.readonlySuperuser(c) {
 		if c.Account == nil {
 			return wharf.Errorf(wharf.Unauthenticated, "Requires authentication")
 		}
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	b, err := s.repoBuild(r, repo)
+	b, err := h.repoBuild(r, repo)
 	if err != nil {
 		return err
 	}
-	return s.writeBuildLogs(w, r, b)
+	return h.writeBuildLogs(w, r, b)
 }
 
-func (s *Server) writeBuildLogs(w http.ResponseWriter, r *http.Request, b *wharf.Build) error {
+func (h *builds) writeBuildLogs(w http.ResponseWriter, r *http.Request, b *wharf.Build) error {
 	start, err := intParam(r, "start", 0, 0, wharf.MaxBuildLogEntries)
 	if err != nil {
 		return err
 	}
-	total, entries, err := s.Builds.Logs(r.Context(), b, start)
+	total, entries, err := h.builds.Logs(r.Context(), b, start)
 	if err != nil {
 		return err
 	}
-	logs := make([]map[string]any, len(entries))
+	lines := make([]map[string]any, len(entries))
 	for i, e := range entries {
 		v := map[string]any{"message": e.Message}
 		if e.Type != "" {
@@ -293,22 +316,22 @@ func (s *Server) writeBuildLogs(w http.ResponseWriter, r *http.Request, b *wharf
 			}
 			v["type"], v["data"] = e.Type, data
 		}
-		logs[i] = v
+		lines[i] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"start": start, "total": total, "logs": logs})
+	writeJSON(w, http.StatusOK, map[string]any{"start": start, "total": total, "logs": lines})
 	return nil
 }
 
 // superuserBuild serves GET /api/v1/superuser/{build_uuid}/{status,build,logs}
 // (spec §2.22–2.24) for a build of any namespace. An unknown build is 400
 // for status and logs, 404 for build, as in Quay.
-func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *builds) superuserBuild(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	view := r.PathValue("view")
 	if view != "status" && view != "build" && view != "logs" {
 		return errNotFound
 	}
 	uuid := r.PathValue("build_uuid")
-	b, err := s.Builds.Build(r.Context(), uuid)
+	b, err := h.builds.Build(r.Context(), uuid)
 	if wharf.IsCode(err, wharf.NotFound) && view != "build" {
 		return wharf.Errorf(invalidResponse, "Unable to locate a build by id: %s", uuid)
 	}
@@ -316,16 +339,16 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *wharf
 		return err
 	}
 	if view == "logs" {
-		return s.writeBuildLogs(w, r, b)
+		return h.writeBuildLogs(w, r, b)
 	}
 	// is_writer and archive_url follow the caller's own permissions on the
 	// build's repository, clipped by its token's scopes as on the
 	// repository endpoints: super:user alone shows no signed archive URL.
-	d, err := s.Access.Repository(r.Context(), c, b.Repository.Namespace, b.Repository.Name)
+	d, err := h.access.Repository(r.Context(), c, b.Repository.Namespace, b.Repository.Name)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.buildView(r, b, d.Rights))
+	writeJSON(w, http.StatusOK, h.buildView(r, b, d.Rights))
 	return nil
 }
 
@@ -334,9 +357,9 @@ func (s *Server) superuserBuild(w http.ResponseWriter, r *http.Request, c *wharf
 // it here; wharf keeps every build's log in the database, served whole by
 // …/logs, so there is never an archive: 400 "Archived logs not available",
 // Quay's answer for a build without one.
-func (s *Server) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *builds) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	uuid := r.PathValue("build_uuid")
-	if _, err := s.Builds.Build(r.Context(), uuid); err != nil {
+	if _, err := h.builds.Build(r.Context(), uuid); err != nil {
 		if wharf.IsCode(err, wharf.NotFound) {
 			return wharf.Errorf(invalidResponse, "Unable to locate a build by id: %s", uuid)
 		}
@@ -347,7 +370,7 @@ func (s *Server) superuserBuildLogArchive(w http.ResponseWriter, r *http.Request
 
 // createFileDrop serves POST /api/v1/filedrop/: a file id and the URL to
 // PUT the file to (valid for an hour).
-func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *builds) createFileDrop(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var body struct {
 		MimeType *string `json:"mimeType"`
 	}
@@ -357,11 +380,11 @@ func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *wharf
 	if err := required(body.MimeType, "mimeType"); err != nil {
 		return err
 	}
-	f, err := s.Builds.PrepareFile(r.Context(), c.Account, *body.MimeType)
+	f, err := h.builds.PrepareFile(r.Context(), c.Account, *body.MimeType)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": s.userFileURL(r, http.MethodPut, f.UUID), "file_id": f.UUID})
+	writeJSON(w, http.StatusOK, map[string]any{"url": h.userFileURL(r, http.MethodPut, f.UUID), "file_id": f.UUID})
 	return nil
 }
 
@@ -369,24 +392,24 @@ func (s *Server) createFileDrop(w http.ResponseWriter, r *http.Request, c *wharf
 const userFileTTL = time.Hour
 
 // userFileURL signs method on user file uuid until now+userFileTTL.
-func (s *Server) userFileURL(r *http.Request, method, uuid string) string {
-	expires := strconv.FormatInt(s.Now().Add(userFileTTL).Unix(), 10)
-	return s.baseURL(r) + "/userfiles/" + uuid + "?expires=" + expires + "&signature=" + s.userFileSignature(method, uuid, expires)
+func (h *builds) userFileURL(r *http.Request, method, uuid string) string {
+	expires := strconv.FormatInt(h.now().Add(userFileTTL).Unix(), 10)
+	return h.site.baseURL(r) + "/userfiles/" + uuid + "?expires=" + expires + "&signature=" + h.userFileSignature(method, uuid, expires)
 }
 
-func (s *Server) userFileSignature(method, uuid, expires string) string {
-	mac := hmac.New(sha256.New, []byte("userfiles:"+s.SecretKey))
+func (h *builds) userFileSignature(method, uuid, expires string) string {
+	mac := hmac.New(sha256.New, []byte("userfiles:"+h.secretKey))
 	io.WriteString(mac, method+"\n"+uuid+"\n"+expires)
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // checkUserFileURL verifies a signed user-file URL; a bad or stale one is 403.
-func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
+func (h *builds) checkUserFileURL(r *http.Request, method, uuid string) error {
 	q := r.URL.Query()
 	expires, sig := q.Get("expires"), q.Get("signature")
 	exp, err := strconv.ParseInt(expires, 10, 64)
-	want := s.userFileSignature(method, uuid, expires)
-	if err != nil || !hmac.Equal([]byte(sig), []byte(want)) || s.Now().Unix() > exp {
+	want := h.userFileSignature(method, uuid, expires)
+	if err != nil || !hmac.Equal([]byte(sig), []byte(want)) || h.now().Unix() > exp {
 		return wharf.Errorf(wharf.Forbidden, "The file URL is invalid or has expired")
 	}
 	return nil
@@ -394,47 +417,44 @@ func (s *Server) checkUserFileURL(r *http.Request, method, uuid string) error {
 
 // putUserFile serves PUT /userfiles/{file_id}: the upload behind a
 // filedrop URL. The signature is the credential.
-func (s *Server) putUserFile(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+func (h *builds) putUserFile(w http.ResponseWriter, r *http.Request) error {
 	uuid := r.PathValue("file_id")
-	if err := s.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
-		s.WriteError(w, r, err)
-		return
+	if err := h.checkUserFileURL(r, http.MethodPut, uuid); err != nil {
+		return err
 	}
-	if _, err := s.Builds.ReceiveFile(r.Context(), uuid, r.Body); err != nil {
-		s.WriteError(w, r, err)
-		return
+	if _, err := h.builds.ReceiveFile(r.Context(), uuid, r.Body); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // getUserFile serves GET /userfiles/{file_id}: a build's archive_url, as
 // an opaque download.
-func (s *Server) getUserFile(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+func (h *builds) getUserFile(w http.ResponseWriter, r *http.Request) error {
 	uuid := r.PathValue("file_id")
-	if err := s.checkUserFileURL(r, http.MethodGet, uuid); err != nil {
-		s.WriteError(w, r, err)
-		return
+	if err := h.checkUserFileURL(r, http.MethodGet, uuid); err != nil {
+		return err
 	}
-	f, err := s.Builds.UserFile(r.Context(), uuid)
+	f, err := h.builds.UserFile(r.Context(), uuid)
 	if err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
-	rc, err := s.Builds.OpenFile(r.Context(), f)
+	rc, err := h.builds.OpenFile(r.Context(), f)
 	if err != nil {
-		s.WriteError(w, r, err)
-		return
+		return err
 	}
 	defer rc.Close()
 	// The uploader chose the MIME type: serving it as given would let an
 	// HTML "context" run script on this origin, where sessions live.
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", `attachment; filename="`+f.UUID+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Disposition", `attachment; filename="`+f.UUID+`"`)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	hdr.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	// The headers promise the whole file: a copy that fails midway can
+	// only cut the body short, not change the answer.
 	io.Copy(w, rc)
+	return nil
 }

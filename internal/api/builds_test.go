@@ -290,7 +290,7 @@ func TestBuildRequest(t *testing.T) {
 					t.Errorf("GET differs from the POST answer (-post +get):\n%s", diff)
 				}
 				// Quay's build_dockerfile action-log entry.
-				entries, err := store.ListLogs(t.Context(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+				entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 				if err != nil || len(entries) == 0 {
 					t.Fatalf("logs: %v", err)
 				}
@@ -481,7 +481,7 @@ func TestBuildCancel(t *testing.T) {
 				map[string]any{"message": "cancelled", "type": "phase", "data": map[string]any{}}) {
 				t.Errorf("log after the cancel: %s", r.Body)
 			}
-			entries, err := store.ListLogs(ctx, db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+			entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 			if err != nil || len(entries) == 0 {
 				t.Fatalf("logs: %v", err)
 			}

@@ -61,7 +61,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	body := problem{Detail: msg, ErrorMessage: msg, ErrorType: pt.kind, Title: pt.kind,
-		Type: s.baseURL(r) + "/api/v1/error/" + pt.kind, Status: pt.status, Message: msg}
+		Type: s.site.baseURL(r) + "/api/v1/error/" + pt.kind, Status: pt.status, Message: msg}
 	writeJSON(w, pt.status, body)
 }
 
@@ -87,7 +87,7 @@ func (s *Server) getErrorType(w http.ResponseWriter, r *http.Request, _ *wharf.C
 	if !ok {
 		return wharf.Errorf(wharf.NotFound, "Not Found")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"type": s.baseURL(r) + "/api/v1/error/" + kind, "title": kind, "description": desc})
+	writeJSON(w, http.StatusOK, map[string]string{"type": s.site.baseURL(r) + "/api/v1/error/" + kind, "title": kind, "description": desc})
 	return nil
 }
 

@@ -29,8 +29,8 @@ func bearerToken(r *http.Request) (string, error) {
 
 // listPublishedKeys serves GET /keys/services/{service}/keys: the JWKS of
 // the service's approved, unexpired keys.
-func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	keys, err := s.ServiceKeys.PublishedKeys(r.Context(), r.PathValue("service"))
+func (h *serviceKeys) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	keys, err := h.serviceKeys.PublishedKeys(r.Context(), r.PathValue("service"))
 	if err != nil {
 		return err
 	}
@@ -45,14 +45,14 @@ func (s *Server) listPublishedKeys(w http.ResponseWriter, r *http.Request, _ *wh
 // getPublishedKey serves GET /keys/services/{service}/keys/{kid}: the JWK,
 // cacheable until the key expires (a day at most); 409 while it awaits
 // approval, 403 once it has expired.
-func (s *Server) getPublishedKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	k, err := s.ServiceKeys.PublishedKey(r.Context(), r.PathValue("service"), r.PathValue("kid"))
+func (h *serviceKeys) getPublishedKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	k, err := h.serviceKeys.PublishedKey(r.Context(), r.PathValue("service"), r.PathValue("kid"))
 	if err != nil {
 		return err
 	}
 	maxAge := 24 * time.Hour
 	if k.ExpiresAt != nil {
-		maxAge = max(0, min(maxAge, k.ExpiresAt.Sub(s.Now())))
+		maxAge = max(0, min(maxAge, k.ExpiresAt.Sub(h.now())))
 	}
 	w.Header().Set("Cache-Control", "max-age="+strconv.FormatInt(int64(maxAge/time.Second), 10))
 	writeJSON(w, http.StatusOK, k.JWK)
@@ -70,8 +70,8 @@ type jwkRequest struct {
 // putPublishedKey serves PUT /keys/services/{service}/keys/{kid}?expiration=&rotation=:
 // 202 for a self-signed key (now awaiting approval), 200 for a rotation,
 // 429 with Retry-After past the caps on keys awaiting approval.
-func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: s.baseURL(r),
+func (h *serviceKeys) putPublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	sub := servicekey.Submission{Service: r.PathValue("service"), Kid: r.PathValue("kid"), Audience: h.site.baseURL(r),
 		IP: c.IP, UserAgent: r.UserAgent(), JWK: map[string]any{}}
 	q := r.URL.Query()
 	if q.Has("expiration") {
@@ -111,7 +111,7 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *whar
 	// Past the caps on keys awaiting approval: 429 with Retry-After rather
 	// than Quay-style 400/409, for the request is well formed and the kid
 	// free; it is refused for now.
-	rotated, err := s.ServiceKeys.Submit(r.Context(), sub)
+	rotated, err := h.serviceKeys.Submit(r.Context(), sub)
 	if err != nil {
 		return err
 	}
@@ -124,12 +124,12 @@ func (s *Server) putPublishedKey(w http.ResponseWriter, r *http.Request, c *whar
 }
 
 // deletePublishedKey serves DELETE /keys/services/{service}/keys/{kid}: 204.
-func (s *Server) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *serviceKeys) deletePublishedKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	token, err := bearerToken(r)
 	if err != nil {
 		return err
 	}
-	if err := s.ServiceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, s.baseURL(r),
+	if err := h.serviceKeys.Withdraw(r.Context(), r.PathValue("service"), r.PathValue("kid"), token, h.site.baseURL(r),
 		c.IP, r.UserAgent()); err != nil {
 		return err
 	}

@@ -1,14 +1,35 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auditlog"
-	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
+
+// logs serves the superuser's views of the instance: usage logs, their
+// daily counts, the configuration dump and the registry size
+// (registrysize.go).
+type logs struct {
+	store logStore
+	pages *pagetoken.Sealer
+	now   func() time.Time
+	// configDump returns the masked configuration; nil turns the dump off.
+	configDump func() (known, unknown map[string]any)
+}
+
+// logStore is what the superuser log and registry-size views read.
+type logStore interface {
+	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
+	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
+	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
+	// QueueRegistrySize reports false when a calculation is already queued or running.
+	QueueRegistrySize(ctx context.Context) (bool, error)
+}
 
 // logsPerPage is Quay's page size for usage logs.
 const logsPerPage = 20
@@ -25,7 +46,7 @@ type logCursor struct {
 
 // listAllLogs serves GET /api/v1/superuser/logs: every namespace's entries
 // in the window, newest first, 20 a page.
-func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	q := r.URL.Query()
 	if p := q.Get("page"); p != "" {
 		// Accepted and type-checked, but ignored, as in Quay: next_page pages.
@@ -33,19 +54,19 @@ func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 			return wharf.Errorf(wharf.Invalid, "Invalid value for query parameter 'page': expected an integer")
 		}
 	}
-	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), s.Now(), 0)
+	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), h.now(), 0)
 	if err != nil {
 		return err
 	}
-	query := db.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
+	query := wharf.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
 	if tok := q.Get("next_page"); tok != "" {
 		var cur logCursor
-		if err := s.Pages.Open("logs", tok, &cur); err != nil {
+		if err := h.pages.Open("logs", tok, &cur); err != nil {
 			return err
 		}
-		query.After = &db.LogCursor{Time: time.UnixMicro(cur.Time), ID: cur.ID}
+		query.After = &wharf.LogCursor{Time: time.UnixMicro(cur.Time), ID: cur.ID}
 	}
-	entries, err := s.Store.ListLogs(r.Context(), query)
+	entries, err := h.store.ListLogs(r.Context(), query)
 	if err != nil {
 		return err
 	}
@@ -53,7 +74,7 @@ func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 	if len(entries) > logsPerPage {
 		entries = entries[:logsPerPage]
 		last := entries[logsPerPage-1]
-		next, err := s.Pages.Seal("logs", logCursor{Time: last.Time.UnixMicro(), ID: last.ID})
+		next, err := h.pages.Seal("logs", logCursor{Time: last.Time.UnixMicro(), ID: last.ID})
 		if err != nil {
 			return err
 		}
@@ -70,13 +91,13 @@ func (s *Server) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 
 // listAllAggregateLogs serves GET /api/v1/superuser/aggregatelogs: counts
 // per kind and day over at most a month.
-func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+func (h *logs) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	q := r.URL.Query()
-	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), s.Now(), aggregateMaxSpan)
+	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), h.now(), aggregateMaxSpan)
 	if err != nil {
 		return err
 	}
-	counts, err := s.Store.AggregateLogs(r.Context(), win.Start, win.End, 0)
+	counts, err := h.store.AggregateLogs(r.Context(), win.Start, win.End, 0)
 	if err != nil {
 		return err
 	}
@@ -92,11 +113,11 @@ func (s *Server) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ 
 // every secret masked and unknown keys under "warning". WHARF_* environment
 // overrides are already applied in it; unlike Quay, the process environment
 // itself is not dumped (it holds secrets no mask list can name).
-func (s *Server) getConfigDump(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	if s.opts.ConfigDump == nil {
+func (h *logs) getConfigDump(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	if h.configDump == nil {
 		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	known, unknown := s.opts.ConfigDump()
+	known, unknown := h.configDump()
 	writeJSON(w, http.StatusOK, map[string]any{"config": known, "warning": unknown})
 	return nil
 }

@@ -1,11 +1,33 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
+
+// orgs serves organizations (to their members and administrators, and to
+// superusers), their OAuth applications and robot accounts (robots.go).
+type orgs struct {
+	identity     *identity.Service
+	applications *identity.Applications
+	repositories *repository.Service // robots
+	store        orgStore
+	views        *accountViews
+	accounts     accountPages
+	policy       identity.Policy
+}
+
+// orgStore is what the organization, application and robot lists read
+// directly.
+type orgStore interface {
+	OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error)
+	Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error)
+	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
+}
 
 type createOrgRequest struct {
 	Name  *string `json:"name"`
@@ -14,7 +36,7 @@ type createOrgRequest struct {
 
 // createOrganization serves POST /api/v1/organization/: 201 "Created"; the
 // caller becomes the organization's owner.
-func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *orgs) createOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createOrgRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -26,7 +48,7 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *w
 	if req.Email != nil {
 		email = *req.Email
 	}
-	if _, err := s.Identity.CreateOrg(r.Context(), c, *req.Name, email); err != nil {
+	if _, err := h.identity.CreateOrg(r.Context(), c, *req.Name, email); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -35,21 +57,21 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, c *w
 
 // orgAdmin loads the organization in the path and reports whether the
 // caller administers it through this credential (tokens need org:admin).
-func (s *Server) orgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, bool, error) {
-	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
+func (h *orgs) orgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, bool, error) {
+	org, err := h.identity.Org(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, false, err
 	}
 	if c.Account == nil || !c.HasScope(wharf.OrgAdmin) {
 		return org, false, nil
 	}
-	isAdmin, err := s.Identity.IsOrgAdmin(r.Context(), org, c.Account)
+	isAdmin, err := h.identity.IsOrgAdmin(r.Context(), org, c.Account)
 	return org, isAdmin, err
 }
 
 // requireOrgAdmin is orgAdmin that refuses non-administrators with 403.
-func (s *Server) requireOrgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
-	org, isAdmin, err := s.orgAdmin(r, c)
+func (h *orgs) requireOrgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
+	org, isAdmin, err := h.orgAdmin(r, c)
 	if err != nil {
 		return nil, err
 	}
@@ -61,21 +83,21 @@ func (s *Server) requireOrgAdmin(r *http.Request, c *wharf.Caller) (*wharf.Accou
 
 // getOrganization serves GET /api/v1/organization/{orgname}. Members see
 // the teams, administrators also the e-mail, invoicing and tag expiration.
-func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, isAdmin, err := s.orgAdmin(r, c)
+func (h *orgs) getOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, isAdmin, err := h.orgAdmin(r, c)
 	if err != nil {
 		return err
 	}
 	role := ""
 	if c.Account != nil {
-		if role, err = s.Identity.OrgRole(r.Context(), org, c.Account); err != nil {
+		if role, err = h.identity.OrgRole(r.Context(), org, c.Account); err != nil {
 			return err
 		}
 	}
 	v := map[string]any{"name": org.Name, "avatar": avatar(org), "is_admin": isAdmin, "is_member": role != "" || isAdmin,
 		"is_free_account": true}
 	if role != "" || isAdmin {
-		teams, err := s.Store.OrgTeams(r.Context(), org.ID)
+		teams, err := h.store.OrgTeams(r.Context(), org.ID)
 		if err != nil {
 			return err
 		}
@@ -99,8 +121,8 @@ func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request, c *whar
 	// superusers it lets manage quotas (wharf: every superuser whose
 	// credential carries super:user, see superuserReads); quay_quota reads
 	// quotas[0] here before deciding to create or change one.
-	if role != "" || isAdmin || s.superuserReads(c) {
-		if err := s.quotaFields(r.Context(), v, org); err != nil {
+	if role != "" || isAdmin || superuserReads(h.policy, c) {
+		if err := h.views.quotaFields(r.Context(), v, org); err != nil {
 			return err
 		}
 	}
@@ -123,8 +145,8 @@ func (req updateOrgRequest) changes() identity.OrgChanges {
 
 // changeOrgDetails serves PUT /api/v1/organization/{orgname} for its
 // administrators: e-mail, invoicing and tag expiration (no rename here).
-func (s *Server) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
@@ -134,19 +156,19 @@ func (s *Server) changeOrgDetails(w http.ResponseWriter, r *http.Request, c *wha
 	}
 	ch := req.changes()
 	ch.Name = nil
-	if _, err := s.Identity.UpdateOrg(r.Context(), c, org.Name, ch); err != nil {
+	if _, err := h.identity.UpdateOrg(r.Context(), c, org.Name, ch); err != nil {
 		return err
 	}
-	return s.getOrganization(w, r, c)
+	return h.getOrganization(w, r, c)
 }
 
 // deleteOrgAsAdmin serves DELETE /api/v1/organization/{orgname}.
-func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Identity.DeleteOrg(r.Context(), c, org.Name); err != nil {
+	if err := h.identity.DeleteOrg(r.Context(), c, org.Name); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -154,18 +176,18 @@ func (s *Server) deleteOrgAsAdmin(w http.ResponseWriter, r *http.Request, c *wha
 }
 
 // listAllOrganizations serves GET /api/v1/superuser/organizations/.
-func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	orgs, next, err := s.listAccounts(r, wharf.KindOrg, false, "orgs")
+func (h *orgs) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	page, next, err := h.accounts.list(r, wharf.KindOrg, false, "orgs")
 	if err != nil {
 		return err
 	}
-	sums, err := s.quotaSummaries(r.Context(), orgs)
+	sums, err := h.views.quotaSummaries(r.Context(), page)
 	if err != nil {
 		return err
 	}
-	views := make([]map[string]any, len(orgs))
-	for i, o := range orgs {
-		views[i] = s.superOrgViewWith(sums, o)
+	views := make([]map[string]any, len(page))
+	for i, o := range page {
+		views[i] = h.views.superOrgViewWith(sums, o)
 	}
 	resp := map[string]any{"organizations": views}
 	if next != "" {
@@ -177,16 +199,16 @@ func (s *Server) listAllOrganizations(w http.ResponseWriter, r *http.Request, _ 
 
 // changeOrganization serves PUT /api/v1/superuser/organizations/{name}:
 // the seed's fields (e-mail, invoicing, tag expiration) and a rename.
-func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *orgs) changeOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req updateOrgRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	org, err := s.Identity.UpdateOrg(r.Context(), c, r.PathValue("name"), req.changes())
+	org, err := h.identity.UpdateOrg(r.Context(), c, r.PathValue("name"), req.changes())
 	if err != nil {
 		return err
 	}
-	v, err := s.superOrgView(r.Context(), org)
+	v, err := h.views.superOrgView(r.Context(), org)
 	if err != nil {
 		return err
 	}
@@ -195,8 +217,8 @@ func (s *Server) changeOrganization(w http.ResponseWriter, r *http.Request, c *w
 }
 
 // deleteOrganization serves DELETE /api/v1/superuser/organizations/{name}.
-func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	if err := s.Identity.DeleteOrg(r.Context(), c, r.PathValue("name")); err != nil {
+func (h *orgs) deleteOrganization(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := h.identity.DeleteOrg(r.Context(), c, r.PathValue("name")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -204,9 +226,9 @@ func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, c *w
 }
 
 // takeOwnership serves POST /api/v1/superuser/takeownership/{namespace}.
-func (s *Server) takeOwnership(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *orgs) takeOwnership(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns := r.PathValue("namespace")
-	if err := s.Identity.TakeOwnership(r.Context(), c, ns); err != nil {
+	if err := h.identity.TakeOwnership(r.Context(), c, ns); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"namespace": ns})
@@ -233,12 +255,12 @@ func (req applicationRequest) fields() identity.ApplicationFields {
 }
 
 // listApplications serves GET /api/v1/organization/{orgname}/applications.
-func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) listApplications(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	apps, err := s.Store.Applications(r.Context(), org.ID)
+	apps, err := h.store.Applications(r.Context(), org.ID)
 	if err != nil {
 		return err
 	}
@@ -251,18 +273,18 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *wha
 }
 
 // createApplication serves POST /api/v1/organization/{orgname}/applications.
-func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
-		return s.Applications.Create(r.Context(), c, org, f)
+func (h *orgs) createApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	return h.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
+		return h.applications.Create(r.Context(), c, org, f)
 	})
 }
 
 // saveApplication decodes an application body for an organization the
 // caller administers and stores it with save: creating and updating take
 // the same body and answer with the same view.
-func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller,
+func (h *orgs) saveApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller,
 	save func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error)) error {
-	org, err := s.requireOrgAdmin(r, c)
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
@@ -282,12 +304,12 @@ func (s *Server) saveApplication(w http.ResponseWriter, r *http.Request, c *whar
 }
 
 // getApplication serves GET …/applications/{client_id}.
-func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) getApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	app, err := s.Applications.Get(r.Context(), org, r.PathValue("client_id"))
+	app, err := h.applications.Get(r.Context(), org, r.PathValue("client_id"))
 	if err != nil {
 		return err
 	}
@@ -296,19 +318,19 @@ func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *wharf
 }
 
 // updateApplication serves PUT …/applications/{client_id} (the full object).
-func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	return s.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
-		return s.Applications.Update(r.Context(), c, org, r.PathValue("client_id"), f)
+func (h *orgs) updateApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	return h.saveApplication(w, r, c, func(org *wharf.Account, f identity.ApplicationFields) (*wharf.Application, error) {
+		return h.applications.Update(r.Context(), c, org, r.PathValue("client_id"), f)
 	})
 }
 
 // resetClientSecret serves POST …/applications/{client_id}/resetclientsecret.
-func (s *Server) resetClientSecret(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) resetClientSecret(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	app, err := s.Applications.ResetSecret(r.Context(), c, org, r.PathValue("client_id"))
+	app, err := h.applications.ResetSecret(r.Context(), c, org, r.PathValue("client_id"))
 	if err != nil {
 		return err
 	}
@@ -317,12 +339,12 @@ func (s *Server) resetClientSecret(w http.ResponseWriter, r *http.Request, c *wh
 }
 
 // deleteApplication serves DELETE …/applications/{client_id}.
-func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.requireOrgAdmin(r, c)
+func (h *orgs) deleteApplication(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.requireOrgAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Applications.Delete(r.Context(), c, org, r.PathValue("client_id")); err != nil {
+	if err := h.applications.Delete(r.Context(), c, org, r.PathValue("client_id")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -26,23 +27,40 @@ import (
 // change it. Every change writes Quay's org_*_quota entry (the superuser
 // endpoints too: a deliberate difference, see the contract README).
 
+// quotas serves namespace quotas and their limits.
+type quotas struct {
+	quotas   *quota.Service
+	identity *identity.Service
+	store    quotaStore
+	policy   identity.Policy
+	// defaultRejectBytes is DEFAULT_SYSTEM_REJECT_QUOTA_BYTES (0 = none).
+	defaultRejectBytes int64
+}
+
+// quotaStore is what the quota handlers read directly.
+type quotaStore interface {
+	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
+	// NamespaceQuota returns NotFound when the namespace has no quota.
+	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
+}
+
 // quotaView is Quay's full quota view (§1.9.4a).
-func (s *Server) quotaView(q *wharf.Quota) map[string]any {
+func (h *quotas) quotaView(q *wharf.Quota) map[string]any {
 	return map[string]any{
 		"id":                    q.ID,
 		"limit_bytes":           q.LimitBytes,
 		"limit":                 quota.Human(q.LimitBytes),
 		"default_config":        false,
 		"limits":                limitViews(q.Limits),
-		"default_config_exists": s.opts.DefaultSystemRejectQuotaBytes != 0,
+		"default_config_exists": h.defaultRejectBytes != 0,
 	}
 }
 
 // defaultQuotaView is the entry the organization list synthesises for the
 // system-wide default (DEFAULT_SYSTEM_REJECT_QUOTA_BYTES) when the
 // organization has no quota of its own.
-func (s *Server) defaultQuotaView() map[string]any {
-	b := s.opts.DefaultSystemRejectQuotaBytes
+func (h *quotas) defaultQuotaView() map[string]any {
+	b := h.defaultRejectBytes
 	return map[string]any{"id": nil, "limit_bytes": b, "limit": quota.Human(b), "default_config": true,
 		"limits": []any{}, "default_config_exists": true}
 }
@@ -64,8 +82,8 @@ func limitViews(ls []wharf.QuotaLimit) []any {
 // quotaNamespace returns the user or organization named name. Robots have
 // no quota of their own: NotFound, as for unknown names (Quay answers 500
 // for those, a crash the contract README turns into 404).
-func (s *Server) quotaNamespace(ctx context.Context, name string) (*wharf.Account, error) {
-	a, err := s.Store.AccountByName(ctx, name)
+func (h *quotas) quotaNamespace(ctx context.Context, name string) (*wharf.Account, error) {
+	a, err := h.store.AccountByName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +104,12 @@ func pathID(r *http.Request, name string) (int64, error) {
 }
 
 // namespaceQuota returns ns's quota if its id is the {quota_id} of the path.
-func (s *Server) namespaceQuota(r *http.Request, ns *wharf.Account) (*wharf.Quota, error) {
+func (h *quotas) namespaceQuota(r *http.Request, ns *wharf.Account) (*wharf.Quota, error) {
 	id, err := pathID(r, "quota_id")
 	if err != nil {
 		return nil, err
 	}
-	return s.Quotas.Quota(r.Context(), ns, id)
+	return h.quotas.Quota(r.Context(), ns, id)
 }
 
 // quotaLimit returns the limit {limit_id} of q.
@@ -110,36 +128,36 @@ func quotaLimit(r *http.Request, q *wharf.Quota) (wharf.QuotaLimit, error) {
 // superuserReads reports whether the caller may read any namespace's quota
 // as a superuser: a superuser or global read-only superuser whose
 // credential carries super:user (sessions always do).
-func (s *Server) superuserReads(c *wharf.Caller) bool {
-	return c.Account != nil && s.policy.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
+func superuserReads(p identity.Policy, c *wharf.Caller) bool {
+	return c.Account != nil && p.CanInspect(c.Account) && c.HasScope(wharf.SuperUser)
 }
 
 // canReadQuotas reports whether the caller may read ns's quota through the
 // organization endpoints: its members (a user counts as the only member
 // of their own namespace, as in Quay) and superusers.
-func (s *Server) canReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) (bool, error) {
+func (h *quotas) canReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) (bool, error) {
 	me := c.Account
 	switch {
 	case me == nil:
 		return false, nil
-	case s.superuserReads(c):
+	case superuserReads(h.policy, c):
 		return true, nil
 	case ns.Kind == wharf.KindUser:
 		return me.ID == ns.ID, nil
 	}
-	role, err := s.Identity.OrgRole(ctx, ns, me)
+	role, err := h.identity.OrgRole(ctx, ns, me)
 	return role != "", err
 }
 
 // readableNamespace loads the {orgname} of an organization quota path that
 // the caller may read: any user or organization (Quay looks the quota up by
 // namespace name), 403 when the caller is neither a member nor a superuser.
-func (s *Server) readableNamespace(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("orgname"))
+func (h *quotas) readableNamespace(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
+	ns, err := h.quotaNamespace(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayReadQuotas(r.Context(), c, ns); err != nil {
+	if err := h.mayReadQuotas(r.Context(), c, ns); err != nil {
 		return nil, err
 	}
 	return ns, nil
@@ -147,20 +165,20 @@ func (s *Server) readableNamespace(r *http.Request, c *wharf.Caller) (*wharf.Acc
 
 // readableOrg is readableNamespace for the endpoints Quay restricts to
 // organizations (the quota list and create): a user's name is NotFound.
-func (s *Server) readableOrg(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
-	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
+func (h *quotas) readableOrg(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
+	org, err := h.identity.Org(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayReadQuotas(r.Context(), c, org); err != nil {
+	if err := h.mayReadQuotas(r.Context(), c, org); err != nil {
 		return nil, err
 	}
 	return org, nil
 }
 
 // mayReadQuotas is canReadQuotas as an error: Forbidden when it says no.
-func (s *Server) mayReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) error {
-	ok, err := s.canReadQuotas(ctx, c, ns)
+func (h *quotas) mayReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.Account) error {
+	ok, err := h.canReadQuotas(ctx, c, ns)
 	if err == nil && !ok {
 		err = wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
@@ -168,19 +186,19 @@ func (s *Server) mayReadQuotas(ctx context.Context, c *wharf.Caller, ns *wharf.A
 }
 
 // readableQuota loads the quota {quota_id} of a readable {orgname}.
-func (s *Server) readableQuota(r *http.Request, c *wharf.Caller) (*wharf.Quota, error) {
-	ns, err := s.readableNamespace(r, c)
+func (h *quotas) readableQuota(r *http.Request, c *wharf.Caller) (*wharf.Quota, error) {
+	ns, err := h.readableNamespace(r, c)
 	if err != nil {
 		return nil, err
 	}
-	return s.namespaceQuota(r, ns)
+	return h.namespaceQuota(r, ns)
 }
 
 // limitTarget returns the namespace {orgname} and the ids {quota_id} and,
 // when withLimit, {limit_id} of a quota limit write. The quota service
 // checks that they belong together.
-func (s *Server) limitTarget(r *http.Request, withLimit bool) (ns *wharf.Account, quotaID, limitID int64, err error) {
-	if ns, err = s.quotaNamespace(r.Context(), r.PathValue("orgname")); err != nil {
+func (h *quotas) limitTarget(r *http.Request, withLimit bool) (ns *wharf.Account, quotaID, limitID int64, err error) {
+	if ns, err = h.quotaNamespace(r.Context(), r.PathValue("orgname")); err != nil {
 		return nil, 0, 0, err
 	}
 	if quotaID, err = pathID(r, "quota_id"); err != nil {
@@ -331,24 +349,24 @@ func limitFields(fields map[string]json.RawMessage, required bool) (kind *string
 // Shared operations.
 
 // writeQuotaList answers the quota list of ns: [] or [its full view].
-func (s *Server) writeQuotaList(ctx context.Context, w http.ResponseWriter, ns *wharf.Account, withDefault bool) error {
+func (h *quotas) writeQuotaList(ctx context.Context, w http.ResponseWriter, ns *wharf.Account, withDefault bool) error {
 	views := []any{}
-	q, err := s.Store.NamespaceQuota(ctx, ns.ID)
+	q, err := h.store.NamespaceQuota(ctx, ns.ID)
 	switch {
 	case err == nil:
-		views = append(views, s.quotaView(q))
+		views = append(views, h.quotaView(q))
 	case !wharf.IsCode(err, wharf.NotFound):
 		return err
-	case withDefault && s.opts.DefaultSystemRejectQuotaBytes != 0:
-		views = append(views, s.defaultQuotaView())
+	case withDefault && h.defaultRejectBytes != 0:
+		views = append(views, h.defaultQuotaView())
 	}
 	writeJSON(w, http.StatusOK, views)
 	return nil
 }
 
 // createQuota gives ns the quota of the request body: 201 "Created".
-func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64, exists string) error {
-	if _, err := s.Quotas.Create(r.Context(), c, ns, limit, exists); err != nil {
+func (h *quotas) createQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64, exists string) error {
+	if _, err := h.quotas.Create(r.Context(), c, ns, limit, exists); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -357,27 +375,27 @@ func (s *Server) createQuota(w http.ResponseWriter, r *http.Request, c *wharf.Ca
 
 // changeQuota sets the size of ns's quota {quota_id} to limit and answers
 // its full view; 0 (from {} or a zero size) changes nothing.
-func (s *Server) changeQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64) error {
-	q, err := s.namespaceQuota(r, ns)
+func (h *quotas) changeQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account, limit int64) error {
+	q, err := h.namespaceQuota(r, ns)
 	if err != nil {
 		return err
 	}
 	if limit != 0 {
-		if q, err = s.Quotas.Change(r.Context(), c, ns, q.ID, limit); err != nil {
+		if q, err = h.quotas.Change(r.Context(), c, ns, q.ID, limit); err != nil {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, s.quotaView(q))
+	writeJSON(w, http.StatusOK, h.quotaView(q))
 	return nil
 }
 
 // deleteQuota removes ns's quota {quota_id}: 204.
-func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account) error {
+func (h *quotas) deleteQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller, ns *wharf.Account) error {
 	id, err := pathID(r, "quota_id")
 	if err != nil {
 		return err
 	}
-	if err := s.Quotas.Delete(r.Context(), c, ns, id); err != nil {
+	if err := h.quotas.Delete(r.Context(), c, ns, id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -388,16 +406,16 @@ func (s *Server) deleteQuota(w http.ResponseWriter, r *http.Request, c *wharf.Ca
 
 // listQuotaSuperUser serves GET …/quota: [] or [the full view]; never the
 // system default.
-func (s *Server) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+func (h *quotas) listQuotaSuperUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	ns, err := h.quotaNamespace(r.Context(), r.PathValue("namespace"))
 	if err != nil {
 		return err
 	}
-	return s.writeQuotaList(r.Context(), w, ns, false)
+	return h.writeQuotaList(r.Context(), w, ns, false)
 }
 
 // createQuotaSuperUser serves POST …/quota.
-func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *quotas) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -406,11 +424,11 @@ func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	ns, err := s.quotaNamespace(r.Context(), r.PathValue("namespace"))
+	ns, err := h.quotaNamespace(r.Context(), r.PathValue("namespace"))
 	if err != nil {
 		return err
 	}
-	return s.createQuota(w, r, c, ns, limit, quota.ExistsMessage(ns.Name))
+	return h.createQuota(w, r, c, ns, limit, quota.ExistsMessage(ns.Name))
 }
 
 // The organization endpoints: /api/v1/organization/{orgname}/quota….
@@ -418,16 +436,16 @@ func (s *Server) createQuotaSuperUser(w http.ResponseWriter, r *http.Request, c 
 // listOrgQuota serves GET …/quota: the organization's quota, or the system
 // default (id null, default_config true) when it has none and
 // DEFAULT_SYSTEM_REJECT_QUOTA_BYTES is set.
-func (s *Server) listOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	org, err := s.readableOrg(r, c)
+func (h *quotas) listOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	org, err := h.readableOrg(r, c)
 	if err != nil {
 		return err
 	}
-	return s.writeQuotaList(r.Context(), w, org, true)
+	return h.writeQuotaList(r.Context(), w, org, true)
 }
 
 // createOrgQuota serves POST …/quota.
-func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *quotas) createOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -436,26 +454,26 @@ func (s *Server) createOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf
 	if err != nil {
 		return err
 	}
-	org, err := s.Identity.Org(r.Context(), r.PathValue("orgname"))
+	org, err := h.identity.Org(r.Context(), r.PathValue("orgname"))
 	if err != nil {
 		return err
 	}
-	return s.createQuota(w, r, c, org, limit, quota.OrgExistsMessage(org.Name))
+	return h.createQuota(w, r, c, org, limit, quota.OrgExistsMessage(org.Name))
 }
 
 // getOrgQuota serves GET …/quota/{quota_id}.
-func (s *Server) getOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.readableQuota(r, c)
+func (h *quotas) getOrgQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.quotaView(q))
+	writeJSON(w, http.StatusOK, h.quotaView(q))
 	return nil
 }
 
 // listOrgQuotaLimits serves GET …/quota/{quota_id}/limit.
-func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.readableQuota(r, c)
+func (h *quotas) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
@@ -464,7 +482,7 @@ func (s *Server) listOrgQuotaLimits(w http.ResponseWriter, r *http.Request, c *w
 }
 
 // createOrgQuotaLimit serves POST …/quota/{quota_id}/limit: 201 "Created".
-func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *quotas) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -473,11 +491,11 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	ns, id, _, err := s.limitTarget(r, false)
+	ns, id, _, err := h.limitTarget(r, false)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Quotas.AddLimit(r.Context(), c, ns, id, *kind, *percent); err != nil {
+	if _, err := h.quotas.AddLimit(r.Context(), c, ns, id, *kind, *percent); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, "Created")
@@ -485,8 +503,8 @@ func (s *Server) createOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 }
 
 // getOrgQuotaLimit serves GET …/quota/{quota_id}/limit/{limit_id}.
-func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.readableQuota(r, c)
+func (h *quotas) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.readableQuota(r, c)
 	if err != nil {
 		return err
 	}
@@ -500,7 +518,7 @@ func (s *Server) getOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wha
 
 // changeOrgQuotaLimit serves PUT …/quota/{quota_id}/limit/{limit_id}: the
 // type and/or threshold; answers the quota's full view.
-func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *quotas) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	fields, err := decodeObject(r)
 	if err != nil {
 		return err
@@ -509,25 +527,25 @@ func (s *Server) changeOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	ns, id, limitID, err := s.limitTarget(r, true)
+	ns, id, limitID, err := h.limitTarget(r, true)
 	if err != nil {
 		return err
 	}
-	q, err := s.Quotas.ChangeLimit(r.Context(), c, ns, id, limitID, kind, percent)
+	q, err := h.quotas.ChangeLimit(r.Context(), c, ns, id, limitID, kind, percent)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.quotaView(q))
+	writeJSON(w, http.StatusOK, h.quotaView(q))
 	return nil
 }
 
 // deleteOrgQuotaLimit serves DELETE …/quota/{quota_id}/limit/{limit_id}.
-func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, id, limitID, err := s.limitTarget(r, true)
+func (h *quotas) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	ns, id, limitID, err := h.limitTarget(r, true)
 	if err != nil {
 		return err
 	}
-	if err := s.Quotas.DeleteLimit(r.Context(), c, ns, id, limitID); err != nil {
+	if err := h.quotas.DeleteLimit(r.Context(), c, ns, id, limitID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -537,23 +555,23 @@ func (s *Server) deleteOrgQuotaLimit(w http.ResponseWriter, r *http.Request, c *
 // The caller's own quota, read-only: /api/v1/user/quota….
 
 // listUserQuota serves GET /api/v1/user/quota.
-func (s *Server) listUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	return s.writeQuotaList(r.Context(), w, c.Account, false)
+func (h *quotas) listUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	return h.writeQuotaList(r.Context(), w, c.Account, false)
 }
 
 // getUserQuota serves GET /api/v1/user/quota/{quota_id}.
-func (s *Server) getUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.namespaceQuota(r, c.Account)
+func (h *quotas) getUserQuota(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.quotaView(q))
+	writeJSON(w, http.StatusOK, h.quotaView(q))
 	return nil
 }
 
 // listUserQuotaLimits serves GET /api/v1/user/quota/{quota_id}/limit.
-func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.namespaceQuota(r, c.Account)
+func (h *quotas) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
@@ -565,22 +583,22 @@ func (s *Server) listUserQuotaLimits(w http.ResponseWriter, r *http.Request, c *
 // Quay answers it with the quota's full view, not the limit's (the
 // organization endpoint answers the limit view); kept, since a client
 // written against Quay parses that.
-func (s *Server) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	q, err := s.namespaceQuota(r, c.Account)
+func (h *quotas) getUserQuotaLimit(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	q, err := h.namespaceQuota(r, c.Account)
 	if err != nil {
 		return err
 	}
 	if _, err := quotaLimit(r, q); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.quotaView(q))
+	writeJSON(w, http.StatusOK, h.quotaView(q))
 	return nil
 }
 
 // changeQuotaOf returns the handler of PUT …/quota/{quota_id} for the
 // namespace named by path value param: the superuser and organization
 // paths change a quota the same way.
-func (s *Server) changeQuotaOf(param string) handlerFunc {
+func (h *quotas) changeQuotaOf(param string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 		fields, err := decodeObject(r)
 		if err != nil {
@@ -590,22 +608,22 @@ func (s *Server) changeQuotaOf(param string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		ns, err := s.quotaNamespace(r.Context(), r.PathValue(param))
+		ns, err := h.quotaNamespace(r.Context(), r.PathValue(param))
 		if err != nil {
 			return err
 		}
-		return s.changeQuota(w, r, c, ns, limit)
+		return h.changeQuota(w, r, c, ns, limit)
 	}
 }
 
 // deleteQuotaOf returns the handler of DELETE …/quota/{quota_id} for the
 // namespace named by path value param.
-func (s *Server) deleteQuotaOf(param string) handlerFunc {
+func (h *quotas) deleteQuotaOf(param string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-		ns, err := s.quotaNamespace(r.Context(), r.PathValue(param))
+		ns, err := h.quotaNamespace(r.Context(), r.PathValue(param))
 		if err != nil {
 			return err
 		}
-		return s.deleteQuota(w, r, c, ns)
+		return h.deleteQuota(w, r, c, ns)
 	}
 }

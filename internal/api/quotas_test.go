@@ -34,7 +34,7 @@ func decodeAs[T any](t testing.TB, r *response) T {
 // once, in TestSuperuserQuotaFamily).
 func quotaLogs(t testing.TB, store *db.DB) []map[string]any {
 	t.Helper()
-	entries, err := store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
+	entries, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestSuperuserQuotaFamily(t *testing.T) {
 		}
 
 		// Entries made with a token carry Quay's oauth_token_* keys.
-		entries, err := store.ListLogs(t.Context(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+		entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 		if err != nil || len(entries) == 0 {
 			t.Fatalf("logs: %v %v", entries, err)
 		}

@@ -14,8 +14,8 @@ import (
 // getRegistrySize serves GET /api/v1/superuser/registrysize/: the size as
 // of the last completed run, last_ran in epoch milliseconds (null before
 // the first run), and whether a run is queued or running.
-func (s *Server) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	rs, err := s.Store.RegistrySizeState(r.Context())
+func (h *logs) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	rs, err := h.store.RegistrySizeState(r.Context())
 	if err != nil {
 		return err
 	}
@@ -31,8 +31,8 @@ func (s *Server) getRegistrySize(w http.ResponseWriter, r *http.Request, _ *whar
 // queueRegistrySize serves POST /api/v1/superuser/registrysize/: 201 when
 // this call queued a calculation, 202 when one was already queued or
 // running; the body is the JSON string "". Any request body is ignored.
-func (s *Server) queueRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	queued, err := s.Store.QueueRegistrySize(r.Context())
+func (h *logs) queueRegistrySize(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	queued, err := h.store.QueueRegistrySize(r.Context())
 	if err != nil {
 		return err
 	}

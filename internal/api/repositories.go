@@ -1,16 +1,32 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/wharf-registry/wharf/internal/access"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// repositories serves creating, reading, describing, publishing and
+// deleting repositories.
+type repositories struct {
+	access       *access.Service
+	repositories *repository.Service
+	store        repositoryStore
+}
+
+// repositoryStore is what the repository view reads directly: the
+// repository's namespace.
+type repositoryStore interface {
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
+}
+
 // repoAccess loads {namespace}/{repository} from the path with what the
 // caller may do with it through this credential (tokens need repo:* scopes).
-func (s *Server) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
-	d, err := s.Access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
+func (h *repositories) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
+	d, err := h.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
 		return nil, d.Rights, err
 	}
@@ -21,8 +37,8 @@ func (s *Server) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository
 	return d.Repository, d.Rights, nil
 }
 
-func (s *Server) repoAdmin(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
-	repo, p, err := s.repoAccess(r, c)
+func (h *repositories) repoAdmin(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
+	repo, p, err := h.repoAccess(r, c)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +57,7 @@ type createRepoRequest struct {
 }
 
 // createRepository serves POST /api/v1/repository.
-func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *repositories) createRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createRepoRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -54,7 +70,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *wha
 	if req.RepoKind != nil && *req.RepoKind != "image" {
 		return wharf.Errorf(wharf.Invalid, "Only repo_kind \"image\" is supported")
 	}
-	d, err := s.Access.Repository(r.Context(), c, *req.Namespace, *req.Repository)
+	d, err := h.access.Repository(r.Context(), c, *req.Namespace, *req.Repository)
 	if err != nil {
 		return err
 	}
@@ -68,7 +84,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *wha
 	if req.Description != nil {
 		desc = *req.Description
 	}
-	repo, err := s.Repositories.Create(r.Context(), c, d.Namespace, *req.Repository, *req.Visibility, desc)
+	repo, err := h.repositories.Create(r.Context(), c, d.Namespace, *req.Repository, *req.Visibility, desc)
 	if err != nil {
 		return err
 	}
@@ -77,12 +93,12 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, c *wha
 }
 
 // getRepository serves GET /api/v1/repository/{namespace}/{repository}.
-func (s *Server) getRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := s.repoAccess(r, c)
+func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, p, err := h.repoAccess(r, c)
 	if err != nil {
 		return err
 	}
-	ns, err := s.Store.AccountByID(r.Context(), repo.NamespaceID)
+	ns, err := h.store.AccountByID(r.Context(), repo.NamespaceID)
 	if err != nil {
 		return err
 	}
@@ -100,8 +116,8 @@ type updateRepoRequest struct {
 }
 
 // updateRepository serves PUT …/repository/{namespace}/{repository}: the description.
-func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, err := s.repoAdmin(r, c)
+func (h *repositories) updateRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, err := h.repoAdmin(r, c)
 	if err != nil {
 		return err
 	}
@@ -112,7 +128,7 @@ func (s *Server) updateRepository(w http.ResponseWriter, r *http.Request, c *wha
 	if err := required(req.Description, "description"); err != nil {
 		return err
 	}
-	if err := s.Repositories.SetDescription(r.Context(), c, repo, *req.Description); err != nil {
+	if err := h.repositories.SetDescription(r.Context(), c, repo, *req.Description); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -124,8 +140,8 @@ type visibilityRequest struct {
 }
 
 // changeVisibility serves POST …/repository/{namespace}/{repository}/changevisibility.
-func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, err := s.repoAdmin(r, c)
+func (h *repositories) changeVisibility(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, err := h.repoAdmin(r, c)
 	if err != nil {
 		return err
 	}
@@ -136,7 +152,7 @@ func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *wha
 	if err := required(req.Visibility, "visibility"); err != nil {
 		return err
 	}
-	if err := s.Repositories.SetVisibility(r.Context(), c, repo, *req.Visibility); err != nil {
+	if err := h.repositories.SetVisibility(r.Context(), c, repo, *req.Visibility); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
@@ -144,108 +160,14 @@ func (s *Server) changeVisibility(w http.ResponseWriter, r *http.Request, c *wha
 }
 
 // deleteRepository serves DELETE …/repository/{namespace}/{repository}.
-func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, err := s.repoAdmin(r, c)
+func (h *repositories) deleteRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	repo, err := h.repoAdmin(r, c)
 	if err != nil {
 		return err
 	}
-	if err := s.Repositories.Delete(r.Context(), c, repo); err != nil {
+	if err := h.repositories.Delete(r.Context(), c, repo); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
-	return nil
-}
-
-// robotNamespace resolves the namespace of a robot path: the organization
-// in the path (its admins manage its robots) or, for /user/robots, the caller.
-func (s *Server) robotNamespace(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
-	if r.PathValue("orgname") == "" {
-		if !c.HasScope(wharf.UserAdmin) {
-			return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
-		}
-		return c.Account, nil
-	}
-	return s.requireOrgAdmin(r, c)
-}
-
-func robotView(rb *wharf.Robot) map[string]any {
-	return map[string]any{"name": rb.Account.Name, "description": rb.Description, "token": rb.Token,
-		"created": formatDate(rb.CreatedAt), "last_accessed": nil, "unstructured_metadata": map[string]any{}}
-}
-
-type robotRequest struct {
-	Description *string `json:"description"`
-}
-
-// putRobot serves PUT …/robots/{robot_shortname}: creates the robot (201).
-func (s *Server) putRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := s.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	var req robotRequest
-	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &req); err != nil {
-			return err
-		}
-	}
-	desc := ""
-	if req.Description != nil {
-		desc = *req.Description
-	}
-	rb, err := s.Repositories.CreateRobot(r.Context(), c, ns, r.PathValue("robot_shortname"), desc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, robotView(rb))
-	return nil
-}
-
-// getRobot serves GET …/robots/{robot_shortname}, token included.
-func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := s.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	rb, err := s.Repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, robotView(rb))
-	return nil
-}
-
-// deleteRobot serves DELETE …/robots/{robot_shortname}.
-func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := s.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	rb, err := s.Repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
-	if err != nil {
-		return err
-	}
-	if err := s.Repositories.DeleteRobot(r.Context(), c, ns, rb); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusNoContent, nil)
-	return nil
-}
-
-// listRobots serves GET …/robots.
-func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := s.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	robots, err := s.Store.Robots(r.Context(), ns.ID)
-	if err != nil {
-		return err
-	}
-	views := make([]map[string]any, len(robots))
-	for i, rb := range robots {
-		views[i] = robotView(rb)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"robots": views})
 	return nil
 }

@@ -1,7 +1,12 @@
 // Package api serves Quay's /api/v1 JSON API (and the few browser-flow
 // routes its clients use: /csrf_token, /oauth/authorizeapp). routes.go lists
 // every endpoint with the access it requires; each handler returns an error
-// that writeError turns into Quay's error JSON.
+// that WriteError turns into Quay's error JSON.
+//
+// Handlers belong to one type per resource (sessions, users, orgs,
+// repositories, quotas, serviceKeys, builds, logs), each holding only the
+// services it calls and declaring the store reads it makes; Server keeps
+// what every request shares.
 //
 // Every request passes the same checks, in this order (wharf's order, see
 // the contract README): authenticate → CSRF for cookie sessions on mutating
@@ -10,7 +15,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -20,39 +24,27 @@ import (
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
-	"github.com/wharf-registry/wharf/internal/throttle"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // Store is the read side the API queries directly (lists and lookups);
-// writes go through the domain services.
+// writes go through the domain services. Each resource declares the part
+// it reads.
 type Store interface {
-	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
-	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
-	ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error)
-	ListAccounts(ctx context.Context, page db.AccountPage) ([]*wharf.Account, error)
-	SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error)
-	OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error)
-	MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error)
-	Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error)
-	ListLogs(ctx context.Context, q db.LogQuery) ([]wharf.LogEntry, error)
-	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]db.LogCount, error)
-	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
-	Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error)
-	DeleteSession(ctx context.Context, id int64, entries ...wharf.LogEntry) error
-	RefreshSessionLogin(ctx context.Context, id int64, at time.Time) error
-	// NamespaceQuota returns NotFound when the namespace has no quota.
-	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
-	QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error)
-	RegistrySizeState(ctx context.Context) (db.RegistrySize, error)
-	// QueueRegistrySize reports false when a calculation is already queued or running.
-	QueueRegistrySize(ctx context.Context) (bool, error)
+	sessionStore
+	userStore
+	orgStore
+	accountLister
+	quotaSummaryStore
+	repositoryStore
+	quotaStore
+	buildStore
+	logStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -93,10 +85,8 @@ type Deps struct {
 	Pages        *pagetoken.Sealer
 	Logger       *slog.Logger
 	Now          func() time.Time
-	// Throttle slows down failed logins at /api/v1/signin and
-	// /api/v1/signin/verify; the registry's /v2/auth shares it.
-	Throttle *throttle.Limiter
-	// SecretKey keys the encrypted_password values Quay returns.
+	// SecretKey keys the encrypted_password values Quay returns and the
+	// signatures of /userfiles URLs.
 	SecretKey string
 	// ServiceKeys serves the superuser service-key endpoints and the key
 	// server; nil leaves both unregistered.
@@ -109,13 +99,22 @@ type Deps struct {
 	Builds *build.Service
 }
 
-// Server is the /api/v1 handler.
+// Server is the /api/v1 handler: the mux and the request plumbing every
+// endpoint shares (access rules, CORS, the error body). The handlers
+// themselves belong to one resource type each (see resources).
 type Server struct {
-	Deps
-	opts   Options
-	log    *slog.Logger
-	policy identity.Policy
 	mux    *http.ServeMux
+	auth   *auth.Service
+	policy identity.Policy
+	site   site
+	log    *slog.Logger
+	now    func() time.Time
+	// anonymousAccess is FEATURE_ANONYMOUS_ACCESS: publicRead endpoints
+	// need no credentials.
+	anonymousAccess bool
+	// freshLoginTimeout is how old a session's password check may be for
+	// calls that need a fresh login.
+	freshLoginTimeout time.Duration
 }
 
 // MaxBodyBytes bounds every API request body; larger bodies get 413.
@@ -123,11 +122,59 @@ const MaxBodyBytes = 1 << 20
 
 // New returns the API handler.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, opts: d.Options, log: d.Logger, policy: d.Identity.Policy(), mux: http.NewServeMux()}
-	s.routes()
+	o := d.Options
+	s := &Server{mux: http.NewServeMux(), auth: d.Auth, policy: d.Identity.Policy(),
+		site: site{scheme: o.PreferredURLScheme, hostname: o.ServerHostname}, log: d.Logger, now: d.Now,
+		anonymousAccess: o.FeatureAnonymousAccess, freshLoginTimeout: o.FreshLoginTimeout}
+	s.routes(o, newResources(d, s.policy, s.site))
 	return s
 }
 
+// resources are the API's handlers, one value per resource, each holding
+// only what its handlers use.
+type resources struct {
+	sessions     *sessions
+	users        *users
+	orgs         *orgs
+	repositories *repositories
+	quotas       *quotas      // nil: no quota service
+	serviceKeys  *serviceKeys // nil: no service-key service
+	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
+	logs         *logs
+}
+
+// newResources hands each resource the dependencies it uses.
+func newResources(d Deps, policy identity.Policy, site site) resources {
+	o := d.Options
+	views := &accountViews{store: d.Store, policy: policy,
+		showQuotas:         o.FeatureQuotaManagement && o.FeatureEditQuota,
+		defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}
+	accounts := accountPages{store: d.Store, pages: d.Pages}
+	h := resources{
+		sessions: &sessions{auth: d.Auth, identity: d.Identity, applications: d.Applications, store: d.Store,
+			site: site, now: d.Now, secretKey: d.SecretKey, bootstrapSecret: o.BootstrapSecret},
+		users: &users{identity: d.Identity, store: d.Store, views: views, accounts: accounts,
+			policy: policy, secretKey: d.SecretKey},
+		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
+			store: d.Store, views: views, accounts: accounts, policy: policy},
+		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
+		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+	}
+	if d.Quotas != nil {
+		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,
+			defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}
+	}
+	if d.ServiceKeys != nil {
+		h.serviceKeys = &serviceKeys{serviceKeys: d.ServiceKeys, views: views, site: site, now: d.Now}
+	}
+	if d.Builds != nil {
+		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
+			policy: policy, site: site, now: d.Now, secretKey: d.SecretKey}
+	}
+	return h
+}
+
+// ServeHTTP serves r by the route it matches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // requirement is what a caller must be to use an endpoint.
@@ -185,7 +232,7 @@ func (s *Server) handle(path string, methods map[string]method) {
 				"message": "The method is not allowed for the requested URL.", "status": 405,
 				"error_type": "method_not_allowed", "title": "method_not_allowed",
 				"detail": "The method is not allowed for the requested URL.", "error_message": "The method is not allowed for the requested URL.",
-				"type": s.baseURL(r) + "/api/v1/error/method_not_allowed"})
+				"type": s.site.baseURL(r) + "/api/v1/error/method_not_allowed"})
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -199,12 +246,25 @@ func (s *Server) handle(path string, methods map[string]method) {
 	})
 }
 
+// handleSigned registers pattern (method included) for a handler whose
+// credential is a signed URL, which the handler checks itself: no
+// authentication, access rule or body limit, only CORS and the one error
+// body.
+func (s *Server) handleSigned(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		setCORS(w)
+		if err := h(w, r); err != nil {
+			s.WriteError(w, r, err)
+		}
+	})
+}
+
 // redirectSlash answers a path declared with a trailing slash, requested
 // without it, as Quay does: 308 to the slashed URL (method and body kept).
 func (s *Server) redirectSlash(path string) {
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		setCORS(w)
-		target := s.baseURL(r) + r.URL.Path + "/"
+		target := s.site.baseURL(r) + r.URL.Path + "/"
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
@@ -216,16 +276,16 @@ func (s *Server) redirectSlash(path string) {
 
 // admit runs authentication, CSRF, access and fresh-login checks.
 func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
-	c, err := s.Auth.Authenticate(r)
+	c, err := s.auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
 	mutating := r.Method != http.MethodGet && r.Method != http.MethodHead
-	if mutating && c.Session != nil && !s.Auth.CheckCSRF(r, c) {
+	if mutating && c.Session != nil && !s.auth.CheckCSRF(r, c) {
 		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")
 	}
 	signedIn := c.Account != nil
-	if rl.need == anyone || (rl.need == publicRead && (signedIn || s.opts.FeatureAnonymousAccess)) {
+	if rl.need == anyone || (rl.need == publicRead && (signedIn || s.anonymousAccess)) {
 		return c, nil
 	}
 	if !signedIn {
@@ -247,7 +307,7 @@ func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
 	if !allowed {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
-	if rl.fresh && c.Session != nil && s.Now().Sub(c.Session.LoginAt) > s.opts.FreshLoginTimeout {
+	if rl.fresh && c.Session != nil && s.now().Sub(c.Session.LoginAt) > s.freshLoginTimeout {
 		return nil, wharf.Errorf(wharf.FreshLoginRequired, "Requires fresh login")
 	}
 	return c, nil
@@ -261,11 +321,18 @@ func setCORS(w http.ResponseWriter) {
 	h.Set("Access-Control-Max-Age", "21600")
 }
 
+// site is where clients reach the server: the scheme and host of the URLs
+// it hands out (redirects, file URLs, error types, token audiences).
+type site struct {
+	scheme   string // PREFERRED_URL_SCHEME
+	hostname string // SERVER_HOSTNAME; "" = the request's Host
+}
+
 // baseURL is the externally visible scheme://host of the server.
-func (s *Server) baseURL(r *http.Request) string {
-	host := s.opts.ServerHostname
+func (s site) baseURL(r *http.Request) string {
+	host := s.hostname
 	if host == "" {
 		host = r.Host
 	}
-	return s.opts.PreferredURLScheme + "://" + host
+	return s.scheme + "://" + host
 }

@@ -15,6 +15,15 @@ import (
 // bodies are serialized by Flask's jsonify in Quay: sorted keys (Go's maps
 // marshal sorted too) and HTTP-date times in GMT.
 
+// serviceKeys serves the superuser service-key endpoints and the key
+// server (keyserver.go).
+type serviceKeys struct {
+	serviceKeys *servicekey.Service
+	views       *accountViews // approvers
+	site        site          // the audience of key-server JWTs
+	now         func() time.Time
+}
+
 // httpDate is the HTTP-date form jsonify gives datetimes: "Tue, 18 Feb 2025 19:28:15 GMT".
 func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
@@ -44,7 +53,7 @@ type approvalJSON struct {
 // however many keys there are: the quota summaries of all their approvers
 // at once, and each approver's user view encoded once and shared by the
 // keys it approved.
-func (s *Server) serviceKeyViews(ctx context.Context, keys []*wharf.ServiceKey) ([]serviceKeyJSON, error) {
+func (h *serviceKeys) serviceKeyViews(ctx context.Context, keys []*wharf.ServiceKey) ([]serviceKeyJSON, error) {
 	var approvers []*wharf.Account
 	approverJSON := map[int64]json.RawMessage{}
 	for _, k := range keys {
@@ -55,12 +64,12 @@ func (s *Server) serviceKeyViews(ctx context.Context, keys []*wharf.ServiceKey) 
 			}
 		}
 	}
-	sums, err := s.quotaSummaries(ctx, approvers)
+	sums, err := h.views.quotaSummaries(ctx, approvers)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range approvers {
-		if approverJSON[a.ID], err = sortedJSON(s.superUserViewWith(sums, a)); err != nil {
+		if approverJSON[a.ID], err = sortedJSON(h.views.superUserViewWith(sums, a)); err != nil {
 			return nil, err
 		}
 	}
@@ -92,8 +101,8 @@ func serviceKeyView(k *wharf.ServiceKey, approvers map[int64]json.RawMessage) se
 }
 
 // writeServiceKey writes the view of one key.
-func (s *Server) writeServiceKey(ctx context.Context, w http.ResponseWriter, k *wharf.ServiceKey) error {
-	views, err := s.serviceKeyViews(ctx, []*wharf.ServiceKey{k})
+func (h *serviceKeys) writeServiceKey(ctx context.Context, w http.ResponseWriter, k *wharf.ServiceKey) error {
+	views, err := h.serviceKeyViews(ctx, []*wharf.ServiceKey{k})
 	if err != nil {
 		return err
 	}
@@ -172,7 +181,7 @@ type createServiceKeyRequest struct {
 
 // createServiceKey serves POST /api/v1/superuser/keys: 200 (not the
 // documented 201) with the private key, which is never stored or shown again.
-func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *serviceKeys) createServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -197,7 +206,7 @@ func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *wha
 	if req.Notes != nil {
 		nk.Notes = *req.Notes
 	}
-	created, err := s.ServiceKeys.Create(r.Context(), c, nk)
+	created, err := h.serviceKeys.Create(r.Context(), c, nk)
 	if err != nil {
 		return err
 	}
@@ -207,12 +216,12 @@ func (s *Server) createServiceKey(w http.ResponseWriter, r *http.Request, c *wha
 }
 
 // listServiceKeys serves GET /api/v1/superuser/keys.
-func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	keys, err := s.ServiceKeys.List(r.Context())
+func (h *serviceKeys) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	keys, err := h.serviceKeys.List(r.Context())
 	if err != nil {
 		return err
 	}
-	views, err := s.serviceKeyViews(r.Context(), keys)
+	views, err := h.serviceKeyViews(r.Context(), keys)
 	if err != nil {
 		return err
 	}
@@ -223,12 +232,12 @@ func (s *Server) listServiceKeys(w http.ResponseWriter, r *http.Request, _ *whar
 }
 
 // getServiceKey serves GET /api/v1/superuser/keys/{kid}.
-func (s *Server) getServiceKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	k, err := s.ServiceKeys.Get(r.Context(), r.PathValue("kid"))
+func (h *serviceKeys) getServiceKey(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	k, err := h.serviceKeys.Get(r.Context(), r.PathValue("kid"))
 	if err != nil {
 		return err
 	}
-	return s.writeServiceKey(r.Context(), w, k)
+	return h.writeServiceKey(r.Context(), w, k)
 }
 
 type updateServiceKeyRequest struct {
@@ -240,7 +249,7 @@ type updateServiceKeyRequest struct {
 // updateServiceKey serves PUT /api/v1/superuser/keys/{kid}. Every field
 // is validated before anything is stored (Quay stores the expiration
 // before it checks the name).
-func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *serviceKeys) updateServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req updateServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -259,16 +268,16 @@ func (s *Server) updateServiceKey(w http.ResponseWriter, r *http.Request, c *wha
 		}
 		ch.SetExpiration, ch.Expiration = true, exp
 	}
-	k, err := s.ServiceKeys.Update(r.Context(), c, r.PathValue("kid"), ch)
+	k, err := h.serviceKeys.Update(r.Context(), c, r.PathValue("kid"), ch)
 	if err != nil {
 		return err
 	}
-	return s.writeServiceKey(r.Context(), w, k)
+	return h.writeServiceKey(r.Context(), w, k)
 }
 
 // deleteServiceKey serves DELETE /api/v1/superuser/keys/{kid}.
-func (s *Server) deleteServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	if err := s.ServiceKeys.Delete(r.Context(), c, r.PathValue("kid")); err != nil {
+func (h *serviceKeys) deleteServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := h.serviceKeys.Delete(r.Context(), c, r.PathValue("kid")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -281,7 +290,7 @@ type approveServiceKeyRequest struct {
 
 // approveServiceKey serves POST /api/v1/superuser/approvedkeys/{kid}: 201
 // with an empty body, also when the key was approved already.
-func (s *Server) approveServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *serviceKeys) approveServiceKey(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req approveServiceKeyRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -290,7 +299,7 @@ func (s *Server) approveServiceKey(w http.ResponseWriter, r *http.Request, c *wh
 	if req.Notes != nil {
 		notes = *req.Notes
 	}
-	if err := s.ServiceKeys.Approve(r.Context(), c, r.PathValue("kid"), notes); err != nil {
+	if err := h.serviceKeys.Approve(r.Context(), c, r.PathValue("kid"), notes); err != nil {
 		return err
 	}
 	writeEmpty(w, http.StatusCreated)

@@ -192,7 +192,7 @@ func TestKeyServerCapsUnderConcurrency(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				entries, err := store.ListLogs(t.Context(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 10000})
+				entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 10000})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -211,7 +211,7 @@ func TestServiceKeyLifecycle(t *testing.T) {
 		mustStatus(t, r, http.StatusNoContent)
 
 		// The action log: every change, with Quay's metadata.
-		entries, err := store.ListLogs(ctx, db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100})
+		entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

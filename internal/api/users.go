@@ -1,24 +1,43 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// users serves the caller's own view, the entity search and the superuser's
+// user administration.
+type users struct {
+	identity *identity.Service
+	store    userStore
+	views    *accountViews
+	accounts accountPages
+	policy   identity.Policy
+	// secretKey keys the encrypted_password values Quay returns.
+	secretKey string
+}
+
+// userStore is what the user views read directly.
+type userStore interface {
+	MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error)
+	SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error)
+}
+
 // getCurrentUser serves GET /api/v1/user/: the caller's own view, which
 // every namespaced Ansible module reads first (who_am_i).
-func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *users) getCurrentUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	u := c.Account
-	orgs, err := s.Store.MemberOrgs(r.Context(), u.ID)
+	orgs, err := h.store.MemberOrgs(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
 	orgViews := make([]map[string]any, 0, len(orgs))
 	for _, o := range orgs {
-		isAdmin, err := s.Identity.IsOrgAdmin(r.Context(), o, u)
+		isAdmin, err := h.identity.IsOrgAdmin(r.Context(), o, u)
 		if err != nil {
 			return err
 		}
@@ -43,11 +62,11 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request, c *wharf
 		"family_name":                nil,
 		"given_name":                 nil,
 		"location":                   nil,
-		"super_user":                 s.policy.IsSuperuser(u),
-		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
+		"super_user":                 h.policy.IsSuperuser(u),
+		"global_readonly_super_user": h.policy.IsReadonlySuperuser(u),
 		"organizations":              orgViews,
 	}
-	if err := s.quotaFields(r.Context(), v, u); err != nil {
+	if err := h.views.quotaFields(r.Context(), v, u); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -59,15 +78,27 @@ type idCursor struct {
 	From int64 `json:"from"`
 }
 
+// accountPages pages through the accounts of one kind for the superuser
+// user and organization lists, with sealed next_page cursors.
+type accountPages struct {
+	store accountLister
+	pages *pagetoken.Sealer
+}
+
+// accountLister lists accounts a page at a time.
+type accountLister interface {
+	ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error)
+}
+
 // listPage reads limit and next_page. A next_page token without limit
 // pages by 100 (Quay would silently ignore the token).
-func (s *Server) listPage(r *http.Request, purpose string) (limit int, from int64, err error) {
+func (p accountPages) listPage(r *http.Request, purpose string) (limit int, from int64, err error) {
 	if limit, err = pageLimit(r); err != nil {
 		return 0, 0, err
 	}
 	if tok := r.URL.Query().Get("next_page"); tok != "" {
 		var cur idCursor
-		if err := s.Pages.Open(purpose, tok, &cur); err != nil {
+		if err := p.pages.Open(purpose, tok, &cur); err != nil {
 			return 0, 0, err
 		}
 		if limit == 0 {
@@ -78,38 +109,38 @@ func (s *Server) listPage(r *http.Request, purpose string) (limit int, from int6
 	return limit, from, nil
 }
 
-// listAccounts pages through accounts of one kind and seals the cursor of
-// the next page when there is one.
-func (s *Server) listAccounts(r *http.Request, kind wharf.AccountKind, enabledOnly bool, purpose string) ([]*wharf.Account, string, error) {
-	limit, from, err := s.listPage(r, purpose)
+// list pages through accounts of one kind and seals the cursor of the
+// next page when there is one.
+func (p accountPages) list(r *http.Request, kind wharf.AccountKind, enabledOnly bool, purpose string) ([]*wharf.Account, string, error) {
+	limit, from, err := p.listPage(r, purpose)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.Store.ListAccounts(r.Context(), db.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
+	rows, err := p.store.ListAccounts(r.Context(), wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly, FromID: from, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}
 	if limit == 0 || len(rows) <= limit {
 		return rows, "", nil
 	}
-	next, err := s.Pages.Seal(purpose, idCursor{From: rows[limit].ID})
+	next, err := p.pages.Seal(purpose, idCursor{From: rows[limit].ID})
 	return rows[:limit], next, err
 }
 
 // listAllUsers serves GET /api/v1/superuser/users/.
-func (s *Server) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+func (h *users) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	includeDisabled := queryBool(r, "disabled", true)
-	users, next, err := s.listAccounts(r, wharf.KindUser, !includeDisabled, "users")
+	page, next, err := h.accounts.list(r, wharf.KindUser, !includeDisabled, "users")
 	if err != nil {
 		return err
 	}
-	sums, err := s.quotaSummaries(r.Context(), users)
+	sums, err := h.views.quotaSummaries(r.Context(), page)
 	if err != nil {
 		return err
 	}
-	views := make([]map[string]any, len(users))
-	for i, u := range users {
-		views[i] = s.superUserViewWith(sums, u)
+	views := make([]map[string]any, len(page))
+	for i, u := range page {
+		views[i] = h.views.superUserViewWith(sums, u)
 	}
 	resp := map[string]any{"users": views}
 	if next != "" {
@@ -126,7 +157,7 @@ type createUserRequest struct {
 
 // createInstallUser serves POST /api/v1/superuser/users/: 200 with the
 // generated password, as Quay answers.
-func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *users) createInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req createUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -138,22 +169,22 @@ func (s *Server) createInstallUser(w http.ResponseWriter, r *http.Request, c *wh
 	if req.Email != nil {
 		email = *req.Email
 	}
-	u, password, err := s.Identity.CreateUser(r.Context(), c, *req.Username, email)
+	u, password, err := h.identity.CreateUser(r.Context(), c, *req.Username, email)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"username": u.Name, "email": nullable(u.Email), "password": password,
-		"encrypted_password": identity.EncryptPassword(s.SecretKey, password)})
+		"encrypted_password": identity.EncryptPassword(h.secretKey, password)})
 	return nil
 }
 
 // getInstallUser serves GET /api/v1/superuser/users/{username}.
-func (s *Server) getInstallUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	u, err := s.Identity.User(r.Context(), r.PathValue("username"))
+func (h *users) getInstallUser(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	u, err := h.identity.User(r.Context(), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
-	v, err := s.superUserView(r.Context(), u)
+	v, err := h.views.superUserView(r.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -170,30 +201,30 @@ type changeUserRequest struct {
 
 // changeInstallUser serves PUT /api/v1/superuser/users/{username}; the
 // answer shows the state stored after the change.
-func (s *Server) changeInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *users) changeInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	var req changeUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.Identity.ChangeUser(r.Context(), c, r.PathValue("username"), identity.UserChanges{
+	u, err := h.identity.ChangeUser(r.Context(), c, r.PathValue("username"), identity.UserChanges{
 		Password: req.Password, Email: req.Email, Enabled: req.Enabled, Superuser: req.Superuser})
 	if err != nil {
 		return err
 	}
-	v, err := s.superUserView(r.Context(), u)
+	v, err := h.views.superUserView(r.Context(), u)
 	if err != nil {
 		return err
 	}
 	if req.Password != nil {
-		v["encrypted_password"] = identity.EncryptPassword(s.SecretKey, *req.Password)
+		v["encrypted_password"] = identity.EncryptPassword(h.secretKey, *req.Password)
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
 // deleteInstallUser serves DELETE /api/v1/superuser/users/{username}.
-func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	if err := s.Identity.DeleteUser(r.Context(), c, r.PathValue("username")); err != nil {
+func (h *users) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	if err := h.identity.DeleteUser(r.Context(), c, r.PathValue("username")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -202,13 +233,13 @@ func (s *Server) deleteInstallUser(w http.ResponseWriter, r *http.Request, c *wh
 
 // getEntities serves GET /api/v1/entities/{prefix}: users (and, unless
 // includeOrgs=False, organizations) whose name starts with prefix.
-func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+func (h *users) getEntities(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	includeOrgs := queryBool(r, "includeOrgs", true)
 	kinds := []wharf.AccountKind{wharf.KindUser}
 	if includeOrgs {
 		kinds = append(kinds, wharf.KindOrg)
 	}
-	found, err := s.Store.SearchAccounts(r.Context(), r.PathValue("prefix"), kinds, 20)
+	found, err := h.store.SearchAccounts(r.Context(), r.PathValue("prefix"), kinds, 20)
 	if err != nil {
 		return err
 	}
@@ -218,7 +249,7 @@ func (s *Server) getEntities(w http.ResponseWriter, r *http.Request, c *wharf.Ca
 		if a.Kind == wharf.KindUser {
 			v["is_robot"] = false
 		} else {
-			role, err := s.Identity.OrgRole(r.Context(), a, c.Account)
+			role, err := h.identity.OrgRole(r.Context(), a, c.Account)
 			if err != nil {
 				return err
 			}

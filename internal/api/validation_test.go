@@ -28,7 +28,7 @@ func snapshot(t testing.TB, store *db.DB) string {
 	var b strings.Builder
 	var all []*wharf.Account
 	for _, kind := range []wharf.AccountKind{wharf.KindUser, wharf.KindOrg, wharf.KindRobot} {
-		accounts, err := store.ListAccounts(ctx, db.AccountPage{Kind: kind})
+		accounts, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: kind})
 		if err != nil {
 			t.Fatalf("snapshot: list %s accounts: %v", kind, err)
 		}
@@ -65,7 +65,7 @@ func snapshot(t testing.TB, store *db.DB) string {
 				ap.RedirectURI, ap.AvatarEmail, ap.CreatedAt.UnixMicro())
 		}
 	}
-	entries, err := store.ListLogs(ctx, db.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(100, 0, 0), Limit: 1 << 30})
+	entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(100, 0, 0), Limit: 1 << 30})
 	if err != nil {
 		t.Fatalf("snapshot: list logs: %v", err)
 	}
@@ -614,7 +614,7 @@ func TestPaginationWalk(t *testing.T) {
 			}
 		}
 		names := func(kind wharf.AccountKind, enabledOnly bool) []string {
-			accounts, err := store.ListAccounts(ctx, db.AccountPage{Kind: kind, EnabledOnly: enabledOnly})
+			accounts, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -734,7 +734,7 @@ func TestPaginationWalk(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			wantEntries, err := store.ListLogs(ctx, db.LogQuery{Start: now.Add(-12 * time.Hour), End: now.Add(12 * time.Hour), Limit: 1 << 20})
+			wantEntries, err := store.ListLogs(ctx, wharf.LogQuery{Start: now.Add(-12 * time.Hour), End: now.Add(12 * time.Hour), Limit: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,24 @@ func nullable(s string) any {
 
 func avatar(a *wharf.Account) identity.Avatar { return identity.AvatarFor(a.Name, a.Email, a.Kind) }
 
+// accountViews renders users and organizations as Quay shows them to
+// superusers (and to the user themself), with the namespace's quota and
+// usage when quota management is on. Users, organizations and service
+// keys (whose approver is a user view) share it.
+type accountViews struct {
+	store  quotaSummaryStore
+	policy identity.Policy
+	// showQuotas is FEATURE_QUOTA_MANAGEMENT and FEATURE_EDIT_QUOTA.
+	showQuotas bool
+	// defaultRejectBytes is DEFAULT_SYSTEM_REJECT_QUOTA_BYTES (0 = none).
+	defaultRejectBytes int64
+}
+
+// quotaSummaryStore reads the quota and usage of many namespaces at once.
+type quotaSummaryStore interface {
+	QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error)
+}
+
 // quotaSummary is what a namespace view shows of its quota and usage.
 type quotaSummary struct {
 	quota *wharf.Quota // nil: no quota
@@ -31,15 +49,15 @@ type quotaSummary struct {
 
 // quotaSummaries loads the quota and usage of every namespace in accounts
 // in a few queries, so that a list page does not query per row.
-func (s *Server) quotaSummaries(ctx context.Context, accounts []*wharf.Account) (map[int64]quotaSummary, error) {
-	if !s.opts.FeatureQuotaManagement || !s.opts.FeatureEditQuota {
+func (av *accountViews) quotaSummaries(ctx context.Context, accounts []*wharf.Account) (map[int64]quotaSummary, error) {
+	if !av.showQuotas {
 		return nil, nil
 	}
 	ids := make([]int64, len(accounts))
 	for i, a := range accounts {
 		ids[i] = a.ID
 	}
-	quotas, usage, err := s.Store.QuotaSummaries(ctx, ids)
+	quotas, usage, err := av.store.QuotaSummaries(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +71,7 @@ func (s *Server) quotaSummaries(ctx context.Context, accounts []*wharf.Account) 
 // addQuotaFields adds Quay's quota keys to a namespace view when quota
 // management is on (sums is nil otherwise): its quota in the short view
 // (§1.9.4b) and the quota report with the bytes it uses now (§1.9.2).
-func (s *Server) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, ns *wharf.Account) {
+func (av *accountViews) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, ns *wharf.Account) {
 	if sums == nil {
 		return
 	}
@@ -64,8 +82,8 @@ func (s *Server) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, n
 	case sum.quota != nil:
 		quotas = append(quotas, map[string]any{"id": sum.quota.ID, "limit_bytes": sum.quota.LimitBytes, "limits": limitViews(sum.quota.Limits)})
 		configured = sum.quota.LimitBytes
-	case s.opts.DefaultSystemRejectQuotaBytes != 0:
-		configured = s.opts.DefaultSystemRejectQuotaBytes
+	case av.defaultRejectBytes != 0:
+		configured = av.defaultRejectBytes
 	}
 	// Usage is kept current on every push and delete: there is no backfill
 	// to wait for.
@@ -75,26 +93,26 @@ func (s *Server) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, n
 }
 
 // quotaFields is addQuotaFields for one namespace.
-func (s *Server) quotaFields(ctx context.Context, v map[string]any, ns *wharf.Account) error {
-	sums, err := s.quotaSummaries(ctx, []*wharf.Account{ns})
+func (av *accountViews) quotaFields(ctx context.Context, v map[string]any, ns *wharf.Account) error {
+	sums, err := av.quotaSummaries(ctx, []*wharf.Account{ns})
 	if err != nil {
 		return err
 	}
-	s.addQuotaFields(v, sums, ns)
+	av.addQuotaFields(v, sums, ns)
 	return nil
 }
 
 // superUserView is Quay's user view in the superuser panel (spec §1.9.2).
-func (s *Server) superUserView(ctx context.Context, u *wharf.Account) (map[string]any, error) {
-	sums, err := s.quotaSummaries(ctx, []*wharf.Account{u})
+func (av *accountViews) superUserView(ctx context.Context, u *wharf.Account) (map[string]any, error) {
+	sums, err := av.quotaSummaries(ctx, []*wharf.Account{u})
 	if err != nil {
 		return nil, err
 	}
-	return s.superUserViewWith(sums, u), nil
+	return av.superUserViewWith(sums, u), nil
 }
 
 // superUserViewWith is superUserView with the quota summaries loaded.
-func (s *Server) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account) map[string]any {
+func (av *accountViews) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account) map[string]any {
 	v := map[string]any{
 		"kind":                       "user",
 		"name":                       u.Name,
@@ -102,27 +120,27 @@ func (s *Server) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account
 		"email":                      nullable(u.Email),
 		"verified":                   u.Verified,
 		"avatar":                     avatar(u),
-		"super_user":                 s.policy.IsSuperuser(u),
-		"global_readonly_super_user": s.policy.IsReadonlySuperuser(u),
+		"super_user":                 av.policy.IsSuperuser(u),
+		"global_readonly_super_user": av.policy.IsReadonlySuperuser(u),
 		"enabled":                    u.Enabled,
 	}
-	s.addQuotaFields(v, sums, u)
+	av.addQuotaFields(v, sums, u)
 	return v
 }
 
 // superOrgView is Quay's organization view in the superuser panel (§1.9.3).
-func (s *Server) superOrgView(ctx context.Context, o *wharf.Account) (map[string]any, error) {
-	sums, err := s.quotaSummaries(ctx, []*wharf.Account{o})
+func (av *accountViews) superOrgView(ctx context.Context, o *wharf.Account) (map[string]any, error) {
+	sums, err := av.quotaSummaries(ctx, []*wharf.Account{o})
 	if err != nil {
 		return nil, err
 	}
-	return s.superOrgViewWith(sums, o), nil
+	return av.superOrgViewWith(sums, o), nil
 }
 
 // superOrgViewWith is superOrgView with the quota summaries loaded.
-func (s *Server) superOrgViewWith(sums map[int64]quotaSummary, o *wharf.Account) map[string]any {
+func (av *accountViews) superOrgViewWith(sums map[int64]quotaSummary, o *wharf.Account) map[string]any {
 	v := map[string]any{"name": o.Name, "email": nullable(o.Email), "avatar": avatar(o)}
-	s.addQuotaFields(v, sums, o)
+	av.addQuotaFields(v, sums, o)
 	return v
 }
 

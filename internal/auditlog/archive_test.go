@@ -42,7 +42,7 @@ func TestArchiverMovesOldEntriesToBlobStorage(t *testing.T) {
 		if moved != 10 {
 			t.Fatalf("moved %d entries, want 10", moved)
 		}
-		left, err := store.ListLogs(ctx, db.LogQuery{Start: time.Unix(0, 0), End: now.Add(time.Hour), Limit: 100})
+		left, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: now.Add(time.Hour), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

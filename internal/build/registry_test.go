@@ -213,7 +213,7 @@ func (f *fixture) load(uuid string) *wharf.Build {
 // actions returns the action-log entries of kind, newest first.
 func (f *fixture) actions(kind string) []wharf.LogEntry {
 	f.t.Helper()
-	all, err := f.store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	all, err := f.store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	must(f.t, err)
 	var out []wharf.LogEntry
 	for _, e := range all {

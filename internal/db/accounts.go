@@ -69,17 +69,9 @@ func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// AccountPage selects one page of accounts of one kind in id order.
-type AccountPage struct {
-	Kind        wharf.AccountKind
-	EnabledOnly bool
-	FromID      int64 // first id to include (keyset cursor)
-	Limit       int   // 0 = no limit
-}
-
 // ListAccounts returns accounts matching page, ordered by id. It fetches
 // Limit+1 rows so that the caller can tell whether another page follows.
-func (db *DB) ListAccounts(ctx context.Context, page AccountPage) ([]*wharf.Account, error) {
+func (db *DB) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error) {
 	query := `SELECT ` + accountColumns + ` FROM account WHERE kind = $1 AND id >= $2`
 	if page.EnabledOnly {
 		query += ` AND enabled = TRUE`

@@ -114,7 +114,7 @@ func phaseLog(phase string) wharf.BuildLogEntry {
 
 func actionLogs(t *testing.T, store *db.DB) []wharf.LogEntry { // newest first
 	t.Helper()
-	logs, err := store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	logs, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	must(t, err)
 	return logs
 }

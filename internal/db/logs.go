@@ -44,27 +44,12 @@ func (db *DB) AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendLogs(ctx, tx, entries) })
 }
 
-// LogCursor is a keyset position in the newest-first log order: the next
-// page holds entries strictly older than (Time, ID).
-type LogCursor struct {
-	Time time.Time
-	ID   int64
-}
-
-// LogQuery selects action-log entries in [Start, End), newest first.
-type LogQuery struct {
-	Start, End time.Time
-	AccountID  int64      // 0 = every namespace
-	After      *LogCursor // nil = from the newest
-	Limit      int
-}
-
 const logColumns = `id, kind, account_id, account_name, account_kind, account_email,
 	performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata`
 
 // ListLogs returns up to q.Limit+1 entries (the extra one tells the caller a
 // next page exists).
-func (db *DB) ListLogs(ctx context.Context, q LogQuery) ([]wharf.LogEntry, error) {
+func (db *DB) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -114,15 +99,8 @@ func scanLogs(rows *sql.Rows) ([]wharf.LogEntry, error) {
 	return out, wharf.Wrap(rows.Err(), "list logs")
 }
 
-// LogCount is the number of entries of one kind on one UTC day.
-type LogCount struct {
-	Kind  string
-	Day   time.Time
-	Count int64
-}
-
 // AggregateLogs counts entries in [start, end) by kind and UTC day.
-func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]LogCount, error) {
+func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error) {
 	const day = int64(24 * time.Hour / time.Microsecond)
 	query := `SELECT kind, created_at / $1 AS day, COUNT(*) FROM log_entry WHERE created_at >= $2 AND created_at < $3`
 	args := []any{day, micros(start), micros(end)}
@@ -135,9 +113,9 @@ func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID
 		return nil, wharf.Wrap(err, "aggregate logs")
 	}
 	defer rows.Close()
-	var out []LogCount
+	var out []wharf.LogCount
 	for rows.Next() {
-		var c LogCount
+		var c wharf.LogCount
 		var d int64
 		if err := rows.Scan(&c.Kind, &d, &c.Count); err != nil {
 			return nil, wharf.Wrap(err, "scan log count")

@@ -19,7 +19,7 @@ func newUser(name, email string) *wharf.Account {
 
 func logCount(t *testing.T, store *db.DB) int {
 	t.Helper()
-	logs, err := store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	logs, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestListAccountsKeyset(t *testing.T) {
 				seen := map[string]bool{}
 				var from int64
 				for {
-					page, err := store.ListAccounts(ctx, db.AccountPage{Kind: wharf.KindUser, EnabledOnly: tt.enabledOnly, FromID: from, Limit: 7})
+					page, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: wharf.KindUser, EnabledOnly: tt.enabledOnly, FromID: from, Limit: 7})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -163,9 +163,9 @@ func TestLogsPagingAndAggregate(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[int64]bool{}
-		var after *db.LogCursor
+		var after *wharf.LogCursor
 		for {
-			page, err := store.ListLogs(ctx, db.LogQuery{Start: base, End: base.Add(48 * time.Hour), After: after, Limit: 20})
+			page, err := store.ListLogs(ctx, wharf.LogQuery{Start: base, End: base.Add(48 * time.Hour), After: after, Limit: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +179,7 @@ func TestLogsPagingAndAggregate(t *testing.T) {
 				break
 			}
 			last := page[19]
-			after = &db.LogCursor{Time: last.Time, ID: last.ID}
+			after = &wharf.LogCursor{Time: last.Time, ID: last.ID}
 		}
 		if len(seen) != 45 {
 			t.Fatalf("paged %d entries, want 45", len(seen))

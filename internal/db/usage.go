@@ -218,17 +218,9 @@ func (db *DB) NamespaceIDs(ctx context.Context) ([]int64, error) {
 	return ids, wharf.Wrap(rows.Err(), "list namespaces")
 }
 
-// RegistrySize is the registry-wide size calculation's state.
-type RegistrySize struct {
-	Bytes     int64
-	Queued    bool
-	Running   bool
-	Completed *time.Time // nil before the first run
-}
-
 // RegistrySizeState returns the calculation's state (zero before any request).
-func (db *DB) RegistrySizeState(ctx context.Context) (RegistrySize, error) {
-	var rs RegistrySize
+func (db *DB) RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error) {
+	var rs wharf.RegistrySize
 	var completed sql.NullInt64
 	err := db.sql.QueryRowContext(ctx, `SELECT size_bytes, queued, running, completed_ms FROM registry_size WHERE id = 1`).
 		Scan(&rs.Bytes, &rs.Queued, &rs.Running, &completed)

@@ -212,7 +212,7 @@ func (e *env) createRobot(org, short string) string {
 // logs returns every action-log entry, newest first.
 func (e *env) logs() []wharf.LogEntry {
 	e.t.Helper()
-	entries, err := e.store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
+	entries, err := e.store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 
 func logKinds(t *testing.T, store *db.DB) []string {
 	t.Helper()
-	entries, err := store.ListLogs(context.Background(), db.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(10, 0, 0), Limit: 1000})
+	entries, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(10, 0, 0), Limit: 1000})
 	check(t, err)
 	var kinds []string
 	for i := len(entries) - 1; i >= 0; i-- {
@@ -346,7 +346,7 @@ func TestUpdateIsAtomic(t *testing.T) {
 		if k.Name != "n2" || k.ExpiresAt != nil || k.Metadata["a"] != "b" || k.Metadata["creator"] != "admin" {
 			t.Fatalf("updated %+v", k)
 		}
-		entries, err := store.ListLogs(ctx, db.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(1, 0, 0), Limit: 10})
+		entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(1, 0, 0), Limit: 10})
 		check(t, err)
 		if entries[0].Kind != "service_key_modify" || entries[1].Kind != "service_key_extend" {
 			t.Fatalf("logs %s %s", entries[0].Kind, entries[1].Kind)

@@ -32,6 +32,14 @@ type Account struct {
 	CreatedAt           time.Time
 }
 
+// AccountPage selects one page of accounts of one kind in id order.
+type AccountPage struct {
+	Kind        AccountKind
+	EnabledOnly bool
+	FromID      int64 // first id to include (keyset cursor)
+	Limit       int   // 0 = no limit
+}
+
 // Team is a named group of an organization's members with one role.
 type Team struct {
 	ID          int64
@@ -109,6 +117,28 @@ type LogEntry struct {
 	IP        string
 	Time      time.Time
 	Metadata  map[string]any
+}
+
+// LogCursor is a keyset position in the newest-first log order: the next
+// page holds entries strictly older than (Time, ID).
+type LogCursor struct {
+	Time time.Time
+	ID   int64
+}
+
+// LogQuery selects action-log entries in [Start, End), newest first.
+type LogQuery struct {
+	Start, End time.Time
+	AccountID  int64      // 0 = every namespace
+	After      *LogCursor // nil = from the newest
+	Limit      int
+}
+
+// LogCount is the number of entries of one kind on one UTC day.
+type LogCount struct {
+	Kind  string
+	Day   time.Time
+	Count int64
 }
 
 // Visibility of a repository.
@@ -196,4 +226,12 @@ type BlobLink struct {
 	DefaultReject int64
 	// Caller performs the link: quota warnings are logged as theirs.
 	Caller *Caller
+}
+
+// RegistrySize is the registry-wide size calculation's state.
+type RegistrySize struct {
+	Bytes     int64
+	Queued    bool
+	Running   bool
+	Completed *time.Time // nil before the first run
 }
