@@ -29,11 +29,9 @@ import (
 // Store is the metadata the registry reads and writes.
 type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
-	RobotByName(ctx context.Context, name string) (*wharf.Robot, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
 	EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error)
 	RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
-	BlobSize(ctx context.Context, digest string) (int64, error)
 	// LinkBlob returns QuotaExceeded when the blob would take its
 	// namespace past its Reject limit.
 	LinkBlob(ctx context.Context, l wharf.BlobLink) error
