@@ -63,14 +63,6 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg, clock: clock}
 }
 
-func toSet(names []string) map[string]bool {
-	m := map[string]bool{}
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
 // client is one caller: anonymous, a bearer token, or a cookie session.
 type client struct {
 	env   *testEnv

@@ -76,15 +76,6 @@ func newEnv(t testing.TB, store *db.DB) *env {
 	return e
 }
 
-// another serves a second wharf process over e's database and blobs, its
-// configuration adjusted by tweak, with e's admin token.
-func (e *env) another(tweak func(*config.Config)) *env {
-	e.t.Helper()
-	other := serve(e.t, e.store, e.blobs, tweak)
-	other.admin = e.admin
-	return other
-}
-
 // serve starts wharf over store and blobs as app.New assembles it.
 func serve(t testing.TB, store *db.DB, blobs *filesystem.Driver, tweak func(*config.Config)) *env {
 	t.Helper()
