@@ -1,6 +1,7 @@
+package api
+
 // Reading quota and quota-limit bodies as Quay's JSON Schema reads them,
 // with every number bounded before big-number arithmetic.
-package api
 
 import (
 	"bytes"
