@@ -10,10 +10,14 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Accounts stores users, organizations and robots with their teams,
+// sessions and credential epochs, and answers every credential lookup a
+// login makes (see accounts.go, robots.go, teams.go, sessions.go,
+// epochs.go; AccessTokenByName in oauth.go).
+type Accounts struct{ *base }
+
 const accountColumns = `id, name, kind, email, password_hash, enabled, verified, superuser,
 	tag_expiration_s, invoice_email, invoice_email_address, created_at`
-
-type rowScanner interface{ Scan(dest ...any) error }
 
 func scanAccount(row rowScanner) (*wharf.Account, error) {
 	var a wharf.Account
@@ -43,25 +47,18 @@ func accountBy(ctx context.Context, q querier, where string, arg any) (*wharf.Ac
 	return a, nil
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // AccountByName returns the account (of any kind) named name. NotFound if none.
-func (db *DB) AccountByName(ctx context.Context, name string) (*wharf.Account, error) {
+func (db *Accounts) AccountByName(ctx context.Context, name string) (*wharf.Account, error) {
 	return accountBy(ctx, db.sql, `name = $1`, name)
 }
 
 // AccountByID returns the account with the given id. NotFound if none.
-func (db *DB) AccountByID(ctx context.Context, id int64) (*wharf.Account, error) {
+func (db *Accounts) AccountByID(ctx context.Context, id int64) (*wharf.Account, error) {
 	return accountBy(ctx, db.sql, `id = $1`, id)
 }
 
 // CountAccounts returns how many accounts of any kind exist.
-func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
+func (db *Accounts) CountAccounts(ctx context.Context) (int64, error) {
 	var n int64
 	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM account`).Scan(&n); err != nil {
 		return 0, wharf.Wrap(err, "count accounts")
@@ -71,7 +68,7 @@ func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
 
 // ListAccounts returns accounts matching page, ordered by id. It fetches
 // Limit+1 rows so that the caller can tell whether another page follows.
-func (db *DB) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error) {
+func (db *Accounts) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error) {
 	query := `SELECT ` + accountColumns + ` FROM account WHERE kind = $1 AND id >= $2`
 	if page.EnabledOnly {
 		query += ` AND enabled = TRUE`
@@ -100,7 +97,7 @@ func (db *DB) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*whar
 
 // SearchAccounts returns up to limit accounts whose name starts with prefix,
 // of the given kinds, by name.
-func (db *DB) SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error) {
+func (db *Accounts) SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error) {
 	if len(kinds) == 0 {
 		return nil, nil
 	}
@@ -135,7 +132,7 @@ func escapeLike(s string) string {
 // CreateAccount inserts a (and, for an organization, its owners team with
 // owner as the only member), then writes entries, in one transaction. The
 // name and e-mail must be free: otherwise Invalid with Quay's message.
-func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error {
+func (db *Accounts) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkNameFree(ctx, tx, a.Name, 0); err != nil {
 			return err
@@ -147,7 +144,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.
 	})
 }
 
-func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Account, entries []wharf.LogEntry) error {
+func (db *Accounts) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Account, entries []wharf.LogEntry) error {
 	a.CreatedAt = db.now().UTC().Truncate(1e3)
 	err := tx.QueryRowContext(ctx, `INSERT INTO account (name, kind, email, password_hash, enabled, verified, superuser,
 		tag_expiration_s, invoice_email, invoice_email_address, created_at)
@@ -180,7 +177,7 @@ func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Acc
 //
 // When the password hash changes, the account's sessions end; when the
 // account is disabled, its sessions and tokens stop working at lookup.
-func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error) {
+func (db *Accounts) UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error) {
 	var updated *wharf.Account
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		before, err := accountBy(ctx, tx, `name = $1`+db.forUpdate(), name)
@@ -238,7 +235,7 @@ func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wha
 // DeleteAccount removes the account and everything it owns (sessions,
 // tokens, team memberships; for an organization its teams and OAuth
 // applications) together with entries. NotFound if it does not exist.
-func (db *DB) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+func (db *Accounts) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM account WHERE id = $1`, id)
 		if err != nil {
@@ -263,13 +260,6 @@ func renameRobots(ctx context.Context, tx *sql.Tx, nsID int64, oldName, newName 
 		WHERE kind = 'robot' AND id IN (SELECT account_id FROM robot WHERE namespace_id = $3)`,
 		newName, len(oldName)+1, nsID)
 	return wharf.Wrap(err, "rename robots")
-}
-
-func (db *DB) forUpdate() string {
-	if db.dialect == Postgres {
-		return ` FOR UPDATE`
-	}
-	return ""
 }
 
 func checkNameFree(ctx context.Context, tx *sql.Tx, name string, selfID int64) error {
@@ -318,7 +308,7 @@ func translateAccountWrite(err error, a *wharf.Account) error {
 // CreateFirstAccount is CreateAccount for the first-user bootstrap: it
 // refuses (Invalid) when any account exists, decided inside the same
 // transaction so that two racing bootstraps cannot both succeed.
-func (db *DB) CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error {
+func (db *Accounts) CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {
 			// Serialise bootstraps: READ COMMITTED alone would let two see an empty table.

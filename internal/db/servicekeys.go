@@ -10,6 +10,11 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// ServiceKeys stores service keys with their approvals, and the sealed
+// private halves of wharf's own instance keys (see servicekeys.go,
+// servicekeys_caps.go).
+type ServiceKeys struct{ *base }
+
 const serviceKeyColumns = `kid, service, name, jwk, metadata, created_at, expiration_at, rotation_duration,
 	approval_type, approver_id, approved_at, notes`
 
@@ -108,14 +113,14 @@ func serviceKeyBy(ctx context.Context, q querier, kid, lock string) (*wharf.Serv
 }
 
 // ServiceKey returns the key with that kid, whatever its state. NotFound if none.
-func (db *DB) ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, error) {
+func (db *ServiceKeys) ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, error) {
 	return serviceKeyBy(ctx, db.sql, kid, "")
 }
 
 // ListServiceKeys returns the keys of service ("" = every service), oldest
 // first, leaving out those that expired at or before expiredBefore: one
 // query for the keys and one for their approvers, however many there are.
-func (db *DB) ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error) {
+func (db *ServiceKeys) ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_key
 		WHERE ($1 = '' OR service = $1) AND (expiration_at IS NULL OR expiration_at > $2)
 		ORDER BY created_at, kid`, service, micros(expiredBefore))
@@ -141,7 +146,7 @@ func (db *DB) ListServiceKeys(ctx context.Context, service string, expiredBefore
 // CreateServiceKey removes the stale keys gc names, then stores k (with
 // its approval, if any) and entries, in one transaction. Conflict when a
 // key with k's kid exists.
-func (db *DB) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+func (db *ServiceKeys) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		return db.createServiceKey(ctx, tx, k, gc, entries)
 	})
@@ -149,7 +154,7 @@ func (db *DB) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc whar
 
 // CreateInstanceKey is CreateServiceKey for a key of wharf's own, whose
 // sealed private half is stored beside it.
-func (db *DB) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed []byte, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+func (db *ServiceKeys) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed []byte, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.createServiceKey(ctx, tx, k, gc, entries); err != nil {
 			return err
@@ -162,7 +167,7 @@ func (db *DB) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed
 
 // InstanceKey returns the sealed private half of the instance key kid.
 // NotFound if kid is not a key of wharf's own (or is gone).
-func (db *DB) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
+func (db *ServiceKeys) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
 	var sealed []byte
 	err := db.sql.QueryRowContext(ctx, `SELECT sealed FROM instance_key WHERE kid = $1`, kid).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -171,14 +176,14 @@ func (db *DB) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
 	return sealed, wharf.Wrap(err, "load instance key")
 }
 
-func (db *DB) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries []wharf.LogEntry) error {
+func (db *ServiceKeys) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries []wharf.LogEntry) error {
 	if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 		return err
 	}
 	return db.insertServiceKeyLogged(ctx, tx, k, "", entries)
 }
 
-func (db *DB) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
+func (db *ServiceKeys) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now().UTC()
 	}
@@ -256,7 +261,7 @@ func nullInt(v *int64) sql.NullInt64 {
 // entries that describe the change, then stores those fields and the
 // entries together. NotFound if the key does not exist; change's own error
 // aborts everything, so nothing is written unless all of it is valid.
-func (db *DB) UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
+func (db *ServiceKeys) UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
 	var updated *wharf.ServiceKey
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
@@ -290,7 +295,7 @@ func (db *DB) UpdateServiceKey(ctx context.Context, kid string, change func(k *w
 // DeleteServiceKey loads the key kid, lets check refuse the deletion or
 // name its log entries, deletes it, then removes the stale keys gc names,
 // in one transaction. It returns the deleted key. NotFound if none.
-func (db *DB) DeleteServiceKey(ctx context.Context, kid string, gc wharf.ServiceKeyGC, check func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
+func (db *ServiceKeys) DeleteServiceKey(ctx context.Context, kid string, gc wharf.ServiceKeyGC, check func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
 	var deleted *wharf.ServiceKey
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
@@ -317,7 +322,7 @@ func (db *DB) DeleteServiceKey(ctx context.Context, kid string, gc wharf.Service
 // fill in next from it (name, approval, …) and name the log entries, stores
 // next, deletes the old key and removes the stale keys gc names, in one
 // transaction. NotFound if oldKid does not exist; Conflict if next's kid does.
-func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.ServiceKey, gc wharf.ServiceKeyGC,
+func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.ServiceKey, gc wharf.ServiceKeyGC,
 	change func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error)) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := serviceKeyBy(ctx, tx, oldKid, db.forUpdate())
@@ -345,7 +350,7 @@ func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.
 }
 
 // DeleteStaleServiceKeys removes the stale keys gc names and reports how many.
-func (db *DB) DeleteStaleServiceKeys(ctx context.Context, gc wharf.ServiceKeyGC) (int64, error) {
+func (db *ServiceKeys) DeleteStaleServiceKeys(ctx context.Context, gc wharf.ServiceKeyGC) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
