@@ -366,9 +366,9 @@ func (db *Builds) CancelBuild(ctx context.Context, uuid string, entries ...wharf
 
 // ExpireBuildLeases takes back every running build whose worker's lease
 // lapsed: it waits again while retries remain, else it ends in
-// internalerror with failed's action-log entries. It returns how many
-// builds went each way.
-func (db *Builds) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error) {
+// internalerror, logged as the build's failure (wharf.Build.EndEntry). It
+// returns how many builds went each way.
+func (db *Builds) ExpireBuildLeases(ctx context.Context) (requeued, expired int, err error) {
 	clock, err := db.leaseNow(ctx, db.sql)
 	if err != nil {
 		return 0, 0, err
@@ -415,7 +415,7 @@ func (db *Builds) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Buil
 				return err
 			}
 			if next == wharf.PhaseInternalError {
-				return db.appendLogs(ctx, tx, failed(b))
+				return db.appendLogs(ctx, tx, []wharf.LogEntry{b.EndEntry(false, msg)})
 			}
 			return nil
 		})
