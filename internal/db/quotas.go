@@ -13,9 +13,9 @@ type Quotas struct{ *base }
 
 var errQuotaNotFound = wharf.Errorf(wharf.NotFound, "Not Found")
 
-func loadQuota(ctx context.Context, q querier, where string, arg any) (*wharf.Quota, error) {
+func loadQuota(ctx context.Context, q querier, where string, args ...any) (*wharf.Quota, error) {
 	var qu wharf.Quota
-	err := q.QueryRowContext(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE `+where, arg).
+	err := q.QueryRowContext(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE `+where, args...).
 		Scan(&qu.ID, &qu.NamespaceID, &qu.LimitBytes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errQuotaNotFound
@@ -61,25 +61,29 @@ func (db *Quotas) CreateQuota(ctx context.Context, q *wharf.Quota, exists string
 	})
 }
 
-// ChangeQuota sets the limit of quota id, which must belong to namespace
-// nsID; change returns the entries to write given the quota before. NotFound otherwise.
-func (db *Quotas) ChangeQuota(ctx context.Context, nsID, id, limitBytes int64, change func(before *wharf.Quota) []wharf.LogEntry) (*wharf.Quota, error) {
+// ChangeQuota sets the limit of quota before.ID to limitBytes and writes
+// entries, provided the quota is still as the caller read it (before): of
+// before.NamespaceID, limited to before.LimitBytes. Conflict
+// (wharf.ErrChanged) when its limit changed since; NotFound when it is
+// gone. It returns the quota as changed.
+func (db *Quotas) ChangeQuota(ctx context.Context, before *wharf.Quota, limitBytes int64, entries ...wharf.LogEntry) (*wharf.Quota, error) {
 	var after *wharf.Quota
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := loadQuota(ctx, tx, `id = $1`, id)
+		res, err := tx.ExecContext(ctx, `UPDATE namespace_quota SET limit_bytes = $1
+			WHERE id = $2 AND namespace_id = $3 AND limit_bytes = $4`, limitBytes, before.ID, before.NamespaceID, before.LimitBytes)
 		if err != nil {
-			return err
-		}
-		if before.NamespaceID != nsID {
-			return errQuotaNotFound
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE namespace_quota SET limit_bytes = $1 WHERE id = $2`, limitBytes, id); err != nil {
 			return wharf.Wrap(err, "change quota")
 		}
-		a := *before
-		a.LimitBytes = limitBytes
-		after = &a
-		return db.appendLogs(ctx, tx, change(before))
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := loadQuota(ctx, tx, `id = $1 AND namespace_id = $2`, before.ID, before.NamespaceID); err != nil {
+				return err
+			}
+			return wharf.Changed("The quota")
+		}
+		if after, err = loadQuota(ctx, tx, `id = $1`, before.ID); err != nil {
+			return err
+		}
+		return db.appendLogs(ctx, tx, entries)
 	})
 	return after, err
 }

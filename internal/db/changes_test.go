@@ -1,0 +1,48 @@
+package db_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// The store writes a change a caller decided on a row it read only if the
+// row is still as read; otherwise nothing is written, log entries
+// included, and Conflict caused by wharf.ErrChanged lets the caller decide
+// again.
+
+func wantChanged(t *testing.T, what string, err error) {
+	t.Helper()
+	failIf(t, !errors.Is(err, wharf.ErrChanged) || !wharf.IsCode(err, wharf.Conflict), "%s: got %v, want Conflict (ErrChanged)", what, err)
+}
+
+func TestChangeQuotaOverWhatWasRead(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		f := newUsageFixture(t, store, "acme")
+		read := &wharf.Quota{NamespaceID: f.ns.ID, LimitBytes: 1000}
+		must(t, store.Quotas.CreateQuota(ctx, read, "exists"))
+		must(t, store.Quotas.CreateQuotaLimit(ctx, read.ID, &wharf.QuotaLimit{Kind: "Warning", Percent: 80}))
+		logs := logCount(t, store)
+
+		after, err := store.Quotas.ChangeQuota(ctx, read, 2000, wharf.LogEntry{Kind: "org_change_quota"})
+		failIf(t, err != nil || after.ID != read.ID || after.LimitBytes != 2000 || len(after.Limits) != 1,
+			"change: %+v, %v; want the quota with its limit, at 2000 bytes", after, err)
+		failIf(t, logCount(t, store) != logs+1, "the change wrote %d entries, want 1", logCount(t, store)-logs)
+
+		_, err = store.Quotas.ChangeQuota(ctx, read, 3000, wharf.LogEntry{Kind: "org_change_quota"})
+		wantChanged(t, "a change decided on the quota at 1000 bytes", err)
+		got, err := store.Quotas.NamespaceQuota(ctx, f.ns.ID)
+		failIf(t, err != nil || got.LimitBytes != 2000 || logCount(t, store) != logs+1,
+			"a refused change wrote: %+v, %v, %d entries", got, err, logCount(t, store)-logs)
+
+		foreign := *got
+		foreign.NamespaceID = f.ns.ID + 1000
+		wantNotFound(t, "another namespace's quota", errOf(store.Quotas.ChangeQuota(ctx, &foreign, 3000)))
+		must(t, store.Quotas.DeleteQuota(ctx, f.ns.ID, got.ID))
+		wantNotFound(t, "a deleted quota", errOf(store.Quotas.ChangeQuota(ctx, got, 3000)))
+	})
+}
