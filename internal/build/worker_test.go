@@ -400,11 +400,9 @@ func TestRunBuildRequesterGone(t *testing.T) {
 		revoke func(t *testing.T, store *db.DB, alice *wharf.Account)
 	}{
 		{"disabled", func(t *testing.T, store *db.DB, alice *wharf.Account) {
-			_, err := store.Accounts.UpdateAccount(context.Background(), alice.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.Enabled = false
-				return nil, nil
-			})
-			must(t, err)
+			disabled := *alice
+			disabled.Enabled = false
+			must(t, store.Accounts.UpdateAccount(context.Background(), alice, &disabled))
 		}},
 		{"deleted", func(t *testing.T, store *db.DB, alice *wharf.Account) {
 			must(t, store.Accounts.DeleteAccount(context.Background(), alice.ID))

@@ -170,50 +170,55 @@ func (db *Accounts) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wha
 	return db.appendLogs(ctx, tx, entries)
 }
 
-// UpdateAccount loads the account named name inside a transaction, lets
-// change mutate it and name the log entries that describe the change, then
-// stores every mutable field and the entries together. NotFound if the
-// account does not exist; change's own error aborts everything.
+// UpdateAccount stores after, the account before as the caller changed it,
+// with entries, provided the account is still as the caller read it: every
+// field it writes must still hold before's value. Conflict
+// (wharf.ErrChanged) when one changed since; NotFound when the account is
+// gone; Invalid when after's name or e-mail is another account's.
 //
-// When the password hash changes, the account's sessions end; when the
-// account is disabled, its sessions and tokens stop working at lookup.
-func (db *Accounts) UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error) {
-	var updated *wharf.Account
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := accountBy(ctx, tx, `name = $1`+db.forUpdate(), name)
-		if err != nil {
-			return err
-		}
-		after := *before
-		entries, err := change(&after)
-		if err != nil {
-			return err
-		}
+// What follows from the change is decided here from before and after, in
+// the same transaction: a new password hash ends the account's sessions, a
+// new name renames its robots, and a change to what registry tokens rest on
+// ends those issued before. A disabled account's sessions and tokens stop
+// working at lookup.
+func (db *Accounts) UpdateAccount(ctx context.Context, before, after *wharf.Account, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if after.Name != before.Name {
-			if err := checkNameFree(ctx, tx, after.Name, after.ID); err != nil {
+			if err := checkNameFree(ctx, tx, after.Name, before.ID); err != nil {
 				return err
 			}
 		}
 		if after.Email != before.Email {
-			if err := checkEmailFree(ctx, tx, after.Email, after.ID); err != nil {
+			if err := checkEmailFree(ctx, tx, after.Email, before.ID); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE account SET name = $1, kind = $2, email = $3, password_hash = $4,
-			enabled = $5, verified = $6, superuser = $7, tag_expiration_s = $8, invoice_email = $9,
-			invoice_email_address = $10 WHERE id = $11`,
+		res, err := tx.ExecContext(ctx, `UPDATE account SET name = $1, kind = $2, email = $3, password_hash = $4,
+			enabled = $5, verified = $6, superuser = $7, tag_expiration_s = $8, invoice_email = $9, invoice_email_address = $10
+			WHERE id = $11 AND name = $12 AND kind = $13 AND COALESCE(email, '') = $14 AND password_hash = $15
+			AND enabled = $16 AND verified = $17 AND superuser = $18 AND tag_expiration_s = $19 AND invoice_email = $20
+			AND COALESCE(invoice_email_address, '') = $21`,
 			after.Name, string(after.Kind), nullString(after.Email), after.PasswordHash, after.Enabled, after.Verified,
-			after.Superuser, after.TagExpirationS, after.InvoiceEmail, nullString(after.InvoiceEmailAddress), after.ID)
+			after.Superuser, after.TagExpirationS, after.InvoiceEmail, nullString(after.InvoiceEmailAddress),
+			before.ID, before.Name, string(before.Kind), before.Email, before.PasswordHash,
+			before.Enabled, before.Verified, before.Superuser, before.TagExpirationS, before.InvoiceEmail,
+			before.InvoiceEmailAddress)
 		if err != nil {
-			return translateAccountWrite(err, &after)
+			return translateAccountWrite(err, after)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := accountBy(ctx, tx, `id = $1`, before.ID); err != nil {
+				return err
+			}
+			return wharf.Changed("The account")
 		}
 		if after.PasswordHash != before.PasswordHash {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, after.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, before.ID); err != nil {
 				return wharf.Wrap(err, "end sessions")
 			}
 		}
 		if after.Name != before.Name {
-			if err := renameRobots(ctx, tx, after.ID, before.Name, after.Name); err != nil {
+			if err := renameRobots(ctx, tx, before.ID, before.Name, after.Name); err != nil {
 				return err
 			}
 		}
@@ -222,14 +227,12 @@ func (db *Accounts) UpdateAccount(ctx context.Context, name string, change func(
 			// Registry tokens rest on what changed: those issued before
 			// stop working (a rename also frees the old name for another
 			// namespace, which must not inherit them).
-			if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(after.ID)); err != nil {
+			if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(before.ID)); err != nil {
 				return err
 			}
 		}
-		updated = &after
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return updated, err
 }
 
 // DeleteAccount removes the account and everything it owns (sessions,

@@ -46,3 +46,55 @@ func TestChangeQuotaOverWhatWasRead(t *testing.T) {
 		wantNotFound(t, "a deleted quota", errOf(store.Quotas.ChangeQuota(ctx, got, 3000)))
 	})
 }
+
+func TestUpdateAccountOverWhatWasRead(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		admin := newUser("admin", "")
+		must(t, store.Accounts.CreateAccount(ctx, admin, nil))
+		for _, tc := range []struct {
+			name, user string
+			// meanwhile changes the account after it was read.
+			meanwhile func(read *wharf.Account) error
+		}{
+			{"another update", "updated", func(read *wharf.Account) error {
+				other := *read
+				other.Email = "other@example.com"
+				return store.Accounts.UpdateAccount(ctx, read, &other)
+			}},
+			{"a conversion to an organization", "converted", func(read *wharf.Account) error {
+				return store.Accounts.ConvertToOrg(ctx, read.ID, admin.ID)
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				read := newUser(tc.user, "")
+				read.PasswordHash = "hash"
+				must(t, store.Accounts.CreateAccount(ctx, read, nil))
+				must(t, tc.meanwhile(read))
+				now, err := store.Accounts.AccountByID(ctx, read.ID)
+				must(t, err)
+				logs := logCount(t, store)
+
+				promoted := *read
+				promoted.Superuser = true
+				wantChanged(t, "an update decided on the account as first read",
+					store.Accounts.UpdateAccount(ctx, read, &promoted, wharf.LogEntry{Kind: "user_change_superuser"}))
+				got, err := store.Accounts.AccountByID(ctx, read.ID)
+				must(t, err)
+				noDiff(t, "the account after a refused update", now, got)
+				failIf(t, logCount(t, store) != logs, "a refused update wrote %d entries", logCount(t, store)-logs)
+
+				promoted = *now
+				promoted.Superuser = true
+				must(t, store.Accounts.UpdateAccount(ctx, now, &promoted, wharf.LogEntry{Kind: "user_change_superuser"}))
+				failIf(t, logCount(t, store) != logs+1, "the update over a fresh read wrote %d entries, want 1", logCount(t, store)-logs)
+			})
+		}
+		gone := newUser("gone", "")
+		must(t, store.Accounts.CreateAccount(ctx, gone, nil))
+		must(t, store.Accounts.DeleteAccount(ctx, gone.ID))
+		renamed := *gone
+		renamed.Name = "back"
+		wantNotFound(t, "a deleted account", store.Accounts.UpdateAccount(ctx, gone, &renamed))
+	})
+}

@@ -70,27 +70,25 @@ func TestAccounts(t *testing.T) {
 			t.Fatalf("org name reuse: %v", err)
 		}
 
-		updated, err := store.Accounts.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
-			a.Email = "new@example.com"
-			a.Enabled = false
-			return []wharf.LogEntry{{Kind: "user_change_email"}}, nil
-		})
-		if err != nil || updated.Email != "new@example.com" || updated.Enabled {
-			t.Fatalf("update: %+v, %v", updated, err)
+		updated := *alice
+		updated.Email, updated.Enabled = "new@example.com", false
+		if err := store.Accounts.UpdateAccount(ctx, alice, &updated, wharf.LogEntry{Kind: "user_change_email"}); err != nil {
+			t.Fatalf("update: %v", err)
 		}
 		got, err := store.Accounts.AccountByName(ctx, "alice")
 		if err != nil || got.Email != "new@example.com" || got.Enabled {
 			t.Fatalf("reload: %+v, %v", got, err)
 		}
 		before := logCount(t, store)
-		_, err = store.Accounts.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
-			a.Name = "acme"
-			return []wharf.LogEntry{{Kind: "rename"}}, nil
-		})
+		renamed := *got
+		renamed.Name = "acme"
+		err = store.Accounts.UpdateAccount(ctx, got, &renamed, wharf.LogEntry{Kind: "rename"})
 		if !wharf.IsCode(err, wharf.Invalid) || logCount(t, store) != before {
 			t.Fatalf("rename onto a taken name: %v", err)
 		}
-		if _, err := store.Accounts.UpdateAccount(ctx, "nobody", func(*wharf.Account) ([]wharf.LogEntry, error) { return nil, nil }); !wharf.IsCode(err, wharf.NotFound) {
+		nobody := newUser("nobody", "")
+		nobody.ID = alice.ID + 1000
+		if err := store.Accounts.UpdateAccount(ctx, nobody, nobody); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("update missing: %v", err)
 		}
 

@@ -310,10 +310,13 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 			return m
 		}
 		setExpiration := func(seconds int64) {
-			if _, err := store.Accounts.UpdateAccount(ctx, f.ns.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.TagExpirationS = seconds
-				return nil, nil
-			}); err != nil {
+			before, err := store.Accounts.AccountByName(ctx, f.ns.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := *before
+			after.TagExpirationS = seconds
+			if err := store.Accounts.UpdateAccount(ctx, before, &after); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -538,10 +538,9 @@ func TestBuildTokenPullRobot(t *testing.T) {
 		}
 
 		t.Run("disabled robot pulls nothing private", func(t *testing.T) {
-			if _, err := store.Accounts.UpdateAccount(f.ctx, f.robot.Account.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.Enabled = false
-				return nil, nil
-			}); err != nil {
+			disabled := *f.robot.Account
+			disabled.Enabled = false
+			if err := store.Accounts.UpdateAccount(f.ctx, f.robot.Account, &disabled); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := grants(t, f.worker(tok), buildScopes...)
