@@ -3,6 +3,7 @@ package db_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
@@ -96,5 +97,34 @@ func TestUpdateAccountOverWhatWasRead(t *testing.T) {
 		renamed := *gone
 		renamed.Name = "back"
 		wantNotFound(t, "a deleted account", store.Accounts.UpdateAccount(ctx, gone, &renamed))
+	})
+}
+
+func TestServiceKeyChangesOverWhatWasRead(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := t.Context()
+		now := time.Now().UTC().Truncate(time.Second)
+		approval := &wharf.ServiceKeyApproval{Type: wharf.ApprovalAutomatic, ApprovedAt: now}
+		must(t, store.ServiceKeys.CreateServiceKey(ctx, testKey("k", "svc", now, nil, approval), wharf.ServiceKeyGC{}))
+		read, err := store.ServiceKeys.ServiceKey(ctx, "k")
+		must(t, err)
+		extended := *read
+		extended.ExpiresAt = at(now.Add(time.Hour))
+		must(t, store.ServiceKeys.UpdateServiceKey(ctx, read, &extended, wharf.LogEntry{Kind: "service_key_extend"}))
+		now2, err := store.ServiceKeys.ServiceKey(ctx, "k")
+		must(t, err)
+		logs := logCount(t, store)
+
+		renamed := *read
+		renamed.Name = "renamed"
+		wantChanged(t, "an update decided before the expiration changed", store.ServiceKeys.UpdateServiceKey(ctx, read, &renamed))
+		wantChanged(t, "a deletion decided before", store.ServiceKeys.DeleteServiceKey(ctx, read, wharf.ServiceKeyGC{}))
+		wantChanged(t, "a rotation decided before",
+			store.ServiceKeys.ReplaceServiceKey(ctx, read, testKey("next", "svc", now, nil, read.Approval), wharf.ServiceKeyGC{}))
+		got, err := store.ServiceKeys.ServiceKey(ctx, "k")
+		must(t, err)
+		noDiff(t, "the key after refused changes", now2, got)
+		wantNotFound(t, "the refused rotation's key", errOf(store.ServiceKeys.ServiceKey(ctx, "next")))
+		failIf(t, logCount(t, store) != logs, "refused changes wrote %d entries", logCount(t, store)-logs)
 	})
 }

@@ -21,7 +21,10 @@
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
 // that changes state takes the action-log entries that describe the change
 // and writes them in the same transaction, so a change and its audit row
-// commit or fail together.
+// commit or fail together. No method calls back into its caller: a change
+// the caller decided on a row it read is written only if the row is still
+// as read, and Conflict caused by wharf.ErrChanged tells it to read and
+// decide again.
 package db
 
 import (

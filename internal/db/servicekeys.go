@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -256,87 +257,66 @@ func nullInt(v *int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: *v, Valid: true}
 }
 
-// UpdateServiceKey loads the key kid inside a transaction, lets change
-// mutate its name, metadata, expiration and approval and name the log
-// entries that describe the change, then stores those fields and the
-// entries together. NotFound if the key does not exist; change's own error
-// aborts everything, so nothing is written unless all of it is valid.
-func (db *ServiceKeys) UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
-	var updated *wharf.ServiceKey
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
+// UpdateServiceKey stores after, the key before as the caller changed its
+// name, metadata, expiration or approval, with entries, provided the key is
+// still as the caller read it (before). Conflict (wharf.ErrChanged) when it
+// changed since; NotFound when it is gone. after's approver is loaded.
+func (db *ServiceKeys) UpdateServiceKey(ctx context.Context, before, after *wharf.ServiceKey, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockAsRead(ctx, tx, before); err != nil {
+			return err
+		}
+		_, meta, err := encodeKeyJSON(after)
 		if err != nil {
 			return err
 		}
-		entries, err := change(k)
-		if err != nil {
-			return err
-		}
-		_, meta, err := encodeKeyJSON(k)
-		if err != nil {
-			return err
-		}
-		ap := approvalColumns(k.Approval)
+		ap := approvalColumns(after.Approval)
 		_, err = tx.ExecContext(ctx, `UPDATE service_key SET name = $1, metadata = $2, expiration_at = $3,
 			approval_type = $4, approver_id = $5, approved_at = $6, notes = $7 WHERE kid = $8`,
-			k.Name, meta, nullTime(k.ExpiresAt), ap.kind, ap.approver, ap.at, ap.notes, kid)
+			after.Name, meta, nullTime(after.ExpiresAt), ap.kind, ap.approver, ap.at, ap.notes, before.Kid)
 		if err != nil {
 			return wharf.Wrap(err, "update service key")
 		}
-		if err := loadApprovers(ctx, tx, []*wharf.ServiceKey{k}); err != nil {
+		if err := loadApprovers(ctx, tx, []*wharf.ServiceKey{after}); err != nil {
 			return err
 		}
-		updated = k
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return updated, err
 }
 
-// DeleteServiceKey loads the key kid, lets check refuse the deletion or
-// name its log entries, deletes it, then removes the stale keys gc names,
-// in one transaction. It returns the deleted key. NotFound if none.
-func (db *ServiceKeys) DeleteServiceKey(ctx context.Context, kid string, gc wharf.ServiceKeyGC, check func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
-	var deleted *wharf.ServiceKey
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
-		if err != nil {
+// DeleteServiceKey deletes key k, provided it is still as the caller read
+// it, then removes the stale keys gc names, with entries, in one
+// transaction. Conflict (wharf.ErrChanged) when it changed since; NotFound
+// when it is gone.
+func (db *ServiceKeys) DeleteServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockAsRead(ctx, tx, k); err != nil {
 			return err
 		}
-		entries, err := check(k)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, kid); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, k.Kid); err != nil {
 			return wharf.Wrap(err, "delete service key")
 		}
 		if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 			return err
 		}
-		deleted = k
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return deleted, err
 }
 
-// ReplaceServiceKey is a key rotation: it loads the key oldKid, lets change
-// fill in next from it (name, approval, …) and name the log entries, stores
-// next, deletes the old key and removes the stale keys gc names, in one
-// transaction. NotFound if oldKid does not exist; Conflict if next's kid does.
-func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.ServiceKey, gc wharf.ServiceKeyGC,
-	change func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error)) error {
+// ReplaceServiceKey is a key rotation: it stores next in place of old,
+// provided old is still as the caller read it (next may carry over its
+// name, approval, …), and removes the stale keys gc names, with entries, in
+// one transaction. Conflict (wharf.ErrChanged) when old changed since;
+// NotFound when it is gone; Conflict when next's kid exists.
+func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, old, next *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := serviceKeyBy(ctx, tx, oldKid, db.forUpdate())
-		if err != nil {
-			return err
-		}
-		entries, err := change(old, next)
-		if err != nil {
+		if err := db.lockAsRead(ctx, tx, old); err != nil {
 			return err
 		}
 		if next.CreatedAt.IsZero() {
 			next.CreatedAt = db.now().UTC()
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, oldKid); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, old.Kid); err != nil {
 			return wharf.Wrap(err, "delete rotated service key")
 		}
 		if err := insertServiceKey(ctx, tx, next, ""); err != nil {
@@ -347,6 +327,27 @@ func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, oldKid string, nex
 		}
 		return db.appendLogs(ctx, tx, entries)
 	})
+}
+
+// lockAsRead locks key read.Kid for the rest of tx and checks that it is
+// still read, the key as the caller read it, in every column a change
+// rewrites or carries over (an approver's deletion included, which clears
+// approver_id): NotFound when it is gone, Conflict (wharf.ErrChanged) when
+// it differs.
+func (db *ServiceKeys) lockAsRead(ctx context.Context, tx *sql.Tx, read *wharf.ServiceKey) error {
+	stored, err := scanServiceKey(tx.QueryRowContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_key WHERE kid = $1`+db.forUpdate(), read.Kid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	if err != nil {
+		return wharf.Wrap(err, "load service key")
+	}
+	if read.Name != stored.Name || !reflect.DeepEqual(read.Metadata, stored.Metadata) ||
+		nullTime(read.ExpiresAt) != nullTime(stored.ExpiresAt) || nullInt(read.RotationDuration) != nullInt(stored.RotationDuration) ||
+		approvalColumns(read.Approval) != approvalColumns(stored.Approval) {
+		return wharf.Changed("The service key")
+	}
+	return nil
 }
 
 // DeleteStaleServiceKeys removes the stale keys gc names and reports how many.

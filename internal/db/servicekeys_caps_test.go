@@ -127,11 +127,13 @@ func TestCreateUnapprovedServiceKeyConcurrently(t *testing.T) {
 
 func approveKey(t *testing.T, store *db.DB, kid string, approver int64, now time.Time) {
 	t.Helper()
-	_, err := store.ServiceKeys.UpdateServiceKey(context.Background(), kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		k.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: approver, ApprovedAt: now}
-		return nil, nil
-	})
+	before, err := store.ServiceKeys.ServiceKey(context.Background(), kid)
 	if err != nil {
+		t.Fatal(err)
+	}
+	approved := *before
+	approved.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: approver, ApprovedAt: now}
+	if err := store.ServiceKeys.UpdateServiceKey(context.Background(), before, &approved); err != nil {
 		t.Fatal(err)
 	}
 }
