@@ -335,12 +335,9 @@ func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, old, next *wharf.S
 // approver_id): NotFound when it is gone, Conflict (wharf.ErrChanged) when
 // it differs.
 func (db *ServiceKeys) lockAsRead(ctx context.Context, tx *sql.Tx, read *wharf.ServiceKey) error {
-	stored, err := scanServiceKey(tx.QueryRowContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_key WHERE kid = $1`+db.forUpdate(), read.Kid))
-	if errors.Is(err, sql.ErrNoRows) {
-		return wharf.Errorf(wharf.NotFound, "Not Found")
-	}
+	stored, err := serviceKeyBy(ctx, tx, read.Kid, db.forUpdate())
 	if err != nil {
-		return wharf.Wrap(err, "load service key")
+		return err
 	}
 	if read.Name != stored.Name || !reflect.DeepEqual(read.Metadata, stored.Metadata) ||
 		nullTime(read.ExpiresAt) != nullTime(stored.ExpiresAt) || nullInt(read.RotationDuration) != nullInt(stored.RotationDuration) ||
