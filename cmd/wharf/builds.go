@@ -66,7 +66,7 @@ func workOnly(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "wharf build worker pushing to %s (database %s)\n", reg, in.store.Dialect())
 	holder := holderName()
-	runner := worker.NewRunner(in.store, holder, log, a.BuildReaper())
+	runner := worker.NewRunner(in.store.Leases, holder, log, a.BuildReaper())
 	reapCtx, stopReaping := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(reapCtx) })

@@ -88,11 +88,11 @@ func TestSecretKeySealsStore(t *testing.T) {
 	}
 	ctx := t.Context()
 	org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
-	if err := in.store.CreateAccount(ctx, org, nil); err != nil {
+	if err := in.store.Accounts.CreateAccount(ctx, org, nil); err != nil {
 		t.Fatal(err)
 	}
 	app := &wharf.Application{OrgID: org.ID, ClientID: "CLIENT", ClientSecret: "SECRET", Name: "app"}
-	if err := in.store.CreateApplication(ctx, app); err != nil {
+	if err := in.store.OAuth.CreateApplication(ctx, app); err != nil {
 		t.Fatal(err)
 	}
 	in.store.Close()

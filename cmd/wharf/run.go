@@ -149,7 +149,7 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer in.store.Close()
 	problems := 0
-	n, err := registry.Check(ctx, in.store, in.blobs, func(p string) {
+	n, err := registry.Check(ctx, in.store.Registry, in.blobs, func(p string) {
 		problems++
 		fmt.Fprintln(stdout, "problem:", p)
 	})
@@ -198,7 +198,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
 	holder := holderName()
-	runner := worker.NewRunner(store, holder, log, a.Jobs()...)
+	runner := worker.NewRunner(store.Leases, holder, log, a.Jobs()...)
 	workCtx, stopWork := context.WithCancel(ctx)
 	workDone := make(chan struct{})
 	go func() {

@@ -20,7 +20,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/identity"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -337,7 +336,7 @@ func newAccessFixture(t *testing.T, store *db.DB) *accessFixture {
 	mustStatus(t, setup.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 	f.clientID = e.createApp(setup, "acme")
 	for _, name := range []string{"admin", "alice", "auditor"} {
-		a, err := store.AccountByName(t.Context(), name)
+		a, err := store.Accounts.AccountByName(t.Context(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +459,7 @@ func (x *accessCellCtx) newUser() string {
 	x.t.Helper()
 	name := x.f.nextName("tu")
 	u := &wharf.Account{Name: name, Kind: wharf.KindUser, Email: name + "@example.com", Enabled: true, Verified: true, TagExpirationS: 1209600}
-	if err := x.f.store.CreateAccount(x.t.Context(), u, nil); err != nil {
+	if err := x.f.store.Accounts.CreateAccount(x.t.Context(), u, nil); err != nil {
 		x.t.Fatal(err)
 	}
 	return name
@@ -469,7 +468,7 @@ func (x *accessCellCtx) newUser() string {
 func (x *accessCellCtx) newOrg(owner string) *wharf.Account {
 	x.t.Helper()
 	org := &wharf.Account{Name: x.f.nextName("to"), Kind: wharf.KindOrg, Enabled: true, Verified: true, TagExpirationS: 1209600}
-	if err := x.f.store.CreateAccount(x.t.Context(), org, x.f.accounts[owner]); err != nil {
+	if err := x.f.store.Accounts.CreateAccount(x.t.Context(), org, x.f.accounts[owner]); err != nil {
 		x.t.Fatal(err)
 	}
 	return org
@@ -477,7 +476,7 @@ func (x *accessCellCtx) newOrg(owner string) *wharf.Account {
 
 func (x *accessCellCtx) newApp(org *wharf.Account) string {
 	x.t.Helper()
-	app, err := identity.NewApplications(x.f.store).Create(x.t.Context(), &wharf.Caller{}, org, identity.ApplicationFields{Name: "cli"})
+	app, err := identity.NewApplications(x.f.store.OAuth).Create(x.t.Context(), &wharf.Caller{}, org, identity.ApplicationFields{Name: "cli"})
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -512,7 +511,7 @@ func (x *accessCellCtx) callerRepo() string {
 		vis = wharf.Public
 	}
 	ns := x.f.accounts[x.owner()]
-	repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, ns, x.f.nextName("repo"), vis, "")
+	repo, err := repositories(x.f.store).Create(x.t.Context(), &wharf.Caller{}, ns, x.f.nextName("repo"), vis, "")
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -523,7 +522,7 @@ func (x *accessCellCtx) callerRepo() string {
 func (x *accessCellCtx) newRobot(ns *wharf.Account) string {
 	x.t.Helper()
 	short := x.f.nextName("rb")
-	if _, err := repository.NewService(x.f.store).CreateRobot(x.t.Context(), &wharf.Caller{}, ns, short, ""); err != nil {
+	if _, err := repositories(x.f.store).CreateRobot(x.t.Context(), &wharf.Caller{}, ns, short, ""); err != nil {
 		x.t.Fatal(err)
 	}
 	return short
@@ -531,7 +530,7 @@ func (x *accessCellCtx) newRobot(ns *wharf.Account) string {
 
 func (x *accessCellCtx) gone(name string) {
 	x.t.Helper()
-	if _, err := x.f.store.AccountByName(x.t.Context(), name); !wharf.IsCode(err, wharf.NotFound) {
+	if _, err := x.f.store.Accounts.AccountByName(x.t.Context(), name); !wharf.IsCode(err, wharf.NotFound) {
 		x.t.Errorf("%s still exists after a successful delete (err %v)", name, err)
 	}
 }

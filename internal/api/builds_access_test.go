@@ -19,7 +19,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -60,10 +59,10 @@ func storeUploadedFile(t testing.TB, store *db.DB, uploader *wharf.Account) stri
 	f := &wharf.UserFile{UUID: build.NewUUID(), MimeType: "application/x-tar", UploaderID: uploader.ID}
 	f.StorageKey = "userfiles/" + f.UUID
 	sum := sha256.Sum256([]byte(f.UUID))
-	if err := store.CreateUserFile(t.Context(), f); err != nil {
+	if err := store.Builds.CreateUserFile(t.Context(), f); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CompleteUserFile(t.Context(), f.UUID, f.StorageKey, 10, hex.EncodeToString(sum[:])); err != nil {
+	if err := store.Builds.CompleteUserFile(t.Context(), f.UUID, f.StorageKey, 10, hex.EncodeToString(sum[:])); err != nil {
 		t.Fatal(err)
 	}
 	return f.UUID
@@ -77,7 +76,7 @@ func storeBuild(t testing.TB, store *db.DB, repo *wharf.Repository, fileID strin
 		Job: wharf.BuildJob{DockerTags: []string{"latest"}, Registry: "wharf.test", BuildSubdir: "/Dockerfile", Context: "/",
 			TriggerMetadata: map[string]any{}, IsManual: true},
 		RetriesRemaining: 3}
-	if err := store.CreateBuild(t.Context(), b, 0); err != nil {
+	if err := store.Builds.CreateBuild(t.Context(), b, 0); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -87,7 +86,7 @@ func storeBuild(t testing.TB, store *db.DB, repo *wharf.Repository, fileID strin
 func repoOf(t testing.TB, store *db.DB, path string) *wharf.Repository {
 	t.Helper()
 	parts := strings.Split(strings.TrimPrefix(path, "/api/v1/repository/"), "/")
-	r, err := store.RepositoryByName(t.Context(), parts[0], parts[1])
+	r, err := store.Registry.RepositoryByName(t.Context(), parts[0], parts[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +105,7 @@ func (x *accessCellCtx) repoBuild() string {
 // storedBuild loads the build whose uuid is segment i of path.
 func storedBuild(t *testing.T, x *accessCellCtx, path string, i int) *wharf.Build {
 	t.Helper()
-	b, err := x.f.store.BuildByUUID(t.Context(), pathSegment(path, i))
+	b, err := x.f.store.Builds.BuildByUUID(t.Context(), pathSegment(path, i))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +199,7 @@ func buildAccessMatrix() []accessEndpoint {
 				if !uuidForm.MatchString(id) || !strings.HasPrefix(u, x.env.srv.URL+"/userfiles/"+id+"?expires=") {
 					t.Fatalf("file_id %q, url %q", id, u)
 				}
-				f, err := x.f.store.UserFile(t.Context(), id)
+				f, err := x.f.store.Builds.UserFile(t.Context(), id)
 				if err != nil || f.Size != -1 || f.UploaderID != x.f.accounts[x.p.user].ID || f.MimeType != "application/x-tar" {
 					t.Errorf("stored file %+v, %v", f, err)
 				}
@@ -214,7 +213,7 @@ func buildAccessMatrix() []accessEndpoint {
 				return accessRequest{path: strings.TrimSuffix(p, pathSegment(p, 7))}
 			},
 			ok: func(t *testing.T, x *accessCellCtx, rq accessRequest, r *response) {
-				stored, err := x.f.store.ListBuilds(t.Context(), repoOf(t, x.f.store, rq.path).ID, 100, time.Time{})
+				stored, err := x.f.store.Builds.ListBuilds(t.Context(), repoOf(t, x.f.store, rq.path).ID, 100, time.Time{})
 				list, _ := bodyField(t, r, "builds").([]any)
 				if err != nil || len(stored) != 2 || len(list) != 2 {
 					t.Fatalf("builds %s; stored %d (%v)", r.Body, len(stored), err)
@@ -232,7 +231,7 @@ func buildAccessMatrix() []accessEndpoint {
 			ok: func(t *testing.T, x *accessCellCtx, rq accessRequest, r *response) {
 				v := r.JSON(t)
 				id, _ := v["id"].(string)
-				b, err := x.f.store.BuildByUUID(t.Context(), id)
+				b, err := x.f.store.Builds.BuildByUUID(t.Context(), id)
 				if err != nil || b.Repository.ID != repoOf(t, x.f.store, rq.path).ID || v["manual_user"] != x.p.user {
 					t.Fatalf("view %s; stored %+v, %v", r.Body, b, err)
 				}
@@ -272,7 +271,7 @@ func buildAccessMatrix() []accessEndpoint {
 		// three views.
 		{method: GET, route: "/api/v1/superuser/{build_uuid}/{view}", class: clsInspect, want: wantInspect,
 			build: func(x *accessCellCtx) accessRequest {
-				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
+				repo, err := repositories(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
 				if err != nil {
 					x.t.Fatal(err)
 				}
@@ -296,7 +295,7 @@ func buildAccessMatrix() []accessEndpoint {
 		{method: GET, route: "/api/v1/superuser/{build_uuid}/logs/archive", class: clsInspect, want: wantInspectStatus(http.StatusBadRequest),
 			badRequestType: "invalid_response", refusal: "",
 			build: func(x *accessCellCtx) accessRequest {
-				repo, err := repository.NewService(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
+				repo, err := repositories(x.f.store).Create(x.t.Context(), &wharf.Caller{}, x.f.accounts["alice"], x.f.nextName("repo"), wharf.Private, "")
 				if err != nil {
 					x.t.Fatal(err)
 				}
@@ -354,7 +353,7 @@ func TestBuildTeamRoles(t *testing.T) {
 			adm := e.bootstrap()
 			mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 			acme := mustAccount(t, store, "acme")
-			repo, err := repository.NewService(store).Create(ctx, &wharf.Caller{}, acme, "app", wharf.Private, "")
+			repo, err := repositories(store).Create(ctx, &wharf.Caller{}, acme, "app", wharf.Private, "")
 			if err != nil {
 				t.Fatal(err)
 			}

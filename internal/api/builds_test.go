@@ -19,7 +19,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -39,7 +38,7 @@ func newBuildFixture(t *testing.T, store *db.DB) *buildFixture {
 	f := &buildFixture{e: e, store: store, admin: e.bootstrap()}
 	alicePw := e.createUser(f.admin, "alice")
 	mustStatus(t, f.admin.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
-	repos := repository.NewService(store)
+	repos := repositories(store)
 	mk := func(ns, name string) *wharf.Repository {
 		r, err := repos.Create(t.Context(), &wharf.Caller{}, mustAccount(t, store, ns), name, wharf.Private, "")
 		if err != nil {
@@ -99,12 +98,12 @@ func buildState(t testing.TB, store *db.DB, repos []*wharf.Repository, files ...
 	var b strings.Builder
 	b.WriteString(snapshot(t, store))
 	for _, repo := range repos {
-		builds, err := store.ListBuilds(t.Context(), repo.ID, 1000, time.Time{})
+		builds, err := store.Builds.ListBuilds(t.Context(), repo.ID, 1000, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, bd := range builds {
-			total, logs, err := store.BuildLogs(t.Context(), bd.ID, 0)
+			total, logs, err := store.Builds.BuildLogs(t.Context(), bd.ID, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +119,7 @@ func buildState(t testing.TB, store *db.DB, repos []*wharf.Repository, files ...
 		}
 	}
 	for _, id := range files {
-		uf, err := store.UserFile(t.Context(), id)
+		uf, err := store.Builds.UserFile(t.Context(), id)
 		fmt.Fprintf(&b, "file %s %+v %v\n", id, uf, err)
 	}
 	return b.String()
@@ -290,7 +289,7 @@ func TestBuildRequest(t *testing.T) {
 					t.Errorf("GET differs from the POST answer (-post +get):\n%s", diff)
 				}
 				// Quay's build_dockerfile action-log entry.
-				entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+				entries, err := store.Logs.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 				if err != nil || len(entries) == 0 {
 					t.Fatalf("logs: %v", err)
 				}
@@ -349,11 +348,11 @@ func TestBuildListAndLogs(t *testing.T) {
 		}
 
 		// Logs: the phase entry, then a command and plain output.
-		b, err := store.BuildByUUID(t.Context(), ids[0])
+		b, err := store.Builds.BuildByUUID(t.Context(), ids[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.AppendBuildLogs(t.Context(), b.ID, "", wharf.BuildLogEntry{Message: "Step 1/1 : FROM scratch", Type: "command"},
+		if err := store.Builds.AppendBuildLogs(t.Context(), b.ID, "", wharf.BuildLogEntry{Message: "Step 1/1 : FROM scratch", Type: "command"},
 			wharf.BuildLogEntry{Message: "output line"}); err != nil {
 			t.Fatal(err)
 		}
@@ -451,11 +450,11 @@ func TestBuildCancel(t *testing.T) {
 		// claim has a worker take the one waiting build, id, to phase.
 		claim := func(id, worker, phase string) {
 			t.Helper()
-			b, err := store.ClaimBuild(ctx, worker, time.Minute)
+			b, err := store.Builds.ClaimBuild(ctx, worker, time.Minute)
 			if err != nil || b == nil || b.UUID != id {
 				t.Fatalf("claimed %+v, %v; want %s", b, err, id)
 			}
-			if err := store.SetBuildPhase(ctx, id, worker, phase); err != nil {
+			if err := store.Builds.SetBuildPhase(ctx, id, worker, phase); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -481,7 +480,7 @@ func TestBuildCancel(t *testing.T) {
 				map[string]any{"message": "cancelled", "type": "phase", "data": map[string]any{}}) {
 				t.Errorf("log after the cancel: %s", r.Body)
 			}
-			entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+			entries, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 			if err != nil || len(entries) == 0 {
 				t.Fatalf("logs: %v", err)
 			}
@@ -498,7 +497,7 @@ func TestBuildCancel(t *testing.T) {
 		running := request(f.app)
 		claim(running, "w1", wharf.PhaseBuilding)
 		cancelled(running)
-		if err := store.RenewBuildLease(ctx, running, "w1", time.Minute); !wharf.IsCode(err, wharf.Conflict) {
+		if err := store.Builds.RenewBuildLease(ctx, running, "w1", time.Minute); !wharf.IsCode(err, wharf.Conflict) {
 			t.Errorf("the worker still holds the cancelled build: %v", err)
 		}
 		pushing := request(f.app)
@@ -593,7 +592,7 @@ func TestFileDrop(t *testing.T) {
 		notUploaded := func(t *testing.T, ids ...string) {
 			t.Helper()
 			for _, id := range ids {
-				if uf, err := store.UserFile(t.Context(), id); err != nil || uf.Size != -1 {
+				if uf, err := store.Builds.UserFile(t.Context(), id); err != nil || uf.Size != -1 {
 					t.Errorf("file %s after a refused upload: %+v, %v", id, uf, err)
 				}
 			}
@@ -623,7 +622,7 @@ func TestFileDrop(t *testing.T) {
 		content := strings.Repeat("0123456789abcdef", testBuildMaxBytes/16) // exactly the limit
 		mustStatus(t, anon.do("PUT", put, content), http.StatusOK)
 		sum := sha256.Sum256([]byte(content))
-		if uf, err := store.UserFile(t.Context(), id); err != nil || uf.Size != int64(len(content)) || uf.SHA256 != hex.EncodeToString(sum[:]) || uf.UploadedAt.IsZero() {
+		if uf, err := store.Builds.UserFile(t.Context(), id); err != nil || uf.Size != int64(len(content)) || uf.SHA256 != hex.EncodeToString(sum[:]) || uf.UploadedAt.IsZero() {
 			t.Errorf("stored file %+v, %v", uf, err)
 		}
 		checkProblem(t, anon.do("PUT", put, "FROM alpine\n"), http.StatusConflict, "", "already uploaded")

@@ -17,6 +17,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/testclock"
 	"github.com/wharf-registry/wharf/internal/throttle"
@@ -218,4 +219,13 @@ func (e *testEnv) createApp(admin *client, org string) string {
 	r := admin.do("POST", "/api/v1/organization/"+org+"/applications", map[string]any{"name": "cli"})
 	mustStatus(e.t, r, http.StatusOK)
 	return r.JSON(e.t)["client_id"].(string)
+}
+
+// repositories is the repository service over store, for fixtures that
+// create repositories and robots directly.
+func repositories(store *db.DB) *repository.Service {
+	return repository.NewService(struct {
+		*db.Accounts
+		*db.Registry
+	}{store.Accounts, store.Registry})
 }

@@ -18,11 +18,11 @@ import (
 func (x *accessCellCtx) newQuota(ns *wharf.Account) (quotaID, limitID int64) {
 	x.t.Helper()
 	q := &wharf.Quota{NamespaceID: ns.ID, LimitBytes: 1 << 30}
-	if err := x.f.store.CreateQuota(x.t.Context(), q, "exists"); err != nil {
+	if err := x.f.store.Quotas.CreateQuota(x.t.Context(), q, "exists"); err != nil {
 		x.t.Fatal(err)
 	}
 	l := &wharf.QuotaLimit{Kind: "Warning", Percent: 80}
-	if err := x.f.store.CreateQuotaLimit(x.t.Context(), q.ID, l); err != nil {
+	if err := x.f.store.Quotas.CreateQuotaLimit(x.t.Context(), q.ID, l); err != nil {
 		x.t.Fatal(err)
 	}
 	return q.ID, l.ID
@@ -33,7 +33,7 @@ func (x *accessCellCtx) newQuota(ns *wharf.Account) (quotaID, limitID int64) {
 func (x *accessCellCtx) ownQuota(name string) (quotaID, limitID int64) {
 	x.t.Helper()
 	ns := x.f.accounts[name]
-	q, err := x.f.store.NamespaceQuota(x.t.Context(), ns.ID)
+	q, err := x.f.store.Quotas.NamespaceQuota(x.t.Context(), ns.ID)
 	if wharf.IsCode(err, wharf.NotFound) {
 		return x.newQuota(ns)
 	}
@@ -46,7 +46,7 @@ func (x *accessCellCtx) ownQuota(name string) (quotaID, limitID int64) {
 // account loads the account named name.
 func (x *accessCellCtx) account(name string) *wharf.Account {
 	x.t.Helper()
-	a, err := x.f.store.AccountByName(x.t.Context(), name)
+	a, err := x.f.store.Accounts.AccountByName(x.t.Context(), name)
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func pathSegment(path string, i int) string {
 // path (nil when it has none).
 func quotaOfPath(t *testing.T, x *accessCellCtx, path string, i int) *wharf.Quota {
 	t.Helper()
-	q, err := x.f.store.NamespaceQuota(t.Context(), x.account(pathSegment(path, i)).ID)
+	q, err := x.f.store.Quotas.NamespaceQuota(t.Context(), x.account(pathSegment(path, i)).ID)
 	if wharf.IsCode(err, wharf.NotFound) {
 		return nil
 	}
@@ -348,7 +348,7 @@ func quotaAccessMatrix() []accessEndpoint {
 			}},
 		accessEndpoint{method: POST, route: "/api/v1/superuser/registrysize/{$}", class: clsAdmin, want: wantAdminister(201),
 			build: func(x *accessCellCtx) accessRequest {
-				if _, err := x.f.store.CalculateRegistrySize(x.t.Context()); err != nil {
+				if _, err := x.f.store.Usage.CalculateRegistrySize(x.t.Context()); err != nil {
 					x.t.Fatal(err)
 				}
 				return accessRequest{path: "/api/v1/superuser/registrysize/", body: map[string]any{"queued": true}}

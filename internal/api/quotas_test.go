@@ -14,7 +14,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -34,7 +33,7 @@ func decodeAs[T any](t testing.TB, r *response) T {
 // once, in TestSuperuserQuotaFamily).
 func quotaLogs(t testing.TB, store *db.DB) []map[string]any {
 	t.Helper()
-	entries, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
+	entries, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func TestSuperuserQuotaFamily(t *testing.T) {
 		}
 
 		// Entries made with a token carry Quay's oauth_token_* keys.
-		entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
+		entries, err := store.Logs.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1})
 		if err != nil || len(entries) == 0 {
 			t.Fatalf("logs: %v %v", entries, err)
 		}
@@ -374,7 +373,7 @@ func TestQuotaInViews(t *testing.T) {
 				t.Errorf("%s quota_report (-want +got):\n%s", name, diff)
 			}
 		}
-		q, err := store.NamespaceQuota(t.Context(), mustAccount(t, store, "acme").ID)
+		q, err := store.Quotas.NamespaceQuota(t.Context(), mustAccount(t, store, "acme").ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +426,7 @@ func TestQuotaViewsWithoutDefault(t *testing.T) {
 
 func mustAccount(t testing.TB, store *db.DB, name string) *wharf.Account {
 	t.Helper()
-	a, err := store.AccountByName(context.Background(), name)
+	a, err := store.Accounts.AccountByName(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,16 +473,16 @@ func TestQuotaBadInputChangesNothing(t *testing.T) {
 		e.createUser(adm, "alice")
 		mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
 		mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "beta"}), http.StatusCreated)
-		if _, err := repository.NewService(store).CreateRobot(t.Context(), &wharf.Caller{}, mustAccount(t, store, "acme"), "bot", ""); err != nil {
+		if _, err := repositories(store).CreateRobot(t.Context(), &wharf.Caller{}, mustAccount(t, store, "acme"), "bot", ""); err != nil {
 			t.Fatal(err)
 		}
 		mustStatus(t, adm.do("POST", "/api/v1/superuser/organization/acme/quota", map[string]any{"limit_bytes": 1 << 30}), http.StatusCreated)
 		mustStatus(t, adm.do("POST", "/api/v1/superuser/organization/beta/quota", map[string]any{"limit_bytes": 1 << 30}), http.StatusCreated)
-		acme, err := store.NamespaceQuota(t.Context(), mustAccount(t, store, "acme").ID)
+		acme, err := store.Quotas.NamespaceQuota(t.Context(), mustAccount(t, store, "acme").ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		beta, err := store.NamespaceQuota(t.Context(), mustAccount(t, store, "beta").ID)
+		beta, err := store.Quotas.NamespaceQuota(t.Context(), mustAccount(t, store, "beta").ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -491,7 +490,7 @@ func TestQuotaBadInputChangesNothing(t *testing.T) {
 			map[string]any{"type": "Warning", "threshold_percent": 80}), http.StatusCreated)
 		mustStatus(t, adm.do("POST", fmt.Sprintf("/api/v1/organization/acme/quota/%d/limit", acme.ID),
 			map[string]any{"type": "Reject", "threshold_percent": 95}), http.StatusCreated)
-		acme, _ = store.NamespaceQuota(t.Context(), acme.NamespaceID)
+		acme, _ = store.Quotas.NamespaceQuota(t.Context(), acme.NamespaceID)
 		warn, betaQuota := acme.Limits[0].ID, beta.ID
 
 		const su, suUsers = "/api/v1/superuser/organization/", "/api/v1/superuser/users/"
@@ -662,7 +661,7 @@ func TestRegistrySize(t *testing.T) {
 			t.Errorf("queued (-want +got):\n%s", diff)
 		}
 		before := time.Now().UnixMilli()
-		if ran, err := store.CalculateRegistrySize(t.Context()); err != nil || !ran {
+		if ran, err := store.Usage.CalculateRegistrySize(t.Context()); err != nil || !ran {
 			t.Fatalf("calculation: %v %v", ran, err)
 		}
 		after := state()

@@ -99,7 +99,7 @@ func (x *accessCellCtx) newStoredKey(service string, approved bool) string {
 	if approved {
 		k.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: x.f.accounts["admin"].ID, ApprovedAt: time.Now().UTC()}
 	}
-	if err := x.f.store.CreateServiceKey(x.t.Context(), k, wharf.ServiceKeyGC{}); err != nil {
+	if err := x.f.store.ServiceKeys.CreateServiceKey(x.t.Context(), k, wharf.ServiceKeyGC{}); err != nil {
 		x.t.Fatal(err)
 	}
 	return kid
@@ -107,7 +107,7 @@ func (x *accessCellCtx) newStoredKey(service string, approved bool) string {
 
 func (x *accessCellCtx) keyGone(kid string) {
 	x.t.Helper()
-	if _, err := x.f.store.ServiceKey(x.t.Context(), kid); !wharf.IsCode(err, wharf.NotFound) {
+	if _, err := x.f.store.ServiceKeys.ServiceKey(x.t.Context(), kid); !wharf.IsCode(err, wharf.NotFound) {
 		x.t.Errorf("service key %s still exists after a successful delete (err %v)", kid, err)
 	}
 }
@@ -172,7 +172,7 @@ func serviceKeyAccessMatrix() []accessEndpoint {
 				return accessRequest{path: "/api/v1/superuser/approvedkeys/" + x.newStoredKey("quay", false), body: map[string]any{"notes": "ok"}}
 			},
 			ok: func(t *testing.T, x *accessCellCtx, rq accessRequest, r *response) {
-				k, err := x.f.store.ServiceKey(t.Context(), strings.TrimPrefix(rq.path, "/api/v1/superuser/approvedkeys/"))
+				k, err := x.f.store.ServiceKeys.ServiceKey(t.Context(), strings.TrimPrefix(rq.path, "/api/v1/superuser/approvedkeys/"))
 				if err != nil || k.Approval == nil || k.Approval.Notes != "ok" || len(r.Body) != 0 {
 					t.Errorf("after approval: %+v, %v; body %q", k, err, r.Body)
 				}
@@ -200,7 +200,7 @@ func serviceKeyAccessMatrix() []accessEndpoint {
 				return accessRequest{path: "/keys/services/ks/keys/" + kid, body: publicJWK(&sharedRSAKey(x.t).PublicKey), headers: jwtHeader(x, kid)}
 			},
 			ok: func(t *testing.T, x *accessCellCtx, rq accessRequest, r *response) {
-				k, err := x.f.store.ServiceKey(t.Context(), strings.TrimPrefix(rq.path, "/keys/services/ks/keys/"))
+				k, err := x.f.store.ServiceKeys.ServiceKey(t.Context(), strings.TrimPrefix(rq.path, "/keys/services/ks/keys/"))
 				if err != nil || k.Approval != nil {
 					t.Errorf("submitted key %+v, %v", k, err)
 					return
@@ -208,8 +208,7 @@ func serviceKeyAccessMatrix() []accessEndpoint {
 				// Every cell submits from 127.0.0.1: removing the key keeps
 				// the matrix below the key server's cap of pending keys per
 				// address, however many callers it grows to.
-				if _, err := x.f.store.DeleteServiceKey(t.Context(), k.Kid, wharf.ServiceKeyGC{},
-					func(*wharf.ServiceKey) ([]wharf.LogEntry, error) { return nil, nil }); err != nil {
+				if err := x.f.store.ServiceKeys.DeleteServiceKey(t.Context(), k, wharf.ServiceKeyGC{}); err != nil {
 					t.Error(err)
 				}
 			}},

@@ -52,7 +52,7 @@ func keyListEnv(b *testing.B, d db.Dialect, n int) (*testEnv, *client) {
 	b.Cleanup(func() { store.Close() })
 	e := newEnv(b, store, nil)
 	admin := e.bootstrap()
-	acct, err := store.AccountByName(context.Background(), "admin")
+	acct, err := store.Accounts.AccountByName(context.Background(), "admin")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func BenchmarkListServiceKeys(b *testing.B) {
 					b.Fatalf("listed %d keys, want %d", len(body.Keys), n)
 				}
 			}
-			keys, err := bigEnv.store.ListServiceKeys(context.Background(), "", time.Time{})
+			keys, err := bigEnv.store.ServiceKeys.ListServiceKeys(context.Background(), "", time.Time{})
 			if err != nil || len(keys) != large {
 				b.Fatalf("store lists %d keys, want %d (%v)", len(keys), large, err)
 			}

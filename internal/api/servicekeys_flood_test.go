@@ -188,11 +188,11 @@ func TestKeyServerCapsUnderConcurrency(t *testing.T) {
 				if counts[http.StatusAccepted] != tt.admitted || counts[http.StatusTooManyRequests] != total-tt.admitted {
 					t.Fatalf("statuses %v, want %d × 202 and %d × 429", counts, tt.admitted, total-tt.admitted)
 				}
-				keys, err := store.ListServiceKeys(t.Context(), "", time.Time{})
+				keys, err := store.ServiceKeys.ListServiceKeys(t.Context(), "", time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				entries, err := store.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 10000})
+				entries, err := store.Logs.ListLogs(t.Context(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 10000})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -27,7 +27,7 @@ var httpDateRE = regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|
 // keySnapshot is snapshot plus every service key with all its fields.
 func keySnapshot(t testing.TB, store *db.DB) string {
 	t.Helper()
-	keys, err := store.ListServiceKeys(context.Background(), "", time.Time{})
+	keys, err := store.ServiceKeys.ListServiceKeys(context.Background(), "", time.Time{})
 	if err != nil {
 		t.Fatalf("snapshot: list service keys: %v", err)
 	}
@@ -63,7 +63,7 @@ func TestServiceKeyLifecycle(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, store, nil)
 		adm := e.bootstrap()
-		verifier := servicekey.New(store, servicekey.Options{}).Verifier()
+		verifier := servicekey.New(store.ServiceKeys, servicekey.Options{}).Verifier()
 		expiration := time.Now().Add(24 * time.Hour).Truncate(time.Second)
 
 		// §7.21.6 createServiceKey.
@@ -115,7 +115,7 @@ func TestServiceKeyLifecycle(t *testing.T) {
 			t.Fatalf("a JWT signed with createServiceKey's private key was refused: %v", err)
 		}
 		// ... until the key expires,
-		later := servicekey.NewVerifier(store, func() time.Time { return expiration.Add(time.Second) })
+		later := servicekey.NewVerifier(store.ServiceKeys, func() time.Time { return expiration.Add(time.Second) })
 		if _, err := later.Verify(ctx, token, "quay"); !errors.Is(err, servicekey.ErrUnknownKey) {
 			t.Fatalf("a JWT of an expired key: %v", err)
 		}
@@ -211,7 +211,7 @@ func TestServiceKeyLifecycle(t *testing.T) {
 		mustStatus(t, r, http.StatusNoContent)
 
 		// The action log: every change, with Quay's metadata.
-		entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100})
+		entries, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +357,7 @@ func TestServiceKeyBadInput(t *testing.T) {
 		kid := r.JSON(t)["kid"].(string)
 		// A key that expired 8 days ago is stale: hidden from get and update.
 		old := time.Now().Add(-8 * 24 * time.Hour).UTC()
-		if err := store.CreateServiceKey(ctx, &wharf.ServiceKey{Kid: "stale", Service: "quay", JWK: publicJWK(&sharedRSAKey(t).PublicKey),
+		if err := store.ServiceKeys.CreateServiceKey(ctx, &wharf.ServiceKey{Kid: "stale", Service: "quay", JWK: publicJWK(&sharedRSAKey(t).PublicKey),
 			CreatedAt: old.Add(-time.Hour), ExpiresAt: &old}, wharf.ServiceKeyGC{}); err != nil {
 			t.Fatal(err)
 		}

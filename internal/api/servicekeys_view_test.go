@@ -27,7 +27,7 @@ func TestServiceKeyViewsGolden(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, store, nil)
 		adm := e.bootstrap()
-		admin, err := store.AccountByName(ctx, "admin")
+		admin, err := store.Accounts.AccountByName(ctx, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestServiceKeyViewsGolden(t *testing.T) {
 				Metadata: map[string]any{}, CreatedAt: base.Add(2 * time.Second),
 				Approval: &wharf.ServiceKeyApproval{Type: wharf.ApprovalAutomatic, ApprovedAt: base}},
 		} {
-			if err := store.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
+			if err := store.ServiceKeys.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
 				t.Fatal(err)
 			}
 		}

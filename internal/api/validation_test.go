@@ -28,7 +28,7 @@ func snapshot(t testing.TB, store *db.DB) string {
 	var b strings.Builder
 	var all []*wharf.Account
 	for _, kind := range []wharf.AccountKind{wharf.KindUser, wharf.KindOrg, wharf.KindRobot} {
-		accounts, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: kind})
+		accounts, err := store.Accounts.ListAccounts(ctx, wharf.AccountPage{Kind: kind})
 		if err != nil {
 			t.Fatalf("snapshot: list %s accounts: %v", kind, err)
 		}
@@ -40,7 +40,7 @@ func snapshot(t testing.TB, store *db.DB) string {
 		all = append(all, accounts...)
 	}
 	for _, a := range all {
-		teams, err := store.OrgTeams(ctx, a.ID)
+		teams, err := store.Accounts.OrgTeams(ctx, a.ID)
 		if err != nil {
 			t.Fatalf("snapshot: teams of %s: %v", a.Name, err)
 		}
@@ -48,14 +48,14 @@ func snapshot(t testing.TB, store *db.DB) string {
 			fmt.Fprintf(&b, "team id=%d org=%d name=%q role=%q description=%q members=%d\n",
 				tm.ID, tm.OrgID, tm.Name, tm.Role, tm.Description, tm.MemberCount)
 		}
-		q, err := store.NamespaceQuota(ctx, a.ID)
+		q, err := store.Quotas.NamespaceQuota(ctx, a.ID)
 		switch {
 		case err == nil:
 			fmt.Fprintf(&b, "quota id=%d namespace=%d limit_bytes=%d limits=%+v\n", q.ID, q.NamespaceID, q.LimitBytes, q.Limits)
 		case !wharf.IsCode(err, wharf.NotFound):
 			t.Fatalf("snapshot: quota of %s: %v", a.Name, err)
 		}
-		apps, err := store.Applications(ctx, a.ID)
+		apps, err := store.OAuth.Applications(ctx, a.ID)
 		if err != nil {
 			t.Fatalf("snapshot: applications of %s: %v", a.Name, err)
 		}
@@ -65,7 +65,7 @@ func snapshot(t testing.TB, store *db.DB) string {
 				ap.RedirectURI, ap.AvatarEmail, ap.CreatedAt.UnixMicro())
 		}
 	}
-	entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(100, 0, 0), Limit: 1 << 30})
+	entries, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(100, 0, 0), Limit: 1 << 30})
 	if err != nil {
 		t.Fatalf("snapshot: list logs: %v", err)
 	}
@@ -288,12 +288,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		mustStatus(t, adm.do("POST", "/api/v1/organization/", map[string]any{"name": "beta"}), http.StatusCreated)
 		acmeApp := e.createApp(adm, "acme")
 		// More than a page of logs in the default window, for a real logs token.
-		admin, err := store.AccountByName(ctx, "admin")
+		admin, err := store.Accounts.AccountByName(ctx, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 25 {
-			if err := store.AppendLogs(ctx, wharf.LogEntry{Kind: "login_success", Account: wharf.PartyOf(admin),
+			if err := store.Logs.AppendLogs(ctx, wharf.LogEntry{Kind: "login_success", Account: wharf.PartyOf(admin),
 				Performer: wharf.PartyOf(admin), IP: "10.0.0.1", Metadata: map[string]any{"seq": i}}); err != nil {
 				t.Fatal(err)
 			}
@@ -595,7 +595,7 @@ func TestPaginationWalk(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, store, nil)
 		adm := e.bootstrap()
-		admin, err := store.AccountByName(ctx, "admin")
+		admin, err := store.Accounts.AccountByName(ctx, "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -603,18 +603,18 @@ func TestPaginationWalk(t *testing.T) {
 		// written straight to the store without bcrypt.
 		for i := range 250 {
 			u := &wharf.Account{Name: fmt.Sprintf("user%03d", i), Kind: wharf.KindUser, Enabled: i%5 != 0, Verified: true}
-			if err := store.CreateAccount(ctx, u, nil); err != nil {
+			if err := store.Accounts.CreateAccount(ctx, u, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i := range 245 {
 			o := &wharf.Account{Name: fmt.Sprintf("org%03d", i), Kind: wharf.KindOrg, Enabled: true, Verified: true}
-			if err := store.CreateAccount(ctx, o, admin); err != nil {
+			if err := store.Accounts.CreateAccount(ctx, o, admin); err != nil {
 				t.Fatal(err)
 			}
 		}
 		names := func(kind wharf.AccountKind, enabledOnly bool) []string {
-			accounts, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly})
+			accounts, err := store.Accounts.ListAccounts(ctx, wharf.AccountPage{Kind: kind, EnabledOnly: enabledOnly})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -722,19 +722,19 @@ func TestPaginationWalk(t *testing.T) {
 						entries = append(entries, wharf.LogEntry{Kind: "org_create", Account: wharf.PartyOf(admin),
 							Performer: wharf.PartyOf(admin), IP: "10.0.0.2", Time: r.at, Metadata: map[string]any{"seq": s}})
 					}
-					if err := store.AppendLogs(ctx, entries...); err != nil {
+					if err := store.Logs.AppendLogs(ctx, entries...); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 			// Outside the default window: never listed.
 			for _, at := range []time.Time{now.Add(-72 * time.Hour), now.Add(72 * time.Hour)} {
-				if err := store.AppendLogs(ctx, wharf.LogEntry{Kind: "org_delete", Account: wharf.PartyOf(admin),
+				if err := store.Logs.AppendLogs(ctx, wharf.LogEntry{Kind: "org_delete", Account: wharf.PartyOf(admin),
 					Time: at, Metadata: map[string]any{"seq": -1}}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			wantEntries, err := store.ListLogs(ctx, wharf.LogQuery{Start: now.Add(-12 * time.Hour), End: now.Add(12 * time.Hour), Limit: 1 << 20})
+			wantEntries, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: now.Add(-12 * time.Hour), End: now.Add(12 * time.Hour), Limit: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -96,7 +96,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 		opt(&o)
 	}
 	policy := Policy(cfg)
-	a.ServiceKeys = servicekey.New(store, servicekey.Options{})
+	a.ServiceKeys = servicekey.New(store.ServiceKeys, servicekey.Options{})
 	keys, err := a.ServiceKeys.InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey), instanceKeyLifetime, instanceKeyRotation)
 	if err != nil {
 		return nil, err
@@ -105,14 +105,14 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 	authOpts := auth.Options{Secret: []byte(cfg.SecretKey), SessionTTL: sessionLifetime,
 		SecureCookie: cfg.PreferredURLScheme == "https", Throttle: o.throttle, Now: time.Now}
 	if cfg.FeatureBuildSupport {
-		a.BuildTokens = build.NewTokens(keys, store, time.Now)
+		a.BuildTokens = build.NewTokens(keys, store.Builds, time.Now)
 		authOpts.BuildTokens = a.BuildTokens
-		a.Builds = build.NewService(store, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
+		a.Builds = build.NewService(store.Builds, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
 			LimitQueued(int(cfg.BuildMaxQueued))
 	}
-	a.Auth = auth.New(store, authOpts)
-	a.Revocations = auth.NewRevocations(store, RegistryTokenLifetime, auth.DefaultPollInterval, log)
-	a.Access = access.New(store, policy)
+	a.Auth = auth.New(store.Accounts, authOpts)
+	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
+	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
 
 	pageKey := cfg.PageTokenKey
 	if pageKey == "" {
@@ -124,10 +124,10 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        store,
-		Identity:     identity.NewService(store, policy),
-		Applications: identity.NewApplications(store),
-		Repositories: repository.NewService(store),
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs},
+		Identity:     identity.NewService(store.Accounts, policy),
+		Applications: identity.NewApplications(store.OAuth),
+		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry}),
 		Auth:         a.Auth,
 		Access:       a.Access,
 		Pages:        pages,
@@ -135,11 +135,11 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 		Now:          time.Now,
 		SecretKey:    cfg.SecretKey,
 		ServiceKeys:  a.ServiceKeys,
-		Quotas:       quota.NewService(store),
+		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
 	})
 	a.Registry = registry.New(registry.Deps{
-		Store: store, Blobs: blobs, Auth: a.Auth, Access: a.Access,
+		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs}, Blobs: blobs, Auth: a.Auth, Access: a.Access,
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,

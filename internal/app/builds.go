@@ -64,7 +64,7 @@ func (a *App) RunBuildWorkers(ctx context.Context, exec build.Executor, reg *url
 		slog.String("registry", reg.String()))
 	var wg sync.WaitGroup
 	for i := range cfg.BuildWorkers {
-		w := &build.Worker{Store: a.Store, Requesters: a.Access, Files: a.Builds, Exec: exec, Tokens: a.BuildTokens, URLs: OutboundPolicy(cfg),
+		w := &build.Worker{Store: a.Store.Builds, Requesters: a.Access, Files: a.Builds, Exec: exec, Tokens: a.BuildTokens, URLs: OutboundPolicy(cfg),
 			Registry: build.RegistryEndpoint{URL: reg, ServerHostname: cfg.ServerHostname},
 			Name:     fmt.Sprintf("%s/%d", holder, i), ScratchDir: scratch, Timeout: cfg.BuildTimeout,
 			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log}
@@ -99,6 +99,6 @@ func sweepScratch(dir string, before time.Time, log *slog.Logger) {
 // looks twice per lease for ones that stopped.
 func (a *App) BuildReaper() worker.Job {
 	return worker.Job{Name: "build-reaper", Interval: a.Config.BuildWorkerLease / 2, Lease: time.Minute, Run: func(ctx context.Context) error {
-		return build.Reap(ctx, a.Store, a.Log)
+		return build.Reap(ctx, a.Store.Builds, a.Log)
 	}}
 }

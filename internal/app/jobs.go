@@ -23,7 +23,7 @@ const uploadMaxIdle = 24 * time.Hour
 
 // reconcileUsage recomputes every namespace's usage from its manifests and
 // logs the ones whose incremental accounting had drifted.
-func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
+func reconcileUsage(ctx context.Context, store *db.Usage, log *slog.Logger) error {
 	ids, err := store.NamespaceIDs(ctx)
 	if err != nil {
 		return err
@@ -43,10 +43,10 @@ func reconcileUsage(ctx context.Context, store *db.DB, log *slog.Logger) error {
 // Jobs lists the background work every wharf process offers to run.
 func (a *App) Jobs() []worker.Job {
 	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
-	archiver := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
+	archiver := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
 	return []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
-			if _, err := registry.ExpireUploads(ctx, store, blobs, time.Now(), uploadMaxIdle); err != nil {
+			if _, err := registry.ExpireUploads(ctx, store.Uploads, blobs, time.Now(), uploadMaxIdle); err != nil {
 				return err
 			}
 			if p, ok := blobs.(stagingPurger); ok {
@@ -60,28 +60,28 @@ func (a *App) Jobs() []worker.Job {
 			return err
 		}},
 		{Name: "registry-size", Interval: 10 * time.Second, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := store.CalculateRegistrySize(ctx)
+			_, err := store.Usage.CalculateRegistrySize(ctx)
 			return err
 		}},
 		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
 			for {
-				n, err := store.CollectUntaggedManifests(ctx, 500)
+				n, err := store.Registry.CollectUntaggedManifests(ctx, 500)
 				if err != nil || n < 500 {
 					return err
 				}
 			}
 		}},
 		{Name: "reconcile-usage", Interval: 24 * time.Hour, Lease: time.Hour, Run: func(ctx context.Context) error {
-			return reconcileUsage(ctx, store, log)
+			return reconcileUsage(ctx, store.Usage, log)
 		}},
 		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := store.DeleteExpiredSessions(ctx)
+			_, err := store.Accounts.DeleteExpiredSessions(ctx)
 			return err
 		}},
 		a.BuildReaper(),
 		// Build contexts uploaded but never built within a day.
 		{Name: "collect-user-files", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := build.CollectFiles(ctx, store, blobs, time.Now(), 24*time.Hour)
+			_, err := build.CollectFiles(ctx, store.Builds, blobs, time.Now(), 24*time.Hour)
 			return err
 		}},
 		// Service keys expired longer than EXPIRED_SERVICE_KEY_TTL_SEC, or left

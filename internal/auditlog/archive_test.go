@@ -27,14 +27,14 @@ func TestArchiverMovesOldEntriesToBlobStorage(t *testing.T) {
 			entries = append(entries, wharf.LogEntry{Kind: "user_create", Time: now.Add(-age),
 				Account: wharf.LogParty{ID: 7, Name: "acme", Kind: wharf.KindOrg}, Metadata: map[string]any{"n": float64(i)}})
 		}
-		if err := store.AppendLogs(ctx, entries...); err != nil {
+		if err := store.Logs.AppendLogs(ctx, entries...); err != nil {
 			t.Fatal(err)
 		}
 		blobs, err := filesystem.New(t.TempDir(), filesystem.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := &auditlog.Archiver{Store: store, Blobs: blobs, Threshold: 30 * 24 * time.Hour, BatchSize: 4, Now: func() time.Time { return now }}
+		a := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: 30 * 24 * time.Hour, BatchSize: 4, Now: func() time.Time { return now }}
 		moved, err := a.Run(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +42,7 @@ func TestArchiverMovesOldEntriesToBlobStorage(t *testing.T) {
 		if moved != 10 {
 			t.Fatalf("moved %d entries, want 10", moved)
 		}
-		left, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: now.Add(time.Hour), Limit: 100})
+		left, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: now.Add(time.Hour), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

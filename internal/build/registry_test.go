@@ -167,18 +167,18 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	ctx := context.Background()
 	f := &fixture{t: t, store: store, urls: newFakeURLs(t)}
 	f.alice = &wharf.Account{Name: "alice", Kind: wharf.KindUser, Email: "alice@example.com", Enabled: true, Verified: true}
-	must(t, store.CreateAccount(ctx, f.alice, nil))
+	must(t, store.Accounts.CreateAccount(ctx, f.alice, nil))
 	f.robot = &wharf.Robot{Account: &wharf.Account{Name: "alice+builder", Kind: wharf.KindRobot, Enabled: true, Verified: true},
 		NamespaceID: f.alice.ID, Token: "token"}
-	must(t, store.CreateRobot(ctx, f.robot))
-	must(t, store.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: "app", Visibility: wharf.Private}))
-	repo, err := store.RepositoryByName(ctx, "alice", "app")
+	must(t, store.Accounts.CreateRobot(ctx, f.robot))
+	must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: "app", Visibility: wharf.Private}))
+	repo, err := store.Registry.RepositoryByName(ctx, "alice", "app")
 	must(t, err)
 	f.repo = repo
 	f.dir = t.TempDir()
 	f.files, err = filesystem.New(f.dir, filesystem.Options{})
 	must(t, err)
-	f.svc = build.NewService(store, f.files, f.urls, 1<<20, serverHostname)
+	f.svc = build.NewService(store.Builds, f.files, f.urls, 1<<20, serverHostname)
 	return f
 }
 
@@ -205,7 +205,7 @@ func (f *fixture) start(req build.Request) *wharf.Build {
 
 func (f *fixture) load(uuid string) *wharf.Build {
 	f.t.Helper()
-	b, err := f.store.BuildByUUID(context.Background(), uuid)
+	b, err := f.store.Builds.BuildByUUID(context.Background(), uuid)
 	must(f.t, err)
 	return b
 }
@@ -213,7 +213,7 @@ func (f *fixture) load(uuid string) *wharf.Build {
 // actions returns the action-log entries of kind, newest first.
 func (f *fixture) actions(kind string) []wharf.LogEntry {
 	f.t.Helper()
-	all, err := f.store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	all, err := f.store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	must(f.t, err)
 	var out []wharf.LogEntry
 	for _, e := range all {
@@ -227,7 +227,7 @@ func (f *fixture) actions(kind string) []wharf.LogEntry {
 // buildLog returns build id's log as "type:message" lines.
 func (f *fixture) buildLog(id int64) []string {
 	f.t.Helper()
-	total, entries, err := f.store.BuildLogs(context.Background(), id, 0)
+	total, entries, err := f.store.Builds.BuildLogs(context.Background(), id, 0)
 	must(f.t, err)
 	if total != len(entries) {
 		f.t.Fatalf("build log: total %d, %d entries", total, len(entries))
@@ -291,11 +291,11 @@ func (f *fixture) moveTo(b *wharf.Build, phase string) {
 		must(f.t, f.svc.Cancel(ctx, f.actor(), b))
 	case wharf.TerminalPhase(phase):
 		claim(f.t, f.store, b.UUID)
-		must(f.t, f.store.FinishBuild(ctx, b.UUID, "w", phase, ""))
+		must(f.t, f.store.Builds.FinishBuild(ctx, b.UUID, "w", phase, ""))
 	default:
 		claim(f.t, f.store, b.UUID)
 		if phase != wharf.PhaseScheduled {
-			must(f.t, f.store.SetBuildPhase(ctx, b.UUID, "w", phase))
+			must(f.t, f.store.Builds.SetBuildPhase(ctx, b.UUID, "w", phase))
 		}
 	}
 	if got := f.load(b.UUID).Phase; got != phase {
@@ -399,7 +399,7 @@ func newUUIDFor(t *testing.T) string {
 // claim makes worker "w" claim build uuid, the oldest waiting one.
 func claim(t *testing.T, store *db.DB, uuid string) *wharf.Build {
 	t.Helper()
-	b, err := store.ClaimBuild(context.Background(), "w", time.Minute)
+	b, err := store.Builds.ClaimBuild(context.Background(), "w", time.Minute)
 	must(t, err)
 	if b == nil || b.UUID != uuid {
 		t.Fatalf("claimed %+v, want %s", b, uuid)

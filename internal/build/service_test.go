@@ -85,13 +85,13 @@ func TestStart(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				before, err := store.ListBuilds(ctx, f.repo.ID, 1000, time.Time{})
+				before, err := store.Builds.ListBuilds(ctx, f.repo.ID, 1000, time.Time{})
 				must(t, err)
 				entries := len(f.actions("build_dockerfile"))
 				b, err := f.svc.Start(ctx, f.actor(), f.repo, tt.req)
 				if tt.code != "" {
 					wantCode(t, "Start", err, tt.code, tt.msg)
-					after, err := store.ListBuilds(ctx, f.repo.ID, 1000, time.Time{})
+					after, err := store.Builds.ListBuilds(ctx, f.repo.ID, 1000, time.Time{})
 					must(t, err)
 					if len(after) != len(before) || len(f.actions("build_dockerfile")) != entries {
 						t.Fatalf("a refused request left a build (%d → %d) or an action-log entry", len(before), len(after))
@@ -187,7 +187,7 @@ func TestReceiveFile(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, store)
 		const limit = 64
-		svc := build.NewService(store, f.files, f.urls, limit, serverHostname)
+		svc := build.NewService(store.Builds, f.files, f.urls, limit, serverHostname)
 		prepare := func(t *testing.T) *wharf.UserFile {
 			file, err := svc.PrepareFile(ctx, f.alice, "application/octet-stream")
 			must(t, err)
@@ -437,7 +437,7 @@ func TestCollectFiles(t *testing.T) {
 
 		// The used file is listed too, as if its build started right after
 		// the listing: it must be kept all the same.
-		files := racingFiles{DB: store, extra: *used}
+		files := racingFiles{Builds: store.Builds, extra: *used}
 		n, err := build.CollectFiles(ctx, files, f.files, cutoff.Add(24*time.Hour), 24*time.Hour)
 		if err != nil || n != 4 {
 			t.Fatalf("CollectFiles = %d, %v; want 4 (the unused and the never uploaded file, two orphan objects)", n, err)
@@ -479,12 +479,12 @@ func TestCollectFiles(t *testing.T) {
 
 // racingFiles lists extra among the unused files.
 type racingFiles struct {
-	*db.DB
+	*db.Builds
 	extra wharf.UserFile
 }
 
 func (r racingFiles) UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error) {
-	files, err := r.DB.UnusedUserFiles(ctx, cutoff, limit)
+	files, err := r.Builds.UnusedUserFiles(ctx, cutoff, limit)
 	return append(files, r.extra), err
 }
 

@@ -19,7 +19,7 @@ import (
 // cmd/wharf makes them), with a key already made.
 func instanceKeys(t *testing.T, store *db.DB, secret string) *servicekey.InstanceKeys {
 	t.Helper()
-	keys, err := servicekey.New(store, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(secret), 24*time.Hour, time.Hour)
+	keys, err := servicekey.New(store.ServiceKeys, servicekey.Options{}).InstanceKeys(auth.RegistryTokenIssuer, []byte(secret), 24*time.Hour, time.Hour)
 	must(t, err)
 	_, err = keys.Current(context.Background())
 	must(t, err)
@@ -31,7 +31,7 @@ func TestTokens(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, store)
 		keys := instanceKeys(t, store, "secret")
-		tokens := build.NewTokens(keys, store, time.Now)
+		tokens := build.NewTokens(keys, store.Builds, time.Now)
 		file := f.upload(tarGz(t, "Dockerfile", "FROM scratch\n"))
 
 		running := f.start(build.Request{FileID: &file.UUID})
@@ -47,7 +47,7 @@ func TestTokens(t *testing.T) {
 				t.Fatalf("Verify = build %s (%d), want %s (%d)", got.UUID, got.ID, running.UUID, running.ID)
 			}
 			// Another process sharing the database and secret verifies it.
-			other := build.NewTokens(instanceKeys(t, store, "secret"), store, time.Now)
+			other := build.NewTokens(instanceKeys(t, store, "secret"), store.Builds, time.Now)
 			if got, err := other.Verify(ctx, tok); err != nil || got.UUID != running.UUID {
 				t.Fatalf("another process: Verify = %v, %v", got, err)
 			}
@@ -68,7 +68,7 @@ func TestTokens(t *testing.T) {
 		if _, err := tokens.Verify(ctx, finishedTok); err != nil {
 			t.Fatalf("the token of a live build: %v", err)
 		}
-		must(t, store.FinishBuild(ctx, finished.UUID, "w", wharf.PhaseComplete, ""))
+		must(t, store.Builds.FinishBuild(ctx, finished.UUID, "w", wharf.PhaseComplete, ""))
 		f.moveTo(cancelled, wharf.PhaseBuilding)
 		cancelledTok, err := tokens.Issue(ctx, cancelled.UUID, "w", time.Minute)
 		must(t, err)
@@ -80,20 +80,20 @@ func TestTokens(t *testing.T) {
 			return tok
 		}
 		now := time.Now()
-		past := build.NewTokens(keys, store, func() time.Time { return now.Add(-2 * time.Hour) })
+		past := build.NewTokens(keys, store.Builds, func() time.Time { return now.Add(-2 * time.Hour) })
 		expired, err := past.Issue(ctx, running.UUID, "w", time.Hour)
 		must(t, err)
 		short, err := tokens.Issue(ctx, running.UUID, "w", time.Second)
 		must(t, err)
 		unknown, err := tokens.Issue(ctx, newUUIDFor(t), "w", time.Minute)
 		must(t, err)
-		foreign, err := build.NewTokens(instanceKeys(t, dbtest.Open(t, store.Dialect()), "secret"), store, time.Now).Issue(ctx, running.UUID, "w", time.Minute)
+		foreign, err := build.NewTokens(instanceKeys(t, dbtest.Open(t, store.Dialect()), "secret"), store.Builds, time.Now).Issue(ctx, running.UUID, "w", time.Minute)
 		must(t, err)
 		valid, err := tokens.Issue(ctx, running.UUID, "w", time.Minute)
 		must(t, err)
 		parts := strings.Split(valid, ".")
 		// A registry bearer token, signed by the same keys, naming the build.
-		registryTok, _, err := auth.NewRegistryTokens(keys, auth.NewRevocations(store, time.Hour, time.Second, slog.New(slog.DiscardHandler)), serverHostname, time.Minute, time.Now).Issue(ctx, running.UUID, f.alice.ID,
+		registryTok, _, err := auth.NewRegistryTokens(keys, auth.NewRevocations(store.Accounts, time.Hour, time.Second, slog.New(slog.DiscardHandler)), serverHostname, time.Minute, time.Now).Issue(ctx, running.UUID, f.alice.ID,
 			string(wharf.KindUser), []auth.RegistryAccess{{Type: "repository", Name: "alice/app", Actions: []string{"push", "pull"}}})
 		must(t, err)
 		type claims struct {
@@ -145,7 +145,7 @@ func TestTokens(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				v := tokens
 				if tt.ahead != 0 {
-					v = build.NewTokens(keys, store, func() time.Time { return time.Now().Add(tt.ahead) })
+					v = build.NewTokens(keys, store.Builds, func() time.Time { return time.Now().Add(tt.ahead) })
 				}
 				b, err := v.Verify(ctx, tt.token())
 				if b != nil || !wharf.IsCode(err, wharf.Unauthenticated) {

@@ -32,7 +32,10 @@ type WorkerStore interface {
 	ReleaseBuild(ctx context.Context, uuid, worker string) error
 	// AppendBuildLogs returns Conflict when worker no longer holds the build.
 	AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error
-	ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error)
+	// ExpireBuildLeases takes back every build whose worker's lease lapsed:
+	// queued again while retries remain, else ended in internalerror with
+	// its Build.EndEntry.
+	ExpireBuildLeases(ctx context.Context) (requeued, expired int, err error)
 }
 
 // Job is one build as an executor sees it: an unpacked context, the
@@ -182,20 +185,8 @@ func (w *Worker) clientMessage(err error, log *slog.Logger) string {
 	return strings.ReplaceAll(err.Error(), w.ScratchDir+string(filepath.Separator), "")
 }
 
-// endEntry is the action-log entry of b's end: build_success, or
-// build_failure with errMsg.
-func endEntry(b *wharf.Build, success bool, errMsg string) wharf.LogEntry {
-	kind := "build_success"
-	meta := map[string]any{"build_id": b.UUID, "docker_tags": b.Job.DockerTags, "repo": b.Repository.Name,
-		"namespace": b.Repository.Namespace, "manual_user": b.Job.ManualUser}
-	if !success {
-		kind, meta["error"] = "build_failure", errMsg
-	}
-	return (*wharf.Caller)(nil).Entry(kind, &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
-}
-
 func (w *Worker) finish(ctx context.Context, b *wharf.Build, phase, errMsg string, log *slog.Logger) {
-	entry := endEntry(b, phase == wharf.PhaseComplete, errMsg)
+	entry := b.EndEntry(phase == wharf.PhaseComplete, errMsg)
 	err := w.Store.FinishBuild(context.WithoutCancel(ctx), b.UUID, w.Name, phase, errMsg, entry)
 	if err != nil {
 		log.Warn("recording the end of a build", slog.Any("err", err))
@@ -360,11 +351,9 @@ func (w *Worker) fetch(ctx context.Context, url string) (io.ReadCloser, error) {
 }
 
 // Reap takes back builds whose worker stopped renewing its lease (see
-// db ExpireBuildLeases); it is a periodic job.
+// WorkerStore.ExpireBuildLeases); it is a periodic job.
 func Reap(ctx context.Context, store WorkerStore, logger *slog.Logger) error {
-	requeued, expired, err := store.ExpireBuildLeases(ctx, func(b *wharf.Build) []wharf.LogEntry {
-		return []wharf.LogEntry{endEntry(b, false, "The build worker stopped responding and the build has no retries left")}
-	})
+	requeued, expired, err := store.ExpireBuildLeases(ctx)
 	if requeued+expired > 0 {
 		logger.Info("took back builds of unresponsive workers", slog.Int("requeued", requeued), slog.Int("expired", expired))
 	}

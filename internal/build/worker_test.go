@@ -48,11 +48,14 @@ const lease = 300 * time.Millisecond
 func newWorkerFixture(t *testing.T, store *db.DB) *workerFixture {
 	t.Helper()
 	f := newFixture(t, store)
-	tokens := build.NewTokens(instanceKeys(t, store, "secret"), store, time.Now)
+	tokens := build.NewTokens(instanceKeys(t, store, "secret"), store.Builds, time.Now)
 	reg, err := url.Parse("http://127.0.0.1:1")
 	must(t, err)
 	exec := &fakeExec{run: func(context.Context, *build.Job) error { return errors.New("no executor set") }}
-	w := &build.Worker{Store: store, Requesters: access.New(store, identity.Policy{}), Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
+	w := &build.Worker{Store: store.Builds, Requesters: access.New(struct {
+		*db.Accounts
+		*db.Registry
+	}{store.Accounts, store.Registry}, identity.Policy{}), Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
 		Registry: build.RegistryEndpoint{URL: reg, ServerHostname: serverHostname}, Name: "test-worker/0", ScratchDir: t.TempDir(),
 		Timeout: time.Minute, MaxBytes: 1 << 20, Lease: lease, Poll: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	return &workerFixture{fixture: f, tokens: tokens, exec: exec, w: w}
@@ -66,7 +69,7 @@ func (wf *workerFixture) queue(req build.Request, archive []byte) *wharf.Build {
 		req.FileID = &wf.upload(archive).UUID
 	}
 	b := wf.start(req)
-	claimed, err := wf.store.ClaimBuild(context.Background(), wf.w.Name, wf.w.Lease)
+	claimed, err := wf.store.Builds.ClaimBuild(context.Background(), wf.w.Name, wf.w.Lease)
 	must(wf.t, err)
 	if claimed == nil || claimed.UUID != b.UUID {
 		wf.t.Fatalf("claimed %+v, want %s", claimed, b.UUID)
@@ -397,14 +400,12 @@ func TestRunBuildRequesterGone(t *testing.T) {
 		revoke func(t *testing.T, store *db.DB, alice *wharf.Account)
 	}{
 		{"disabled", func(t *testing.T, store *db.DB, alice *wharf.Account) {
-			_, err := store.UpdateAccount(context.Background(), alice.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.Enabled = false
-				return nil, nil
-			})
-			must(t, err)
+			disabled := *alice
+			disabled.Enabled = false
+			must(t, store.Accounts.UpdateAccount(context.Background(), alice, &disabled))
 		}},
 		{"deleted", func(t *testing.T, store *db.DB, alice *wharf.Account) {
-			must(t, store.DeleteAccount(context.Background(), alice.ID))
+			must(t, store.Accounts.DeleteAccount(context.Background(), alice.ID))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -456,7 +457,7 @@ func TestRunBuildShutdown(t *testing.T) {
 				got.Phase, got.Worker, got.RetriesRemaining, got.CompletedAt, build.RetriesPerBuild)
 		}
 		wf.wantScratchEmpty()
-		next, err := store.ClaimBuild(context.Background(), "next-worker", time.Minute)
+		next, err := store.Builds.ClaimBuild(context.Background(), "next-worker", time.Minute)
 		must(t, err)
 		if next == nil || next.UUID != b.UUID {
 			t.Fatalf("the given-back build was not claimable: %+v", next)
@@ -474,7 +475,7 @@ func TestReap(t *testing.T) {
 		live := f.start(build.Request{FileID: &file.UUID})
 		claimAs := func(worker string, lease time.Duration, want string) {
 			t.Helper()
-			b, err := store.ClaimBuild(ctx, worker, lease)
+			b, err := store.Builds.ClaimBuild(ctx, worker, lease)
 			must(t, err)
 			if b == nil || b.UUID != want {
 				t.Fatalf("%s claimed %+v, want %s", worker, b, want)
@@ -486,7 +487,7 @@ func TestReap(t *testing.T) {
 
 		for retries := build.RetriesPerBuild - 1; retries > 0; retries-- {
 			t.Run(fmt.Sprintf("requeued-with-%d-retries", retries), func(t *testing.T) {
-				must(t, build.Reap(ctx, store, logger))
+				must(t, build.Reap(ctx, store.Builds, logger))
 				got := f.load(dead.UUID)
 				if got.Phase != wharf.PhaseWaiting || got.Worker != "" || !got.LeaseUntil.IsZero() || got.RetriesRemaining != retries || got.Error != "" {
 					t.Fatalf("lapsed build: %s held by %q until %v, %d retries, error %q", got.Phase, got.Worker, got.LeaseUntil, got.RetriesRemaining, got.Error)
@@ -500,7 +501,7 @@ func TestReap(t *testing.T) {
 			})
 		}
 		t.Run("expired", func(t *testing.T) {
-			must(t, build.Reap(ctx, store, logger))
+			must(t, build.Reap(ctx, store.Builds, logger))
 			got := f.load(dead.UUID)
 			const msg = "The build worker stopped responding and the build has no retries left"
 			if got.Phase != wharf.PhaseInternalError || got.Error != msg || got.CompletedAt.IsZero() {
@@ -557,7 +558,7 @@ func TestWorkerRun(t *testing.T) {
 
 // slowLogStore delays writing the build-log batch holding marker.
 type slowLogStore struct {
-	*db.DB
+	*db.Builds
 	marker string
 }
 
@@ -567,7 +568,7 @@ func (s slowLogStore) AppendBuildLogs(ctx context.Context, id int64, worker stri
 			time.Sleep(time.Second)
 		}
 	}
-	return s.DB.AppendBuildLogs(ctx, id, worker, entries...)
+	return s.Builds.AppendBuildLogs(ctx, id, worker, entries...)
 }
 
 // TestRunBuildLogOrder: lines logged before a phase change come before it
@@ -575,7 +576,7 @@ func (s slowLogStore) AppendBuildLogs(ctx context.Context, id int64, worker stri
 func TestRunBuildLogOrder(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		wf := newWorkerFixture(t, store)
-		wf.w.Store = slowLogStore{DB: store, marker: "before building"}
+		wf.w.Store = slowLogStore{Builds: store.Builds, marker: "before building"}
 		b := wf.queue(build.Request{}, tarGz(t, "Dockerfile", "FROM scratch\n"))
 		wf.exec.run = func(ctx context.Context, job *build.Job) error {
 			job.Log.Output("before building")

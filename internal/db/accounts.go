@@ -10,10 +10,14 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Accounts stores users, organizations and robots with their teams,
+// sessions and credential epochs, and answers every credential lookup a
+// login makes (see accounts.go, robots.go, teams.go, sessions.go,
+// epochs.go; AccessTokenByName in oauth.go).
+type Accounts struct{ *base }
+
 const accountColumns = `id, name, kind, email, password_hash, enabled, verified, superuser,
 	tag_expiration_s, invoice_email, invoice_email_address, created_at`
-
-type rowScanner interface{ Scan(dest ...any) error }
 
 func scanAccount(row rowScanner) (*wharf.Account, error) {
 	var a wharf.Account
@@ -43,25 +47,18 @@ func accountBy(ctx context.Context, q querier, where string, arg any) (*wharf.Ac
 	return a, nil
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // AccountByName returns the account (of any kind) named name. NotFound if none.
-func (db *DB) AccountByName(ctx context.Context, name string) (*wharf.Account, error) {
+func (db *Accounts) AccountByName(ctx context.Context, name string) (*wharf.Account, error) {
 	return accountBy(ctx, db.sql, `name = $1`, name)
 }
 
 // AccountByID returns the account with the given id. NotFound if none.
-func (db *DB) AccountByID(ctx context.Context, id int64) (*wharf.Account, error) {
+func (db *Accounts) AccountByID(ctx context.Context, id int64) (*wharf.Account, error) {
 	return accountBy(ctx, db.sql, `id = $1`, id)
 }
 
 // CountAccounts returns how many accounts of any kind exist.
-func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
+func (db *Accounts) CountAccounts(ctx context.Context) (int64, error) {
 	var n int64
 	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM account`).Scan(&n); err != nil {
 		return 0, wharf.Wrap(err, "count accounts")
@@ -71,7 +68,7 @@ func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
 
 // ListAccounts returns accounts matching page, ordered by id. It fetches
 // Limit+1 rows so that the caller can tell whether another page follows.
-func (db *DB) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error) {
+func (db *Accounts) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*wharf.Account, error) {
 	query := `SELECT ` + accountColumns + ` FROM account WHERE kind = $1 AND id >= $2`
 	if page.EnabledOnly {
 		query += ` AND enabled = TRUE`
@@ -100,7 +97,7 @@ func (db *DB) ListAccounts(ctx context.Context, page wharf.AccountPage) ([]*whar
 
 // SearchAccounts returns up to limit accounts whose name starts with prefix,
 // of the given kinds, by name.
-func (db *DB) SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error) {
+func (db *Accounts) SearchAccounts(ctx context.Context, prefix string, kinds []wharf.AccountKind, limit int) ([]*wharf.Account, error) {
 	if len(kinds) == 0 {
 		return nil, nil
 	}
@@ -135,7 +132,7 @@ func escapeLike(s string) string {
 // CreateAccount inserts a (and, for an organization, its owners team with
 // owner as the only member), then writes entries, in one transaction. The
 // name and e-mail must be free: otherwise Invalid with Quay's message.
-func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error {
+func (db *Accounts) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.Account, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkNameFree(ctx, tx, a.Name, 0); err != nil {
 			return err
@@ -147,7 +144,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *wharf.Account, owner *wharf.
 	})
 }
 
-func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Account, entries []wharf.LogEntry) error {
+func (db *Accounts) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Account, entries []wharf.LogEntry) error {
 	a.CreatedAt = db.now().UTC().Truncate(1e3)
 	err := tx.QueryRowContext(ctx, `INSERT INTO account (name, kind, email, password_hash, enabled, verified, superuser,
 		tag_expiration_s, invoice_email, invoice_email_address, created_at)
@@ -173,50 +170,55 @@ func (db *DB) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wharf.Acc
 	return db.appendLogs(ctx, tx, entries)
 }
 
-// UpdateAccount loads the account named name inside a transaction, lets
-// change mutate it and name the log entries that describe the change, then
-// stores every mutable field and the entries together. NotFound if the
-// account does not exist; change's own error aborts everything.
+// UpdateAccount stores after, the account before as the caller changed it,
+// with entries, provided the account is still as the caller read it: every
+// field it writes must still hold before's value. Conflict
+// (wharf.ErrChanged) when one changed since; NotFound when the account is
+// gone; Invalid when after's name or e-mail is another account's.
 //
-// When the password hash changes, the account's sessions end; when the
-// account is disabled, its sessions and tokens stop working at lookup.
-func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error) {
-	var updated *wharf.Account
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := accountBy(ctx, tx, `name = $1`+db.forUpdate(), name)
-		if err != nil {
-			return err
-		}
-		after := *before
-		entries, err := change(&after)
-		if err != nil {
-			return err
-		}
+// What follows from the change is decided here from before and after, in
+// the same transaction: a new password hash ends the account's sessions, a
+// new name renames its robots, and a change to what registry tokens rest on
+// ends those issued before. A disabled account's sessions and tokens stop
+// working at lookup.
+func (db *Accounts) UpdateAccount(ctx context.Context, before, after *wharf.Account, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if after.Name != before.Name {
-			if err := checkNameFree(ctx, tx, after.Name, after.ID); err != nil {
+			if err := checkNameFree(ctx, tx, after.Name, before.ID); err != nil {
 				return err
 			}
 		}
 		if after.Email != before.Email {
-			if err := checkEmailFree(ctx, tx, after.Email, after.ID); err != nil {
+			if err := checkEmailFree(ctx, tx, after.Email, before.ID); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE account SET name = $1, kind = $2, email = $3, password_hash = $4,
-			enabled = $5, verified = $6, superuser = $7, tag_expiration_s = $8, invoice_email = $9,
-			invoice_email_address = $10 WHERE id = $11`,
+		res, err := tx.ExecContext(ctx, `UPDATE account SET name = $1, kind = $2, email = $3, password_hash = $4,
+			enabled = $5, verified = $6, superuser = $7, tag_expiration_s = $8, invoice_email = $9, invoice_email_address = $10
+			WHERE id = $11 AND name = $12 AND kind = $13 AND COALESCE(email, '') = $14 AND password_hash = $15
+			AND enabled = $16 AND verified = $17 AND superuser = $18 AND tag_expiration_s = $19 AND invoice_email = $20
+			AND COALESCE(invoice_email_address, '') = $21`,
 			after.Name, string(after.Kind), nullString(after.Email), after.PasswordHash, after.Enabled, after.Verified,
-			after.Superuser, after.TagExpirationS, after.InvoiceEmail, nullString(after.InvoiceEmailAddress), after.ID)
+			after.Superuser, after.TagExpirationS, after.InvoiceEmail, nullString(after.InvoiceEmailAddress),
+			before.ID, before.Name, string(before.Kind), before.Email, before.PasswordHash,
+			before.Enabled, before.Verified, before.Superuser, before.TagExpirationS, before.InvoiceEmail,
+			before.InvoiceEmailAddress)
 		if err != nil {
-			return translateAccountWrite(err, &after)
+			return translateAccountWrite(err, after)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := accountBy(ctx, tx, `id = $1`, before.ID); err != nil {
+				return err
+			}
+			return wharf.Changed("The account")
 		}
 		if after.PasswordHash != before.PasswordHash {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, after.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, before.ID); err != nil {
 				return wharf.Wrap(err, "end sessions")
 			}
 		}
 		if after.Name != before.Name {
-			if err := renameRobots(ctx, tx, after.ID, before.Name, after.Name); err != nil {
+			if err := renameRobots(ctx, tx, before.ID, before.Name, after.Name); err != nil {
 				return err
 			}
 		}
@@ -225,20 +227,18 @@ func (db *DB) UpdateAccount(ctx context.Context, name string, change func(a *wha
 			// Registry tokens rest on what changed: those issued before
 			// stop working (a rename also frees the old name for another
 			// namespace, which must not inherit them).
-			if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(after.ID)); err != nil {
+			if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(before.ID)); err != nil {
 				return err
 			}
 		}
-		updated = &after
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return updated, err
 }
 
 // DeleteAccount removes the account and everything it owns (sessions,
 // tokens, team memberships; for an organization its teams and OAuth
 // applications) together with entries. NotFound if it does not exist.
-func (db *DB) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+func (db *Accounts) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM account WHERE id = $1`, id)
 		if err != nil {
@@ -263,13 +263,6 @@ func renameRobots(ctx context.Context, tx *sql.Tx, nsID int64, oldName, newName 
 		WHERE kind = 'robot' AND id IN (SELECT account_id FROM robot WHERE namespace_id = $3)`,
 		newName, len(oldName)+1, nsID)
 	return wharf.Wrap(err, "rename robots")
-}
-
-func (db *DB) forUpdate() string {
-	if db.dialect == Postgres {
-		return ` FOR UPDATE`
-	}
-	return ""
 }
 
 func checkNameFree(ctx context.Context, tx *sql.Tx, name string, selfID int64) error {
@@ -318,7 +311,7 @@ func translateAccountWrite(err error, a *wharf.Account) error {
 // CreateFirstAccount is CreateAccount for the first-user bootstrap: it
 // refuses (Invalid) when any account exists, decided inside the same
 // transaction so that two racing bootstraps cannot both succeed.
-func (db *DB) CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error {
+func (db *Accounts) CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {
 			// Serialise bootstraps: READ COMMITTED alone would let two see an empty table.

@@ -11,6 +11,10 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Builds stores build requests, the build queue with its worker leases,
+// build logs and the user files that hold uploaded build contexts.
+type Builds struct{ *base }
+
 // The build queue lives in the build table itself (see migration 0006): a
 // build is queued while its phase is waiting; a worker claims it by writing
 // its name and a lease; every later write by the worker names the worker,
@@ -64,7 +68,7 @@ func scanBuild(row rowScanner) (*wharf.Build, error) {
 }
 
 // CreateUserFile records a file about to be uploaded.
-func (db *DB) CreateUserFile(ctx context.Context, f *wharf.UserFile) error {
+func (db *Builds) CreateUserFile(ctx context.Context, f *wharf.UserFile) error {
 	f.CreatedAt, f.Size = db.now().UTC(), -1
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO user_file (uuid, mime_type, storage_key, uploader_id, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, f.UUID, f.MimeType, f.StorageKey, nullID(f.UploaderID), micros(f.CreatedAt))
@@ -72,7 +76,7 @@ func (db *DB) CreateUserFile(ctx context.Context, f *wharf.UserFile) error {
 }
 
 // UserFile returns the user file uuid. NotFound if there is none.
-func (db *DB) UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error) {
+func (db *Builds) UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error) {
 	var f wharf.UserFile
 	var uploader, size, uploaded sql.NullInt64
 	var sum sql.NullString
@@ -95,7 +99,7 @@ func (db *DB) UserFile(ctx context.Context, uuid string) (*wharf.UserFile, error
 // CompleteUserFile records that uuid's content was stored at storageKey.
 // Conflict when the file was already uploaded: user files never change,
 // and of two concurrent uploads exactly one completes.
-func (db *DB) CompleteUserFile(ctx context.Context, uuid, storageKey string, size int64, sha256 string) error {
+func (db *Builds) CompleteUserFile(ctx context.Context, uuid, storageKey string, size int64, sha256 string) error {
 	res, err := db.sql.ExecContext(ctx, `UPDATE user_file SET storage_key = $1, size = $2, sha256 = $3, uploaded_at = $4
 		WHERE uuid = $5 AND size IS NULL`, storageKey, size, sha256, micros(db.now()), uuid)
 	if err != nil {
@@ -114,7 +118,7 @@ func (db *DB) CompleteUserFile(ctx context.Context, uuid, storageKey string, siz
 // action-log entries that describe the request. With maxQueued > 0 it
 // refuses (TooManyRequests) a build of a namespace that has that many
 // unfinished builds.
-func (db *DB) CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, entries ...wharf.LogEntry) error {
+func (db *Builds) CreateBuild(ctx context.Context, b *wharf.Build, maxQueued int, entries ...wharf.LogEntry) error {
 	job, err := json.Marshal(b.Job)
 	if err != nil {
 		return wharf.Wrap(err, "encode job config")
@@ -154,7 +158,7 @@ func phaseEntry(phase string) wharf.BuildLogEntry {
 }
 
 // BuildByUUID returns the build uuid. NotFound if there is none.
-func (db *DB) BuildByUUID(ctx context.Context, uuid string) (*wharf.Build, error) {
+func (db *Builds) BuildByUUID(ctx context.Context, uuid string) (*wharf.Build, error) {
 	b, err := scanBuild(db.sql.QueryRowContext(ctx, `SELECT `+buildColumns+buildFrom+`WHERE b.uuid = $1`, uuid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBuildNotFound
@@ -164,7 +168,7 @@ func (db *DB) BuildByUUID(ctx context.Context, uuid string) (*wharf.Build, error
 
 // ListBuilds returns up to limit builds of a repository, newest first,
 // started at or after since (zero: any time).
-func (db *DB) ListBuilds(ctx context.Context, repositoryID int64, limit int, since time.Time) ([]*wharf.Build, error) {
+func (db *Builds) ListBuilds(ctx context.Context, repositoryID int64, limit int, since time.Time) ([]*wharf.Build, error) {
 	var from int64
 	if !since.IsZero() {
 		from = micros(since)
@@ -188,7 +192,7 @@ func (db *DB) ListBuilds(ctx context.Context, repositoryID int64, limit int, sin
 
 // RepositoryOfResource returns the repository that the user file uuid was
 // last built in. NotFound if no build used it.
-func (db *DB) RepositoryOfResource(ctx context.Context, uuid string) (*wharf.Repository, error) {
+func (db *Builds) RepositoryOfResource(ctx context.Context, uuid string) (*wharf.Repository, error) {
 	r, err := scanRepository(db.sql.QueryRowContext(ctx, `SELECT `+repositoryColumns+buildFrom+`
 		WHERE b.resource_key = $1 ORDER BY b.id DESC LIMIT 1`, uuid))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -201,7 +205,7 @@ func (db *DB) RepositoryOfResource(ctx context.Context, uuid string) (*wharf.Rep
 // moves it to build-scheduled, using up one retry. It returns nil when no
 // build waits. Exactly one of several concurrent callers gets each build:
 // SQLite serialises writers; PostgreSQL skips rows another claim has locked.
-func (db *DB) ClaimBuild(ctx context.Context, worker string, lease time.Duration) (*wharf.Build, error) {
+func (db *Builds) ClaimBuild(ctx context.Context, worker string, lease time.Duration) (*wharf.Build, error) {
 	pick := `SELECT id FROM build WHERE phase = 'waiting' AND retries_remaining > 0 ORDER BY id LIMIT 1`
 	// Idle workers poll: a plain read first keeps them from taking
 	// SQLite's write lock (or a PostgreSQL row lock) when nothing waits.
@@ -245,7 +249,7 @@ func (db *DB) ClaimBuild(ctx context.Context, worker string, lease time.Duration
 // RenewBuildLease extends worker's lease on build uuid to now+lease.
 // Conflict when the worker no longer holds the build (its lease lapsed and
 // the build was requeued, or the build was cancelled): it must stop.
-func (db *DB) RenewBuildLease(ctx context.Context, uuid, worker string, lease time.Duration) error {
+func (db *Builds) RenewBuildLease(ctx context.Context, uuid, worker string, lease time.Duration) error {
 	now, err := db.leaseNow(ctx, db.sql)
 	if err != nil {
 		return err
@@ -265,7 +269,7 @@ func (db *DB) RenewBuildLease(ctx context.Context, uuid, worker string, lease ti
 // SetBuildPhase moves worker's build uuid to phase (not a terminal one)
 // and logs the change. Conflict when the worker no longer holds the build
 // or the build may no longer change (cancelled, finished).
-func (db *DB) SetBuildPhase(ctx context.Context, uuid, worker, phase string) error {
+func (db *Builds) SetBuildPhase(ctx context.Context, uuid, worker, phase string) error {
 	if wharf.TerminalPhase(phase) || phase == wharf.PhaseWaiting {
 		return wharf.Wrap(fmt.Errorf("phase %q is not a running phase", phase), "set build phase")
 	}
@@ -287,7 +291,7 @@ func (db *DB) SetBuildPhase(ctx context.Context, uuid, worker, phase string) err
 // FinishBuild ends worker's build uuid in a terminal phase with its error
 // text (empty on success), logging the phase, the error and entries.
 // Conflict when the worker no longer holds the build.
-func (db *DB) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg string, entries ...wharf.LogEntry) error {
+func (db *Builds) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg string, entries ...wharf.LogEntry) error {
 	if !wharf.TerminalPhase(phase) {
 		return wharf.Wrap(fmt.Errorf("phase %q is not terminal", phase), "finish build")
 	}
@@ -317,7 +321,7 @@ func (db *DB) FinishBuild(ctx context.Context, uuid, worker, phase, errMsg strin
 // ReleaseBuild puts worker's build uuid back in the queue (a worker shutting
 // down), giving back the retry its claim used. Conflict when the worker no
 // longer holds the build.
-func (db *DB) ReleaseBuild(ctx context.Context, uuid, worker string) error {
+func (db *Builds) ReleaseBuild(ctx context.Context, uuid, worker string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE build SET phase = 'waiting', phase_changed_at = $1, worker = NULL,
@@ -337,7 +341,7 @@ func (db *DB) ReleaseBuild(ctx context.Context, uuid, worker string) error {
 
 // CancelBuild cancels build uuid if it has not started pushing, logging
 // entries. It reports false when the build is pushing or over.
-func (db *DB) CancelBuild(ctx context.Context, uuid string, entries ...wharf.LogEntry) (bool, error) {
+func (db *Builds) CancelBuild(ctx context.Context, uuid string, entries ...wharf.LogEntry) (bool, error) {
 	cancelled := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
@@ -362,9 +366,9 @@ func (db *DB) CancelBuild(ctx context.Context, uuid string, entries ...wharf.Log
 
 // ExpireBuildLeases takes back every running build whose worker's lease
 // lapsed: it waits again while retries remain, else it ends in
-// internalerror with failed's action-log entries. It returns how many
-// builds went each way.
-func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) []wharf.LogEntry) (requeued, expired int, err error) {
+// internalerror, logged as the build's failure (wharf.Build.EndEntry). It
+// returns how many builds went each way.
+func (db *Builds) ExpireBuildLeases(ctx context.Context) (requeued, expired int, err error) {
 	clock, err := db.leaseNow(ctx, db.sql)
 	if err != nil {
 		return 0, 0, err
@@ -411,7 +415,7 @@ func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) [
 				return err
 			}
 			if next == wharf.PhaseInternalError {
-				return db.appendLogs(ctx, tx, failed(b))
+				return db.appendLogs(ctx, tx, []wharf.LogEntry{b.EndEntry(false, msg)})
 			}
 			return nil
 		})
@@ -432,20 +436,20 @@ func (db *DB) ExpireBuildLeases(ctx context.Context, failed func(*wharf.Build) [
 // passes its name: once it no longer holds the build (cancelled, taken
 // over) its lines are refused with Conflict, so they never land after the
 // build's end or in a retry's log.
-func (db *DB) AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error {
+func (db *Builds) AppendBuildLogs(ctx context.Context, id int64, worker string, entries ...wharf.BuildLogEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendWorkerLogs(ctx, tx, id, worker, entries...) })
 }
 
-func (db *DB) appendBuildLogs(ctx context.Context, tx *sql.Tx, id int64, entries ...wharf.BuildLogEntry) error {
+func (db *Builds) appendBuildLogs(ctx context.Context, tx *sql.Tx, id int64, entries ...wharf.BuildLogEntry) error {
 	return db.appendWorkerLogs(ctx, tx, id, "", entries...)
 }
 
 // appendWorkerLogs appends entries to build id's log if worker ("" = any)
 // holds the build.
-func (db *DB) appendWorkerLogs(ctx context.Context, tx *sql.Tx, id int64, worker string, entries ...wharf.BuildLogEntry) error {
+func (db *Builds) appendWorkerLogs(ctx context.Context, tx *sql.Tx, id int64, worker string, entries ...wharf.BuildLogEntry) error {
 	// The counter on the build row numbers entries; updating it first
 	// locks the row, so concurrent appenders (a worker and a cancel) queue,
 	// and the holder check sees the state the lock protects.
@@ -483,7 +487,7 @@ func (db *DB) appendWorkerLogs(ctx context.Context, tx *sql.Tx, id int64, worker
 // are returned the total is start plus their number: counted separately,
 // a worker appending in between could make the total smaller than what
 // the client was given.
-func (db *DB) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.BuildLogEntry, error) {
+func (db *Builds) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.BuildLogEntry, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT entry FROM build_log WHERE build_id = $1 AND seq >= $2 ORDER BY seq`, id, start)
 	if err != nil {
 		return 0, nil, wharf.Wrap(err, "read build log")
@@ -514,7 +518,7 @@ func (db *DB) BuildLogs(ctx context.Context, id int64, start int) (int, []wharf.
 
 // UnusedUserFiles returns up to limit user files created before cutoff
 // that no build uses: uploads abandoned before a build was requested.
-func (db *DB) UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error) {
+func (db *Builds) UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) ([]wharf.UserFile, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT uuid, storage_key FROM user_file f WHERE created_at < $1
 		AND NOT EXISTS (SELECT 1 FROM build b WHERE b.resource_key = f.uuid) ORDER BY created_at LIMIT $2`, micros(cutoff), limit)
 	if err != nil {
@@ -534,7 +538,7 @@ func (db *DB) UnusedUserFiles(ctx context.Context, cutoff time.Time, limit int) 
 
 // DeleteUnusedUserFile removes user file uuid's row unless a build uses it
 // by now, and reports whether it did.
-func (db *DB) DeleteUnusedUserFile(ctx context.Context, uuid string) (bool, error) {
+func (db *Builds) DeleteUnusedUserFile(ctx context.Context, uuid string) (bool, error) {
 	res, err := db.sql.ExecContext(ctx, `DELETE FROM user_file WHERE uuid = $1
 		AND NOT EXISTS (SELECT 1 FROM build b WHERE b.resource_key = $1)`, uuid)
 	if err != nil {

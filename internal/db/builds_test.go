@@ -27,13 +27,13 @@ func newBuildFixture(t *testing.T, store *db.DB) *buildFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &buildFixture{t: t, store: store, alice: newUser("alice", "alice@example.com")}
-	must(t, store.CreateAccount(ctx, f.alice, nil))
+	must(t, store.Accounts.CreateAccount(ctx, f.alice, nil))
 	f.robot = &wharf.Robot{Account: &wharf.Account{Name: "alice+builder", Kind: wharf.KindRobot, Enabled: true, Verified: true},
 		NamespaceID: f.alice.ID, Token: "token"}
-	must(t, store.CreateRobot(ctx, f.robot))
+	must(t, store.Accounts.CreateRobot(ctx, f.robot))
 	repo := func(name string) *wharf.Repository {
-		must(t, store.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: name, Visibility: wharf.Private}))
-		r, err := store.RepositoryByName(ctx, "alice", name) // at the stored precision
+		must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: name, Visibility: wharf.Private}))
+		r, err := store.Registry.RepositoryByName(ctx, "alice", name) // at the stored precision
 		must(t, err)
 		return r
 	}
@@ -46,7 +46,7 @@ func (f *buildFixture) create(uuid string, retries int) *wharf.Build {
 	f.t.Helper()
 	b := &wharf.Build{UUID: uuid, Repository: *f.repo, DisplayName: uuid, RetriesRemaining: retries,
 		Job: wharf.BuildJob{DockerTags: []string{"latest"}, BuildSubdir: "Dockerfile"}}
-	must(f.t, f.store.CreateBuild(context.Background(), b, 0))
+	must(f.t, f.store.Builds.CreateBuild(context.Background(), b, 0))
 	return b
 }
 
@@ -59,16 +59,16 @@ func (f *buildFixture) moveTo(uuid, worker, phase string) {
 	case wharf.PhaseWaiting:
 		return
 	case wharf.PhaseCancelled:
-		ok, err := f.store.CancelBuild(ctx, uuid)
+		ok, err := f.store.Builds.CancelBuild(ctx, uuid)
 		failIf(f.t, err != nil || !ok, "cancel: %v, %v", ok, err)
 		return
 	}
 	claimBuild(f.t, f.store, worker, time.Minute, uuid)
 	switch {
 	case wharf.TerminalPhase(phase):
-		must(f.t, f.store.FinishBuild(ctx, uuid, worker, phase, "failed"))
+		must(f.t, f.store.Builds.FinishBuild(ctx, uuid, worker, phase, "failed"))
 	case phase != wharf.PhaseScheduled:
-		must(f.t, f.store.SetBuildPhase(ctx, uuid, worker, phase))
+		must(f.t, f.store.Builds.SetBuildPhase(ctx, uuid, worker, phase))
 	}
 	got := loadBuild(f.t, f.store, uuid).Phase
 	failIf(f.t, got != phase, "build is %s, want %s", got, phase)
@@ -77,7 +77,7 @@ func (f *buildFixture) moveTo(uuid, worker, phase string) {
 // claimBuild claims a build and checks it is want ("": none).
 func claimBuild(t *testing.T, store *db.DB, worker string, lease time.Duration, want string) *wharf.Build {
 	t.Helper()
-	b, err := store.ClaimBuild(context.Background(), worker, lease)
+	b, err := store.Builds.ClaimBuild(context.Background(), worker, lease)
 	must(t, err)
 	got := ""
 	if b != nil {
@@ -89,7 +89,7 @@ func claimBuild(t *testing.T, store *db.DB, worker string, lease time.Duration, 
 
 func loadBuild(t *testing.T, store *db.DB, uuid string) *wharf.Build {
 	t.Helper()
-	b, err := store.BuildByUUID(context.Background(), uuid)
+	b, err := store.Builds.BuildByUUID(context.Background(), uuid)
 	must(t, err)
 	return b
 }
@@ -97,7 +97,7 @@ func loadBuild(t *testing.T, store *db.DB, uuid string) *wharf.Build {
 // buildLog returns build id's whole log, checking the total matches.
 func buildLog(t *testing.T, store *db.DB, id int64) []wharf.BuildLogEntry {
 	t.Helper()
-	total, entries, err := store.BuildLogs(context.Background(), id, 0)
+	total, entries, err := store.Builds.BuildLogs(context.Background(), id, 0)
 	must(t, err)
 	failIf(t, total != len(entries), "build log total %d, but %d entries from 0", total, len(entries))
 	return entries
@@ -114,7 +114,7 @@ func phaseLog(phase string) wharf.BuildLogEntry {
 
 func actionLogs(t *testing.T, store *db.DB) []wharf.LogEntry { // newest first
 	t.Helper()
-	logs, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	logs, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	must(t, err)
 	return logs
 }
@@ -176,9 +176,9 @@ func TestBuildUserFiles(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				uuid, before := "file-"+name, time.Now()
 				file := &wharf.UserFile{UUID: uuid, MimeType: "application/x-tar", StorageKey: "userfiles/" + uuid, UploaderID: uploader}
-				must(t, store.CreateUserFile(ctx, file))
+				must(t, store.Builds.CreateUserFile(ctx, file))
 				between(t, "created_at", file.CreatedAt, before, time.Now())
-				got, err := store.UserFile(ctx, uuid)
+				got, err := store.Builds.UserFile(ctx, uuid)
 				must(t, err)
 				want := wharf.UserFile{UUID: uuid, MimeType: "application/x-tar", StorageKey: "userfiles/" + uuid,
 					UploaderID: uploader, CreatedAt: file.CreatedAt.Truncate(time.Microsecond), Size: -1}
@@ -186,23 +186,23 @@ func TestBuildUserFiles(t *testing.T) {
 				noDiff(t, "stored file", want, *got)
 
 				sum, before := fmt.Sprintf("%064x", 42), time.Now()
-				must(t, store.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".1", 42, sum))
+				must(t, store.Builds.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".1", 42, sum))
 				after := time.Now()
-				got, err = store.UserFile(ctx, uuid)
+				got, err = store.Builds.UserFile(ctx, uuid)
 				must(t, err)
 				failIf(t, got.Size != 42 || got.SHA256 != sum || got.StorageKey != "userfiles/"+uuid+".1",
 					"completed file: size %d sha %q key %q", got.Size, got.SHA256, got.StorageKey)
 				between(t, "uploaded_at", got.UploadedAt, before, after)
 
-				wantConflict(t, "second completion", store.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".2", 7, fmt.Sprintf("%064x", 7)))
-				again, _ := store.UserFile(ctx, uuid)
+				wantConflict(t, "second completion", store.Builds.CompleteUserFile(ctx, uuid, "userfiles/"+uuid+".2", 7, fmt.Sprintf("%064x", 7)))
+				again, _ := store.Builds.UserFile(ctx, uuid)
 				failIf(t, again.Size != 42 || again.SHA256 != sum || again.StorageKey != got.StorageKey || !again.UploadedAt.Equal(got.UploadedAt),
 					"a refused completion changed the file: %+v", again)
 			})
 		}
 		t.Run("unknown", func(t *testing.T) {
-			wantNotFound(t, "unknown", errOf(store.UserFile(ctx, "nope")))
-			wantNotFound(t, "completing an unknown file", store.CompleteUserFile(ctx, "nope", "userfiles/nope.1", 1, "x"))
+			wantNotFound(t, "unknown", errOf(store.Builds.UserFile(ctx, "nope")))
+			wantNotFound(t, "completing an unknown file", store.Builds.CompleteUserFile(ctx, "nope", "userfiles/nope.1", 1, "x"))
 		})
 	})
 }
@@ -212,8 +212,8 @@ func TestBuildCreateAndList(t *testing.T) {
 		ctx := context.Background()
 		f := newBuildFixture(t, store)
 		file := &wharf.UserFile{UUID: "ctx-file", MimeType: "application/x-tar", StorageKey: "userfiles/ctx-file"}
-		must(t, store.CreateUserFile(ctx, file))
-		wantNotFound(t, "unused file", errOf(store.RepositoryOfResource(ctx, file.UUID)))
+		must(t, store.Builds.CreateUserFile(ctx, file))
+		wantNotFound(t, "unused file", errOf(store.Builds.RepositoryOfResource(ctx, file.UUID)))
 		manual, archive := "alice", "https://example.com/ctx.tar.gz"
 		tests := []struct {
 			name      string
@@ -232,7 +232,7 @@ func TestBuildCreateAndList(t *testing.T) {
 			time.Sleep(2 * time.Millisecond) // distinct start times for the since filter
 			t.Run(tt.name, func(t *testing.T) {
 				actions := len(actionLogs(t, store))
-				must(t, store.CreateBuild(ctx, tt.b, 0, wharf.LogEntry{Kind: "build_dockerfile",
+				must(t, store.Builds.CreateBuild(ctx, tt.b, 0, wharf.LogEntry{Kind: "build_dockerfile",
 					Account: wharf.LogParty{ID: f.alice.ID, Name: "alice"}, Metadata: map[string]any{"build_uuid": tt.b.UUID}}))
 				failIf(t, tt.b.ID == 0 || tt.b.Phase != wharf.PhaseWaiting, "created build: id %d phase %q", tt.b.ID, tt.b.Phase)
 				want := *tt.b
@@ -243,15 +243,15 @@ func TestBuildCreateAndList(t *testing.T) {
 				wantAction(t, store, actions, "build_dockerfile", "build_uuid", tt.b.UUID)
 			})
 		}
-		wantNotFound(t, "unknown build", errOf(store.BuildByUUID(ctx, "nope")))
-		repo, err := store.RepositoryOfResource(ctx, file.UUID)
+		wantNotFound(t, "unknown build", errOf(store.Builds.BuildByUUID(ctx, "nope")))
+		repo, err := store.Builds.RepositoryOfResource(ctx, file.UUID)
 		failIf(t, err != nil || repo.ID != f.repo.ID || repo.Namespace != "alice", "repository of resource: %+v, %v", repo, err)
 		other := &wharf.Build{UUID: "b-other", Repository: *f.other, DisplayName: "other", ResourceKey: file.UUID, RetriesRemaining: 1}
-		must(t, store.CreateBuild(ctx, other, 0))
-		repo, err = store.RepositoryOfResource(ctx, file.UUID)
+		must(t, store.Builds.CreateBuild(ctx, other, 0))
+		repo, err = store.Builds.RepositoryOfResource(ctx, file.UUID)
 		failIf(t, err != nil || repo.ID != f.other.ID || repo.Name != "other",
 			"repository of resource after a rebuild elsewhere: %+v, %v; want alice/other", repo, err)
-		wantNotFound(t, "unknown resource", errOf(store.RepositoryOfResource(ctx, "nope")))
+		wantNotFound(t, "unknown resource", errOf(store.Builds.RepositoryOfResource(ctx, "nope")))
 
 		lists := []struct {
 			name  string
@@ -268,7 +268,7 @@ func TestBuildCreateAndList(t *testing.T) {
 		}
 		for _, tt := range lists {
 			t.Run("list-"+tt.name, func(t *testing.T) {
-				builds, err := store.ListBuilds(ctx, tt.repo, tt.limit, tt.since)
+				builds, err := store.Builds.ListBuilds(ctx, tt.repo, tt.limit, tt.since)
 				must(t, err)
 				got := []string{}
 				for _, b := range builds {
@@ -328,7 +328,7 @@ func TestBuildClaimExactlyOnce(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				for {
-					b, err := store.ClaimBuild(ctx, name, time.Minute)
+					b, err := store.Builds.ClaimBuild(ctx, name, time.Minute)
 					if err != nil || b == nil {
 						errs <- err
 						return
@@ -371,15 +371,15 @@ func TestBuildLeaseAndPhase(t *testing.T) {
 
 		t.Run("renew", func(t *testing.T) {
 			before := time.Now()
-			must(t, store.RenewBuildLease(ctx, "b1", "w1", time.Hour))
+			must(t, store.Builds.RenewBuildLease(ctx, "b1", "w1", time.Hour))
 			after := time.Now()
 			got := loadBuild(t, store, "b1")
 			between(t, "lease_until", got.LeaseUntil, before.Add(time.Hour), after.Add(time.Hour))
 			between(t, "heartbeat", got.Heartbeat, before, after)
 			for _, worker := range []string{"w2", ""} {
-				wantConflict(t, "renew by "+worker, store.RenewBuildLease(ctx, "b1", worker, 2*time.Hour))
+				wantConflict(t, "renew by "+worker, store.Builds.RenewBuildLease(ctx, "b1", worker, 2*time.Hour))
 			}
-			wantConflict(t, "renew unknown", store.RenewBuildLease(ctx, "nope", "w1", time.Hour))
+			wantConflict(t, "renew unknown", store.Builds.RenewBuildLease(ctx, "nope", "w1", time.Hour))
 			again := loadBuild(t, store, "b1")
 			failIf(t, !again.LeaseUntil.Equal(got.LeaseUntil) || again.Worker != "w1",
 				"a refused renewal changed the lease: %v held by %q", again.LeaseUntil, again.Worker)
@@ -389,7 +389,7 @@ func TestBuildLeaseAndPhase(t *testing.T) {
 		for _, phase := range []string{wharf.PhaseUnpacking, wharf.PhasePulling, wharf.PhaseBuilding, wharf.PhasePushing} {
 			t.Run("phase-"+phase, func(t *testing.T) {
 				before := time.Now()
-				must(t, store.SetBuildPhase(ctx, "b1", "w1", phase))
+				must(t, store.Builds.SetBuildPhase(ctx, "b1", "w1", phase))
 				got := loadBuild(t, store, "b1")
 				failIf(t, got.Phase != phase || got.Worker != "w1", "phase %q worker %q, want %q w1", got.Phase, got.Worker, phase)
 				between(t, "phase_changed_at", got.PhaseChangedAt, before, time.Now())
@@ -398,7 +398,7 @@ func TestBuildLeaseAndPhase(t *testing.T) {
 			})
 		}
 		t.Run("phase-by-other", func(t *testing.T) {
-			wantConflict(t, "set phase", store.SetBuildPhase(ctx, "b1", "w2", wharf.PhaseBuilding))
+			wantConflict(t, "set phase", store.Builds.SetBuildPhase(ctx, "b1", "w2", wharf.PhaseBuilding))
 			got := loadBuild(t, store, "b1")
 			failIf(t, got.Phase != wharf.PhasePushing, "a refused phase change moved the build to %s", got.Phase)
 			wantLog(t, store, b.ID, want...)
@@ -425,7 +425,7 @@ func TestBuildCancel(t *testing.T) {
 				b := f.create(uuid, 1)
 				f.moveTo(uuid, worker, tt.phase)
 				before, logs, actions := loadBuild(t, store, uuid), buildLog(t, store, b.ID), len(actionLogs(t, store))
-				ok, err := store.CancelBuild(ctx, uuid, wharf.LogEntry{Kind: "build_cancel", Metadata: map[string]any{"build_uuid": uuid}})
+				ok, err := store.Builds.CancelBuild(ctx, uuid, wharf.LogEntry{Kind: "build_cancel", Metadata: map[string]any{"build_uuid": uuid}})
 				failIf(t, err != nil || ok != tt.want, "cancel: %v, %v; want %v", ok, err, tt.want)
 				got := loadBuild(t, store, uuid)
 				if !tt.want {
@@ -440,14 +440,14 @@ func TestBuildCancel(t *testing.T) {
 				wantLog(t, store, b.ID, append(logs, phaseLog(wharf.PhaseCancelled))...)
 				wantAction(t, store, actions, "build_cancel", "build_uuid", uuid)
 				if before.Worker != "" { // the former holder may write nothing more
-					wantConflict(t, "renew", store.RenewBuildLease(ctx, uuid, worker, time.Hour))
-					wantConflict(t, "set phase", store.SetBuildPhase(ctx, uuid, worker, wharf.PhaseBuilding))
-					wantConflict(t, "finish", store.FinishBuild(ctx, uuid, worker, wharf.PhaseComplete, ""))
+					wantConflict(t, "renew", store.Builds.RenewBuildLease(ctx, uuid, worker, time.Hour))
+					wantConflict(t, "set phase", store.Builds.SetBuildPhase(ctx, uuid, worker, wharf.PhaseBuilding))
+					wantConflict(t, "finish", store.Builds.FinishBuild(ctx, uuid, worker, wharf.PhaseComplete, ""))
 					wantLog(t, store, b.ID, append(logs, phaseLog(wharf.PhaseCancelled))...)
 				}
 			})
 		}
-		ok, err := store.CancelBuild(ctx, "nope", wharf.LogEntry{Kind: "build_cancel"})
+		ok, err := store.Builds.CancelBuild(ctx, "nope", wharf.LogEntry{Kind: "build_cancel"})
 		failIf(t, ok || err != nil, "unknown build: %v, %v", ok, err)
 	})
 }
@@ -472,14 +472,14 @@ func TestBuildFinish(t *testing.T) {
 				logs, actions := buildLog(t, store, b.ID), len(actionLogs(t, store))
 				entry := wharf.LogEntry{Kind: "build_" + tt.phase, Metadata: map[string]any{"build_uuid": uuid}}
 
-				wantConflict(t, "non-holder", store.FinishBuild(ctx, uuid, "intruder", tt.phase, tt.errMsg, entry))
+				wantConflict(t, "non-holder", store.Builds.FinishBuild(ctx, uuid, "intruder", tt.phase, tt.errMsg, entry))
 				got := loadBuild(t, store, uuid)
 				failIf(t, got.Phase != wharf.PhaseBuilding || got.Worker != worker || len(actionLogs(t, store)) != actions,
 					"a refused finish changed something: %+v", got)
 				wantLog(t, store, b.ID, logs...)
 
 				before := time.Now()
-				must(t, store.FinishBuild(ctx, uuid, worker, tt.phase, tt.errMsg, entry))
+				must(t, store.Builds.FinishBuild(ctx, uuid, worker, tt.phase, tt.errMsg, entry))
 				after := time.Now()
 				got = loadBuild(t, store, uuid)
 				failIf(t, got.Phase != tt.phase || got.Error != tt.errMsg || got.Worker != "" || !got.LeaseUntil.IsZero(),
@@ -488,8 +488,8 @@ func TestBuildFinish(t *testing.T) {
 				failIf(t, !got.PhaseChangedAt.Equal(got.CompletedAt), "phase changed at %v, completed at %v", got.PhaseChangedAt, got.CompletedAt)
 				wantLog(t, store, b.ID, append(logs, tt.tail...)...)
 				wantAction(t, store, actions, entry.Kind, "build_uuid", uuid)
-				wantConflict(t, "second finish", store.FinishBuild(ctx, uuid, worker, wharf.PhaseComplete, ""))
-				wantConflict(t, "renew after finish", store.RenewBuildLease(ctx, uuid, worker, time.Hour))
+				wantConflict(t, "second finish", store.Builds.FinishBuild(ctx, uuid, worker, wharf.PhaseComplete, ""))
+				wantConflict(t, "renew after finish", store.Builds.RenewBuildLease(ctx, uuid, worker, time.Hour))
 			})
 		}
 	})
@@ -499,13 +499,7 @@ func TestBuildExpireLeases(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newBuildFixture(t, store)
-		var failed []string
-		failedEntries := func(b *wharf.Build) []wharf.LogEntry {
-			failed = append(failed, b.UUID)
-			return []wharf.LogEntry{{Kind: "build_failure", Account: wharf.LogParty{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace},
-				Metadata: map[string]any{"build_id": b.UUID}}}
-		}
-		r, e, err := store.ExpireBuildLeases(ctx, failedEntries)
+		r, e, err := store.Builds.ExpireBuildLeases(ctx)
 		failIf(t, r != 0 || e != 0 || err != nil, "empty store: %d, %d, %v", r, e, err)
 		// The store's clock is not settable from outside the package:
 		// 1ms leases and a short sleep make them lapse.
@@ -516,17 +510,16 @@ func TestBuildExpireLeases(t *testing.T) {
 		claimBuild(t, store, "w-expire", time.Millisecond, "expire")
 		claimBuild(t, store, "w-renewed", time.Millisecond, "renewed")
 		claimBuild(t, store, "w-held", time.Hour, "held")
-		must(t, store.SetBuildPhase(ctx, "expire", "w-expire", wharf.PhaseBuilding))
+		must(t, store.Builds.SetBuildPhase(ctx, "expire", "w-expire", wharf.PhaseBuilding))
 		time.Sleep(20 * time.Millisecond)
-		must(t, store.RenewBuildLease(ctx, "renewed", "w-renewed", time.Hour)) // in time: before the reaper runs
+		must(t, store.Builds.RenewBuildLease(ctx, "renewed", "w-renewed", time.Hour)) // in time: before the reaper runs
 		untouched := map[string]*wharf.Build{"renewed": loadBuild(t, store, "renewed"), "held": loadBuild(t, store, "held")}
 		actions := len(actionLogs(t, store))
 
 		before := time.Now()
-		requeued, expired, err := store.ExpireBuildLeases(ctx, failedEntries)
+		requeued, expired, err := store.Builds.ExpireBuildLeases(ctx)
 		after := time.Now()
 		failIf(t, err != nil || requeued != 1 || expired != 1, "expire: requeued %d, expired %d, %v; want 1, 1", requeued, expired, err)
-		noDiff(t, "failed callback calls", []string{"expire"}, failed)
 
 		t.Run("requeued", func(t *testing.T) {
 			const msg = "The build worker stopped responding; the build was queued again"
@@ -536,10 +529,10 @@ func TestBuildExpireLeases(t *testing.T) {
 			between(t, "phase_changed_at", got.PhaseChangedAt, before, after)
 			wantLog(t, store, requeue.ID, phaseLog(wharf.PhaseWaiting), phaseLog(wharf.PhaseScheduled),
 				wharf.BuildLogEntry{Message: msg, Type: "error"}, phaseLog(wharf.PhaseWaiting))
-			wantConflict(t, "renew by the lapsed holder", store.RenewBuildLease(ctx, "requeue", "w-requeue", time.Hour))
+			wantConflict(t, "renew by the lapsed holder", store.Builds.RenewBuildLease(ctx, "requeue", "w-requeue", time.Hour))
 			again := claimBuild(t, store, "w-second", time.Minute, "requeue")
 			failIf(t, again.Worker != "w-second" || again.RetriesRemaining != 0 || again.Phase != wharf.PhaseScheduled, "reclaimed: %+v", again)
-			wantConflict(t, "phase by the lapsed holder", store.SetBuildPhase(ctx, "requeue", "w-requeue", wharf.PhaseBuilding))
+			wantConflict(t, "phase by the lapsed holder", store.Builds.SetBuildPhase(ctx, "requeue", "w-requeue", wharf.PhaseBuilding))
 		})
 		t.Run("expired", func(t *testing.T) {
 			const msg = "The build worker stopped responding and the build has no retries left"
@@ -552,12 +545,13 @@ func TestBuildExpireLeases(t *testing.T) {
 			wantAction(t, store, actions, "build_failure", "build_id", "expire")
 			a := actionLogs(t, store)[0]
 			failIf(t, a.Account.ID != f.alice.ID || a.Account.Name != "alice", "failure entry filed under %+v", a.Account)
+			failIf(t, a.Metadata["error"] != msg || a.Performer.Name != "", "failure entry %+v; want the error, no performer", a)
 		})
 		t.Run("untouched", func(t *testing.T) {
 			for uuid, want := range untouched {
 				noDiff(t, uuid+" changed", want, loadBuild(t, store, uuid))
 			}
-			r, e, err := store.ExpireBuildLeases(ctx, failedEntries)
+			r, e, err := store.Builds.ExpireBuildLeases(ctx)
 			failIf(t, r != 0 || e != 0 || err != nil, "second pass: %d, %d, %v; want 0, 0", r, e, err)
 		})
 	})
@@ -576,7 +570,7 @@ func TestBuildLogs(t *testing.T) {
 			{Message: "ok"},
 		}
 		for _, batch := range [][]wharf.BuildLogEntry{entries[:2], nil, entries[2:]} {
-			must(t, store.AppendBuildLogs(ctx, b.ID, "", batch...))
+			must(t, store.Builds.AppendBuildLogs(ctx, b.ID, "", batch...))
 		}
 		all := append([]wharf.BuildLogEntry{phaseLog(wharf.PhaseWaiting)}, entries...)
 		tests := []struct {
@@ -595,7 +589,7 @@ func TestBuildLogs(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				total, got, err := store.BuildLogs(ctx, tt.id, tt.start)
+				total, got, err := store.Builds.BuildLogs(ctx, tt.id, tt.start)
 				must(t, err)
 				failIf(t, total != tt.total, "total %d, want %d", total, tt.total)
 				noDiff(t, "entries", tt.want, got)
@@ -619,7 +613,7 @@ func TestBuildLogsConcurrentAppendAndCancel(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					for i := range perAppender {
-						if err := store.AppendBuildLogs(ctx, b.ID, "", wharf.BuildLogEntry{Message: fmt.Sprintf("a%d-%02d", a, i)}); err != nil {
+						if err := store.Builds.AppendBuildLogs(ctx, b.ID, "", wharf.BuildLogEntry{Message: fmt.Sprintf("a%d-%02d", a, i)}); err != nil {
 							errs <- err
 							return
 						}
@@ -629,7 +623,7 @@ func TestBuildLogsConcurrentAppendAndCancel(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				time.Sleep(time.Duration(r) * time.Millisecond)
-				if ok, err := store.CancelBuild(ctx, uuid, wharf.LogEntry{Kind: "build_cancel"}); err != nil || !ok {
+				if ok, err := store.Builds.CancelBuild(ctx, uuid, wharf.LogEntry{Kind: "build_cancel"}); err != nil || !ok {
 					errs <- fmt.Errorf("cancel: %v, %v", ok, err)
 				}
 			})
@@ -657,7 +651,7 @@ func TestBuildLogsConcurrentAppendAndCancel(t *testing.T) {
 			}
 			failIf(t, cancels != 1, "round %d: %d cancelled entries, want 1", r, cancels)
 			// Sequence numbers run 0..n-1 without gaps: the last one alone is at n-1.
-			total, tail, err := store.BuildLogs(ctx, b.ID, len(logs)-1)
+			total, tail, err := store.Builds.BuildLogs(ctx, b.ID, len(logs)-1)
 			failIf(t, err != nil || total != len(logs) || len(tail) != 1,
 				"round %d: from %d: total %d, %d entries, %v", r, len(logs)-1, total, len(tail), err)
 		}
@@ -669,18 +663,18 @@ func TestBuildUnusedUserFiles(t *testing.T) {
 		ctx := t.Context()
 		f := newBuildFixture(t, store)
 		for _, id := range []string{"unused", "used", "pending"} {
-			if err := store.CreateUserFile(ctx, &wharf.UserFile{UUID: id, MimeType: "application/gzip", StorageKey: "userfiles/" + id}); err != nil {
+			if err := store.Builds.CreateUserFile(ctx, &wharf.UserFile{UUID: id, MimeType: "application/gzip", StorageKey: "userfiles/" + id}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := store.CreateBuild(ctx, &wharf.Build{UUID: "b", Repository: *f.repo, DisplayName: "b", ResourceKey: "used",
+		if err := store.Builds.CreateBuild(ctx, &wharf.Build{UUID: "b", Repository: *f.repo, DisplayName: "b", ResourceKey: "used",
 			Job: wharf.BuildJob{DockerTags: []string{"latest"}}, RetriesRemaining: 3}, 0); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := store.UnusedUserFiles(ctx, time.Now().Add(-time.Hour), 10); err != nil || len(got) != 0 {
+		if got, err := store.Builds.UnusedUserFiles(ctx, time.Now().Add(-time.Hour), 10); err != nil || len(got) != 0 {
 			t.Fatalf("files created just now are not old enough: %v, %v", got, err)
 		}
-		got, err := store.UnusedUserFiles(ctx, time.Now().Add(time.Hour), 10)
+		got, err := store.Builds.UnusedUserFiles(ctx, time.Now().Add(time.Hour), 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -693,11 +687,11 @@ func TestBuildUnusedUserFiles(t *testing.T) {
 			id   string
 			want bool
 		}{{"unused", true}, {"used", false}, {"unused", false}} {
-			if ok, err := store.DeleteUnusedUserFile(ctx, tc.id); err != nil || ok != tc.want {
+			if ok, err := store.Builds.DeleteUnusedUserFile(ctx, tc.id); err != nil || ok != tc.want {
 				t.Errorf("DeleteUnusedUserFile(%s) = %v, %v; want %v", tc.id, ok, err, tc.want)
 			}
 		}
-		if _, err := store.UserFile(ctx, "used"); err != nil {
+		if _, err := store.Builds.UserFile(ctx, "used"); err != nil {
 			t.Errorf("the used file is gone: %v", err)
 		}
 	})
@@ -710,11 +704,11 @@ func TestBuildLogsOfAWorkerThatLostTheBuild(t *testing.T) {
 		b := f.create("held", 3)
 		claimBuild(t, store, "w1", time.Hour, "held")
 		line := wharf.BuildLogEntry{Message: "output"}
-		must(t, store.AppendBuildLogs(ctx, b.ID, "w1", line))
-		wantConflict(t, "another worker's lines", store.AppendBuildLogs(ctx, b.ID, "w2", line))
-		ok, err := store.CancelBuild(ctx, "held")
+		must(t, store.Builds.AppendBuildLogs(ctx, b.ID, "w1", line))
+		wantConflict(t, "another worker's lines", store.Builds.AppendBuildLogs(ctx, b.ID, "w2", line))
+		ok, err := store.Builds.CancelBuild(ctx, "held")
 		failIf(t, err != nil || !ok, "cancel: %v, %v", ok, err)
-		wantConflict(t, "the holder's lines after the cancel", store.AppendBuildLogs(ctx, b.ID, "w1", line))
+		wantConflict(t, "the holder's lines after the cancel", store.Builds.AppendBuildLogs(ctx, b.ID, "w1", line))
 		wantLog(t, store, b.ID, phaseLog(wharf.PhaseWaiting), phaseLog(wharf.PhaseScheduled), line, phaseLog(wharf.PhaseCancelled))
 	})
 }
@@ -728,8 +722,8 @@ func TestBuildKeepsItsDeletedPullRobot(t *testing.T) {
 		f := newBuildFixture(t, store)
 		b := &wharf.Build{UUID: "robot-build", Repository: *f.repo, DisplayName: "r", RetriesRemaining: 3,
 			PullRobot: f.robot.Account.Name, PullRobotID: f.robot.Account.ID, ManualUserID: f.alice.ID}
-		must(t, store.CreateBuild(ctx, b, 0))
-		must(t, store.DeleteAccount(ctx, f.robot.Account.ID))
+		must(t, store.Builds.CreateBuild(ctx, b, 0))
+		must(t, store.Accounts.DeleteAccount(ctx, f.robot.Account.ID))
 		got := loadBuild(t, store, b.UUID)
 		failIf(t, got.PullRobot != "alice+builder" || got.PullRobotID != 0 || got.ManualUserID != f.alice.ID,
 			"after deleting the robot: robot %q (%d), manual user %d", got.PullRobot, got.PullRobotID, got.ManualUserID)
@@ -749,9 +743,9 @@ func TestBuildLeasesUseTheDatabaseClock(t *testing.T) {
 		f.create("skewed", 3)
 		claimBuild(t, store, "w", time.Minute, "skewed")
 		db.SetClock(store, func() time.Time { return time.Now().Add(time.Hour) })
-		requeued, expired, err := store.ExpireBuildLeases(ctx, func(*wharf.Build) []wharf.LogEntry { return nil })
+		requeued, expired, err := store.Builds.ExpireBuildLeases(ctx)
 		failIf(t, err != nil || requeued+expired != 0, "a clock an hour ahead expired a fresh lease: %d, %d, %v", requeued, expired, err)
-		must(t, store.RenewBuildLease(ctx, "skewed", "w", time.Minute))
+		must(t, store.Builds.RenewBuildLease(ctx, "skewed", "w", time.Minute))
 		got := loadBuild(t, store, "skewed")
 		if d := time.Until(got.LeaseUntil); d < 30*time.Second || d > 2*time.Minute {
 			t.Errorf("a renewal by a skewed process leases until %v from now, want about a minute", d)

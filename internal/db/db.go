@@ -4,10 +4,27 @@
 // accept; the schema differs only where the engines do and lives in
 // migrations/<dialect>/, applied in order, one transaction each.
 //
+// A DB is one connection pool behind per-domain stores, each a field of DB
+// that the services take as the small interface they declare:
+//
+//	DB ─┬─ Accounts      accounts, robots, teams, sessions, credential epochs, credential lookups
+//	    ├─ OAuth         OAuth applications and the tokens they grant
+//	    ├─ Registry      repositories, blobs and their links, manifests, tags, referrers, catalog
+//	    ├─ Uploads       upload sessions and the quota they reserve as bytes arrive
+//	    ├─ Usage         namespace usage accounting, the registry's total size
+//	    ├─ Quotas        namespace quotas and their limits
+//	    ├─ Builds        builds and their queue, build logs, uploaded build contexts
+//	    ├─ ServiceKeys   service keys and wharf's own instance keys
+//	    ├─ Logs          the action log: append, list, aggregate, archive
+//	    └─ Leases        job leases (one process runs each background job)
+//
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
 // that changes state takes the action-log entries that describe the change
 // and writes them in the same transaction, so a change and its audit row
-// commit or fail together.
+// commit or fail together. No method calls back into its caller: a change
+// the caller decided on a row it read is written only if the row is still
+// as read, and Conflict caused by wharf.ErrChanged tells it to read and
+// decide again.
 package db
 
 import (
@@ -30,8 +47,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 //go:embed migrations
@@ -46,12 +61,23 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// DB is the store of record.
+// DB is the store of record: the domain stores over one connection pool.
+// They are fields, not embedded, so that no one type carries every method:
+// a consumer whose interface spans two domains is given a small struct
+// embedding those two (see internal/app). Every method name belongs to one
+// domain store, so such a struct never has an ambiguous method.
 type DB struct {
-	sql     *sql.DB
-	dialect Dialect
-	now     func() time.Time
-	aead    cipher.AEAD // seals credentials at rest (see seal.go); nil: plaintext
+	*base
+	Accounts    *Accounts
+	OAuth       *OAuth
+	Registry    *Registry
+	Uploads     *Uploads
+	Usage       *Usage
+	Quotas      *Quotas
+	Builds      *Builds
+	ServiceKeys *ServiceKeys
+	Logs        *Logs
+	Leases      *Leases
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -91,7 +117,9 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	db := &DB{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
+	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
+	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
+		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
@@ -219,22 +247,6 @@ func applyMigration(ctx context.Context, conn *sql.Conn, version int64, body str
 		return err
 	}
 	return tx.Commit()
-}
-
-// inTx runs fn in a transaction and commits it when fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return wharf.Wrap(err, "begin transaction")
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return wharf.Wrap(err, "commit")
-	}
-	return nil
 }
 
 // isUniqueViolation recognises a unique-constraint failure by SQLSTATE or

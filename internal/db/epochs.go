@@ -10,7 +10,7 @@ import (
 // bumpEpochs moves each subject to a new epoch inside tx: every registry
 // token issued with its old epoch stops working once the processes
 // sharing the database have polled the change (see EpochChanges).
-func (db *DB) bumpEpochs(ctx context.Context, tx *sql.Tx, subjects ...string) error {
+func (db *base) bumpEpochs(ctx context.Context, tx *sql.Tx, subjects ...string) error {
 	now, err := db.leaseNow(ctx, tx)
 	if err != nil {
 		return err
@@ -27,7 +27,7 @@ func (db *DB) bumpEpochs(ctx context.Context, tx *sql.Tx, subjects ...string) er
 
 // Epochs returns the current epoch of each subject that has one; a
 // subject never changed is absent (epoch 0).
-func (db *DB) Epochs(ctx context.Context, subjects []string) (map[string]int64, error) {
+func (db *Accounts) Epochs(ctx context.Context, subjects []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(subjects))
 	if len(subjects) == 0 {
 		return out, nil
@@ -52,7 +52,7 @@ func (db *DB) Epochs(ctx context.Context, subjects []string) (map[string]int64, 
 // EpochChanges returns the subjects changed after since (microseconds;
 // 0 = within the last window) and the store's clock now, in the same
 // clock the changes are stamped with, so pollers never compare two clocks.
-func (db *DB) EpochChanges(ctx context.Context, since int64, window int64) ([]wharf.EpochChange, int64, error) {
+func (db *Accounts) EpochChanges(ctx context.Context, since int64, window int64) ([]wharf.EpochChange, int64, error) {
 	now, err := db.leaseNow(ctx, db.sql)
 	if err != nil {
 		return nil, 0, err

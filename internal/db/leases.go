@@ -8,10 +8,13 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Leases stores job leases: which process runs a background job until when.
+type Leases struct{ *base }
+
 // AcquireLease takes or renews the lease on job name for holder until
 // now+ttl. It reports false when another holder's lease is still valid, so
 // that among processes sharing the database exactly one runs the job.
-func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (db *Leases) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	now, err := db.leaseNow(ctx, db.sql)
 	if err != nil {
 		return false, err
@@ -28,7 +31,7 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 }
 
 // ReleaseLease gives up holder's lease on name, if it still has it.
-func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
+func (db *Leases) ReleaseLease(ctx context.Context, name, holder string) error {
 	_, err := db.sql.ExecContext(ctx, `DELETE FROM job_lease WHERE name = $1 AND holder = $2`, name, holder)
 	return wharf.Wrap(err, "release lease")
 }
@@ -38,7 +41,7 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 // own clocks say, so a process whose clock runs ahead cannot take a
 // healthy holder's lease; on SQLite, whose processes share one machine,
 // the process clock.
-func (db *DB) leaseNow(ctx context.Context, q interface {
+func (db *base) leaseNow(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }) (time.Time, error) {
 	if db.dialect != Postgres {

@@ -11,7 +11,12 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-func (db *DB) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
+// Logs is the action log: entries written on their own (most are written
+// by the change they describe, in its transaction), listed, counted and
+// archived.
+type Logs struct{ *base }
+
+func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
 	for _, e := range entries {
 		if e.Time.IsZero() {
 			e.Time = db.now()
@@ -40,7 +45,7 @@ func (db *DB) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEnt
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 // AppendLogs writes entries that accompany no other change (e.g. a login).
-func (db *DB) AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error {
+func (db *Logs) AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error { return db.appendLogs(ctx, tx, entries) })
 }
 
@@ -49,7 +54,7 @@ const logColumns = `id, kind, account_id, account_name, account_kind, account_em
 
 // ListLogs returns up to q.Limit+1 entries (the extra one tells the caller a
 // next page exists).
-func (db *DB) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
+func (db *Logs) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -100,7 +105,7 @@ func scanLogs(rows *sql.Rows) ([]wharf.LogEntry, error) {
 }
 
 // AggregateLogs counts entries in [start, end) by kind and UTC day.
-func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error) {
+func (db *Logs) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error) {
 	const day = int64(24 * time.Hour / time.Microsecond)
 	query := `SELECT kind, created_at / $1 AS day, COUNT(*) FROM log_entry WHERE created_at >= $2 AND created_at < $3`
 	args := []any{day, micros(start), micros(end)}
@@ -127,7 +132,7 @@ func (db *DB) AggregateLogs(ctx context.Context, start, end time.Time, accountID
 }
 
 // OldestLogs returns up to limit entries written before cutoff, oldest first.
-func (db *DB) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]wharf.LogEntry, error) {
+func (db *Logs) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]wharf.LogEntry, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+logColumns+` FROM log_entry WHERE created_at < $1
 		ORDER BY created_at, id LIMIT $2`, micros(cutoff), limit)
 	if err != nil {
@@ -137,7 +142,7 @@ func (db *DB) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]wh
 }
 
 // DeleteLogs removes the entries with the given ids.
-func (db *DB) DeleteLogs(ctx context.Context, ids []int64) error {
+func (db *Logs) DeleteLogs(ctx context.Context, ids []int64) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]

@@ -16,7 +16,7 @@ import (
 // stored in it; otherwise NotFound names the first one missing. A manifest
 // adds no usage: its blobs were charged when they were linked. Refused,
 // nothing is written.
-func (db *DB) PutManifest(ctx context.Context, put wharf.ManifestPush) error {
+func (db *Registry) PutManifest(ctx context.Context, put wharf.ManifestPush) error {
 	m := put.Manifest
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		nsID, err := repositoryNamespace(ctx, tx, m.RepositoryID)
@@ -48,7 +48,7 @@ func (db *DB) PutManifest(ctx context.Context, put wharf.ManifestPush) error {
 // itself: two transactions creating the same tag cannot both see it
 // missing, because the second insert waits for the first and then
 // conflicts; an existing row is locked before it is read and moved.
-func (db *DB) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string) (string, error) {
+func (db *Registry) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string) (string, error) {
 	now := micros(db.now())
 	if _, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = NULL WHERE id = $1 AND untagged_at IS NOT NULL`, m.ID); err != nil {
 		return "", wharf.Wrap(err, "mark manifest tagged")
@@ -122,7 +122,7 @@ func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
 
 // insertManifest stores m unless the repository has it already, and
 // reports whether it was new.
-func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) (bool, error) {
+func (db *Registry) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) (bool, error) {
 	annotations := ""
 	if len(m.Annotations) > 0 {
 		b, err := json.Marshal(m.Annotations)
@@ -162,7 +162,7 @@ func (db *DB) insertManifest(ctx context.Context, tx *sql.Tx, m *wharf.Manifest)
 
 // DeleteManifest removes d's manifest and every tag pointing at it, with
 // d's entries. NotFound if the manifest is not there.
-func (db *DB) DeleteManifest(ctx context.Context, d wharf.ManifestDeletion) error {
+func (db *Registry) DeleteManifest(ctx context.Context, d wharf.ManifestDeletion) error {
 	repoID, digest := d.Repository.ID, d.Digest
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
@@ -191,7 +191,7 @@ func (db *DB) DeleteManifest(ctx context.Context, d wharf.ManifestDeletion) erro
 // deleteManifest deletes manifest id of repoID and unlinks the blobs no
 // other manifest of the repository references, releasing their usage: a
 // deleted image stops counting, and its blobs stop being served there.
-func (db *DB) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id int64) error {
+func (db *Registry) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id int64) error {
 	nsID, err := repositoryNamespace(ctx, tx, repoID)
 	if err != nil {
 		return err
@@ -210,7 +210,7 @@ func (db *DB) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id int64) 
 }
 
 // DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
-func (db *DB) DeleteTag(ctx context.Context, repoID int64, tag string, entries ...wharf.LogEntry) error {
+func (db *Registry) DeleteTag(ctx context.Context, repoID int64, tag string, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var manifestID int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM tag WHERE repository_id = $1 AND name = $2 RETURNING manifest_id`, repoID, tag).Scan(&manifestID)
@@ -231,7 +231,7 @@ func (db *DB) DeleteTag(ctx context.Context, repoID int64, tag string, entries .
 // away longer ago than their namespace's tag expiration (Quay's time
 // machine; 0 = at once) and that no index in their repository lists, and
 // releases their usage. It returns how many it deleted.
-func (db *DB) CollectUntaggedManifests(ctx context.Context, limit int) (int, error) {
+func (db *Registry) CollectUntaggedManifests(ctx context.Context, limit int) (int, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT m.id, m.repository_id FROM manifest m
 		JOIN repository r ON r.id = m.repository_id JOIN account a ON a.id = r.namespace_id
 		WHERE m.untagged_at IS NOT NULL AND m.untagged_at + a.tag_expiration_s * 1000000 <= $1
@@ -282,7 +282,7 @@ func (db *DB) CollectUntaggedManifests(ctx context.Context, limit int) (int, err
 }
 
 // ListTags returns up to limit+1 of repoID's tag names after last, in order.
-func (db *DB) ListTags(ctx context.Context, repoID int64, last string, limit int) ([]string, error) {
+func (db *Registry) ListTags(ctx context.Context, repoID int64, last string, limit int) ([]string, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT name FROM tag WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3`,
 		repoID, last, limit+1)
 	if err != nil {
@@ -293,7 +293,7 @@ func (db *DB) ListTags(ctx context.Context, repoID int64, last string, limit int
 
 // Referrers returns repoID's manifests whose subject is digest, optionally
 // only those of one artifact type, without their content.
-func (db *DB) Referrers(ctx context.Context, repoID int64, digest, artifactType string) ([]*wharf.Manifest, error) {
+func (db *Registry) Referrers(ctx context.Context, repoID int64, digest, artifactType string) ([]*wharf.Manifest, error) {
 	query := `SELECT id, repository_id, digest, media_type, artifact_type, subject_digest, annotations, size, created_at
 		FROM manifest WHERE repository_id = $1 AND subject_digest = $2`
 	args := []any{repoID, digest}

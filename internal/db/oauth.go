@@ -8,10 +8,18 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// OAuth stores organizations' OAuth applications and the access
+// tokens they grant. Looking a token up is a login's business: see
+// Accounts.AccessTokenByName.
+type OAuth struct{ *base }
+
 const applicationColumns = `id, org_id, client_id, client_secret, name, description, application_uri,
 	redirect_uri, avatar_email, created_at`
 
-func (db *DB) scanApplication(row rowScanner) (*wharf.Application, error) {
+// scanApplication reads an application row, unsealing its client secret.
+// It is on base because OAuth lists applications and Accounts reads the
+// application of a token it looks up.
+func (db *base) scanApplication(row rowScanner) (*wharf.Application, error) {
 	var a wharf.Application
 	var created int64
 	if err := row.Scan(&a.ID, &a.OrgID, &a.ClientID, &a.ClientSecret, &a.Name, &a.Description, &a.ApplicationURI,
@@ -27,7 +35,7 @@ func (db *DB) scanApplication(row rowScanner) (*wharf.Application, error) {
 }
 
 // CreateApplication stores a new OAuth application with entries.
-func (db *DB) CreateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
+func (db *OAuth) CreateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		app.CreatedAt = db.now().UTC()
 		err := tx.QueryRowContext(ctx, `INSERT INTO oauth_application (org_id, client_id, client_secret, name, description,
@@ -42,7 +50,7 @@ func (db *DB) CreateApplication(ctx context.Context, app *wharf.Application, ent
 }
 
 // Applications lists an organization's OAuth applications by name.
-func (db *DB) Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error) {
+func (db *OAuth) Applications(ctx context.Context, orgID int64) ([]*wharf.Application, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE org_id = $1 ORDER BY name, id`, orgID)
 	if err != nil {
 		return nil, wharf.Wrap(err, "list applications")
@@ -60,7 +68,7 @@ func (db *DB) Applications(ctx context.Context, orgID int64) ([]*wharf.Applicati
 }
 
 // ApplicationByClientID returns the application with that client id. NotFound if none.
-func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error) {
+func (db *OAuth) ApplicationByClientID(ctx context.Context, clientID string) (*wharf.Application, error) {
 	a, err := db.scanApplication(db.sql.QueryRowContext(ctx, `SELECT `+applicationColumns+` FROM oauth_application WHERE client_id = $1`, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
@@ -69,7 +77,7 @@ func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*whar
 }
 
 // UpdateApplication stores app's editable fields with entries. NotFound if gone.
-func (db *DB) UpdateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
+func (db *OAuth) UpdateApplication(ctx context.Context, app *wharf.Application, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_application SET name = $1, description = $2, application_uri = $3,
 			redirect_uri = $4, avatar_email = $5, client_secret = $6 WHERE id = $7`,
@@ -86,7 +94,7 @@ func (db *DB) UpdateApplication(ctx context.Context, app *wharf.Application, ent
 }
 
 // DeleteApplication removes the application and the tokens it issued.
-func (db *DB) DeleteApplication(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+func (db *OAuth) DeleteApplication(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_application WHERE id = $1`, id)
 		if err != nil {
@@ -100,7 +108,7 @@ func (db *DB) DeleteApplication(ctx context.Context, id int64, entries ...wharf.
 }
 
 // CreateAccessToken stores tok (its secret only as a hash) with entries.
-func (db *DB) CreateAccessToken(ctx context.Context, tok *wharf.AccessToken, entries ...wharf.LogEntry) error {
+func (db *OAuth) CreateAccessToken(ctx context.Context, tok *wharf.AccessToken, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		tok.CreatedAt = db.now().UTC()
 		err := tx.QueryRowContext(ctx, `INSERT INTO oauth_access_token (token_name, secret_hash, account_id, application_id,
@@ -115,7 +123,7 @@ func (db *DB) CreateAccessToken(ctx context.Context, tok *wharf.AccessToken, ent
 
 // AccessTokenByName returns the token whose public half is name, with its
 // application and account. NotFound if none.
-func (db *DB) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
+func (db *Accounts) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
 	var tok wharf.AccessToken
 	var expires, created int64
 	err := db.sql.QueryRowContext(ctx, `SELECT id, token_name, secret_hash, account_id, application_id, scope, expires_at, created_at

@@ -4,17 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
-	"strings"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Quotas stores namespace quotas and their Warning and Reject limits.
+type Quotas struct{ *base }
+
 var errQuotaNotFound = wharf.Errorf(wharf.NotFound, "Not Found")
 
-func loadQuota(ctx context.Context, q querier, where string, arg any) (*wharf.Quota, error) {
+func loadQuota(ctx context.Context, q querier, where string, args ...any) (*wharf.Quota, error) {
 	var qu wharf.Quota
-	err := q.QueryRowContext(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE `+where, arg).
+	err := q.QueryRowContext(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE `+where, args...).
 		Scan(&qu.ID, &qu.NamespaceID, &qu.LimitBytes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errQuotaNotFound
@@ -39,13 +40,13 @@ func loadQuota(ctx context.Context, q querier, where string, arg any) (*wharf.Qu
 }
 
 // NamespaceQuota returns namespace nsID's quota. NotFound if it has none.
-func (db *DB) NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error) {
+func (db *Quotas) NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error) {
 	return loadQuota(ctx, db.sql, `namespace_id = $1`, nsID)
 }
 
 // CreateQuota gives namespace q.NamespaceID a quota. Invalid (with
 // exists) when it has one already.
-func (db *DB) CreateQuota(ctx context.Context, q *wharf.Quota, exists string, entries ...wharf.LogEntry) error {
+func (db *Quotas) CreateQuota(ctx context.Context, q *wharf.Quota, exists string, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO namespace_quota (namespace_id, limit_bytes, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (namespace_id) DO NOTHING RETURNING id`, q.NamespaceID, q.LimitBytes, micros(db.now())).Scan(&q.ID)
@@ -60,31 +61,35 @@ func (db *DB) CreateQuota(ctx context.Context, q *wharf.Quota, exists string, en
 	})
 }
 
-// ChangeQuota sets the limit of quota id, which must belong to namespace
-// nsID; change returns the entries to write given the quota before. NotFound otherwise.
-func (db *DB) ChangeQuota(ctx context.Context, nsID, id, limitBytes int64, change func(before *wharf.Quota) []wharf.LogEntry) (*wharf.Quota, error) {
+// ChangeQuota sets the limit of quota before.ID to limitBytes and writes
+// entries, provided the quota is still as the caller read it (before): of
+// before.NamespaceID, limited to before.LimitBytes. Conflict
+// (wharf.ErrChanged) when its limit changed since; NotFound when it is
+// gone. It returns the quota as changed.
+func (db *Quotas) ChangeQuota(ctx context.Context, before *wharf.Quota, limitBytes int64, entries ...wharf.LogEntry) (*wharf.Quota, error) {
 	var after *wharf.Quota
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := loadQuota(ctx, tx, `id = $1`, id)
+		res, err := tx.ExecContext(ctx, `UPDATE namespace_quota SET limit_bytes = $1
+			WHERE id = $2 AND namespace_id = $3 AND limit_bytes = $4`, limitBytes, before.ID, before.NamespaceID, before.LimitBytes)
 		if err != nil {
-			return err
-		}
-		if before.NamespaceID != nsID {
-			return errQuotaNotFound
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE namespace_quota SET limit_bytes = $1 WHERE id = $2`, limitBytes, id); err != nil {
 			return wharf.Wrap(err, "change quota")
 		}
-		a := *before
-		a.LimitBytes = limitBytes
-		after = &a
-		return db.appendLogs(ctx, tx, change(before))
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := loadQuota(ctx, tx, `id = $1 AND namespace_id = $2`, before.ID, before.NamespaceID); err != nil {
+				return err
+			}
+			return wharf.Changed("The quota")
+		}
+		if after, err = loadQuota(ctx, tx, `id = $1`, before.ID); err != nil {
+			return err
+		}
+		return db.appendLogs(ctx, tx, entries)
 	})
 	return after, err
 }
 
 // DeleteQuota removes quota id (with its limits) of namespace nsID.
-func (db *DB) DeleteQuota(ctx context.Context, nsID, id int64, entries ...wharf.LogEntry) error {
+func (db *Quotas) DeleteQuota(ctx context.Context, nsID, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM namespace_quota WHERE id = $1 AND namespace_id = $2`, id, nsID)
 		if err != nil {
@@ -99,7 +104,7 @@ func (db *DB) DeleteQuota(ctx context.Context, nsID, id int64, entries ...wharf.
 
 // CreateQuotaLimit adds a threshold to quota quotaID. Invalid when the same
 // kind and percentage exist already.
-func (db *DB) CreateQuotaLimit(ctx context.Context, quotaID int64, l *wharf.QuotaLimit, entries ...wharf.LogEntry) error {
+func (db *Quotas) CreateQuotaLimit(ctx context.Context, quotaID int64, l *wharf.QuotaLimit, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO quota_limit (quota_id, kind, threshold_percent) VALUES ($1, $2, $3)
 			ON CONFLICT (quota_id, kind, threshold_percent) DO NOTHING RETURNING id`, quotaID, l.Kind, l.Percent).Scan(&l.ID)
@@ -115,7 +120,7 @@ func (db *DB) CreateQuotaLimit(ctx context.Context, quotaID int64, l *wharf.Quot
 
 // ChangeQuotaLimit replaces limit limitID of quota quotaID. NotFound if it
 // is not that quota's; Invalid when it would duplicate another limit.
-func (db *DB) ChangeQuotaLimit(ctx context.Context, quotaID int64, l wharf.QuotaLimit, entries ...wharf.LogEntry) error {
+func (db *Quotas) ChangeQuotaLimit(ctx context.Context, quotaID int64, l wharf.QuotaLimit, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var dup int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM quota_limit WHERE quota_id = $1 AND kind = $2 AND threshold_percent = $3 AND id <> $4`,
@@ -139,7 +144,7 @@ func (db *DB) ChangeQuotaLimit(ctx context.Context, quotaID int64, l wharf.Quota
 }
 
 // DeleteQuotaLimit removes limit limitID of quota quotaID. NotFound otherwise.
-func (db *DB) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, entries ...wharf.LogEntry) error {
+func (db *Quotas) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM quota_limit WHERE id = $1 AND quota_id = $2`, limitID, quotaID)
 		if err != nil {
@@ -155,7 +160,7 @@ func (db *DB) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, entr
 // QuotaSummaries returns, for the namespaces ids, their quotas (with
 // limits; absent = none) and their usage, in a few queries whatever the
 // number of namespaces, for list pages.
-func (db *DB) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error) {
+func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error) {
 	quotas, usage := map[int64]*wharf.Quota{}, map[int64]int64{}
 	for start := 0; start < len(ids); start += 500 {
 		batch := ids[start:min(start+500, len(ids))]
@@ -207,28 +212,4 @@ func (db *DB) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf
 		}
 	}
 	return quotas, usage, nil
-}
-
-// eachRow runs query with args and calls fn for every row.
-func (db *DB) eachRow(ctx context.Context, query string, args []any, fn func(rows *sql.Rows) error) error {
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// placeholderList returns "$1, $2, …, $n".
-func placeholderList(n int) string {
-	marks := make([]string, n)
-	for i := range marks {
-		marks[i] = "$" + strconv.Itoa(i+1)
-	}
-	return strings.Join(marks, ", ")
 }

@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
+
+// Registry stores what the registry serves: repositories, the blobs linked
+// to them, manifests, tags and referrers (see registry.go, manifests.go).
+// Linking and unlinking keeps the namespace usage that Usage reports.
+type Registry struct{ *base }
 
 const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at`
 
@@ -26,7 +30,7 @@ func scanRepository(row rowScanner) (*wharf.Repository, error) {
 var errRepoNotFound = wharf.Errorf(wharf.NotFound, "Not Found")
 
 // RepositoryByName returns namespace/name. NotFound if either is missing.
-func (db *DB) RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error) {
+func (db *Registry) RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error) {
 	r, err := scanRepository(db.sql.QueryRowContext(ctx, `SELECT `+repositoryColumns+`
 		FROM repository r JOIN account a ON a.id = r.namespace_id WHERE a.name = $1 AND r.name = $2`, namespace, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -36,7 +40,7 @@ func (db *DB) RepositoryByName(ctx context.Context, namespace, name string) (*wh
 }
 
 // CreateRepository inserts repo with entries. Invalid if it already exists.
-func (db *DB) CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
+func (db *Registry) CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		created, err := db.insertRepository(ctx, tx, repo)
 		if err != nil {
@@ -51,7 +55,7 @@ func (db *DB) CreateRepository(ctx context.Context, repo *wharf.Repository, entr
 
 // EnsureRepository returns namespace's repository name, creating it (with
 // entries) when missing, as a push to a new name does.
-func (db *DB) EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error) {
+func (db *Registry) EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error) {
 	var created bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -63,7 +67,7 @@ func (db *DB) EnsureRepository(ctx context.Context, repo *wharf.Repository, entr
 	return created, err
 }
 
-func (db *DB) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repository) (bool, error) {
+func (db *Registry) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repository) (bool, error) {
 	repo.CreatedAt = db.now().UTC()
 	err := tx.QueryRowContext(ctx, `INSERT INTO repository (namespace_id, name, visibility, description, created_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id`,
@@ -82,7 +86,7 @@ func (db *DB) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repo
 
 // UpdateRepository stores repo's visibility and description with entries.
 // Making it private ends the registry tokens that read it as public.
-func (db *DB) UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
+func (db *Registry) UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var before string
 		err := tx.QueryRowContext(ctx, `SELECT visibility FROM repository WHERE id = $1`+db.forUpdate(), repo.ID).Scan(&before)
@@ -108,7 +112,7 @@ func (db *DB) UpdateRepository(ctx context.Context, repo *wharf.Repository, entr
 // DeleteRepository removes the repository with its manifests, tags, blob
 // links and uploads. The blobs themselves stay until garbage collection
 // finds them unreferenced.
-func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
+func (db *Registry) DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		nsID, err := repositoryNamespace(ctx, tx, id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -147,7 +151,7 @@ func (db *DB) DeleteRepository(ctx context.Context, id int64, entries ...wharf.L
 
 // Catalog returns up to limit+1 repository names ("namespace/name") after
 // last, in order.
-func (db *DB) Catalog(ctx context.Context, last string, limit int) ([]string, error) {
+func (db *Registry) Catalog(ctx context.Context, last string, limit int) ([]string, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT full_name FROM (
 		SELECT a.name || '/' || r.name AS full_name FROM repository r JOIN account a ON a.id = r.namespace_id) c
 		WHERE full_name > $1 ORDER BY full_name LIMIT $2`, last, limit+1)
@@ -172,7 +176,7 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 
 // RepositoryBlobSize returns the size of blob digest if repository repoID
 // may serve it. NotFound otherwise.
-func (db *DB) RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error) {
+func (db *Registry) RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error) {
 	var size int64
 	err := db.sql.QueryRowContext(ctx, `SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest
 		WHERE rb.repository_id = $1 AND rb.digest = $2`, repoID, digest).Scan(&size)
@@ -183,7 +187,7 @@ func (db *DB) RepositoryBlobSize(ctx context.Context, repoID int64, digest strin
 }
 
 // BlobSize returns the size of a stored blob. NotFound if none.
-func (db *DB) BlobSize(ctx context.Context, digest string) (int64, error) {
+func (db *Registry) BlobSize(ctx context.Context, digest string) (int64, error) {
 	var size int64
 	err := db.sql.QueryRowContext(ctx, `SELECT size FROM blob WHERE digest = $1`, digest).Scan(&size)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -199,7 +203,7 @@ func (db *DB) BlobSize(ctx context.Context, digest string) (int64, error) {
 // when the charge would take the namespace past its Reject limit (then
 // nothing is linked and the upload stays); quota_warning entries for the
 // Warning thresholds it crosses.
-func (db *DB) LinkBlob(ctx context.Context, l wharf.BlobLink) error {
+func (db *Registry) LinkBlob(ctx context.Context, l wharf.BlobLink) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		ns, err := repositoryNamespaceAccount(ctx, tx, l.RepositoryID)
 		if err != nil {
@@ -255,7 +259,7 @@ func repositoryNamespaceAccount(ctx context.Context, tx *sql.Tx, repoID int64) (
 // UnlinkBlob removes blob digest from repository repoID, releasing its
 // usage when no other repository of the namespace has it. NotFound if not
 // linked.
-func (db *DB) UnlinkBlob(ctx context.Context, repoID int64, digest string) error {
+func (db *Registry) UnlinkBlob(ctx context.Context, repoID int64, digest string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		nsID, err := repositoryNamespace(ctx, tx, repoID)
 		if err != nil {
@@ -274,126 +278,6 @@ func (db *DB) UnlinkBlob(ctx context.Context, repoID int64, digest string) error
 		}
 		return unlinkBlobs(ctx, tx, nsID, repoID, []string{digest})
 	})
-}
-
-// CheckQuota reports, without reserving anything, whether n more bytes
-// could arrive in namespace nsID now: QuotaExceeded when not.
-func (db *DB) CheckQuota(ctx context.Context, nsID, n, defaultReject int64) error {
-	ns, err := accountBy(ctx, db.sql, `id = $1`, nsID)
-	if err != nil {
-		return err
-	}
-	limits, err := namespaceLimits(ctx, db.sql, nsID, defaultReject)
-	if err != nil || !limits.Limited() {
-		return err
-	}
-	_, charged, err := namespaceCharge(ctx, db.sql, nsID)
-	if err != nil {
-		return err
-	}
-	return limits.Admit(ns.Name, charged, n)
-}
-
-// Reserve sets n more bytes aside for upload id against its namespace's
-// quota, before they are written: QuotaExceeded when the namespace's charge
-// would pass its Reject limit, and then nothing changes. Namespaces
-// without a limit reserve nothing: limited is false, and later chunks
-// need not ask.
-func (db *DB) Reserve(ctx context.Context, id string, n, defaultReject int64) (limited bool, err error) {
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var repoID int64
-		err := tx.QueryRowContext(ctx, `SELECT repository_id FROM upload WHERE id = $1`, id).Scan(&repoID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return wharf.Errorf(wharf.NotFound, "upload unknown")
-		}
-		if err != nil {
-			return wharf.Wrap(err, "load upload")
-		}
-		ns, err := repositoryNamespaceAccount(ctx, tx, repoID)
-		if err != nil {
-			return err
-		}
-		limits, err := namespaceLimits(ctx, tx, ns.ID, defaultReject)
-		if limited = limits.Limited(); err != nil || !limited {
-			return err
-		}
-		if err := db.lockNamespaceGrowth(ctx, tx, ns.ID, true); err != nil {
-			return err
-		}
-		_, charged, err := namespaceCharge(ctx, tx, ns.ID)
-		if err != nil {
-			return err
-		}
-		if err := limits.Admit(ns.Name, charged, n); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE upload SET reserved = reserved + $1 WHERE id = $2`, n, id)
-		return wharf.Wrap(err, "reserve upload bytes")
-	})
-	return limited, err
-}
-
-// CreateUpload records a new upload session.
-func (db *DB) CreateUpload(ctx context.Context, u *wharf.Upload) error {
-	now := db.now().UTC()
-	u.StartedAt, u.UpdatedAt = now, now
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO upload (id, repository_id, account_id, algorithm, size, hash_state, started_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, u.ID, u.RepositoryID, u.AccountID, u.Algorithm, u.Size, u.HashState, micros(now), micros(now))
-	return wharf.Wrap(err, "create upload")
-}
-
-// UploadByID returns the upload. NotFound if none.
-func (db *DB) UploadByID(ctx context.Context, id string) (*wharf.Upload, error) {
-	var u wharf.Upload
-	var started, updated int64
-	err := db.sql.QueryRowContext(ctx, `SELECT id, repository_id, account_id, algorithm, size, hash_state, started_at, updated_at
-		FROM upload WHERE id = $1`, id).Scan(&u.ID, &u.RepositoryID, &u.AccountID, &u.Algorithm, &u.Size, &u.HashState, &started, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, wharf.Errorf(wharf.NotFound, "upload unknown")
-	}
-	if err != nil {
-		return nil, wharf.Wrap(err, "load upload")
-	}
-	u.StartedAt, u.UpdatedAt = fromMicros(started), fromMicros(updated)
-	return &u, nil
-}
-
-// ClaimUpload makes the caller the only writer of upload u until until,
-// provided nobody else holds it and it still holds exactly u.Size bytes.
-// It reports false otherwise: concurrent requests on one upload would
-// interleave data and digest state.
-func (db *DB) ClaimUpload(ctx context.Context, u *wharf.Upload, until time.Time) (bool, error) {
-	res, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = $1
-		WHERE id = $2 AND size = $3 AND (writer_until IS NULL OR writer_until < $4)`,
-		micros(until), u.ID, u.Size, micros(db.now()))
-	if err != nil {
-		return false, wharf.Wrap(err, "claim upload")
-	}
-	n, err := res.RowsAffected()
-	return n == 1, wharf.Wrap(err, "claim upload")
-}
-
-// ReleaseUpload ends a writer's claim on an upload without changing it.
-func (db *DB) ReleaseUpload(ctx context.Context, id string) error {
-	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = NULL WHERE id = $1`, id)
-	return wharf.Wrap(err, "release upload")
-}
-
-// UpdateUpload stores an upload's progress (its size and hash state) and
-// releases the writer's claim; a reservation larger than what arrived
-// shrinks to it.
-func (db *DB) UpdateUpload(ctx context.Context, u *wharf.Upload) error {
-	u.UpdatedAt = db.now().UTC()
-	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET size = $1, hash_state = $2, updated_at = $3, writer_until = NULL,
-		reserved = CASE WHEN reserved > $1 THEN $1 ELSE reserved END WHERE id = $4`,
-		u.Size, u.HashState, micros(u.UpdatedAt), u.ID)
-	return wharf.Wrap(err, "update upload")
-}
-
-// DeleteUpload forgets an upload session.
-func (db *DB) DeleteUpload(ctx context.Context, id string) error {
-	_, err := db.sql.ExecContext(ctx, `DELETE FROM upload WHERE id = $1`, id)
-	return wharf.Wrap(err, "delete upload")
 }
 
 const manifestColumns = `id, repository_id, digest, media_type, artifact_type, subject_digest, annotations, size, content, created_at`
@@ -420,7 +304,7 @@ func scanManifest(row rowScanner) (*wharf.Manifest, error) {
 var errManifestNotFound = wharf.Errorf(wharf.NotFound, "manifest unknown")
 
 // ManifestByDigest returns repoID's manifest digest. NotFound if none.
-func (db *DB) ManifestByDigest(ctx context.Context, repoID int64, digest string) (*wharf.Manifest, error) {
+func (db *Registry) ManifestByDigest(ctx context.Context, repoID int64, digest string) (*wharf.Manifest, error) {
 	m, err := scanManifest(db.sql.QueryRowContext(ctx, `SELECT `+manifestColumns+` FROM manifest
 		WHERE repository_id = $1 AND digest = $2`, repoID, digest))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -430,7 +314,7 @@ func (db *DB) ManifestByDigest(ctx context.Context, repoID int64, digest string)
 }
 
 // ManifestByTag returns the manifest repoID's tag points to. NotFound if none.
-func (db *DB) ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error) {
+func (db *Registry) ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error) {
 	m, err := scanManifest(db.sql.QueryRowContext(ctx, `SELECT `+prefixed("m.", manifestColumns)+` FROM tag t
 		JOIN manifest m ON m.id = t.manifest_id WHERE t.repository_id = $1 AND t.name = $2`, repoID, tag))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -449,7 +333,7 @@ func prefixed(prefix, columns string) string {
 
 // ReferencedBlobs calls fn with every blob a repository links or a manifest
 // references, in digest order.
-func (db *DB) ReferencedBlobs(ctx context.Context, fn func(digest string, size int64) error) error {
+func (db *Registry) ReferencedBlobs(ctx context.Context, fn func(digest string, size int64) error) error {
 	rows, err := db.sql.QueryContext(ctx, `SELECT b.digest, b.size FROM blob b WHERE
 		EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest) OR
 		EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.digest = b.digest) ORDER BY b.digest`)
@@ -470,18 +354,9 @@ func (db *DB) ReferencedBlobs(ctx context.Context, fn func(digest string, size i
 	return wharf.Wrap(rows.Err(), "list blobs")
 }
 
-// StaleUploads returns the ids of uploads not touched since before.
-func (db *DB) StaleUploads(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM upload WHERE updated_at < $1 ORDER BY updated_at LIMIT $2`, micros(before), limit)
-	if err != nil {
-		return nil, wharf.Wrap(err, "list stale uploads")
-	}
-	return scanStrings(rows)
-}
-
 // RepositoriesWithBlob returns up to limit repositories ("namespace/name")
 // that link blob digest, public ones first.
-func (db *DB) RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error) {
+func (db *Registry) RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT a.name || '/' || r.name FROM repository_blob rb
 		JOIN repository r ON r.id = rb.repository_id JOIN account a ON a.id = r.namespace_id
 		WHERE rb.digest = $1 ORDER BY CASE WHEN r.visibility = 'public' THEN 0 ELSE 1 END, r.id LIMIT $2`, digest, limit)

@@ -10,7 +10,7 @@ import (
 
 // RobotByName returns the robot account named name ("ns+short") with its
 // credentials. NotFound if none.
-func (db *DB) RobotByName(ctx context.Context, name string) (*wharf.Robot, error) {
+func (db *Accounts) RobotByName(ctx context.Context, name string) (*wharf.Robot, error) {
 	acct, err := accountBy(ctx, db.sql, `name = $1 AND kind = 'robot'`, name)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func (db *DB) RobotByName(ctx context.Context, name string) (*wharf.Robot, error
 
 // CreateRobot stores a robot account and its credentials with entries.
 // Invalid if the name is taken.
-func (db *DB) CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.LogEntry) error {
+func (db *Accounts) CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkNameFree(ctx, tx, r.Account.Name, 0); err != nil {
 			return err
@@ -54,7 +54,7 @@ func (db *DB) CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.
 }
 
 // Robots lists a namespace's robots by name.
-func (db *DB) Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error) {
+func (db *Accounts) Robots(ctx context.Context, namespaceID int64) ([]*wharf.Robot, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+prefixed("a.", accountColumns)+`, r.namespace_id, r.token, r.description, r.created_at
 		FROM robot r JOIN account a ON a.id = r.account_id WHERE r.namespace_id = $1 ORDER BY a.name`, namespaceID)
 	if err != nil {

@@ -80,7 +80,7 @@ func sealer(secret string) (cipher.AEAD, error) {
 }
 
 // seal returns plaintext as it is stored in column ("table.column").
-func (db *DB) seal(column, plaintext string) string {
+func (db *base) seal(column, plaintext string) string {
 	if db.aead == nil {
 		return plaintext
 	}
@@ -88,7 +88,7 @@ func (db *DB) seal(column, plaintext string) string {
 }
 
 // unseal returns the plaintext of a value stored in column.
-func (db *DB) unseal(column, stored string) (string, error) {
+func (db *base) unseal(column, stored string) (string, error) {
 	enc, ok := strings.CutPrefix(stored, sealPrefix)
 	if !ok {
 		return stored, nil

@@ -22,11 +22,11 @@ func secretFixture(t *testing.T, store *db.DB) *wharf.Application {
 	t.Helper()
 	ctx := context.Background()
 	org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
-	must(t, store.CreateAccount(ctx, org, nil))
-	must(t, store.CreateRobot(ctx, &wharf.Robot{NamespaceID: org.ID, Token: robotToken,
+	must(t, store.Accounts.CreateAccount(ctx, org, nil))
+	must(t, store.Accounts.CreateRobot(ctx, &wharf.Robot{NamespaceID: org.ID, Token: robotToken,
 		Account: &wharf.Account{Name: "acme+bot", Kind: wharf.KindRobot, Enabled: true}}))
 	app := &wharf.Application{OrgID: org.ID, ClientID: "CLIENTID", ClientSecret: clientSecret, Name: "app"}
-	must(t, store.CreateApplication(ctx, app))
+	must(t, store.OAuth.CreateApplication(ctx, app))
 	return app
 }
 
@@ -44,13 +44,13 @@ func atRest(t *testing.T, store *db.DB) (token, secret string) {
 func wantCredentials(t *testing.T, store *db.DB, token, secret string) {
 	t.Helper()
 	ctx := context.Background()
-	rb, err := store.RobotByName(ctx, "acme+bot")
+	rb, err := store.Accounts.RobotByName(ctx, "acme+bot")
 	must(t, err)
-	robots, err := store.Robots(ctx, rb.NamespaceID)
+	robots, err := store.Accounts.Robots(ctx, rb.NamespaceID)
 	must(t, err)
-	app, err := store.ApplicationByClientID(ctx, "CLIENTID")
+	app, err := store.OAuth.ApplicationByClientID(ctx, "CLIENTID")
 	must(t, err)
-	apps, err := store.Applications(ctx, app.OrgID)
+	apps, err := store.OAuth.Applications(ctx, app.OrgID)
 	must(t, err)
 	if rb.Token != token || len(robots) != 1 || robots[0].Token != token {
 		t.Errorf("robot token read back as %q / %v, want %q", rb.Token, robots, token)
@@ -75,7 +75,7 @@ func TestSealedSecrets(t *testing.T) {
 		wantCredentials(t, store, robotToken, clientSecret)
 
 		app.ClientSecret = "RESETSECRET"
-		must(t, store.UpdateApplication(context.Background(), app))
+		must(t, store.OAuth.UpdateApplication(context.Background(), app))
 		if _, secret := atRest(t, store); !strings.HasPrefix(secret, "sealed:v1:") || strings.Contains(secret, "RESETSECRET") {
 			t.Errorf("reset secret stored as %q", secret)
 		}

@@ -5,10 +5,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
+
+// ServiceKeys stores service keys with their approvals, and the sealed
+// private halves of wharf's own instance keys (see servicekeys.go,
+// servicekeys_caps.go).
+type ServiceKeys struct{ *base }
 
 const serviceKeyColumns = `kid, service, name, jwk, metadata, created_at, expiration_at, rotation_duration,
 	approval_type, approver_id, approved_at, notes`
@@ -108,14 +114,14 @@ func serviceKeyBy(ctx context.Context, q querier, kid, lock string) (*wharf.Serv
 }
 
 // ServiceKey returns the key with that kid, whatever its state. NotFound if none.
-func (db *DB) ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, error) {
+func (db *ServiceKeys) ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, error) {
 	return serviceKeyBy(ctx, db.sql, kid, "")
 }
 
 // ListServiceKeys returns the keys of service ("" = every service), oldest
 // first, leaving out those that expired at or before expiredBefore: one
 // query for the keys and one for their approvers, however many there are.
-func (db *DB) ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error) {
+func (db *ServiceKeys) ListServiceKeys(ctx context.Context, service string, expiredBefore time.Time) ([]*wharf.ServiceKey, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+serviceKeyColumns+` FROM service_key
 		WHERE ($1 = '' OR service = $1) AND (expiration_at IS NULL OR expiration_at > $2)
 		ORDER BY created_at, kid`, service, micros(expiredBefore))
@@ -141,7 +147,7 @@ func (db *DB) ListServiceKeys(ctx context.Context, service string, expiredBefore
 // CreateServiceKey removes the stale keys gc names, then stores k (with
 // its approval, if any) and entries, in one transaction. Conflict when a
 // key with k's kid exists.
-func (db *DB) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+func (db *ServiceKeys) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		return db.createServiceKey(ctx, tx, k, gc, entries)
 	})
@@ -149,7 +155,7 @@ func (db *DB) CreateServiceKey(ctx context.Context, k *wharf.ServiceKey, gc whar
 
 // CreateInstanceKey is CreateServiceKey for a key of wharf's own, whose
 // sealed private half is stored beside it.
-func (db *DB) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed []byte, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+func (db *ServiceKeys) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed []byte, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.createServiceKey(ctx, tx, k, gc, entries); err != nil {
 			return err
@@ -162,7 +168,7 @@ func (db *DB) CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed
 
 // InstanceKey returns the sealed private half of the instance key kid.
 // NotFound if kid is not a key of wharf's own (or is gone).
-func (db *DB) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
+func (db *ServiceKeys) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
 	var sealed []byte
 	err := db.sql.QueryRowContext(ctx, `SELECT sealed FROM instance_key WHERE kid = $1`, kid).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -171,14 +177,14 @@ func (db *DB) InstanceKey(ctx context.Context, kid string) ([]byte, error) {
 	return sealed, wharf.Wrap(err, "load instance key")
 }
 
-func (db *DB) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries []wharf.LogEntry) error {
+func (db *ServiceKeys) createServiceKey(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries []wharf.LogEntry) error {
 	if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 		return err
 	}
 	return db.insertServiceKeyLogged(ctx, tx, k, "", entries)
 }
 
-func (db *DB) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
+func (db *ServiceKeys) insertServiceKeyLogged(ctx context.Context, tx *sql.Tx, k *wharf.ServiceKey, clientAddr string, entries []wharf.LogEntry) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = db.now().UTC()
 	}
@@ -251,87 +257,66 @@ func nullInt(v *int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: *v, Valid: true}
 }
 
-// UpdateServiceKey loads the key kid inside a transaction, lets change
-// mutate its name, metadata, expiration and approval and name the log
-// entries that describe the change, then stores those fields and the
-// entries together. NotFound if the key does not exist; change's own error
-// aborts everything, so nothing is written unless all of it is valid.
-func (db *DB) UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
-	var updated *wharf.ServiceKey
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
+// UpdateServiceKey stores after, the key before as the caller changed its
+// name, metadata, expiration or approval, with entries, provided the key is
+// still as the caller read it (before). Conflict (wharf.ErrChanged) when it
+// changed since; NotFound when it is gone. after's approver is loaded.
+func (db *ServiceKeys) UpdateServiceKey(ctx context.Context, before, after *wharf.ServiceKey, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockAsRead(ctx, tx, before); err != nil {
+			return err
+		}
+		_, meta, err := encodeKeyJSON(after)
 		if err != nil {
 			return err
 		}
-		entries, err := change(k)
-		if err != nil {
-			return err
-		}
-		_, meta, err := encodeKeyJSON(k)
-		if err != nil {
-			return err
-		}
-		ap := approvalColumns(k.Approval)
+		ap := approvalColumns(after.Approval)
 		_, err = tx.ExecContext(ctx, `UPDATE service_key SET name = $1, metadata = $2, expiration_at = $3,
 			approval_type = $4, approver_id = $5, approved_at = $6, notes = $7 WHERE kid = $8`,
-			k.Name, meta, nullTime(k.ExpiresAt), ap.kind, ap.approver, ap.at, ap.notes, kid)
+			after.Name, meta, nullTime(after.ExpiresAt), ap.kind, ap.approver, ap.at, ap.notes, before.Kid)
 		if err != nil {
 			return wharf.Wrap(err, "update service key")
 		}
-		if err := loadApprovers(ctx, tx, []*wharf.ServiceKey{k}); err != nil {
+		if err := loadApprovers(ctx, tx, []*wharf.ServiceKey{after}); err != nil {
 			return err
 		}
-		updated = k
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return updated, err
 }
 
-// DeleteServiceKey loads the key kid, lets check refuse the deletion or
-// name its log entries, deletes it, then removes the stale keys gc names,
-// in one transaction. It returns the deleted key. NotFound if none.
-func (db *DB) DeleteServiceKey(ctx context.Context, kid string, gc wharf.ServiceKeyGC, check func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error) {
-	var deleted *wharf.ServiceKey
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		k, err := serviceKeyBy(ctx, tx, kid, db.forUpdate())
-		if err != nil {
+// DeleteServiceKey deletes key k, provided it is still as the caller read
+// it, then removes the stale keys gc names, with entries, in one
+// transaction. Conflict (wharf.ErrChanged) when it changed since; NotFound
+// when it is gone.
+func (db *ServiceKeys) DeleteServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockAsRead(ctx, tx, k); err != nil {
 			return err
 		}
-		entries, err := check(k)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, kid); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, k.Kid); err != nil {
 			return wharf.Wrap(err, "delete service key")
 		}
 		if _, err := deleteStaleServiceKeys(ctx, tx, gc); err != nil {
 			return err
 		}
-		deleted = k
 		return db.appendLogs(ctx, tx, entries)
 	})
-	return deleted, err
 }
 
-// ReplaceServiceKey is a key rotation: it loads the key oldKid, lets change
-// fill in next from it (name, approval, …) and name the log entries, stores
-// next, deletes the old key and removes the stale keys gc names, in one
-// transaction. NotFound if oldKid does not exist; Conflict if next's kid does.
-func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.ServiceKey, gc wharf.ServiceKeyGC,
-	change func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error)) error {
+// ReplaceServiceKey is a key rotation: it stores next in place of old,
+// provided old is still as the caller read it (next may carry over its
+// name, approval, …), and removes the stale keys gc names, with entries, in
+// one transaction. Conflict (wharf.ErrChanged) when old changed since;
+// NotFound when it is gone; Conflict when next's kid exists.
+func (db *ServiceKeys) ReplaceServiceKey(ctx context.Context, old, next *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := serviceKeyBy(ctx, tx, oldKid, db.forUpdate())
-		if err != nil {
-			return err
-		}
-		entries, err := change(old, next)
-		if err != nil {
+		if err := db.lockAsRead(ctx, tx, old); err != nil {
 			return err
 		}
 		if next.CreatedAt.IsZero() {
 			next.CreatedAt = db.now().UTC()
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, oldKid); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_key WHERE kid = $1`, old.Kid); err != nil {
 			return wharf.Wrap(err, "delete rotated service key")
 		}
 		if err := insertServiceKey(ctx, tx, next, ""); err != nil {
@@ -344,8 +329,26 @@ func (db *DB) ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.
 	})
 }
 
+// lockAsRead locks key read.Kid for the rest of tx and checks that it is
+// still read, the key as the caller read it, in every column a change
+// rewrites or carries over (an approver's deletion included, which clears
+// approver_id): NotFound when it is gone, Conflict (wharf.ErrChanged) when
+// it differs.
+func (db *ServiceKeys) lockAsRead(ctx context.Context, tx *sql.Tx, read *wharf.ServiceKey) error {
+	stored, err := serviceKeyBy(ctx, tx, read.Kid, db.forUpdate())
+	if err != nil {
+		return err
+	}
+	if read.Name != stored.Name || !reflect.DeepEqual(read.Metadata, stored.Metadata) ||
+		nullTime(read.ExpiresAt) != nullTime(stored.ExpiresAt) || nullInt(read.RotationDuration) != nullInt(stored.RotationDuration) ||
+		approvalColumns(read.Approval) != approvalColumns(stored.Approval) {
+		return wharf.Changed("The service key")
+	}
+	return nil
+}
+
 // DeleteStaleServiceKeys removes the stale keys gc names and reports how many.
-func (db *DB) DeleteStaleServiceKeys(ctx context.Context, gc wharf.ServiceKeyGC) (int64, error) {
+func (db *ServiceKeys) DeleteStaleServiceKeys(ctx context.Context, gc wharf.ServiceKeyGC) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error

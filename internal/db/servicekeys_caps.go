@@ -26,7 +26,7 @@ const unapprovedLock = 7401003
 // creation time of the oldest key counted against that cap: a slot frees at
 // the latest when that key goes stale. The service's cap is checked first
 // (another address would not help). Conflict when k's kid exists.
-func (db *DB) CreateUnapprovedServiceKey(ctx context.Context, k *wharf.ServiceKey, clientAddr string, perService, perAddress int,
+func (db *ServiceKeys) CreateUnapprovedServiceKey(ctx context.Context, k *wharf.ServiceKey, clientAddr string, perService, perAddress int,
 	gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) (oldest time.Time, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if db.dialect == Postgres {

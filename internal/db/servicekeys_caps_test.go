@@ -55,12 +55,12 @@ func TestCreateUnapprovedServiceKeyCaps(t *testing.T) {
 			dbtest.Run(t, func(t *testing.T, store *db.DB) {
 				ctx := context.Background()
 				admin := newUser("admin", "admin@example.com")
-				if err := store.CreateAccount(ctx, admin, nil); err != nil {
+				if err := store.Accounts.CreateAccount(ctx, admin, nil); err != nil {
 					t.Fatal(err)
 				}
 				for i, p := range tt.existing {
 					k := testKey(fmt.Sprintf("old%d", i), p.service, p.created, p.expires, nil)
-					if _, err := store.CreateUnapprovedServiceKey(ctx, k, p.addr, 100, 100, wharf.ServiceKeyGC{}); err != nil {
+					if _, err := store.ServiceKeys.CreateUnapprovedServiceKey(ctx, k, p.addr, 100, 100, wharf.ServiceKeyGC{}); err != nil {
 						t.Fatal(err)
 					}
 					if p.approve {
@@ -68,13 +68,13 @@ func TestCreateUnapprovedServiceKeyCaps(t *testing.T) {
 					}
 				}
 				keysBefore, logsBefore := keyCount(t, store), logCount(t, store)
-				got, err := store.CreateUnapprovedServiceKey(ctx, testKey("new", "svc", now, nil, nil), "a", perService, perAddress, gc,
+				got, err := store.ServiceKeys.CreateUnapprovedServiceKey(ctx, testKey("new", "svc", now, nil, nil), "a", perService, perAddress, gc,
 					wharf.LogEntry{Kind: "service_key_create"})
 				if !tt.wantRefuse {
 					if err != nil {
 						t.Fatalf("refused: %v", err)
 					}
-					if _, err := store.ServiceKey(ctx, "new"); err != nil {
+					if _, err := store.ServiceKeys.ServiceKey(ctx, "new"); err != nil {
 						t.Fatalf("admitted key not stored: %v", err)
 					}
 					return
@@ -104,7 +104,7 @@ func TestCreateUnapprovedServiceKeyConcurrently(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				addr := []string{"a", "b", "c"}[i%3]
-				_, errs[i] = store.CreateUnapprovedServiceKey(context.Background(), testKey(fmt.Sprintf("k%d", i), "svc", now, nil, nil),
+				_, errs[i] = store.ServiceKeys.CreateUnapprovedServiceKey(context.Background(), testKey(fmt.Sprintf("k%d", i), "svc", now, nil, nil),
 					addr, perService, perAddress, gc, wharf.LogEntry{Kind: "service_key_create"})
 			})
 		}
@@ -127,18 +127,20 @@ func TestCreateUnapprovedServiceKeyConcurrently(t *testing.T) {
 
 func approveKey(t *testing.T, store *db.DB, kid string, approver int64, now time.Time) {
 	t.Helper()
-	_, err := store.UpdateServiceKey(context.Background(), kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		k.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: approver, ApprovedAt: now}
-		return nil, nil
-	})
+	before, err := store.ServiceKeys.ServiceKey(context.Background(), kid)
 	if err != nil {
+		t.Fatal(err)
+	}
+	approved := *before
+	approved.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: approver, ApprovedAt: now}
+	if err := store.ServiceKeys.UpdateServiceKey(context.Background(), before, &approved); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func keyCount(t *testing.T, store *db.DB) int {
 	t.Helper()
-	keys, err := store.ListServiceKeys(context.Background(), "", time.Time{})
+	keys, err := store.ServiceKeys.ListServiceKeys(context.Background(), "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

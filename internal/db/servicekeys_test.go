@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -33,18 +34,18 @@ func TestServiceKeys(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2025, 2, 18, 19, 28, 15, 123456000, time.UTC)
 		admin := newUser("admin", "admin@example.com")
-		if err := store.CreateAccount(ctx, admin, nil); err != nil {
+		if err := store.Accounts.CreateAccount(ctx, admin, nil); err != nil {
 			t.Fatal(err)
 		}
 		approval := &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: admin.ID, ApprovedAt: now, Notes: "ok"}
 		rotation := int64(600)
 		k1 := testKey("k1", "quay", now, at(now.Add(time.Hour)), approval)
 		k1.RotationDuration = &rotation
-		if err := store.CreateServiceKey(ctx, k1, wharf.ServiceKeyGC{Service: "quay"},
+		if err := store.ServiceKeys.CreateServiceKey(ctx, k1, wharf.ServiceKeyGC{Service: "quay"},
 			wharf.LogEntry{Kind: "service_key_create"}, wharf.LogEntry{Kind: "service_key_approve"}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := store.ServiceKey(ctx, "k1")
+		got, err := store.ServiceKeys.ServiceKey(ctx, "k1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +65,7 @@ func TestServiceKeys(t *testing.T) {
 
 		t.Run("duplicate kid", func(t *testing.T) {
 			before := logCount(t, store)
-			err := store.CreateServiceKey(ctx, testKey("k1", "other", now, nil, nil), wharf.ServiceKeyGC{Service: "other"}, wharf.LogEntry{Kind: "service_key_create"})
+			err := store.ServiceKeys.CreateServiceKey(ctx, testKey("k1", "other", now, nil, nil), wharf.ServiceKeyGC{Service: "other"}, wharf.LogEntry{Kind: "service_key_create"})
 			if !wharf.IsCode(err, wharf.Conflict) {
 				t.Fatalf("got %v, want Conflict", err)
 			}
@@ -74,42 +75,33 @@ func TestServiceKeys(t *testing.T) {
 		})
 
 		t.Run("unknown kid", func(t *testing.T) {
-			if _, err := store.ServiceKey(ctx, "nope"); !wharf.IsCode(err, wharf.NotFound) {
+			if _, err := store.ServiceKeys.ServiceKey(ctx, "nope"); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("got %v, want NotFound", err)
 			}
-			_, err := store.UpdateServiceKey(ctx, "nope", func(*wharf.ServiceKey) ([]wharf.LogEntry, error) { return nil, nil })
-			if !wharf.IsCode(err, wharf.NotFound) {
+			nope := testKey("nope", "svc", now, nil, nil)
+			if err := store.ServiceKeys.UpdateServiceKey(ctx, nope, nope); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("update: got %v, want NotFound", err)
 			}
-			_, err = store.DeleteServiceKey(ctx, "nope", wharf.ServiceKeyGC{}, func(*wharf.ServiceKey) ([]wharf.LogEntry, error) { return nil, nil })
-			if !wharf.IsCode(err, wharf.NotFound) {
+			if err := store.ServiceKeys.DeleteServiceKey(ctx, nope, wharf.ServiceKeyGC{}); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("delete: got %v, want NotFound", err)
 			}
 		})
 
-		t.Run("update is atomic", func(t *testing.T) {
+		t.Run("update", func(t *testing.T) {
 			before := logCount(t, store)
-			_, err := store.UpdateServiceKey(ctx, "k1", func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-				k.Name = "changed"
-				k.ExpiresAt = nil
-				return nil, wharf.Errorf(wharf.Invalid, "refused")
-			})
-			if !wharf.IsCode(err, wharf.Invalid) {
-				t.Fatalf("got %v", err)
+			read, err := store.ServiceKeys.ServiceKey(ctx, "k1")
+			if err != nil {
+				t.Fatal(err)
 			}
-			got, _ := store.ServiceKey(ctx, "k1")
-			if got.Name != k1.Name || got.ExpiresAt == nil || logCount(t, store) != before {
-				t.Fatalf("a refused update changed the key or the log: %+v", got)
-			}
-			updated, err := store.UpdateServiceKey(ctx, "k1", func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-				k.Name, k.ExpiresAt = "renamed", nil
-				k.Metadata["extra"] = "x"
-				return []wharf.LogEntry{{Kind: "service_key_modify"}}, nil
-			})
-			if err != nil || updated.Name != "renamed" || updated.Approval.Approver == nil {
+			updated := *read
+			updated.Name, updated.ExpiresAt, updated.Metadata = "renamed", nil, map[string]any{"extra": "x"}
+			updated.Approval = &wharf.ServiceKeyApproval{Type: read.Approval.Type, ApproverID: read.Approval.ApproverID,
+				ApprovedAt: read.Approval.ApprovedAt, Notes: read.Approval.Notes}
+			err = store.ServiceKeys.UpdateServiceKey(ctx, read, &updated, wharf.LogEntry{Kind: "service_key_modify"})
+			if err != nil || updated.Approval.Approver == nil {
 				t.Fatalf("update: %+v, %v", updated, err)
 			}
-			got, _ = store.ServiceKey(ctx, "k1")
+			got, _ := store.ServiceKeys.ServiceKey(ctx, "k1")
 			if got.Name != "renamed" || got.ExpiresAt != nil || got.Metadata["extra"] != "x" || logCount(t, store) != before+1 {
 				t.Fatalf("update not stored: %+v", got)
 			}
@@ -121,18 +113,18 @@ func TestServiceKeys(t *testing.T) {
 				testKey("expired", "svc", now, at(now.Add(-time.Hour)), nil),
 				testKey("stale", "svc", now, at(now.Add(-8*24*time.Hour)), nil),
 			} {
-				if err := store.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
+				if err := store.ServiceKeys.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			keys, err := store.ListServiceKeys(ctx, "svc", now.Add(-7*24*time.Hour))
+			keys, err := store.ServiceKeys.ListServiceKeys(ctx, "svc", now.Add(-7*24*time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]string{"alive", "expired"}, kids(keys)); diff != "" {
 				t.Fatalf("list (-want +got):\n%s", diff)
 			}
-			all, err := store.ListServiceKeys(ctx, "", now.Add(-7*24*time.Hour))
+			all, err := store.ServiceKeys.ListServiceKeys(ctx, "", now.Add(-7*24*time.Hour))
 			if err != nil || len(all) != 3 {
 				t.Fatalf("all services: %v, %v", kids(all), err)
 			}
@@ -146,16 +138,16 @@ func TestServiceKeys(t *testing.T) {
 				testKey("long-expired", "gc", now.Add(-30*24*time.Hour), at(now.Add(-8*24*time.Hour)), approval),
 				testKey("other-service", "gc2", now.Add(-2*24*time.Hour), nil, nil),
 			} {
-				if err := store.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
+				if err := store.ServiceKeys.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			gc := wharf.ServiceKeyGC{Service: "gc", ExpiredBefore: now.Add(-7 * 24 * time.Hour), UnapprovedBefore: now.Add(-24 * time.Hour)}
 			// Creating a key of the service collects its stale keys first.
-			if err := store.CreateServiceKey(ctx, testKey("fresh", "gc", now, nil, nil), gc); err != nil {
+			if err := store.ServiceKeys.CreateServiceKey(ctx, testKey("fresh", "gc", now, nil, nil), gc); err != nil {
 				t.Fatal(err)
 			}
-			keys, _ := store.ListServiceKeys(ctx, "", time.Time{})
+			keys, _ := store.ServiceKeys.ListServiceKeys(ctx, "", time.Time{})
 			for _, gone := range []string{"old-unapproved", "long-expired"} {
 				if slicesContains(kids(keys), gone) {
 					t.Errorf("%s survived the collection", gone)
@@ -167,7 +159,7 @@ func TestServiceKeys(t *testing.T) {
 				}
 			}
 			gc.Service = ""
-			n, err := store.DeleteStaleServiceKeys(ctx, gc)
+			n, err := store.ServiceKeys.DeleteStaleServiceKeys(ctx, gc)
 			if err != nil || n != 2 { // other-service (unapproved, old) and stale (svc, expired 8 days ago)
 				t.Fatalf("collected %d, %v; want 2", n, err)
 			}
@@ -175,83 +167,80 @@ func TestServiceKeys(t *testing.T) {
 
 		t.Run("delete and approver removal", func(t *testing.T) {
 			bob := newUser("bob", "bob@example.com")
-			if err := store.CreateAccount(ctx, bob, nil); err != nil {
+			if err := store.Accounts.CreateAccount(ctx, bob, nil); err != nil {
 				t.Fatal(err)
 			}
 			k := testKey("bobs", "del", now, nil, &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: bob.ID, ApprovedAt: now})
-			if err := store.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
+			if err := store.ServiceKeys.CreateServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.DeleteAccount(ctx, bob.ID); err != nil {
+			if err := store.Accounts.DeleteAccount(ctx, bob.ID); err != nil {
 				t.Fatal(err)
 			}
-			got, err := store.ServiceKey(ctx, "bobs")
+			got, err := store.ServiceKeys.ServiceKey(ctx, "bobs")
 			if err != nil || got.Approval == nil || got.Approval.ApproverID != 0 || got.Approval.Approver != nil {
 				t.Fatalf("after the approver's deletion: %+v, %v", got, err)
 			}
 			before := logCount(t, store)
-			_, err = store.DeleteServiceKey(ctx, "bobs", wharf.ServiceKeyGC{}, func(*wharf.ServiceKey) ([]wharf.LogEntry, error) {
-				return nil, wharf.Errorf(wharf.Forbidden, "no")
-			})
-			if !wharf.IsCode(err, wharf.Forbidden) {
-				t.Fatalf("refused delete: %v", err)
+			err = store.ServiceKeys.DeleteServiceKey(ctx, k, wharf.ServiceKeyGC{}, wharf.LogEntry{Kind: "service_key_delete"})
+			wantChanged(t, "a delete decided before the approver's deletion", err)
+			if logCount(t, store) != before {
+				t.Fatal("a refused delete wrote a log row")
 			}
-			deleted, err := store.DeleteServiceKey(ctx, "bobs", wharf.ServiceKeyGC{}, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-				return []wharf.LogEntry{{Kind: "service_key_delete", Metadata: map[string]any{"kid": k.Kid}}}, nil
-			})
-			if err != nil || deleted.Kid != "bobs" || logCount(t, store) != before+1 {
+			err = store.ServiceKeys.DeleteServiceKey(ctx, got, wharf.ServiceKeyGC{}, wharf.LogEntry{Kind: "service_key_delete"})
+			if err != nil || logCount(t, store) != before+1 {
 				t.Fatalf("delete: %v", err)
 			}
-			if _, err := store.ServiceKey(ctx, "bobs"); !wharf.IsCode(err, wharf.NotFound) {
+			if _, err := store.ServiceKeys.ServiceKey(ctx, "bobs"); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("deleted key still there: %v", err)
 			}
 		})
 
 		t.Run("replace", func(t *testing.T) {
-			if err := store.CreateServiceKey(ctx, testKey("r1", "rot", now, nil, approval), wharf.ServiceKeyGC{}); err != nil {
+			if err := store.ServiceKeys.CreateServiceKey(ctx, testKey("r1", "rot", now, nil, approval), wharf.ServiceKeyGC{}); err != nil {
 				t.Fatal(err)
 			}
-			next := testKey("r2", "rot", now, nil, nil)
-			err := store.ReplaceServiceKey(ctx, "r1", next, wharf.ServiceKeyGC{}, func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-				next.Name, next.Approval = old.Name, old.Approval
-				return []wharf.LogEntry{{Kind: "service_key_rotate"}}, nil
-			})
+			old, err := store.ServiceKeys.ServiceKey(ctx, "r1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := store.ServiceKey(ctx, "r1"); !wharf.IsCode(err, wharf.NotFound) {
+			next := testKey("r2", "rot", now, nil, old.Approval)
+			next.Name = old.Name
+			if err := store.ServiceKeys.ReplaceServiceKey(ctx, old, next, wharf.ServiceKeyGC{}, wharf.LogEntry{Kind: "service_key_rotate"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.ServiceKeys.ServiceKey(ctx, "r1"); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("old key survived: %v", err)
 			}
-			got, err := store.ServiceKey(ctx, "r2")
+			got, err := store.ServiceKeys.ServiceKey(ctx, "r2")
 			if err != nil || got.Name != "key r1" || got.Approval == nil || got.Approval.Approver == nil {
 				t.Fatalf("new key: %+v, %v", got, err)
 			}
-			err = store.ReplaceServiceKey(ctx, "r2", testKey("k1", "rot", now, nil, nil), wharf.ServiceKeyGC{},
-				func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error) { return nil, nil })
-			if !wharf.IsCode(err, wharf.Conflict) {
+			err = store.ServiceKeys.ReplaceServiceKey(ctx, got, testKey("k1", "rot", now, nil, nil), wharf.ServiceKeyGC{})
+			if !wharf.IsCode(err, wharf.Conflict) || errors.Is(err, wharf.ErrChanged) {
 				t.Fatalf("replace onto a taken kid: %v", err)
 			}
-			if _, err := store.ServiceKey(ctx, "r2"); err != nil {
+			if _, err := store.ServiceKeys.ServiceKey(ctx, "r2"); err != nil {
 				t.Fatalf("a refused replace removed the old key: %v", err)
 			}
 		})
 
 		t.Run("instance key", func(t *testing.T) {
 			k := testKey("inst", "wharf", now, at(now.Add(time.Hour)), &wharf.ServiceKeyApproval{Type: wharf.ApprovalAutomatic, ApprovedAt: now})
-			if err := store.CreateInstanceKey(ctx, k, []byte("sealed"), wharf.ServiceKeyGC{}); err != nil {
+			if err := store.ServiceKeys.CreateInstanceKey(ctx, k, []byte("sealed"), wharf.ServiceKeyGC{}); err != nil {
 				t.Fatal(err)
 			}
-			sealed, err := store.InstanceKey(ctx, "inst")
+			sealed, err := store.ServiceKeys.InstanceKey(ctx, "inst")
 			if err != nil || string(sealed) != "sealed" {
 				t.Fatalf("sealed %q, %v", sealed, err)
 			}
-			if _, err := store.InstanceKey(ctx, "k1"); !wharf.IsCode(err, wharf.NotFound) {
+			if _, err := store.ServiceKeys.InstanceKey(ctx, "k1"); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("a superuser key has a private half: %v", err)
 			}
-			if _, err := store.DeleteServiceKey(ctx, "inst", wharf.ServiceKeyGC{}, func(*wharf.ServiceKey) ([]wharf.LogEntry, error) { return nil, nil }); err != nil {
+			if err := store.ServiceKeys.DeleteServiceKey(ctx, k, wharf.ServiceKeyGC{}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := store.InstanceKey(ctx, "inst"); !wharf.IsCode(err, wharf.NotFound) {
+			if _, err := store.ServiceKeys.InstanceKey(ctx, "inst"); !wharf.IsCode(err, wharf.NotFound) {
 				t.Fatalf("the private half outlived its key: %v", err)
 			}
 		})

@@ -19,7 +19,7 @@ func newUser(name, email string) *wharf.Account {
 
 func logCount(t *testing.T, store *db.DB) int {
 	t.Helper()
-	logs, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	logs, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestAccounts(t *testing.T) {
 		ctx := context.Background()
 		alice := newUser("alice", "alice@example.com")
 		entry := wharf.LogEntry{Kind: "user_create", Account: wharf.LogParty{Name: "alice"}, Metadata: map[string]any{"username": "alice"}}
-		if err := store.CreateAccount(ctx, alice, nil, entry); err != nil {
+		if err := store.Accounts.CreateAccount(ctx, alice, nil, entry); err != nil {
 			t.Fatal(err)
 		}
 		if alice.ID == 0 {
@@ -48,7 +48,7 @@ func TestAccounts(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := logCount(t, store)
-				err := store.CreateAccount(ctx, tt.account, nil, wharf.LogEntry{Kind: "user_create"})
+				err := store.Accounts.CreateAccount(ctx, tt.account, nil, wharf.LogEntry{Kind: "user_create"})
 				if !wharf.IsCode(err, wharf.Invalid) || wharf.ErrorMessage(err) != tt.want {
 					t.Fatalf("got %v, want Invalid %q", err, tt.want)
 				}
@@ -59,48 +59,46 @@ func TestAccounts(t *testing.T) {
 		}
 
 		org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
-		if err := store.CreateAccount(ctx, org, alice); err != nil {
+		if err := store.Accounts.CreateAccount(ctx, org, alice); err != nil {
 			t.Fatal(err)
 		}
-		if role, err := store.OrgRole(ctx, org.ID, alice.ID); err != nil || role != "admin" {
+		if role, err := store.Accounts.OrgRole(ctx, org.ID, alice.ID); err != nil || role != "admin" {
 			t.Fatalf("creator role = %q, %v; want admin", role, err)
 		}
-		err := store.CreateAccount(ctx, newUser("acme", ""), nil)
+		err := store.Accounts.CreateAccount(ctx, newUser("acme", ""), nil)
 		if wharf.ErrorMessage(err) != "Username has already been taken by an organization and cannot be reused: acme" {
 			t.Fatalf("org name reuse: %v", err)
 		}
 
-		updated, err := store.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
-			a.Email = "new@example.com"
-			a.Enabled = false
-			return []wharf.LogEntry{{Kind: "user_change_email"}}, nil
-		})
-		if err != nil || updated.Email != "new@example.com" || updated.Enabled {
-			t.Fatalf("update: %+v, %v", updated, err)
+		updated := *alice
+		updated.Email, updated.Enabled = "new@example.com", false
+		if err := store.Accounts.UpdateAccount(ctx, alice, &updated, wharf.LogEntry{Kind: "user_change_email"}); err != nil {
+			t.Fatalf("update: %v", err)
 		}
-		got, err := store.AccountByName(ctx, "alice")
+		got, err := store.Accounts.AccountByName(ctx, "alice")
 		if err != nil || got.Email != "new@example.com" || got.Enabled {
 			t.Fatalf("reload: %+v, %v", got, err)
 		}
 		before := logCount(t, store)
-		_, err = store.UpdateAccount(ctx, "alice", func(a *wharf.Account) ([]wharf.LogEntry, error) {
-			a.Name = "acme"
-			return []wharf.LogEntry{{Kind: "rename"}}, nil
-		})
+		renamed := *got
+		renamed.Name = "acme"
+		err = store.Accounts.UpdateAccount(ctx, got, &renamed, wharf.LogEntry{Kind: "rename"})
 		if !wharf.IsCode(err, wharf.Invalid) || logCount(t, store) != before {
 			t.Fatalf("rename onto a taken name: %v", err)
 		}
-		if _, err := store.UpdateAccount(ctx, "nobody", func(*wharf.Account) ([]wharf.LogEntry, error) { return nil, nil }); !wharf.IsCode(err, wharf.NotFound) {
+		nobody := newUser("nobody", "")
+		nobody.ID = alice.ID + 1000
+		if err := store.Accounts.UpdateAccount(ctx, nobody, nobody); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("update missing: %v", err)
 		}
 
-		if err := store.DeleteAccount(ctx, alice.ID, wharf.LogEntry{Kind: "user_delete"}); err != nil {
+		if err := store.Accounts.DeleteAccount(ctx, alice.ID, wharf.LogEntry{Kind: "user_delete"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.AccountByName(ctx, "alice"); !wharf.IsCode(err, wharf.NotFound) {
+		if _, err := store.Accounts.AccountByName(ctx, "alice"); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("deleted account still found: %v", err)
 		}
-		if role, _ := store.OrgRole(ctx, org.ID, alice.ID); role != "" {
+		if role, _ := store.Accounts.OrgRole(ctx, org.ID, alice.ID); role != "" {
 			t.Fatalf("deleted member keeps role %q", role)
 		}
 	})
@@ -112,7 +110,7 @@ func TestListAccountsKeyset(t *testing.T) {
 		for i := range 25 {
 			u := newUser(fmt.Sprintf("user%02d", i), "")
 			u.Enabled = i%5 != 0
-			if err := store.CreateAccount(ctx, u, nil); err != nil {
+			if err := store.Accounts.CreateAccount(ctx, u, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -126,7 +124,7 @@ func TestListAccountsKeyset(t *testing.T) {
 				seen := map[string]bool{}
 				var from int64
 				for {
-					page, err := store.ListAccounts(ctx, wharf.AccountPage{Kind: wharf.KindUser, EnabledOnly: tt.enabledOnly, FromID: from, Limit: 7})
+					page, err := store.Accounts.ListAccounts(ctx, wharf.AccountPage{Kind: wharf.KindUser, EnabledOnly: tt.enabledOnly, FromID: from, Limit: 7})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -159,13 +157,13 @@ func TestLogsPagingAndAggregate(t *testing.T) {
 			// Runs of equal timestamps must not be lost or repeated across pages.
 			entries = append(entries, wharf.LogEntry{Kind: []string{"a", "b", "c"}[i%3], Time: base.Add(time.Duration(i/4) * time.Hour)})
 		}
-		if err := store.AppendLogs(ctx, entries...); err != nil {
+		if err := store.Logs.AppendLogs(ctx, entries...); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[int64]bool{}
 		var after *wharf.LogCursor
 		for {
-			page, err := store.ListLogs(ctx, wharf.LogQuery{Start: base, End: base.Add(48 * time.Hour), After: after, Limit: 20})
+			page, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: base, End: base.Add(48 * time.Hour), After: after, Limit: 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +182,7 @@ func TestLogsPagingAndAggregate(t *testing.T) {
 		if len(seen) != 45 {
 			t.Fatalf("paged %d entries, want 45", len(seen))
 		}
-		counts, err := store.AggregateLogs(ctx, base, base.Add(48*time.Hour), 0)
+		counts, err := store.Logs.AggregateLogs(ctx, base, base.Add(48*time.Hour), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +209,7 @@ func TestLeaseIsExclusive(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, err := store.AcquireLease(ctx, "job", fmt.Sprintf("p%d", i), time.Minute)
+				ok, err := store.Leases.AcquireLease(ctx, "job", fmt.Sprintf("p%d", i), time.Minute)
 				if err != nil {
 					t.Error(err)
 				}

@@ -25,7 +25,7 @@ func addToTeam(ctx context.Context, tx *sql.Tx, orgID int64, team, role string, 
 
 // AddOrgAdmin makes member a member of the organization's owners team (a
 // no-op if it already is) and writes entries, in one transaction.
-func (db *DB) AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ...wharf.LogEntry) error {
+func (db *Accounts) AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := addToTeam(ctx, tx, orgID, wharf.OwnersTeam, "admin", memberID); err != nil {
 			return err
@@ -36,7 +36,7 @@ func (db *DB) AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ..
 
 // ConvertToOrg turns the user account userID into an organization: its
 // password, sessions and tokens go, and admin becomes its sole owner.
-func (db *DB) ConvertToOrg(ctx context.Context, userID, adminID int64, entries ...wharf.LogEntry) error {
+func (db *Accounts) ConvertToOrg(ctx context.Context, userID, adminID int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE account SET kind = 'org', password_hash = '', superuser = FALSE
 			WHERE id = $1 AND kind = 'user'`, userID)
@@ -66,7 +66,7 @@ func (db *DB) ConvertToOrg(ctx context.Context, userID, adminID int64, entries .
 }
 
 // OrgTeams returns the organization's teams by name, with member counts.
-func (db *DB) OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error) {
+func (db *Accounts) OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT t.id, t.org_id, t.name, t.role, t.description,
 		(SELECT COUNT(*) FROM team_member m WHERE m.team_id = t.id)
 		FROM team t WHERE t.org_id = $1 ORDER BY t.name`, orgID)
@@ -87,7 +87,7 @@ func (db *DB) OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error) {
 
 // OrgRole returns the strongest team role member holds in the organization
 // ("admin", "creator", "member"), or "" when it is not a member.
-func (db *DB) OrgRole(ctx context.Context, orgID, memberID int64) (string, error) {
+func (db *Accounts) OrgRole(ctx context.Context, orgID, memberID int64) (string, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT t.role FROM team t JOIN team_member m ON m.team_id = t.id
 		WHERE t.org_id = $1 AND m.account_id = $2`, orgID, memberID)
 	if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) OrgRole(ctx context.Context, orgID, memberID int64) (string, error
 }
 
 // MemberOrgs returns the organizations in which member belongs to a team.
-func (db *DB) MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error) {
+func (db *Accounts) MemberOrgs(ctx context.Context, memberID int64) ([]*wharf.Account, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+accountColumns+` FROM account WHERE kind = 'org' AND id IN (
 		SELECT t.org_id FROM team t JOIN team_member m ON m.team_id = t.id WHERE m.account_id = $1) ORDER BY name`, memberID)
 	if err != nil {

@@ -10,6 +10,10 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
+// Usage reports and repairs what namespaces are charged for, and
+// calculates the size of the whole registry.
+type Usage struct{ *base }
+
 // usageShards is how many rows a namespace's usage is spread over.
 const usageShards = 16
 
@@ -33,7 +37,7 @@ func namespaceLimits(ctx context.Context, q querier, nsID, defaultReject int64) 
 // a link being removed); shared for the rest (a manifest push, a link in a
 // namespace without a limit), which then never wait for each other. SQLite
 // serialises writers anyway.
-func (db *DB) lockNamespaceGrowth(ctx context.Context, tx *sql.Tx, nsID int64, exclusive bool) error {
+func (db *base) lockNamespaceGrowth(ctx context.Context, tx *sql.Tx, nsID int64, exclusive bool) error {
 	if db.dialect != Postgres {
 		return nil
 	}
@@ -66,13 +70,13 @@ func namespaceCharge(ctx context.Context, q querier, nsID int64) (usage, charged
 }
 
 // NamespaceUsage returns the bytes namespace nsID uses.
-func (db *DB) NamespaceUsage(ctx context.Context, nsID int64) (int64, error) {
+func (db *Usage) NamespaceUsage(ctx context.Context, nsID int64) (int64, error) {
 	return namespaceUsage(ctx, db.sql, nsID)
 }
 
 // NamespaceCharge returns what namespace nsID is charged for: its usage
 // plus the reservations of its uploads in progress.
-func (db *DB) NamespaceCharge(ctx context.Context, nsID int64) (int64, error) {
+func (db *Usage) NamespaceCharge(ctx context.Context, nsID int64) (int64, error) {
 	_, charged, err := namespaceCharge(ctx, db.sql, nsID)
 	return charged, err
 }
@@ -169,7 +173,7 @@ func repositoryNamespace(ctx context.Context, tx *sql.Tx, repoID int64) (int64, 
 
 // ReconcileUsage recomputes namespace nsID's usage from its blob links and
 // repairs the stored accounting; it returns the usage before and after.
-func (db *DB) ReconcileUsage(ctx context.Context, nsID int64) (before, after int64, err error) {
+func (db *Usage) ReconcileUsage(ctx context.Context, nsID int64) (before, after int64, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
 			return err
@@ -201,7 +205,7 @@ func (db *DB) ReconcileUsage(ctx context.Context, nsID int64) (before, after int
 }
 
 // NamespaceIDs returns the ids of every user and organization.
-func (db *DB) NamespaceIDs(ctx context.Context) ([]int64, error) {
+func (db *Usage) NamespaceIDs(ctx context.Context) ([]int64, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM account WHERE kind IN ('user', 'org') ORDER BY id`)
 	if err != nil {
 		return nil, wharf.Wrap(err, "list namespaces")
@@ -219,7 +223,7 @@ func (db *DB) NamespaceIDs(ctx context.Context) ([]int64, error) {
 }
 
 // RegistrySizeState returns the calculation's state (zero before any request).
-func (db *DB) RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error) {
+func (db *Usage) RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error) {
 	var rs wharf.RegistrySize
 	var completed sql.NullInt64
 	err := db.sql.QueryRowContext(ctx, `SELECT size_bytes, queued, running, completed_ms FROM registry_size WHERE id = 1`).
@@ -236,7 +240,7 @@ func (db *DB) RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
 
 // QueueRegistrySize asks for a recalculation. It reports false when one is
 // already queued or running.
-func (db *DB) QueueRegistrySize(ctx context.Context) (bool, error) {
+func (db *Usage) QueueRegistrySize(ctx context.Context) (bool, error) {
 	var queued bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_size (id) VALUES (1) ON CONFLICT (id) DO NOTHING`); err != nil {
@@ -257,7 +261,7 @@ func (db *DB) QueueRegistrySize(ctx context.Context) (bool, error) {
 // blob, each counted once. It reports whether one was queued. Callers hold
 // the job's lease, so a row still marked running is the leftover of a
 // process that died mid-run, and is run again.
-func (db *DB) CalculateRegistrySize(ctx context.Context) (bool, error) {
+func (db *Usage) CalculateRegistrySize(ctx context.Context) (bool, error) {
 	res, err := db.sql.ExecContext(ctx, `UPDATE registry_size SET running = TRUE, queued = FALSE WHERE id = 1 AND (queued OR running)`)
 	if err != nil {
 		return false, wharf.Wrap(err, "start registry size")

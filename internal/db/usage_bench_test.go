@@ -111,16 +111,16 @@ func BenchmarkRegistrySizeRecompute(b *testing.B) {
 			}
 			recompute := func() time.Duration {
 				start := time.Now()
-				queued, err := store.QueueRegistrySize(ctx)
+				queued, err := store.Usage.QueueRegistrySize(ctx)
 				if err != nil || !queued {
 					b.Fatalf("QueueRegistrySize: %v, %v; want queued", queued, err)
 				}
-				ran, err := store.CalculateRegistrySize(ctx)
+				ran, err := store.Usage.CalculateRegistrySize(ctx)
 				if err != nil || !ran {
 					b.Fatalf("CalculateRegistrySize: %v, %v; want a run", ran, err)
 				}
 				took := time.Since(start)
-				rs, err := store.RegistrySizeState(ctx)
+				rs, err := store.Usage.RegistrySizeState(ctx)
 				if err != nil || rs.Bytes != want || rs.Queued || rs.Running || rs.Completed == nil {
 					b.Fatalf("after the run: %+v, %v; want %d bytes, idle, completed", rs, err, want)
 				}
@@ -166,11 +166,11 @@ func seedAccountingNS(b *testing.B, store *db.DB, raw *sql.DB, dialect db.Dialec
 	b.Helper()
 	ctx := context.Background()
 	ns := &wharf.Account{Name: name, Kind: wharf.KindUser, Enabled: true}
-	if err := store.CreateAccount(ctx, ns, nil); err != nil {
+	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
 		b.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().UnixMicro()
@@ -212,7 +212,7 @@ func seedAccountingNS(b *testing.B, store *db.DB, raw *sql.DB, dialect db.Dialec
 	// A quota far above the usage: the enforcement path runs on every push
 	// and never refuses.
 	quota := &wharf.Quota{NamespaceID: ns.ID, LimitBytes: 1 << 50}
-	if err := store.CreateQuota(ctx, quota, "exists"); err != nil {
+	if err := store.Quotas.CreateQuota(ctx, quota, "exists"); err != nil {
 		b.Fatal(err)
 	}
 	return &accountingNS{store: store, ns: ns, repo: repo, existing: existing, base: base, next: base + existing,
@@ -234,11 +234,11 @@ func (a *accountingNS) push(b *testing.B) {
 		d string
 		s int64
 	}{{d1, s1}, {d2, s2}} {
-		if err := a.store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: a.repo.ID, Digest: l.d, Size: l.s}); err != nil {
+		if err := a.store.Registry.LinkBlob(ctx, wharf.BlobLink{RepositoryID: a.repo.ID, Digest: l.d, Size: l.s}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	err := a.store.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: a.repo, Tag: "t" + fmt.Sprint(a.next)})
+	err := a.store.Registry.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: a.repo, Tag: "t" + fmt.Sprint(a.next)})
 	a.lat = append(a.lat, time.Since(start))
 	if err != nil {
 		b.Fatalf("%s: PutManifest: %v", a.ns.Name, err)
@@ -282,7 +282,7 @@ func BenchmarkPushAccountingCost(b *testing.B) {
 			// The seeding is the accounting the store would have kept: a
 			// reconcile from the links finds nothing to repair.
 			for _, a := range []*accountingNS{nsSmall, nsLarge} {
-				before, after, err := store.ReconcileUsage(ctx, a.ns.ID)
+				before, after, err := store.Usage.ReconcileUsage(ctx, a.ns.ID)
 				if err != nil || before != a.usage || after != a.usage {
 					b.Fatalf("%s: reconcile %d -> %d (%v), want %d both", a.ns.Name, before, after, err, a.usage)
 				}
@@ -302,7 +302,7 @@ func BenchmarkPushAccountingCost(b *testing.B) {
 			}
 			b.StopTimer()
 			for _, a := range []*accountingNS{nsSmall, nsLarge} {
-				got, err := store.NamespaceUsage(ctx, a.ns.ID)
+				got, err := store.Usage.NamespaceUsage(ctx, a.ns.ID)
 				if err != nil || got != a.usage {
 					b.Fatalf("%s: usage %d (%v), want %d", a.ns.Name, got, err, a.usage)
 				}

@@ -23,11 +23,11 @@ func newUsageFixture(t *testing.T, store *db.DB, name string) *usageFixture {
 	t.Helper()
 	ctx := context.Background()
 	ns := &wharf.Account{Name: name, Kind: wharf.KindUser, Enabled: true}
-	if err := store.CreateAccount(ctx, ns, nil); err != nil {
+	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
 		t.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
 	return &usageFixture{store: store, ns: ns, repo: repo}
@@ -46,19 +46,19 @@ func (f *usageFixture) link(t *testing.T, n int, size int64) string {
 
 // linkWithin links blob d of size bytes with reject as the default limit.
 func (f *usageFixture) linkWithin(d string, size, reject int64) error {
-	return f.store.LinkBlob(context.Background(), wharf.BlobLink{RepositoryID: f.repo.ID, Digest: d, Size: size, DefaultReject: reject})
+	return f.store.Registry.LinkBlob(context.Background(), wharf.BlobLink{RepositoryID: f.repo.ID, Digest: d, Size: size, DefaultReject: reject})
 }
 
 func (f *usageFixture) put(manifest int, blobs ...string) error {
 	m := &wharf.Manifest{RepositoryID: f.repo.ID, Digest: fmt.Sprintf("sha256:%064x", 1_000_000+manifest),
 		MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}"), Size: 2, Blobs: blobs}
-	return f.store.PutManifest(context.Background(), wharf.ManifestPush{Manifest: m, Repository: f.repo})
+	return f.store.Registry.PutManifest(context.Background(), wharf.ManifestPush{Manifest: m, Repository: f.repo})
 }
 
 // upload opens an upload session in the fixture's repository.
 func (f *usageFixture) upload(t *testing.T, id string) {
 	t.Helper()
-	if err := f.store.CreateUpload(context.Background(), &wharf.Upload{ID: id, RepositoryID: f.repo.ID, AccountID: f.ns.ID,
+	if err := f.store.Uploads.CreateUpload(context.Background(), &wharf.Upload{ID: id, RepositoryID: f.repo.ID, AccountID: f.ns.ID,
 		Algorithm: "sha256"}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func (f *usageFixture) upload(t *testing.T, id string) {
 
 func (f *usageFixture) usage(t *testing.T) int64 {
 	t.Helper()
-	n, err := f.store.NamespaceUsage(context.Background(), f.ns.ID)
+	n, err := f.store.Usage.NamespaceUsage(context.Background(), f.ns.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestUsageCountsUniqueBlobs(t *testing.T) {
 		ctx := context.Background()
 		f := newUsageFixture(t, store, "counter")
 		other := &wharf.Repository{NamespaceID: f.ns.ID, Namespace: f.ns.Name, Name: "other", Visibility: wharf.Private}
-		if err := store.CreateRepository(ctx, other); err != nil {
+		if err := store.Registry.CreateRepository(ctx, other); err != nil {
 			t.Fatal(err)
 		}
 		a, b, c := blobDigest(1), blobDigest(2), blobDigest(3)
@@ -103,14 +103,14 @@ func TestUsageCountsUniqueBlobs(t *testing.T) {
 				return nil
 			}, 123},
 			{"the same blob in another repository counts once", func() error {
-				return store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: other.ID, Digest: a, Size: 100})
+				return store.Registry.LinkBlob(ctx, wharf.BlobLink{RepositoryID: other.ID, Digest: a, Size: 100})
 			}, 123},
 			{"manifests add nothing", func() error { return errors.Join(f.put(1, a, b), f.put(2, b, c)) }, 123},
 			{"delete the first manifest: its own blob stays linked in the other repository", func() error {
-				return store.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: f.repo, Digest: fmt.Sprintf("sha256:%064x", 1_000_001)})
+				return store.Registry.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: f.repo, Digest: fmt.Sprintf("sha256:%064x", 1_000_001)})
 			}, 123},
-			{"unlink the last link of a blob", func() error { return store.UnlinkBlob(ctx, other.ID, a) }, 23},
-			{"delete the repository frees everything", func() error { return store.DeleteRepository(ctx, f.repo.ID) }, 0},
+			{"unlink the last link of a blob", func() error { return store.Registry.UnlinkBlob(ctx, other.ID, a) }, 23},
+			{"delete the repository frees everything", func() error { return store.Registry.DeleteRepository(ctx, f.repo.ID) }, 0},
 		}
 		for _, s := range steps {
 			if err := s.do(); err != nil {
@@ -140,7 +140,7 @@ func TestQuotaRefusesLinksAndWritesNothing(t *testing.T) {
 		if got := f.usage(t); got != 60 {
 			t.Fatalf("usage %d after a refused link, want 60", got)
 		}
-		if _, err := store.RepositoryBlobSize(context.Background(), f.repo.ID, b); !wharf.IsCode(err, wharf.NotFound) {
+		if _, err := store.Registry.RepositoryBlobSize(context.Background(), f.repo.ID, b); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("the refused blob was linked: %v", err)
 		}
 		// What adds no bytes goes through at the limit.
@@ -160,7 +160,7 @@ func TestReservations(t *testing.T) {
 		ctx := context.Background()
 		f := newUsageFixture(t, store, "reserving")
 		charged := func() int64 {
-			n, err := store.NamespaceCharge(ctx, f.ns.ID)
+			n, err := store.Usage.NamespaceCharge(ctx, f.ns.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,27 +171,27 @@ func TestReservations(t *testing.T) {
 		}
 		f.upload(t, "u1")
 		f.upload(t, "u2")
-		if limited, err := store.Reserve(ctx, "u1", 30, 100); err != nil || !limited {
+		if limited, err := store.Uploads.Reserve(ctx, "u1", 30, 100); err != nil || !limited {
 			t.Fatalf("reserve 30 of the last 40: %v, %v", limited, err)
 		}
-		if _, err := store.Reserve(ctx, "u2", 20, 100); !wharf.IsCode(err, wharf.QuotaExceeded) {
+		if _, err := store.Uploads.Reserve(ctx, "u2", 20, 100); !wharf.IsCode(err, wharf.QuotaExceeded) {
 			t.Fatalf("reserve 20 with 10 left: %v, want QuotaExceeded", err)
 		}
-		if _, err := store.Reserve(ctx, "u2", 10, 100); err != nil {
+		if _, err := store.Uploads.Reserve(ctx, "u2", 10, 100); err != nil {
 			t.Fatalf("reserve the last 10: %v", err)
 		}
 		if got := charged(); got != 100 {
 			t.Fatalf("charged %d, want 100", got)
 		}
 		// u1 completes with 25 bytes: its 30 reserved become 25 linked.
-		if err := store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: f.repo.ID, Digest: blobDigest(2), Size: 25, UploadID: "u1",
+		if err := store.Registry.LinkBlob(ctx, wharf.BlobLink{RepositoryID: f.repo.ID, Digest: blobDigest(2), Size: 25, UploadID: "u1",
 			DefaultReject: 100}); err != nil {
 			t.Fatal(err)
 		}
 		if got := charged(); got != 95 {
 			t.Fatalf("charged %d after u1 completed, want 95", got)
 		}
-		if err := store.DeleteUpload(ctx, "u2"); err != nil {
+		if err := store.Uploads.DeleteUpload(ctx, "u2"); err != nil {
 			t.Fatal(err)
 		}
 		if got := charged(); got != 85 {
@@ -199,7 +199,7 @@ func TestReservations(t *testing.T) {
 		}
 		// Without a limit nothing is reserved.
 		f.upload(t, "u3")
-		if limited, err := store.Reserve(ctx, "u3", 1<<40, 0); err != nil || limited {
+		if limited, err := store.Uploads.Reserve(ctx, "u3", 1<<40, 0); err != nil || limited {
 			t.Fatalf("unlimited namespace: %v, %v", limited, err)
 		}
 	})
@@ -224,7 +224,7 @@ func TestQuotaHoldsUnderConcurrency(t *testing.T) {
 						if kind == "link" {
 							err = f.linkWithin(blobDigest(100+i), 1<<20, 10<<20)
 						} else {
-							_, err = store.Reserve(context.Background(), fmt.Sprint("u", i), 1<<20, 10<<20)
+							_, err = store.Uploads.Reserve(context.Background(), fmt.Sprint("u", i), 1<<20, 10<<20)
 						}
 						mu.Lock()
 						defer mu.Unlock()
@@ -242,7 +242,7 @@ func TestQuotaHoldsUnderConcurrency(t *testing.T) {
 				if accepted != 10 || refused != 6 {
 					t.Fatalf("%d accepted, %d refused; want 10 and 6", accepted, refused)
 				}
-				if got, err := store.NamespaceCharge(context.Background(), f.ns.ID); err != nil || got != 10<<20 {
+				if got, err := store.Usage.NamespaceCharge(context.Background(), f.ns.ID); err != nil || got != 10<<20 {
 					t.Fatalf("charged %d (%v), want %d", got, err, 10<<20)
 				}
 			})
@@ -258,7 +258,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 		if err := f.put(1, a, b); err != nil {
 			t.Fatal(err)
 		}
-		before, after, err := store.ReconcileUsage(ctx, f.ns.ID)
+		before, after, err := store.Usage.ReconcileUsage(ctx, f.ns.ID)
 		if err != nil || before != 12 || after != 12 {
 			t.Fatalf("reconcile of a correct namespace: %d -> %d, %v; want 12 -> 12", before, after, err)
 		}
@@ -274,22 +274,22 @@ func TestRegistrySizeQueue(t *testing.T) {
 		f := newUsageFixture(t, store, "sizer")
 		f.link(t, 1, 1000)
 		f.link(t, 2, 24)
-		if rs, err := store.RegistrySizeState(ctx); err != nil || rs.Queued || rs.Completed != nil {
+		if rs, err := store.Usage.RegistrySizeState(ctx); err != nil || rs.Queued || rs.Completed != nil {
 			t.Fatalf("initial state %+v, %v", rs, err)
 		}
-		if ran, err := store.CalculateRegistrySize(ctx); err != nil || ran {
+		if ran, err := store.Usage.CalculateRegistrySize(ctx); err != nil || ran {
 			t.Fatalf("calculation without a request ran: %v %v", ran, err)
 		}
-		if q, err := store.QueueRegistrySize(ctx); err != nil || !q {
+		if q, err := store.Usage.QueueRegistrySize(ctx); err != nil || !q {
 			t.Fatalf("first queue: %v %v", q, err)
 		}
-		if q, err := store.QueueRegistrySize(ctx); err != nil || q {
+		if q, err := store.Usage.QueueRegistrySize(ctx); err != nil || q {
 			t.Fatalf("second queue while queued: %v %v; want false", q, err)
 		}
-		if ran, err := store.CalculateRegistrySize(ctx); err != nil || !ran {
+		if ran, err := store.Usage.CalculateRegistrySize(ctx); err != nil || !ran {
 			t.Fatalf("calculation: %v %v", ran, err)
 		}
-		rs, err := store.RegistrySizeState(ctx)
+		rs, err := store.Usage.RegistrySizeState(ctx)
 		if err != nil || rs.Bytes != 1024 || rs.Queued || rs.Running || rs.Completed == nil {
 			t.Fatalf("after calculation %+v, %v; want 1024 bytes, idle, completed", rs, err)
 		}
@@ -304,21 +304,24 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 		put := func(n int, tag string, blob string) *wharf.Manifest {
 			m := &wharf.Manifest{RepositoryID: f.repo.ID, Digest: fmt.Sprintf("sha256:%064x", 2_000_000+n),
 				MediaType: "application/vnd.oci.image.manifest.v1+json", Content: []byte("{}"), Size: 2, Blobs: []string{blob}}
-			if err := store.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: f.repo, Tag: tag}); err != nil {
+			if err := store.Registry.PutManifest(ctx, wharf.ManifestPush{Manifest: m, Repository: f.repo, Tag: tag}); err != nil {
 				t.Fatal(err)
 			}
 			return m
 		}
 		setExpiration := func(seconds int64) {
-			if _, err := store.UpdateAccount(ctx, f.ns.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.TagExpirationS = seconds
-				return nil, nil
-			}); err != nil {
+			before, err := store.Accounts.AccountByName(ctx, f.ns.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := *before
+			after.TagExpirationS = seconds
+			if err := store.Accounts.UpdateAccount(ctx, before, &after); err != nil {
 				t.Fatal(err)
 			}
 		}
 		collect := func() int {
-			n, err := store.CollectUntaggedManifests(ctx, 100)
+			n, err := store.Registry.CollectUntaggedManifests(ctx, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,7 +337,7 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 		if n := collect(); n != 1 || f.usage(t) != 20 {
 			t.Fatalf("after expiration: collected %d, usage %d; want 1 and 20", n, f.usage(t))
 		}
-		if err := store.DeleteTag(ctx, f.repo.ID, "v1"); err != nil {
+		if err := store.Registry.DeleteTag(ctx, f.repo.ID, "v1"); err != nil {
 			t.Fatal(err)
 		}
 		if n := collect(); n != 1 || f.usage(t) != 0 {

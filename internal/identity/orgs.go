@@ -63,10 +63,12 @@ func (s *Service) UpdateOrg(ctx context.Context, actor *wharf.Caller, name strin
 	if ch.TagExpirationS != nil && !s.policy.ValidTagExpiration(*ch.TagExpirationS) {
 		return nil, wharf.Errorf(wharf.Invalid, "Invalid tag expiration: %d is not one of the configured TAG_EXPIRATION_OPTIONS", *ch.TagExpirationS)
 	}
-	return s.store.UpdateAccount(ctx, name, func(org *wharf.Account) ([]wharf.LogEntry, error) {
-		if org.Kind != wharf.KindOrg {
-			return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	return s.updateAccount(ctx, name, func(before *wharf.Account) (*wharf.Account, []wharf.LogEntry, error) {
+		if before.Kind != wharf.KindOrg {
+			return nil, nil, wharf.Errorf(wharf.NotFound, "Not Found")
 		}
+		changed := *before
+		org := &changed
 		var entries []wharf.LogEntry
 		if ch.Email != nil && *ch.Email != org.Email {
 			org.Email = *ch.Email
@@ -91,7 +93,7 @@ func (s *Service) UpdateOrg(ctx context.Context, actor *wharf.Caller, name strin
 			entries = append(entries, actor.Entry("org_change_name", org, map[string]any{"old_name": org.Name, "new_name": *ch.Name, "superuser": actor.Name()}))
 			org.Name = *ch.Name
 		}
-		return entries, nil
+		return org, entries, nil
 	})
 }
 

@@ -16,8 +16,10 @@ type Store interface {
 	CountAccounts(ctx context.Context) (int64, error)
 	// CreateFirstAccount is CreateAccount that returns Invalid when any account exists.
 	CreateFirstAccount(ctx context.Context, a *wharf.Account, entries ...wharf.LogEntry) error
-	// UpdateAccount returns NotFound, Invalid (name or e-mail taken) or change's error.
-	UpdateAccount(ctx context.Context, name string, change func(a *wharf.Account) ([]wharf.LogEntry, error)) (*wharf.Account, error)
+	// UpdateAccount stores after only over before as the service read it:
+	// Conflict (wharf.ErrChanged) when the account changed since; NotFound;
+	// Invalid when after's name or e-mail is taken.
+	UpdateAccount(ctx context.Context, before, after *wharf.Account, entries ...wharf.LogEntry) error
 	// DeleteAccount returns NotFound.
 	DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error
 	AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ...wharf.LogEntry) error
@@ -78,6 +80,32 @@ func (s *Service) Org(ctx context.Context, name string) (*wharf.Account, error) 
 func (s *Service) IsOrgAdmin(ctx context.Context, org, a *wharf.Account) (bool, error) {
 	role, err := s.store.OrgRole(ctx, org.ID, a.ID)
 	return role == "admin", err
+}
+
+// updateAccount reads the account named name and stores the change decide
+// makes to it, with the entries decide names. The store writes it only
+// over the account as read, so decide's checks hold against what the
+// change replaces; when another change came first, the account is read and
+// decided again.
+func (s *Service) updateAccount(ctx context.Context, name string,
+	decide func(before *wharf.Account) (*wharf.Account, []wharf.LogEntry, error)) (*wharf.Account, error) {
+	var after *wharf.Account
+	err := wharf.RetryChanged(func() error {
+		before, err := s.store.AccountByName(ctx, name)
+		if err != nil {
+			return err
+		}
+		next, entries, err := decide(before)
+		if err != nil {
+			return err
+		}
+		after = next
+		return s.store.UpdateAccount(ctx, before, next, entries...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return after, nil
 }
 
 // OrgRole returns a's role in org ("" when not a member).

@@ -82,16 +82,17 @@ type UserChanges struct {
 
 // ChangeUser is changeInstallUser. Superusers named in the configuration
 // cannot be changed; a user promoted through the API can be changed only by
-// a request that also demotes it. All changes and their log entries commit
-// together.
+// a request that also demotes it, judged on the account the change is
+// stored over. All changes and their log entries commit together.
 func (s *Service) ChangeUser(ctx context.Context, actor *wharf.Caller, username string, ch UserChanges) (*wharf.Account, error) {
 	target, err := s.userByName(ctx, username)
 	if err != nil {
 		return nil, err
 	}
-	demoting := ch.Superuser != nil && !*ch.Superuser
-	if s.policy.IsConfiguredSuperuser(target) || (s.policy.IsSuperuser(target) && !demoting) {
-		return nil, wharf.Errorf(wharf.Invalid, "Cannot update a superuser")
+	// Judged before the password and e-mail, in Quay's order of errors,
+	// and again on every read the change is decided on.
+	if err := s.changeable(target, ch); err != nil {
+		return nil, err
 	}
 	var hash string
 	if ch.Password != nil {
@@ -107,10 +108,15 @@ func (s *Service) ChangeUser(ctx context.Context, actor *wharf.Caller, username 
 			return nil, err
 		}
 	}
-	updated, err := s.store.UpdateAccount(ctx, username, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-		if a.Kind != wharf.KindUser {
-			return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	updated, err := s.updateAccount(ctx, username, func(before *wharf.Account) (*wharf.Account, []wharf.LogEntry, error) {
+		if before.Kind != wharf.KindUser {
+			return nil, nil, wharf.Errorf(wharf.NotFound, "Not Found")
 		}
+		if err := s.changeable(before, ch); err != nil {
+			return nil, nil, err
+		}
+		changed := *before
+		a := &changed
 		meta := func(extra map[string]any) map[string]any {
 			m := map[string]any{"username": a.Name, "superuser": actor.Name()}
 			for k, v := range extra {
@@ -140,13 +146,24 @@ func (s *Service) ChangeUser(ctx context.Context, actor *wharf.Caller, username 
 			a.Superuser = *ch.Superuser
 			entries = append(entries, actor.Entry("user_change_superuser", a, meta(map[string]any{"superuser_status": a.Superuser})))
 		}
-		return entries, nil
+		return a, entries, nil
 	})
 	if errors.Is(err, wharf.ErrEmailTaken) {
 		// Quay words this one differently from the createInstallUser case.
 		return nil, wharf.Errorf(wharf.Invalid, "E-mail address already used")
 	}
 	return updated, err
+}
+
+// changeable applies changeInstallUser's rule about superusers to user a:
+// one named in the configuration cannot be changed, one promoted through
+// the API only by a request that also demotes it.
+func (s *Service) changeable(a *wharf.Account, ch UserChanges) error {
+	demoting := ch.Superuser != nil && !*ch.Superuser
+	if s.policy.IsConfiguredSuperuser(a) || (s.policy.IsSuperuser(a) && !demoting) {
+		return wharf.Errorf(wharf.Invalid, "Cannot update a superuser")
+	}
+	return nil
 }
 
 // Initialized reports whether the instance has any account, which closes

@@ -116,9 +116,11 @@ type Store interface {
 	NamespaceQuota(ctx context.Context, nsID int64) (*wharf.Quota, error)
 	// CreateQuota returns Invalid(exists) when the namespace has a quota.
 	CreateQuota(ctx context.Context, q *wharf.Quota, exists string, entries ...wharf.LogEntry) error
-	// ChangeQuota, DeleteQuota and the limit methods return NotFound for
-	// ids not of the namespace (or quota).
-	ChangeQuota(ctx context.Context, nsID, id, limitBytes int64, change func(before *wharf.Quota) []wharf.LogEntry) (*wharf.Quota, error)
+	// ChangeQuota writes only over the quota as it was read (before):
+	// Conflict (wharf.ErrChanged) when it changed since, NotFound when it
+	// is gone. DeleteQuota and the limit methods return NotFound for ids
+	// not of the namespace (or quota).
+	ChangeQuota(ctx context.Context, before *wharf.Quota, limitBytes int64, entries ...wharf.LogEntry) (*wharf.Quota, error)
 	DeleteQuota(ctx context.Context, nsID, id int64, entries ...wharf.LogEntry) error
 	CreateQuotaLimit(ctx context.Context, quotaID int64, l *wharf.QuotaLimit, entries ...wharf.LogEntry) error
 	ChangeQuotaLimit(ctx context.Context, quotaID int64, l wharf.QuotaLimit, entries ...wharf.LogEntry) error
@@ -147,16 +149,28 @@ func (s *Service) Create(ctx context.Context, actor *wharf.Caller, ns *wharf.Acc
 	return q, nil
 }
 
-// Change sets quota id of ns to limitBytes.
+// Change sets quota id of ns to limitBytes. The entry records the limit it
+// replaced, so the change is stored only over the quota as it was read,
+// read again when another change came first.
 func (s *Service) Change(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, id, limitBytes int64) (*wharf.Quota, error) {
 	if err := ValidateLimitBytes(limitBytes); err != nil {
 		return nil, err
 	}
-	return s.store.ChangeQuota(ctx, ns.ID, id, limitBytes, func(before *wharf.Quota) []wharf.LogEntry {
-		return []wharf.LogEntry{actor.Entry("org_change_quota", ns, map[string]any{"namespace": ns.Name, "quota_id": id,
-			"limit_bytes": limitBytes, "limit": Human(limitBytes),
-			"previous_limit_bytes": before.LimitBytes, "previous_limit": Human(before.LimitBytes)})}
+	var after *wharf.Quota
+	err := wharf.RetryChanged(func() error {
+		before, err := s.Quota(ctx, ns, id)
+		if err != nil {
+			return err
+		}
+		after, err = s.store.ChangeQuota(ctx, before, limitBytes, actor.Entry("org_change_quota", ns, map[string]any{
+			"namespace": ns.Name, "quota_id": id, "limit_bytes": limitBytes, "limit": Human(limitBytes),
+			"previous_limit_bytes": before.LimitBytes, "previous_limit": Human(before.LimitBytes)}))
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return after, nil
 }
 
 // Delete removes quota id of ns with its limits. The entry records what

@@ -146,19 +146,19 @@ func TestTokenFlow(t *testing.T) {
 			dave := e.as("dave", e.createUser("dave"))
 			dave.pushImage("dave/app", "latest", "dave")
 			ctx := context.Background()
-			app, err := e.store.ApplicationByClientID(ctx, "admin")
+			app, err := e.store.OAuth.ApplicationByClientID(ctx, "admin")
 			if err != nil {
 				t.Fatal(err)
 			}
-			org, err := e.store.AccountByName(ctx, "admin")
+			org, err := e.store.Accounts.AccountByName(ctx, "admin")
 			if err != nil {
 				t.Fatal(err)
 			}
-			acct, err := e.store.AccountByName(ctx, "dave")
+			acct, err := e.store.Accounts.AccountByName(ctx, "dave")
 			if err != nil {
 				t.Fatal(err)
 			}
-			token, _, err := identity.NewApplications(e.store).IssueToken(ctx, &wharf.Caller{}, app, org, acct, "repo:read", time.Hour, time.Now())
+			token, _, err := identity.NewApplications(e.store.OAuth).IssueToken(ctx, &wharf.Caller{}, app, org, acct, "repo:read", time.Hour, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,7 +285,7 @@ func TestAnonymousAndPrivate(t *testing.T) {
 		})
 		t.Run("a push creates a private repository", func(t *testing.T) {
 			bob.pushImage("bob/new", "latest", "bob")
-			repo, err := store.RepositoryByName(context.Background(), "bob", "new")
+			repo, err := store.Registry.RepositoryByName(context.Background(), "bob", "new")
 			if err != nil || repo.Visibility != "private" {
 				t.Fatalf("bob/new: %+v, %v; want a private repository", repo, err)
 			}
@@ -297,7 +297,7 @@ func TestAnonymousAndPrivate(t *testing.T) {
 		t.Run("push to a namespace one does not administer", func(t *testing.T) {
 			mustErr(t, "bob pushes to acme", bob.do("POST", "/v2/acme/bobs/blobs/uploads/", nil), http.StatusForbidden, "DENIED")
 			mustErr(t, "bob pushes to admin", bob.do("POST", "/v2/admin/x/blobs/uploads/", nil), http.StatusForbidden, "DENIED")
-			if _, err := store.RepositoryByName(context.Background(), "acme", "bobs"); err == nil {
+			if _, err := store.Registry.RepositoryByName(context.Background(), "acme", "bobs"); err == nil {
 				t.Fatal("a refused push created acme/bobs")
 			}
 		})

@@ -40,7 +40,7 @@ func checkInvisible(t *testing.T, e *env, c *client, name, digest string) {
 	if files := e.blobCopies((digest)); len(files) != 0 {
 		t.Fatalf("storage holds %v for a blob that never verified", files)
 	}
-	if _, err := e.store.BlobSize(context.Background(), digest); !wharf.IsCode(err, wharf.NotFound) {
+	if _, err := e.store.Registry.BlobSize(context.Background(), digest); !wharf.IsCode(err, wharf.NotFound) {
 		t.Fatalf("database knows blob %s (err %v)", digest, err)
 	}
 }
@@ -455,7 +455,7 @@ func TestBuildWorkerMount(t *testing.T) {
 		t.Parallel()
 		f := newBuildEnv(t, store)
 		// bob builds his own bob/secret and cannot read acme/other.
-		secret, err := store.RepositoryByName(f.ctx, "bob", "secret")
+		secret, err := store.Registry.RepositoryByName(f.ctx, "bob", "secret")
 		if err != nil {
 			t.Fatal(err)
 		}

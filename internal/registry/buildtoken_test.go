@@ -45,7 +45,7 @@ type buildEnv struct {
 func newBuildEnv(t *testing.T, store *db.DB) *buildEnv {
 	t.Helper()
 	e := newEnv(t, store)
-	f := &buildEnv{env: e, ctx: context.Background(), tokens: build.NewTokens(e.keys, store, time.Now),
+	f := &buildEnv{env: e, ctx: context.Background(), tokens: build.NewTokens(e.keys, store.Builds, time.Now),
 		pass: map[string]string{"admin": "adminpass1"}}
 	for _, u := range []string{"alice", "bob"} {
 		f.pass[u] = e.createUser(u)
@@ -60,10 +60,10 @@ func newBuildEnv(t *testing.T, store *db.DB) *buildEnv {
 	e.mustAPI(http.StatusOK, "POST", "/api/v1/repository/pubs/pub/changevisibility", map[string]any{"visibility": "public"})
 	f.robotPass = e.createRobot("acme", "builder")
 	var err error
-	if f.robot, err = store.RobotByName(f.ctx, "acme+builder"); err != nil {
+	if f.robot, err = store.Accounts.RobotByName(f.ctx, "acme+builder"); err != nil {
 		t.Fatal(err)
 	}
-	if f.app, err = store.RepositoryByName(f.ctx, "acme", "app"); err != nil {
+	if f.app, err = store.Registry.RepositoryByName(f.ctx, "acme", "app"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -79,7 +79,7 @@ func (f *buildEnv) start(t *testing.T, user string, robot *wharf.Robot, phase st
 // startIn is start for a build of repo.
 func (f *buildEnv) startIn(t *testing.T, repo *wharf.Repository, user string, robot *wharf.Robot, phase string) *wharf.Build {
 	t.Helper()
-	acct, err := f.store.AccountByName(f.ctx, user)
+	acct, err := f.store.Accounts.AccountByName(f.ctx, user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +90,10 @@ func (f *buildEnv) startIn(t *testing.T, repo *wharf.Repository, user string, ro
 	if robot != nil {
 		b.PullRobotID, b.PullRobot = robot.Account.ID, robot.Account.Name
 	}
-	if err := f.store.CreateBuild(f.ctx, b, 0); err != nil {
+	if err := f.store.Builds.CreateBuild(f.ctx, b, 0); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := f.store.ClaimBuild(f.ctx, "w", time.Minute)
+	claimed, err := f.store.Builds.ClaimBuild(f.ctx, "w", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func (f *buildEnv) moveTo(t *testing.T, b *wharf.Build, phase string) {
 	if phase == wharf.PhaseScheduled {
 		return // where ClaimBuild leaves it
 	}
-	if err := f.store.SetBuildPhase(f.ctx, b.UUID, "w", phase); err != nil {
+	if err := f.store.Builds.SetBuildPhase(f.ctx, b.UUID, "w", phase); err != nil {
 		t.Fatalf("SetBuildPhase %s: %v", phase, err)
 	}
 	b.Phase = phase
@@ -119,7 +119,7 @@ func (f *buildEnv) moveTo(t *testing.T, b *wharf.Build, phase string) {
 // mustID returns the id of account name.
 func mustID(t *testing.T, f *buildEnv, name string) int64 {
 	t.Helper()
-	a, err := f.store.AccountByName(f.ctx, name)
+	a, err := f.store.Accounts.AccountByName(f.ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestBuildTokenPushes(t *testing.T) {
 					mustErr(t, "build token as a bearer", f.send("GET", "/v2/acme/app/manifests/"+tag, nil, tok), http.StatusUnauthorized, "UNAUTHORIZED")
 				})
 
-				if err := store.FinishBuild(f.ctx, b.UUID, "w", wharf.PhaseComplete, ""); err != nil {
+				if err := store.Builds.FinishBuild(f.ctx, b.UUID, "w", wharf.PhaseComplete, ""); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -402,10 +402,10 @@ func TestBuildTokenRefused(t *testing.T) {
 				b := f.start(t, "alice", nil, wharf.PhaseBuilding)
 				old := f.issue(t, b, "w")
 				must(t, "before the release", f.worker(old).login(scope), http.StatusOK)
-				if err := store.ReleaseBuild(ctx, b.UUID, "w"); err != nil {
+				if err := store.Builds.ReleaseBuild(ctx, b.UUID, "w"); err != nil {
 					t.Fatal(err)
 				}
-				again, err := store.ClaimBuild(ctx, "w2", time.Minute)
+				again, err := store.Builds.ClaimBuild(ctx, "w2", time.Minute)
 				if err != nil || again == nil || again.UUID != b.UUID {
 					t.Fatalf("reclaim: %+v, %v", again, err)
 				}
@@ -415,7 +415,7 @@ func TestBuildTokenRefused(t *testing.T) {
 				b := f.start(t, "alice", nil, wharf.PhaseBuilding)
 				tok := f.issue(t, b, "w")
 				must(t, "before the cancel", f.worker(tok).login(scope), http.StatusOK)
-				if ok, err := store.CancelBuild(ctx, b.UUID); err != nil || !ok {
+				if ok, err := store.Builds.CancelBuild(ctx, b.UUID); err != nil || !ok {
 					t.Fatalf("CancelBuild = %v, %v", ok, err)
 				}
 				return tok, ""
@@ -424,7 +424,7 @@ func TestBuildTokenRefused(t *testing.T) {
 				b := f.start(t, "alice", nil, wharf.PhasePushing)
 				tok := f.issue(t, b, "w")
 				must(t, "before the finish", f.worker(tok).login(scope), http.StatusOK)
-				if err := store.FinishBuild(ctx, b.UUID, "w", wharf.PhaseComplete, ""); err != nil {
+				if err := store.Builds.FinishBuild(ctx, b.UUID, "w", wharf.PhaseComplete, ""); err != nil {
 					t.Fatal(err)
 				}
 				return tok, ""
@@ -433,7 +433,7 @@ func TestBuildTokenRefused(t *testing.T) {
 				b := f.start(t, "alice", nil, wharf.PhaseBuilding)
 				tok := f.issue(t, b, "w")
 				must(t, "before the failure", f.worker(tok).login(scope), http.StatusOK)
-				if err := store.FinishBuild(ctx, b.UUID, "w", wharf.PhaseError, "boom"); err != nil {
+				if err := store.Builds.FinishBuild(ctx, b.UUID, "w", wharf.PhaseError, "boom"); err != nil {
 					t.Fatal(err)
 				}
 				return tok, ""
@@ -448,7 +448,7 @@ func TestBuildTokenRefused(t *testing.T) {
 			}},
 			{"a registry bearer token naming a running build", func(t *testing.T) (string, string) {
 				b := f.start(t, "alice", nil, wharf.PhasePushing)
-				alice, err := store.AccountByName(ctx, "alice")
+				alice, err := store.Accounts.AccountByName(ctx, "alice")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -502,7 +502,7 @@ func TestBuildTokenPullRobot(t *testing.T) {
 		// bob requests the build (as an admin of acme, so that it may push
 		// to acme/app); it pulls as acme+builder: acme/other (the robot's
 		// namespace) yes, bob's own bob/secret no.
-		if err := store.AddOrgAdmin(f.ctx, mustID(t, f, "acme"), mustID(t, f, "bob")); err != nil {
+		if err := store.Accounts.AddOrgAdmin(f.ctx, mustID(t, f, "acme"), mustID(t, f, "bob")); err != nil {
 			t.Fatal(err)
 		}
 		b := f.start(t, "bob", f.robot, wharf.PhasePulling)
@@ -538,10 +538,9 @@ func TestBuildTokenPullRobot(t *testing.T) {
 		}
 
 		t.Run("disabled robot pulls nothing private", func(t *testing.T) {
-			if _, err := store.UpdateAccount(f.ctx, f.robot.Account.Name, func(a *wharf.Account) ([]wharf.LogEntry, error) {
-				a.Enabled = false
-				return nil, nil
-			}); err != nil {
+			disabled := *f.robot.Account
+			disabled.Enabled = false
+			if err := store.Accounts.UpdateAccount(f.ctx, f.robot.Account, &disabled); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := grants(t, f.worker(tok), buildScopes...)
@@ -552,7 +551,7 @@ func TestBuildTokenPullRobot(t *testing.T) {
 		// A deleted robot does not hand the build to its requester's rights
 		// either (bob could read bob/secret).
 		t.Run("deleted robot pulls nothing private", func(t *testing.T) {
-			if err := store.DeleteAccount(f.ctx, f.robot.Account.ID); err != nil {
+			if err := store.Accounts.DeleteAccount(f.ctx, f.robot.Account.ID); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := grants(t, f.worker(tok), buildScopes...)

@@ -31,6 +31,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
@@ -178,16 +179,16 @@ func (e *env) createOrg(name string, members ...string) {
 	e.t.Helper()
 	e.mustAPI(http.StatusCreated, "POST", "/api/v1/organization/", map[string]any{"name": name, "email": name + "@example.org"})
 	ctx := context.Background()
-	org, err := e.store.AccountByName(ctx, name)
+	org, err := e.store.Accounts.AccountByName(ctx, name)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	for _, m := range members {
-		acct, err := e.store.AccountByName(ctx, m)
+		acct, err := e.store.Accounts.AccountByName(ctx, m)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if err := e.store.AddOrgAdmin(ctx, org.ID, acct.ID); err != nil {
+		if err := e.store.Accounts.AddOrgAdmin(ctx, org.ID, acct.ID); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -203,7 +204,7 @@ func (e *env) createRobot(org, short string) string {
 // logs returns every action-log entry, newest first.
 func (e *env) logs() []wharf.LogEntry {
 	e.t.Helper()
-	entries, err := e.store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
+	entries, err := e.store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 100000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -520,4 +521,13 @@ func each[T any](xs []T, fn func(i int, x T)) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// repositories is the repository service over store, for fixtures that
+// create repositories and robots directly.
+func repositories(store *db.DB) *repository.Service {
+	return repository.NewService(struct {
+		*db.Accounts
+		*db.Registry
+	}{store.Accounts, store.Registry})
 }

@@ -31,10 +31,10 @@ func TestExpireUploads(t *testing.T) {
 		must(t, "PATCH", e.send("PATCH", loc, []byte("some bytes"), alice.token), http.StatusAccepted)
 		ctx := context.Background()
 
-		if n, err := registry.ExpireUploads(ctx, store, e.blobs, time.Now(), 24*time.Hour); err != nil || n != 0 {
+		if n, err := registry.ExpireUploads(ctx, store.Uploads, e.blobs, time.Now(), 24*time.Hour); err != nil || n != 0 {
 			t.Fatalf("a fresh upload expired: %d, %v", n, err)
 		}
-		n, err := registry.ExpireUploads(ctx, store, e.blobs, time.Now().Add(25*time.Hour), 24*time.Hour)
+		n, err := registry.ExpireUploads(ctx, store.Uploads, e.blobs, time.Now().Add(25*time.Hour), 24*time.Hour)
 		if err != nil || n != 1 {
 			t.Fatalf("expired %d uploads, %v; want 1", n, err)
 		}
@@ -55,7 +55,7 @@ func TestCheckFindsMissingBlobs(t *testing.T) {
 		d := alice.pushBlob("alice/app", []byte("precious"))
 		ctx := context.Background()
 		var problems []string
-		n, err := registry.Check(ctx, store, e.blobs, func(p string) { problems = append(problems, p) })
+		n, err := registry.Check(ctx, store.Registry, e.blobs, func(p string) { problems = append(problems, p) })
 		if err != nil || n != 1 || len(problems) != 0 {
 			t.Fatalf("clean store: checked %d, problems %v, %v", n, problems, err)
 		}
@@ -65,7 +65,7 @@ func TestCheckFindsMissingBlobs(t *testing.T) {
 			}
 		}
 		problems = nil
-		if _, err := registry.Check(ctx, store, e.blobs, func(p string) { problems = append(problems, p) }); err != nil {
+		if _, err := registry.Check(ctx, store.Registry, e.blobs, func(p string) { problems = append(problems, p) }); err != nil {
 			t.Fatal(err)
 		}
 		if len(problems) != 1 {
@@ -129,7 +129,7 @@ func TestQuotaRefusesAtUploadStart(t *testing.T) {
 		if !strings.Contains(string(r.Body), "Quota has been exceeded on namespace tight") {
 			t.Fatalf("body %s", r.Body)
 		}
-		if _, err := store.RepositoryByName(context.Background(), "tight", "fresh"); !wharf.IsCode(err, wharf.NotFound) {
+		if _, err := store.Registry.RepositoryByName(context.Background(), "tight", "fresh"); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("a refused upload created the repository: %v", err)
 		}
 		small := []byte("fits")
@@ -149,7 +149,7 @@ func TestRefusedManifestCreatesNoRepository(t *testing.T) {
 		body := manifestJSON(mtOCIManifest, blobDesc(mtOCIConfig, []byte("{}")), []desc{blobDesc(mtOCILayer, []byte("absent"))}, nil)
 		r := alice.do("PUT", "/v2/alice/ghost/manifests/v1", body, "Content-Type", mtOCIManifest)
 		mustErr(t, "manifest with missing blobs", r, http.StatusBadRequest, "MANIFEST_BLOB_UNKNOWN")
-		if _, err := store.RepositoryByName(context.Background(), "alice", "ghost"); !wharf.IsCode(err, wharf.NotFound) {
+		if _, err := store.Registry.RepositoryByName(context.Background(), "alice", "ghost"); !wharf.IsCode(err, wharf.NotFound) {
 			t.Fatalf("a refused manifest created the repository: %v", err)
 		}
 	})

@@ -38,7 +38,7 @@ func TestQuotaStress(t *testing.T) {
 			admin.pushBlob("stress/shared", shared[i])
 		}
 		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/organization/stress/quota", map[string]any{"limit_bytes": limit})
-		ns, err := store.AccountByName(ctx, "stress")
+		ns, err := store.Accounts.AccountByName(ctx, "stress")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestQuotaStress(t *testing.T) {
 					return
 				default:
 				}
-				charged, err := store.NamespaceCharge(ctx, ns.ID)
+				charged, err := store.Usage.NamespaceCharge(ctx, ns.ID)
 				if err != nil {
 					t.Errorf("sample: %v", err)
 					return

@@ -46,7 +46,7 @@ func TestQuotaCountsReceivedBytes(t *testing.T) {
 		const limit = 1 << 20
 		e.createOrg("acme")
 		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/organization/acme/quota", map[string]any{"limit_bytes": limit})
-		acme, err := store.AccountByName(ctx, "acme")
+		acme, err := store.Accounts.AccountByName(ctx, "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestQuotaCountsReceivedBytes(t *testing.T) {
 		must(t, "login", admin.login("repository:acme/app:pull,push"), http.StatusOK)
 		within := func(t *testing.T, what string) {
 			t.Helper()
-			charged, err := store.NamespaceCharge(ctx, acme.ID)
+			charged, err := store.Usage.NamespaceCharge(ctx, acme.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -69,11 +69,11 @@ func TestQuotaViewsShowStoredBytes(t *testing.T) {
 			}
 		}
 		for name, want := range map[string]int64{"acme": acmeBytes, "admin": adminBytes} {
-			a, err := store.AccountByName(t.Context(), name)
+			a, err := store.Accounts.AccountByName(t.Context(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if used, err := store.NamespaceUsage(t.Context(), a.ID); err != nil || used != want {
+			if used, err := store.Usage.NamespaceUsage(t.Context(), a.ID); err != nil || used != want {
 				t.Errorf("stored usage of %s: %d, %v; want %d", name, used, err, want)
 			}
 		}
@@ -81,7 +81,7 @@ func TestQuotaViewsShowStoredBytes(t *testing.T) {
 		// Registry size: queued by the API, run as the job runs it.
 		e.mustAPI(http.StatusCreated, "POST", "/api/v1/superuser/registrysize/", map[string]any{"namespace": "acme"})
 		e.mustAPI(http.StatusAccepted, "POST", "/api/v1/superuser/registrysize/", nil)
-		if ran, err := store.CalculateRegistrySize(t.Context()); err != nil || !ran {
+		if ran, err := store.Usage.CalculateRegistrySize(t.Context()); err != nil || !ran {
 			t.Fatalf("calculation: %v %v", ran, err)
 		}
 		size := object(e.mustAPI(http.StatusOK, "GET", "/api/v1/superuser/registrysize/", nil))

@@ -31,7 +31,7 @@ func TestReadOnlyMode(t *testing.T) {
 		status, body := ro.api("", "POST", "/api/v1/user/initialize", map[string]any{
 			"username": "admin", "password": "adminpass1", "email": "admin@example.com", "access_token": true})
 		mustUnavailableJSON(t, "initialize", status, body)
-		if n, err := store.CountAccounts(context.Background()); err != nil || n != 0 {
+		if n, err := store.Accounts.CountAccounts(context.Background()); err != nil || n != 0 {
 			t.Fatalf("accounts after a read-only initialize: %d, %v", n, err)
 		}
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
-	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -69,11 +68,11 @@ func TestRevokedTokens(t *testing.T) {
 		t.Run("disabled user: the user's robots stop too", func(t *testing.T) {
 			bob := e.as("bob", e.createUser("bob"))
 			bob.pushImage("bob/app", "v1", "bob")
-			bobAcct, err := store.AccountByName(ctx, "bob")
+			bobAcct, err := store.Accounts.AccountByName(ctx, "bob")
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := repository.NewService(store).CreateRobot(ctx, &wharf.Caller{Account: bobAcct}, bobAcct, "mybot", "")
+			r, err := repositories(store).CreateRobot(ctx, &wharf.Caller{Account: bobAcct}, bobAcct, "mybot", "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -126,7 +126,7 @@ func TestForgedTokens(t *testing.T) {
 		admin.pushImage("acme/priv", "latest", "secret")
 		alice := e.as("alice", e.createUser("alice"))
 		must(t, "alice logs in", alice.login("repository:alice/app:pull,push"), http.StatusOK)
-		adminAcct, err := store.AccountByName(context.Background(), "admin")
+		adminAcct, err := store.Accounts.AccountByName(context.Background(), "admin")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func TestForgedTokens(t *testing.T) {
 		}
 		kid := signer.Kid
 		now := time.Now()
-		priv, err := e.store.RepositoryByName(ctx, "acme", "priv")
+		priv, err := e.store.Registry.RepositoryByName(ctx, "acme", "priv")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ func TestSubmitCaps(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		ctx := context.Background()
 		f := newFixture(t, store)
-		svc := servicekey.New(store, servicekey.Options{MaxUnapprovedPerService: 3, MaxUnapprovedPerAddress: 2, Now: f.clock.Now})
+		svc := servicekey.New(store.ServiceKeys, servicekey.Options{MaxUnapprovedPerService: 3, MaxUnapprovedPerAddress: 2, Now: f.clock.Now})
 		priv := rsaKey(t, 0)
 		const aud = "http://registry.example"
 		n := 0

@@ -22,7 +22,7 @@ func TestInstanceKeysVerify(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, store)
 		newKeys := func(secret string) *servicekey.InstanceKeys {
-			ik, err := servicekey.New(store, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte(secret), 2*time.Hour, time.Hour)
+			ik, err := servicekey.New(store.ServiceKeys, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte(secret), 2*time.Hour, time.Hour)
 			check(t, err)
 			return ik
 		}

@@ -104,15 +104,23 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (rotated bool, err
 		return false, err
 	}
 	next.Metadata["created_by"] = "Key Rotation"
-	err = s.store.ReplaceServiceKey(ctx, signer.Kid, next, s.gc(sub.Service, now), func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		if old.Approval == nil || old.ExpiredAt(now) {
-			return nil, wharf.Errorf(wharf.Forbidden, "The signing key is not an approved, unexpired key of service %s", sub.Service)
+	err = wharf.RetryChanged(func() error {
+		// The signing key is read again for the rotation, which is stored
+		// only over the key as read: its approval and expiration are
+		// judged on what the rotation replaces.
+		old, err := s.store.ServiceKey(ctx, signer.Kid)
+		if err != nil {
+			return err
 		}
-		merged := maps.Clone(old.Metadata)
-		maps.Copy(merged, next.Metadata)
-		next.Name, next.Metadata, next.Approval, next.RotationDuration = old.Name, merged, old.Approval, old.RotationDuration
+		if old.Approval == nil || old.ExpiredAt(now) {
+			return wharf.Errorf(wharf.Forbidden, "The signing key is not an approved, unexpired key of service %s", sub.Service)
+		}
+		rotated := *next
+		rotated.Metadata = maps.Clone(old.Metadata)
+		maps.Copy(rotated.Metadata, next.Metadata)
+		rotated.Name, rotated.Approval, rotated.RotationDuration = old.Name, old.Approval, old.RotationDuration
 		logMeta["signer_kid"], logMeta["name"] = old.Kid, old.Name
-		return []wharf.LogEntry{actor.Entry("service_key_rotate", nil, logMeta)}, nil
+		return s.store.ReplaceServiceKey(ctx, old, &rotated, s.gc(sub.Service, now), actor.Entry("service_key_rotate", nil, logMeta))
 	})
 	return err == nil, err
 }
@@ -158,14 +166,17 @@ func (s *Service) Withdraw(ctx context.Context, service, kid, token, audience, i
 		return err
 	}
 	actor := &wharf.Caller{IP: ip}
-	_, err = s.store.DeleteServiceKey(ctx, kid, s.gc(service, now), func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		if k.Service != service {
-			return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	return wharf.RetryChanged(func() error {
+		k, err := s.store.ServiceKey(ctx, kid)
+		if err != nil {
+			return err
 		}
-		return []wharf.LogEntry{actor.Entry("service_key_delete", nil, map[string]any{"kid": kid, "signer_kid": signer.Kid,
-			"service": service, "name": signer.Name, "user_agent": userAgent, "ip": ip})}, nil
+		if k.Service != service {
+			return wharf.Errorf(wharf.NotFound, "Not Found")
+		}
+		return s.store.DeleteServiceKey(ctx, k, s.gc(service, now), actor.Entry("service_key_delete", nil, map[string]any{
+			"kid": kid, "signer_kid": signer.Kid, "service": service, "name": signer.Name, "user_agent": userAgent, "ip": ip}))
 	})
-	return err
 }
 
 // signingKey returns the unexpired key kid of service (approved, if

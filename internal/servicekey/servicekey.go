@@ -18,7 +18,9 @@
 //
 // Every change is validated completely before anything is written, and is
 // stored together with its action-log entries (service_key_create, _approve,
-// _modify, _extend, _delete, _rotate) in one transaction.
+// _modify, _extend, _delete, _rotate) in one transaction. A change is decided
+// on the key as read and stored only over the key as read: when another
+// change came first, the key is read and the change decided again.
 package servicekey
 
 import (
@@ -62,8 +64,8 @@ const (
 // keyBits is the size of the keys wharf generates, as Quay's.
 const keyBits = 2048
 
-// Store is the storage the service needs. Methods that take log entries (or
-// return them from a callback) write them in the same transaction as the change.
+// Store is the storage the service needs. Methods that take log entries
+// write them in the same transaction as the change.
 type Store interface {
 	// ServiceKey returns NotFound.
 	ServiceKey(ctx context.Context, kid string) (*wharf.ServiceKey, error)
@@ -78,13 +80,13 @@ type Store interface {
 	// approval or clientAddr has perAddress; Conflict when the kid exists.
 	CreateUnapprovedServiceKey(ctx context.Context, k *wharf.ServiceKey, clientAddr string, perService, perAddress int,
 		gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) (oldest time.Time, err error)
-	// UpdateServiceKey returns NotFound or change's error.
-	UpdateServiceKey(ctx context.Context, kid string, change func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error)
-	// DeleteServiceKey returns NotFound or check's error.
-	DeleteServiceKey(ctx context.Context, kid string, gc wharf.ServiceKeyGC, check func(k *wharf.ServiceKey) ([]wharf.LogEntry, error)) (*wharf.ServiceKey, error)
-	// ReplaceServiceKey returns NotFound (old key), Conflict (new kid) or change's error.
-	ReplaceServiceKey(ctx context.Context, oldKid string, next *wharf.ServiceKey, gc wharf.ServiceKeyGC,
-		change func(old, next *wharf.ServiceKey) ([]wharf.LogEntry, error)) error
+	// UpdateServiceKey, DeleteServiceKey and ReplaceServiceKey change a key
+	// only if it is still as the service read it (before, k, old): Conflict
+	// (wharf.ErrChanged) when it changed since, NotFound when it is gone.
+	// ReplaceServiceKey also returns Conflict when next's kid exists.
+	UpdateServiceKey(ctx context.Context, before, after *wharf.ServiceKey, entries ...wharf.LogEntry) error
+	DeleteServiceKey(ctx context.Context, k *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error
+	ReplaceServiceKey(ctx context.Context, old, next *wharf.ServiceKey, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error
 	DeleteStaleServiceKeys(ctx context.Context, gc wharf.ServiceKeyGC) (int64, error)
 	// CreateInstanceKey is CreateServiceKey that also stores the sealed private key.
 	CreateInstanceKey(ctx context.Context, k *wharf.ServiceKey, sealed []byte, gc wharf.ServiceKeyGC, entries ...wharf.LogEntry) error
@@ -310,55 +312,76 @@ type Changes struct {
 // was. NotFound as Get.
 func (s *Service) Update(ctx context.Context, actor *wharf.Caller, kid string, ch Changes) (*wharf.ServiceKey, error) {
 	now := s.now().UTC()
-	return s.store.UpdateServiceKey(ctx, kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		if s.stale(k, now) {
-			return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	var updated *wharf.ServiceKey
+	err := wharf.RetryChanged(func() error {
+		before, err := s.store.ServiceKey(ctx, kid)
+		if err != nil {
+			return err
 		}
-		if ch.SetExpiration && ch.Expiration != nil && !ch.Expiration.After(now) {
-			return nil, wharf.Errorf(wharf.Invalid, "Cannot have an expiration date in the past")
+		after, entries, err := s.changed(actor, before, ch, now)
+		if err != nil {
+			return err
 		}
-		modify := ch.Name != nil || ch.Metadata != nil
-		if ch.Name != nil {
-			if err := ValidateFriendlyName(*ch.Name); err != nil {
-				return nil, err
-			}
-		}
-		meta := keyLog(k)
-		if ch.Name != nil {
-			meta["name"] = *ch.Name
-		}
-		var entries []wharf.LogEntry
-		if ch.SetExpiration {
-			meta["old_expiration_date"] = epoch(k.ExpiresAt)
-			meta["expiration_date"] = epoch(ch.Expiration)
-			entries = append(entries, actor.Entry("service_key_extend", nil, maps.Clone(meta)))
-			k.ExpiresAt = ch.Expiration
-		}
-		if modify {
-			if ch.Name != nil {
-				k.Name = *ch.Name
-			}
-			maps.Copy(k.Metadata, ch.Metadata)
-			entries = append(entries, actor.Entry("service_key_modify", nil, maps.Clone(meta)))
-		}
-		return entries, nil
+		updated = after
+		return s.store.UpdateServiceKey(ctx, before, after, entries...)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return updated, nil
+}
+
+// changed returns the key before with ch applied at now and the entries
+// that log the change; Invalid or NotFound as Update.
+func (s *Service) changed(actor *wharf.Caller, before *wharf.ServiceKey, ch Changes, now time.Time) (*wharf.ServiceKey, []wharf.LogEntry, error) {
+	if s.stale(before, now) {
+		return nil, nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	if ch.SetExpiration && ch.Expiration != nil && !ch.Expiration.After(now) {
+		return nil, nil, wharf.Errorf(wharf.Invalid, "Cannot have an expiration date in the past")
+	}
+	modify := ch.Name != nil || ch.Metadata != nil
+	if ch.Name != nil {
+		if err := ValidateFriendlyName(*ch.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	k := *before
+	k.Metadata = maps.Clone(before.Metadata)
+	meta := keyLog(&k)
+	if ch.Name != nil {
+		meta["name"] = *ch.Name
+	}
+	var entries []wharf.LogEntry
+	if ch.SetExpiration {
+		meta["old_expiration_date"] = epoch(k.ExpiresAt)
+		meta["expiration_date"] = epoch(ch.Expiration)
+		entries = append(entries, actor.Entry("service_key_extend", nil, maps.Clone(meta)))
+		k.ExpiresAt = ch.Expiration
+	}
+	if modify {
+		if ch.Name != nil {
+			k.Name = *ch.Name
+		}
+		maps.Copy(k.Metadata, ch.Metadata)
+		entries = append(entries, actor.Entry("service_key_modify", nil, maps.Clone(meta)))
+	}
+	return &k, entries, nil
 }
 
 // Delete removes the key kid (even a stale one), logs service_key_delete
 // and removes the service's stale keys. NotFound if it does not exist.
 func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, kid string) error {
 	now := s.now().UTC()
-	k, err := s.store.ServiceKey(ctx, kid) // its service names the stale keys to collect
-	if err != nil {
-		return err
-	}
-	_, err = s.store.DeleteServiceKey(ctx, kid, s.gc(k.Service, now), func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
+	return wharf.RetryChanged(func() error {
+		k, err := s.store.ServiceKey(ctx, kid)
+		if err != nil {
+			return err
+		}
 		meta := keyLog(k)
 		meta["created_date"] = k.CreatedAt.Unix()
-		return []wharf.LogEntry{actor.Entry("service_key_delete", nil, meta)}, nil
+		return s.store.DeleteServiceKey(ctx, k, s.gc(k.Service, now), actor.Entry("service_key_delete", nil, meta))
 	})
-	return err
 }
 
 // Approve approves the key kid in the actor's name (type SUPERUSER) with
@@ -366,15 +389,16 @@ func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, kid string) e
 // without error or log. NotFound if it does not exist.
 func (s *Service) Approve(ctx context.Context, actor *wharf.Caller, kid, notes string) error {
 	now := s.now().UTC()
-	_, err := s.store.UpdateServiceKey(ctx, kid, func(k *wharf.ServiceKey) ([]wharf.LogEntry, error) {
-		if k.Approval != nil {
-			return nil, nil
+	return wharf.RetryChanged(func() error {
+		before, err := s.store.ServiceKey(ctx, kid)
+		if err != nil || before.Approval != nil {
+			return err
 		}
+		k := *before
 		k.Approval = &wharf.ServiceKeyApproval{Type: wharf.ApprovalSuperuser, ApproverID: accountID(actor.Account),
 			ApprovedAt: now, Notes: notes}
-		return []wharf.LogEntry{actor.Entry("service_key_approve", nil, keyLog(k))}, nil
+		return s.store.UpdateServiceKey(ctx, before, &k, actor.Entry("service_key_approve", nil, keyLog(&k)))
 	})
-	return err
 }
 
 // Collect removes the stale keys of every service: those expired more than

@@ -95,15 +95,15 @@ type fixture struct {
 func newFixture(t *testing.T, store *db.DB) *fixture {
 	t.Helper()
 	admin := &wharf.Account{Name: "admin", Kind: wharf.KindUser, Email: "admin@example.com", Enabled: true}
-	check(t, store.CreateAccount(context.Background(), admin, nil))
+	check(t, store.Accounts.CreateAccount(context.Background(), admin, nil))
 	c := newClock(time.Now().UTC().Truncate(time.Second))
-	return &fixture{store: store, clock: c, svc: servicekey.New(store, servicekey.Options{Now: c.Now}),
+	return &fixture{store: store, clock: c, svc: servicekey.New(store.ServiceKeys, servicekey.Options{Now: c.Now}),
 		admin: &wharf.Caller{Account: admin, IP: "10.0.0.5"}}
 }
 
 func logKinds(t *testing.T, store *db.DB) []string {
 	t.Helper()
-	entries, err := store.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(10, 0, 0), Limit: 1000})
+	entries, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(10, 0, 0), Limit: 1000})
 	check(t, err)
 	var kinds []string
 	for i := len(entries) - 1; i >= 0; i-- {
@@ -149,7 +149,7 @@ func TestCreatedKeySignsVerifiableTokens(t *testing.T) {
 		if k.Approval == nil || k.Approval.Type != wharf.ApprovalSuperuser || k.Approval.Notes != "whazzup" {
 			t.Fatalf("approval %+v", k.Approval)
 		}
-		stored, err := store.ServiceKey(ctx, k.Kid)
+		stored, err := store.ServiceKeys.ServiceKey(ctx, k.Kid)
 		check(t, err)
 		raw, _ := json.Marshal(stored)
 		for _, secret := range []string{enc(priv.D.Bytes()), enc(priv.Primes[0].Bytes())} {
@@ -346,7 +346,7 @@ func TestUpdateIsAtomic(t *testing.T) {
 		if k.Name != "n2" || k.ExpiresAt != nil || k.Metadata["a"] != "b" || k.Metadata["creator"] != "admin" {
 			t.Fatalf("updated %+v", k)
 		}
-		entries, err := store.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(1, 0, 0), Limit: 10})
+		entries, err := store.Logs.ListLogs(ctx, wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().AddDate(1, 0, 0), Limit: 10})
 		check(t, err)
 		if entries[0].Kind != "service_key_modify" || entries[1].Kind != "service_key_extend" {
 			t.Fatalf("logs %s %s", entries[0].Kind, entries[1].Kind)
@@ -392,7 +392,7 @@ func TestInstanceKeys(t *testing.T) {
 			t.Fatalf("instance token: %v", err)
 		}
 		// Another process with the same secret signs with the same key.
-		other, err := servicekey.New(store, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte("secret"), 2*time.Hour, time.Hour)
+		other, err := servicekey.New(store.ServiceKeys, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte("secret"), 2*time.Hour, time.Hour)
 		check(t, err)
 		if s, err := other.Current(ctx); err != nil || s.Kid != s1.Kid {
 			t.Fatalf("other process: %v, %v", s, err)
@@ -420,7 +420,7 @@ func TestInstanceKeys(t *testing.T) {
 			t.Fatalf("the old key expired before its last token: %v", err)
 		}
 		// A process with another secret cannot use the sealed keys: it makes its own.
-		foreign, err := servicekey.New(store, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte("other"), 2*time.Hour, time.Hour)
+		foreign, err := servicekey.New(store.ServiceKeys, servicekey.Options{Now: f.clock.Now}).InstanceKeys("wharf", []byte("other"), 2*time.Hour, time.Hour)
 		check(t, err)
 		if s, err := foreign.Current(ctx); err != nil || s.Kid == s2.Kid {
 			t.Fatalf("foreign secret: %v, %v", s, err)

@@ -70,6 +70,20 @@ type Build struct {
 	Heartbeat        time.Time
 }
 
+// EndEntry is the action-log entry of b's end, filed under its namespace
+// with no performer: build_success, or build_failure with errMsg. The
+// worker that finishes a build writes it, and so does the store when it
+// fails a build whose worker stopped responding.
+func (b *Build) EndEntry(success bool, errMsg string) LogEntry {
+	kind := "build_success"
+	meta := map[string]any{"build_id": b.UUID, "docker_tags": b.Job.DockerTags, "repo": b.Repository.Name,
+		"namespace": b.Repository.Namespace, "manual_user": b.Job.ManualUser}
+	if !success {
+		kind, meta["error"] = "build_failure", errMsg
+	}
+	return (*Caller)(nil).Entry(kind, &Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
+}
+
 // MaxBuildLogEntries bounds one build's log; later entries are dropped
 // (with one entry saying so) so that a chatty build cannot fill the database.
 const MaxBuildLogEntries = 100_000

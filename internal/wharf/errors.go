@@ -45,6 +45,36 @@ const (
 // another account already uses; callers that word it differently test for it.
 var ErrEmailTaken = errors.New("e-mail address already used")
 
+// ErrChanged is the cause of the Conflict a store returns when the row it
+// was asked to change is no longer as the caller read it: another change
+// came between the read a decision rested on and the write that carries it
+// out (optimistic concurrency). The caller may read and decide again; see
+// RetryChanged.
+var ErrChanged = errors.New("changed since it was read")
+
+// Changed returns the Conflict a store returns when what (e.g. "The
+// account") changed since the caller read it.
+func Changed(what string) error {
+	return &Error{Code: Conflict, Message: what + " was changed by another request; try again", Err: ErrChanged}
+}
+
+// changeAttempts bounds RetryChanged: a decision that loses three races in a
+// row gives the client the Conflict rather than retrying without end.
+const changeAttempts = 3
+
+// RetryChanged runs attempt (a read, a decision and a conditional write)
+// until it does not fail with ErrChanged, at most three times, and returns
+// its last error.
+func RetryChanged(attempt func() error) error {
+	var err error
+	for range changeAttempts {
+		if err = attempt(); !errors.Is(err, ErrChanged) {
+			return err
+		}
+	}
+	return err
+}
+
 // Error is a domain error: Message is safe to show to the client, Err (if
 // any) is the underlying cause, logged but never shown.
 type Error struct {

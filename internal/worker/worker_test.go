@@ -35,7 +35,7 @@ func TestOneProcessRunsAJobAtATime(t *testing.T) {
 		}}
 		var wg sync.WaitGroup
 		for i := range 5 {
-			r := worker.NewRunner(store, "proc"+string(rune('a'+i)), log, job)
+			r := worker.NewRunner(store.Leases, "proc"+string(rune('a'+i)), log, job)
 			wg.Go(func() { r.RunOnce(context.Background(), job) })
 		}
 		wg.Wait()
@@ -46,7 +46,7 @@ func TestOneProcessRunsAJobAtATime(t *testing.T) {
 			t.Fatal("the job never ran")
 		}
 		// The lease is released after a run: the next tick of any process runs it.
-		r := worker.NewRunner(store, "late", log, job)
+		r := worker.NewRunner(store.Leases, "late", log, job)
 		if !r.RunOnce(context.Background(), job) {
 			t.Fatal("lease not released after the run")
 		}
@@ -63,7 +63,7 @@ func TestRunStopsWithContext(t *testing.T) {
 		}}
 		done := make(chan struct{})
 		go func() {
-			worker.NewRunner(store, "p", slog.New(slog.NewTextHandler(io.Discard, nil)), job).Run(ctx)
+			worker.NewRunner(store.Leases, "p", slog.New(slog.NewTextHandler(io.Discard, nil)), job).Run(ctx)
 			close(done)
 		}()
 		<-ran
