@@ -6,10 +6,12 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: build run test test-tools bench
+.PHONY: build run test test-tools bench image
 
+# -buildvcs=auto stamps the commit "wharf version" prints, even where
+# GOFLAGS turns stamping off.
 build:
-	$(GO) build -o wharf ./cmd/wharf
+	$(GO) build -buildvcs=auto -o wharf ./cmd/wharf
 
 run:
 	$(GO) run ./cmd/wharf serve
@@ -37,3 +39,22 @@ bench:
 	postgres="$$(./scripts/test-postgres.sh)"; \
 	export WHARF_TEST_POSTGRES="$$postgres"; \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+# The container image (Containerfile), built offline: a static binary and
+# the few files a FROM scratch image needs, staged in a temporary build
+# context, then buildah (chroot isolation: no daemon, no user namespace).
+# IMAGE names the result; BUILDAH may carry buildah's global flags (the
+# tests give it a private store).
+IMAGE ?= localhost/wharf:latest
+BUILDAH ?= buildah
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+
+image:
+	@set -euo pipefail; \
+	ctx="$$(mktemp -d)"; trap 'rm -rf "$$ctx"' EXIT; \
+	mkdir -p "$$ctx/rootfs/etc/ssl/certs" "$$ctx/rootfs/tmp" "$$ctx/volume/data"; \
+	cp -R image/rootfs/. "$$ctx/rootfs/"; \
+	cp "$(CA_BUNDLE)" "$$ctx/rootfs/etc/ssl/certs/ca-certificates.crt"; \
+	chmod 1777 "$$ctx/rootfs/tmp"; chmod 0700 "$$ctx/volume/data"; \
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags='-s -w' -o "$$ctx/wharf" ./cmd/wharf; \
+	$(BUILDAH) bud --isolation=chroot --format docker --pull=never -f Containerfile -t "$(IMAGE)" "$$ctx"

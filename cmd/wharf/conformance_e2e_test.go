@@ -27,6 +27,17 @@ func TestOCIConformance(t *testing.T) {
 // TestOCIConformanceS3 runs the suite with blobs in S3 (the local SeaweedFS
 // that scripts/test-s3.sh starts, named by WHARF_TEST_S3).
 func TestOCIConformanceS3(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(config, []byte(s3StorageYAML(t, "conformance")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runConformance(t, "--config", config)
+}
+
+// s3StorageYAML is the config.yaml storage of a test whose blobs go to the
+// S3 server WHARF_TEST_S3 names, under a prefix of its own.
+func s3StorageYAML(t *testing.T, prefix string) string {
+	t.Helper()
 	raw := os.Getenv("WHARF_TEST_S3")
 	if raw == "" {
 		unavailable(t, "WHARF_TEST_S3 is not set (WHARF_TEST_S3=$(scripts/test-s3.sh) starts a local S3 server)")
@@ -36,21 +47,16 @@ func TestOCIConformanceS3(t *testing.T) {
 		t.Fatalf("WHARF_TEST_S3: %v", err)
 	}
 	secret, _ := u.User.Password()
-	config := filepath.Join(t.TempDir(), "config.yaml")
-	yaml := fmt.Sprintf(`DISTRIBUTED_STORAGE_CONFIG:
+	return fmt.Sprintf(`DISTRIBUTED_STORAGE_CONFIG:
   s3:
     - S3Storage
     - endpoint_url: %s://%s
       s3_bucket: %s
       s3_access_key: %s
       s3_secret_key: %s
-      storage_path: /conformance-%d
+      storage_path: /%s-%d
 DISTRIBUTED_STORAGE_PREFERENCE: [s3]
-`, u.Scheme, u.Host, strings.Trim(u.Path, "/"), u.User.Username(), secret, time.Now().UnixNano())
-	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	runConformance(t, "--config", config)
+`, u.Scheme, u.Host, strings.Trim(u.Path, "/"), u.User.Username(), secret, prefix, time.Now().UnixNano())
 }
 
 // runConformance runs scripts/conformance.sh against a fresh server per

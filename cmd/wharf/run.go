@@ -31,9 +31,11 @@ import (
 const usage = `usage: wharf <command> [flags]
 
 commands:
-  serve    run the registry server, with BUILD_WORKERS build workers (see "wharf serve -h")
-  worker   run build workers only, beside servers sharing the database and storage (see "wharf worker -h")
-  check    verify that every blob the database uses is in storage (same flags as serve)
+  serve        run the registry server, with BUILD_WORKERS build workers (see "wharf serve -h")
+  worker       run build workers only, beside servers sharing the database and storage (see "wharf worker -h")
+  check        verify that every blob the database uses is in storage (same flags as serve)
+  version      print the version and the commit wharf was built from
+  healthcheck  exit 0 when the server answers --url below 500 (the container image's HEALTHCHECK)
 `
 
 // run is the whole program; main only supplies the process's context,
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return workOnly(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return check(ctx, args[1:], getenv, stdout, stderr)
+	case "version":
+		return printVersion(stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

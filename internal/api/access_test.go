@@ -933,6 +933,12 @@ func accessMatrix() []accessEndpoint {
 					t.Errorf("title %v", got)
 				}
 			}},
+		{method: GET, route: "/api/v1/discovery", class: clsOpen, want: wantAll(200), build: fixedPath("/api/v1/discovery"),
+			ok: func(t *testing.T, x *accessCellCtx, _ accessRequest, r *response) {
+				if got := bodyField(t, r, "swagger"); got != "2.0" {
+					t.Errorf("swagger %v", got)
+				}
+			}},
 	}
 }
 
@@ -947,8 +953,9 @@ func checkRouteCoverage(t *testing.T, eps []accessEndpoint) {
 	}
 	registered := map[string]bool{}
 	var redirects []string
-	// Paths are string literals, concatenations, and variables ranging
-	// over a literal list of strings.
+	// Paths are string literals, concatenations, variables ranging over a
+	// literal list of strings, and fields ranging over a literal table of
+	// structs whose first field is the path (robots.base).
 	bound := map[string][]string{}
 	var paths func(e ast.Expr) ([]string, bool)
 	paths = func(e ast.Expr) ([]string, bool) {
@@ -959,6 +966,11 @@ func checkRouteCoverage(t *testing.T, eps []accessEndpoint) {
 		case *ast.Ident:
 			v, ok := bound[e.Name]
 			return v, ok
+		case *ast.SelectorExpr:
+			if x, ok := e.X.(*ast.Ident); ok {
+				v, ok := bound[x.Name+"."+e.Sel.Name]
+				return v, ok
+			}
 		case *ast.BinaryExpr:
 			l, okL := paths(e.X)
 			r, okR := paths(e.Y)
@@ -979,9 +991,18 @@ func checkRouteCoverage(t *testing.T, eps []accessEndpoint) {
 		if rs, ok := n.(*ast.RangeStmt); ok {
 			if v, ok := rs.Value.(*ast.Ident); ok {
 				if list, ok := rs.X.(*ast.CompositeLit); ok {
+					name := v.Name
+					if at, ok := list.Type.(*ast.ArrayType); ok {
+						if st, ok := at.Elt.(*ast.StructType); ok {
+							name += "." + st.Fields.List[0].Names[0].Name
+						}
+					}
 					for _, elt := range list.Elts {
+						if row, ok := elt.(*ast.CompositeLit); ok && len(row.Elts) > 0 {
+							elt = row.Elts[0]
+						}
 						if vals, ok := paths(elt); ok {
-							bound[v.Name] = append(bound[v.Name], vals...)
+							bound[name] = append(bound[name], vals...)
 						}
 					}
 				}

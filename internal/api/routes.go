@@ -6,7 +6,9 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// routes lists the whole API surface with the access each method needs.
+// routes lists the whole API surface: each path, its methods, the access
+// each method needs and the operation's name. /api/v1/discovery is
+// generated from what these calls register, so nothing else lists them.
 func (s *Server) routes(o Options, h resources) {
 	const (
 		GET    = http.MethodGet
@@ -21,100 +23,105 @@ func (s *Server) routes(o Options, h resources) {
 	quotaAdmin := rule{need: fullSuperuser} // quota writes Quay does not ask a fresh login for
 
 	// Browser-style login and the OAuth implicit grant.
-	s.handle("/csrf_token", map[string]method{GET: {open, h.sessions.getCSRFToken}})
-	s.handle("/api/v1/signin", map[string]method{POST: {open, h.sessions.signin}})
-	s.handle("/api/v1/signin/verify", map[string]method{POST: {user(""), h.sessions.verifySignin}})
-	s.handle("/api/v1/signout", map[string]method{POST: {open, h.sessions.signout}})
-	s.handle("/oauth/authorizeapp", map[string]method{POST: {user(""), h.sessions.authorizeApp}})
-	s.handle("/oauth/localapp", map[string]method{GET: {open, h.sessions.localApp}})
+	s.handle("/csrf_token", map[string]method{GET: {open, h.sessions.getCSRFToken, "getCSRFToken"}})
+	s.handle("/api/v1/signin", map[string]method{POST: {open, h.sessions.signin, "signinUser"}})
+	s.handle("/api/v1/signin/verify", map[string]method{POST: {user(""), h.sessions.verifySignin, "verifyUser"}})
+	s.handle("/api/v1/signout", map[string]method{POST: {open, h.sessions.signout, "logout"}})
+	s.handle("/oauth/authorizeapp", map[string]method{POST: {user(""), h.sessions.authorizeApp, "authorizeApplication"}})
+	s.handle("/oauth/localapp", map[string]method{GET: {open, h.sessions.localApp, "getLocalAppToken"}})
 
 	// First-user bootstrap, when enabled.
 	if o.FeatureUserInitialize {
-		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, h.sessions.initialize}})
+		s.handle("/api/v1/user/initialize", map[string]method{POST: {open, h.sessions.initialize, "initializeUser"}})
 	}
 
 	// The caller, organizations and their OAuth applications.
-	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(wharf.UserRead), h.users.getCurrentUser}})
+	s.handle("/api/v1/user/{$}", map[string]method{GET: {user(wharf.UserRead), h.users.getCurrentUser, "getLoggedInUser"}})
 	s.redirectSlash("/api/v1/user")
-	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(wharf.UserAdmin), h.orgs.createOrganization}})
+	s.handle("/api/v1/organization/{$}", map[string]method{POST: {user(wharf.UserAdmin), h.orgs.createOrganization, "createOrganization"}})
 	s.redirectSlash("/api/v1/organization")
 	s.handle("/api/v1/organization/{orgname}", map[string]method{
-		GET:    {rule{need: publicRead}, h.orgs.getOrganization},
-		PUT:    {user(wharf.OrgAdmin), h.orgs.changeOrgDetails},
-		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteOrgAsAdmin},
+		GET:    {rule{need: publicRead}, h.orgs.getOrganization, "getOrganization"},
+		PUT:    {user(wharf.OrgAdmin), h.orgs.changeOrgDetails, "changeOrganizationDetails"},
+		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteOrgAsAdmin, "deleteAdminedOrganization"},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications", map[string]method{
-		GET:  {user(wharf.OrgAdmin), h.orgs.listApplications},
-		POST: {user(wharf.OrgAdmin), h.orgs.createApplication},
+		GET:  {user(wharf.OrgAdmin), h.orgs.listApplications, "getOrganizationApplications"},
+		POST: {user(wharf.OrgAdmin), h.orgs.createApplication, "createOrganizationApplication"},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}", map[string]method{
-		GET:    {user(wharf.OrgAdmin), h.orgs.getApplication},
-		PUT:    {user(wharf.OrgAdmin), h.orgs.updateApplication},
-		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteApplication},
+		GET:    {user(wharf.OrgAdmin), h.orgs.getApplication, "getOrganizationApplication"},
+		PUT:    {user(wharf.OrgAdmin), h.orgs.updateApplication, "updateOrganizationApplication"},
+		DELETE: {user(wharf.OrgAdmin), h.orgs.deleteApplication, "deleteOrganizationApplication"},
 	})
 	s.handle("/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret", map[string]method{
-		POST: {user(wharf.OrgAdmin), h.orgs.resetClientSecret},
+		POST: {user(wharf.OrgAdmin), h.orgs.resetClientSecret, "resetOrganizationApplicationClientSecret"},
 	})
 	// Repositories and robot accounts.
-	s.handle("/api/v1/repository", map[string]method{POST: {user(""), h.repositories.createRepository}})
+	s.handle("/api/v1/repository", map[string]method{POST: {user(""), h.repositories.createRepository, "createRepo"}})
 	s.handle("/api/v1/repository/{namespace}/{repository}", map[string]method{
-		GET:    {rule{need: publicRead}, h.repositories.getRepository},
-		PUT:    {user(wharf.RepoAdmin), h.repositories.updateRepository},
-		DELETE: {user(wharf.RepoAdmin), h.repositories.deleteRepository},
+		GET:    {rule{need: publicRead}, h.repositories.getRepository, "getRepo"},
+		PUT:    {user(wharf.RepoAdmin), h.repositories.updateRepository, "updateRepo"},
+		DELETE: {user(wharf.RepoAdmin), h.repositories.deleteRepository, "deleteRepository"},
 	})
 	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
-		POST: {user(wharf.RepoAdmin), h.repositories.changeVisibility},
+		POST: {user(wharf.RepoAdmin), h.repositories.changeVisibility, "changeRepoVisibility"},
 	})
-	for _, base := range []string{"/api/v1/organization/{orgname}/robots", "/api/v1/user/robots"} {
-		s.handle(base, map[string]method{GET: {user(""), h.orgs.listRobots}})
-		s.handle(base+"/{robot_shortname}", map[string]method{
-			GET:    {user(""), h.orgs.getRobot},
-			PUT:    {user(""), h.orgs.putRobot},
-			DELETE: {user(""), h.orgs.deleteRobot},
+	// An organization's robots and the caller's own run the same handlers;
+	// Quay names their operations apart.
+	for _, robots := range []struct{ base, list, get, put, del string }{
+		{"/api/v1/organization/{orgname}/robots", "getOrgRobots", "getOrgRobot", "createOrgRobot", "deleteOrgRobot"},
+		{"/api/v1/user/robots", "getUserRobots", "getUserRobot", "createUserRobot", "deleteUserRobot"},
+	} {
+		s.handle(robots.base, map[string]method{GET: {user(""), h.orgs.listRobots, robots.list}})
+		s.handle(robots.base+"/{robot_shortname}", map[string]method{
+			GET:    {user(""), h.orgs.getRobot, robots.get},
+			PUT:    {user(""), h.orgs.putRobot, robots.put},
+			DELETE: {user(""), h.orgs.deleteRobot, robots.del},
 		})
 	}
-	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities}})
+	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities, "getMatchingEntities"}})
 
 	// Instance administration (Quay's superuser API).
 	if o.FeatureSuperUsers {
 		s.handle("/api/v1/superuser/users/{$}", map[string]method{
-			GET:  {inspect, h.users.listAllUsers},
-			POST: {admin, h.users.createInstallUser},
+			GET:  {inspect, h.users.listAllUsers, "listAllUsers"},
+			POST: {admin, h.users.createInstallUser, "createInstallUser"},
 		})
 		s.redirectSlash("/api/v1/superuser/users")
 		s.handle("/api/v1/superuser/users/{username}", map[string]method{
-			GET:    {inspect, h.users.getInstallUser},
-			PUT:    {admin, h.users.changeInstallUser},
-			DELETE: {admin, h.users.deleteInstallUser},
+			GET:    {inspect, h.users.getInstallUser, "getInstallUser"},
+			PUT:    {admin, h.users.changeInstallUser, "changeInstallUser"},
+			DELETE: {admin, h.users.deleteInstallUser, "deleteInstallUser"},
 		})
-		s.handle("/api/v1/superuser/organizations/{$}", map[string]method{GET: {inspect, h.orgs.listAllOrganizations}})
+		s.handle("/api/v1/superuser/organizations/{$}", map[string]method{GET: {inspect, h.orgs.listAllOrganizations, "listAllOrganizations"}})
 		s.redirectSlash("/api/v1/superuser/organizations")
 		s.handle("/api/v1/superuser/organizations/{name}", map[string]method{
-			PUT:    {admin, h.orgs.changeOrganization},
-			DELETE: {admin, h.orgs.deleteOrganization},
+			PUT:    {admin, h.orgs.changeOrganization, "changeOrganization"},
+			DELETE: {admin, h.orgs.deleteOrganization, "deleteOrganization"},
 		})
-		s.handle("/api/v1/superuser/takeownership/{namespace}", map[string]method{POST: {admin, h.orgs.takeOwnership}})
-		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, h.logs.listAllLogs}})
-		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, h.logs.listAllAggregateLogs}})
-		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, h.logs.getConfigDump}})
+		s.handle("/api/v1/superuser/takeownership/{namespace}", map[string]method{POST: {admin, h.orgs.takeOwnership, "takeOwnership"}})
+		s.handle("/api/v1/superuser/logs", map[string]method{GET: {inspect, h.logs.listAllLogs, "listAllLogs"}})
+		s.handle("/api/v1/superuser/aggregatelogs", map[string]method{GET: {inspect, h.logs.listAllAggregateLogs, "listAllAggregateLogs"}})
+		s.handle("/api/v1/superuser/config", map[string]method{GET: {inspect, h.logs.getConfigDump, "getConfigDump"}})
 		// Registry size (spec §2.25, §2.26): not gated by the quota features.
 		s.handle("/api/v1/superuser/registrysize/{$}", map[string]method{
-			GET:  {inspect, h.logs.getRegistrySize},
-			POST: {admin, h.logs.queueRegistrySize},
+			GET:  {inspect, h.logs.getRegistrySize, "getRegistrySize"},
+			POST: {admin, h.logs.queueRegistrySize, "queueRegistrySizeCalculation"},
 		})
 		s.redirectSlash("/api/v1/superuser/registrysize")
 		// Service keys; listing and reading need no fresh login (spec §2.7, §2.21).
 		if h.serviceKeys != nil {
 			s.handle("/api/v1/superuser/keys", map[string]method{
-				GET:  {rule{need: anySuperuser}, h.serviceKeys.listServiceKeys},
-				POST: {admin, h.serviceKeys.createServiceKey},
+				GET:  {rule{need: anySuperuser}, h.serviceKeys.listServiceKeys, "listServiceKeys"},
+				POST: {admin, h.serviceKeys.createServiceKey, "createServiceKey"},
 			})
 			s.handle("/api/v1/superuser/keys/{kid}", map[string]method{
-				GET:    {rule{need: anySuperuser}, h.serviceKeys.getServiceKey},
-				PUT:    {admin, h.serviceKeys.updateServiceKey},
-				DELETE: {admin, h.serviceKeys.deleteServiceKey},
+				GET:    {rule{need: anySuperuser}, h.serviceKeys.getServiceKey, "getServiceKey"},
+				PUT:    {admin, h.serviceKeys.updateServiceKey, "updateServiceKey"},
+				DELETE: {admin, h.serviceKeys.deleteServiceKey, "deleteServiceKey"},
 			})
-			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, h.serviceKeys.approveServiceKey}})
+			s.handle("/api/v1/superuser/approvedkeys/{kid}", map[string]method{POST: {admin, h.serviceKeys.approveServiceKey, "approveServiceKey"}})
 		}
 	}
 
@@ -126,79 +133,85 @@ func (s *Server) routes(o Options, h resources) {
 	if o.FeatureSuperUsers && o.FeatureQuotaManagement && o.FeatureEditQuota && h.quotas != nil {
 		// Both superuser path families run the same handlers, for any
 		// namespace; only DELETE needs no fresh login (spec §2.8–2.15).
-		for _, suQuota := range []string{"/api/v1/superuser/users/{namespace}/quota", "/api/v1/superuser/organization/{namespace}/quota"} {
-			s.handle(suQuota, map[string]method{
-				GET:  {inspect, h.quotas.listQuotaSuperUser},
-				POST: {admin, h.quotas.createQuotaSuperUser},
+		// Operation names as current Quay gives them (spec §2.8, Gotcha 1).
+		for _, su := range []struct{ base, list, create, change, del string }{
+			{"/api/v1/superuser/users/{namespace}/quota", "listUserQuotaSuperUser", "createUserQuotaSuperUser", "changeUserQuotaSuperUser", "deleteUserQuotaSuperUser"},
+			{"/api/v1/superuser/organization/{namespace}/quota", "listOrganizationQuotaSuperUser", "createOrganizationQuotaSuperUser", "changeOrganizationQuotaSuperUser", "deleteOrganizationQuotaSuperUser"},
+		} {
+			s.handle(su.base, map[string]method{
+				GET:  {inspect, h.quotas.listQuotaSuperUser, su.list},
+				POST: {admin, h.quotas.createQuotaSuperUser, su.create},
 			})
-			s.handle(suQuota+"/{quota_id}", map[string]method{
-				PUT:    {admin, h.quotas.changeQuotaOf("namespace")},
-				DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("namespace")},
+			s.handle(su.base+"/{quota_id}", map[string]method{
+				PUT:    {admin, h.quotas.changeQuotaOf("namespace"), su.change},
+				DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("namespace"), su.del},
 			})
 		}
 		s.handle("/api/v1/organization/{orgname}/quota", map[string]method{
-			GET:  {user(""), h.quotas.listOrgQuota},
-			POST: {quotaAdmin, h.quotas.createOrgQuota},
+			GET:  {user(""), h.quotas.listOrgQuota, "listOrganizationQuota"},
+			POST: {quotaAdmin, h.quotas.createOrgQuota, "createOrganizationQuota"},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}", map[string]method{
-			GET:    {user(""), h.quotas.getOrgQuota},
-			PUT:    {quotaAdmin, h.quotas.changeQuotaOf("orgname")},
-			DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("orgname")},
+			GET:    {user(""), h.quotas.getOrgQuota, "getOrganizationQuota"},
+			PUT:    {quotaAdmin, h.quotas.changeQuotaOf("orgname"), "changeOrganizationQuota"},
+			DELETE: {quotaAdmin, h.quotas.deleteQuotaOf("orgname"), "deleteOrganizationQuota"},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit", map[string]method{
-			GET:  {user(""), h.quotas.listOrgQuotaLimits},
-			POST: {quotaAdmin, h.quotas.createOrgQuotaLimit},
+			GET:  {user(""), h.quotas.listOrgQuotaLimits, "listOrganizationQuotaLimit"},
+			POST: {quotaAdmin, h.quotas.createOrgQuotaLimit, "createOrganizationQuotaLimit"},
 		})
 		s.handle("/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}", map[string]method{
-			GET:    {user(""), h.quotas.getOrgQuotaLimit},
-			PUT:    {quotaAdmin, h.quotas.changeOrgQuotaLimit},
-			DELETE: {quotaAdmin, h.quotas.deleteOrgQuotaLimit},
+			GET:    {user(""), h.quotas.getOrgQuotaLimit, "getOrganizationQuotaLimit"},
+			PUT:    {quotaAdmin, h.quotas.changeOrgQuotaLimit, "changeOrganizationQuotaLimit"},
+			DELETE: {quotaAdmin, h.quotas.deleteOrgQuotaLimit, "deleteOrganizationQuotaLimit"},
 		})
 		// The caller's own quota, read-only.
-		s.handle("/api/v1/user/quota", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuota}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuotaLimits}})
-		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuotaLimit}})
+		s.handle("/api/v1/user/quota", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuota, "listUserQuota"}})
+		s.handle("/api/v1/user/quota/{quota_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuota, "getUserQuota"}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.listUserQuotaLimits, "listUserQuotaLimit"}})
+		s.handle("/api/v1/user/quota/{quota_id}/limit/{limit_id}", map[string]method{GET: {user(wharf.UserAdmin), h.quotas.getUserQuotaLimit, "getUserQuotaLimit"}})
 	}
 
 	// Image builds (Quay's build API) and the uploads they start from.
 	if h.builds != nil {
-		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), h.builds.createFileDrop}})
+		s.handle("/api/v1/filedrop/{$}", map[string]method{POST: {user(""), h.builds.createFileDrop, "getFiledropUrl"}})
 		s.redirectSlash("/api/v1/filedrop")
 		s.handleSigned("PUT /userfiles/{file_id}", h.builds.putUserFile)
 		s.handleSigned("GET /userfiles/{file_id}", h.builds.getUserFile)
 		repoBuilds := "/api/v1/repository/{namespace}/{repository}/build"
 		s.handle(repoBuilds+"/{$}", map[string]method{
-			GET:  {rule{need: publicRead}, h.builds.listBuilds},
-			POST: {user(wharf.RepoWrite), h.builds.requestBuild},
+			GET:  {rule{need: publicRead}, h.builds.listBuilds, "getRepoBuilds"},
+			POST: {user(wharf.RepoWrite), h.builds.requestBuild, "requestRepoBuild"},
 		})
 		s.redirectSlash(repoBuilds)
 		s.handle(repoBuilds+"/{build_uuid}", map[string]method{
-			GET:    {rule{need: publicRead}, h.builds.getBuild},
-			DELETE: {user(wharf.RepoAdmin), h.builds.cancelBuild},
+			GET:    {rule{need: publicRead}, h.builds.getBuild, "getRepoBuild"},
+			DELETE: {user(wharf.RepoAdmin), h.builds.cancelBuild, "cancelRepoBuild"},
 		})
-		s.handle(repoBuilds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuild}})
-		s.handle(repoBuilds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuildLogs}})
+		s.handle(repoBuilds+"/{build_uuid}/status", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuild, "getRepoBuildStatus"}})
+		s.handle(repoBuilds+"/{build_uuid}/logs", map[string]method{GET: {rule{need: publicRead}, h.builds.getBuildLogs, "getRepoBuildLogs"}})
 		if o.FeatureSuperUsers {
 			// {view} is status, build or logs (spec §2.22–2.24); the literal
 			// superuser paths above are more specific and win.
-			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, h.builds.superuserBuild}})
-			s.handle("/api/v1/superuser/{build_uuid}/logs/archive", map[string]method{GET: {inspect, h.builds.superuserBuildLogArchive}})
+			s.handle("/api/v1/superuser/{build_uuid}/{view}", map[string]method{GET: {inspect, h.builds.superuserBuild, "getRepoBuildSuperUser"}})
+			s.handle("/api/v1/superuser/{build_uuid}/logs/archive", map[string]method{GET: {inspect, h.builds.superuserBuildLogArchive, "getRepoBuildLogsArchiveSuperUser"}})
 		}
 	}
 
 	// The key server: services publish their keys, authenticated by JWTs
 	// signed with them, not by wharf credentials.
 	if h.serviceKeys != nil {
-		s.handle("/keys/services/{service}/keys", map[string]method{GET: {open, h.serviceKeys.listPublishedKeys}})
+		s.handle("/keys/services/{service}/keys", map[string]method{GET: {open, h.serviceKeys.listPublishedKeys, "listPublishedServiceKeys"}})
 		s.handle("/keys/services/{service}/keys/{kid}", map[string]method{
-			GET:    {open, h.serviceKeys.getPublishedKey},
-			PUT:    {open, h.serviceKeys.putPublishedKey},
-			DELETE: {open, h.serviceKeys.deletePublishedKey},
+			GET:    {open, h.serviceKeys.getPublishedKey, "getPublishedServiceKey"},
+			PUT:    {open, h.serviceKeys.putPublishedKey, "putPublishedServiceKey"},
+			DELETE: {open, h.serviceKeys.deletePublishedKey, "deletePublishedServiceKey"},
 		})
 	}
 
-	s.handle("/api/v1/error/{error_type}", map[string]method{GET: {open, s.getErrorType}})
+	s.handle("/api/v1/error/{error_type}", map[string]method{GET: {open, s.getErrorType, "getErrorDescription"}})
+	// This table itself, as Quay's Swagger document (discovery.go).
+	s.handle("/api/v1/discovery", map[string]method{GET: {open, s.getDiscovery, "discovery"}})
 	// Anything else under /api is a JSON 404, never the mux's plain text.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		setCORS(w)

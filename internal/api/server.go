@@ -115,6 +115,12 @@ type Server struct {
 	// freshLoginTimeout is how old a session's password check may be for
 	// calls that need a fresh login.
 	freshLoginTimeout time.Duration
+	// superUsers is FEATURE_SUPER_USERS: the discovery document offers
+	// the super:user scope only then, as Quay's does.
+	superUsers bool
+	// surface records every route handle registered, in order: the
+	// discovery document is generated from it.
+	surface []route
 }
 
 // MaxBodyBytes bounds every API request body; larger bodies get 413.
@@ -125,7 +131,7 @@ func New(d Deps) *Server {
 	o := d.Options
 	s := &Server{mux: http.NewServeMux(), auth: d.Auth, policy: d.Identity.Policy(),
 		site: site{scheme: o.PreferredURLScheme, hostname: o.ServerHostname}, log: d.Logger, now: d.Now,
-		anonymousAccess: o.FeatureAnonymousAccess, freshLoginTimeout: o.FreshLoginTimeout}
+		anonymousAccess: o.FeatureAnonymousAccess, freshLoginTimeout: o.FreshLoginTimeout, superUsers: o.FeatureSuperUsers}
 	s.routes(o, newResources(d, s.policy, s.site))
 	return s
 }
@@ -200,11 +206,21 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *wharf.Caller) e
 type method struct {
 	rule    rule
 	handler handlerFunc
+	// op names the operation in the discovery document (its operationId):
+	// Quay's name for it, or wharf's where Quay has none.
+	op string
+}
+
+// route is one registered path pattern and its methods.
+type route struct {
+	pattern string
+	methods map[string]method
 }
 
 // handle registers path with one handler per HTTP method. Unlisted methods
 // get 405 with the error JSON; OPTIONS is answered for CORS.
 func (s *Server) handle(path string, methods map[string]method) {
+	s.surface = append(s.surface, route{pattern: path, methods: methods})
 	allowed := []string{http.MethodOptions}
 	for m := range methods {
 		allowed = append(allowed, m)

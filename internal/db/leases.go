@@ -30,9 +30,32 @@ func (db *Leases) AcquireLease(ctx context.Context, name, holder string, ttl tim
 	return n == 1, wharf.Wrap(err, "acquire lease")
 }
 
-// ReleaseLease gives up holder's lease on name, if it still has it.
+// FinishRun records holder's run of job name — it took took and failed
+// with runErr, "" when it succeeded — and keeps holder's lease until hold
+// from now (no longer, if hold is negative), so that no other process
+// starts the job before it is due. Conflict when holder no longer holds
+// the lease (it lapsed under a slow run and another process took it).
+func (db *Leases) FinishRun(ctx context.Context, name, holder string, took, hold time.Duration, runErr string) error {
+	now, err := db.leaseNow(ctx, db.sql)
+	if err != nil {
+		return err
+	}
+	res, err := db.sql.ExecContext(ctx, `UPDATE job_lease SET expires_at = $1, runs = runs + 1,
+		last_started_at = $2, last_finished_at = $3, last_error = $4 WHERE name = $5 AND holder = $6`,
+		micros(now.Add(max(hold, 0))), micros(now.Add(-took)), micros(now), nullString(runErr), name, holder)
+	if err != nil {
+		return wharf.Wrap(err, "record job run")
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return wharf.Errorf(wharf.Conflict, "the lease on job %s passed to another process during the run", name)
+	}
+	return nil
+}
+
+// ReleaseLease gives up holder's lease on name, if it still has it: the
+// lease expires now, and the row keeps the record of the job's runs.
 func (db *Leases) ReleaseLease(ctx context.Context, name, holder string) error {
-	_, err := db.sql.ExecContext(ctx, `DELETE FROM job_lease WHERE name = $1 AND holder = $2`, name, holder)
+	_, err := db.sql.ExecContext(ctx, `UPDATE job_lease SET expires_at = 0 WHERE name = $1 AND holder = $2`, name, holder)
 	return wharf.Wrap(err, "release lease")
 }
 

@@ -227,4 +227,54 @@ func TestLeaseIsExclusive(t *testing.T) {
 	})
 }
 
+// A run is recorded on the job's lease row, which keeps the lease for the
+// holder until hold has passed and survives a release.
+func TestJobRunRecord(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		record := func() string {
+			t.Helper()
+			s, err := db.RawString(store, `SELECT holder || ' ' || CAST(runs AS TEXT) || ' ' || COALESCE(last_error, '-') || ' ' ||
+				CAST(last_finished_at - last_started_at AS TEXT) FROM job_lease WHERE name = 'job'`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if ok, err := store.Leases.AcquireLease(ctx, "job", "p1", time.Minute); !ok || err != nil {
+			t.Fatalf("AcquireLease: %v, %v", ok, err)
+		}
+		if err := store.Leases.FinishRun(ctx, "job", "p1", 1500*time.Microsecond, time.Hour, "disk full"); err != nil {
+			t.Fatal(err)
+		}
+		if got := record(); got != "p1 1 disk full 1500" {
+			t.Errorf("after a failed run: %q, want holder p1, 1 run, its error and its 1500 µs", got)
+		}
+		if ok, _ := store.Leases.AcquireLease(ctx, "job", "p2", time.Minute); ok {
+			t.Error("p2 took the lease p1 keeps after its run")
+		}
+		if err := store.Leases.FinishRun(ctx, "job", "p2", 0, 0, ""); !wharf.IsCode(err, wharf.Conflict) {
+			t.Errorf("FinishRun by a process without the lease: %v, want Conflict", err)
+		}
+		if ok, _ := store.Leases.AcquireLease(ctx, "job", "p1", time.Minute); !ok {
+			t.Error("p1 could not renew its own lease")
+		}
+		if err := store.Leases.FinishRun(ctx, "job", "p1", 0, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := record(); got != "p1 2 - 0" {
+			t.Errorf("after a successful run: %q, want holder p1, 2 runs, no error", got)
+		}
+		if err := store.Leases.ReleaseLease(ctx, "job", "p1"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := store.Leases.AcquireLease(ctx, "job", "p2", time.Minute); !ok {
+			t.Error("p2 could not take a released lease")
+		}
+		if got := record(); got != "p2 2 - 0" {
+			t.Errorf("after the release and p2's lease: %q, want the record kept", got)
+		}
+	})
+}
+
 func errorsAs[T any](err error, target *T) bool { return errors.As(err, target) }

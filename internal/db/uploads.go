@@ -110,6 +110,19 @@ func (db *Uploads) ClaimUpload(ctx context.Context, u *wharf.Upload, until time.
 	return n == 1, wharf.Wrap(err, "claim upload")
 }
 
+// RenewUploadClaim moves the end of the claim on upload id from held to
+// until. It reports false when the claim is no longer the one that ends at
+// held: it lapsed and another writer took the upload, or it was released.
+func (db *Uploads) RenewUploadClaim(ctx context.Context, id string, held, until time.Time) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = $1 WHERE id = $2 AND writer_until = $3`,
+		micros(until), id, micros(held))
+	if err != nil {
+		return false, wharf.Wrap(err, "renew upload claim")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wharf.Wrap(err, "renew upload claim")
+}
+
 // ReleaseUpload ends a writer's claim on an upload without changing it.
 func (db *Uploads) ReleaseUpload(ctx context.Context, id string) error {
 	_, err := db.sql.ExecContext(ctx, `UPDATE upload SET writer_until = NULL WHERE id = $1`, id)

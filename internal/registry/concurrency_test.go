@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
@@ -255,4 +257,44 @@ func checkStoredBlobs(t *testing.T, e *env) {
 			t.Errorf("storage key %s holds content with digest %s", key, sum)
 		}
 	}
+}
+
+// A writer that died mid-chunk (its claim is never renewed) keeps the
+// upload from other writers only until its claim ends; then the upload
+// goes on where its last complete chunk ended.
+func TestDeadWritersClaimLapses(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		pass := e.createUser("alice")
+		c := e.as("alice", pass)
+		must(t, "login", c.login("repository:alice/app:pull,push"), http.StatusOK)
+		data := randomBytes(1 << 20)
+		r := c.do("POST", "/v2/alice/app/blobs/uploads/", nil)
+		must(t, "start", r, http.StatusAccepted)
+		half := len(data) / 2
+		r = c.do("PATCH", r.Header.Get("Location"), data[:half], "Content-Range", fmt.Sprintf("0-%d", half-1))
+		must(t, "first chunk", r, http.StatusAccepted)
+		loc := r.Header.Get("Location")
+
+		// The dead writer: a claim nobody renews.
+		u, err := store.Uploads.UploadByID(context.Background(), loc[strings.LastIndex(loc, "/")+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends := time.Now().Add(time.Second)
+		if ok, err := store.Uploads.ClaimUpload(context.Background(), u, ends); !ok || err != nil {
+			t.Fatalf("ClaimUpload: %v, %v", ok, err)
+		}
+		second := func() *response {
+			return c.do("PATCH", loc, data[half:], "Content-Range", fmt.Sprintf("%d-%d", half, len(data)-1))
+		}
+		mustErr(t, "a second writer while the claim lasts", second(), http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID")
+		for time.Now().Before(ends.Add(50 * time.Millisecond)) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		r = second()
+		must(t, "the second chunk once the claim ended", r, http.StatusAccepted)
+		must(t, "commit", c.do("PUT", withQuery(r.Header.Get("Location"), "digest="+sha256Of(data)), nil), http.StatusCreated)
+	})
 }

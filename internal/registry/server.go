@@ -39,6 +39,9 @@ type Store interface {
 	CreateUpload(ctx context.Context, u *wharf.Upload) error
 	UploadByID(ctx context.Context, id string) (*wharf.Upload, error)
 	ClaimUpload(ctx context.Context, u *wharf.Upload, until time.Time) (bool, error)
+	// RenewUploadClaim moves the end of the claim on upload id from held
+	// to until; false when the claim is no longer the one that ends at held.
+	RenewUploadClaim(ctx context.Context, id string, held, until time.Time) (bool, error)
 	ReleaseUpload(ctx context.Context, id string) error
 	UpdateUpload(ctx context.Context, u *wharf.Upload) error
 	DeleteUpload(ctx context.Context, id string) error

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -206,22 +207,97 @@ func (s *Server) upload(ctx context.Context, req *request) (*wharf.Repository, *
 	return repo, u, nil
 }
 
-// uploadClaim bounds how long one request may hold an upload; a writer
-// that died holding it blocks the upload no longer than this.
-const uploadClaim = 6 * time.Hour
+// A request claims an upload before it writes (ClaimUpload), so that two
+// requests never interleave their bytes. The claim lasts uploadClaimTTL
+// and the request renews it every third of that while it runs, for
+// uploadClaimMax at most: a writer whose process died keeps other writers
+// out for uploadClaimTTL, after which the client goes on with the same
+// upload through any process.
+const (
+	uploadClaimTTL = 30 * time.Second
+	uploadClaimMax = 6 * time.Hour
+)
 
-// claim makes this request the upload's only writer (see ClaimUpload) and
-// returns the function that gives the claim up again when the request
-// fails without ending the upload.
-func (s *Server) claim(ctx context.Context, u *wharf.Upload) (release func(), err error) {
-	ok, err := s.Store.ClaimUpload(ctx, u, s.Now().Add(uploadClaim))
+// claim makes this request the upload's only writer and keeps it so until
+// stopped. The returned context, which the request must write under, ends
+// if the claim is lost: not renewed in time, or held past uploadClaimMax.
+func (s *Server) claim(ctx context.Context, u *wharf.Upload) (context.Context, *uploadClaim, error) {
+	start := s.Now()
+	until := start.Add(uploadClaimTTL)
+	ok, err := s.Store.ClaimUpload(ctx, u, until)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, ociError(errRangeInvalid, "another request is writing to this upload, or it changed since it was read")
+		return nil, nil, ociError(errRangeInvalid, "another request is writing to this upload, or it changed since it was read")
 	}
-	return func() { s.Store.ReleaseUpload(context.WithoutCancel(ctx), u.ID) }, nil
+	ctx, lost := context.WithCancelCause(ctx)
+	c := &uploadClaim{s: s, ctx: ctx, id: u.ID, stopping: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(c.stopped)
+		t := time.NewTicker(uploadClaimTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stopping:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			next := s.Now().Add(uploadClaimTTL)
+			if next.Sub(start) > uploadClaimMax {
+				c.lost = true
+				lost(ociError(errBlobUploadInvalid, "a request may write to an upload for %v at most", uploadClaimMax))
+				return
+			}
+			ok, err := s.Store.RenewUploadClaim(ctx, u.ID, until, next)
+			if err != nil || !ok {
+				c.lost = true
+				lost(ociError(errBlobUploadInvalid, "this request lost its claim on the upload (%v)", err))
+				return
+			}
+			until = next
+		}
+	}()
+	return ctx, c, nil
+}
+
+// uploadClaim is a request's claim on an upload, renewed until stopped.
+type uploadClaim struct {
+	s        *Server
+	ctx      context.Context
+	id       string
+	once     sync.Once
+	stopping chan struct{}
+	stopped  chan struct{}
+	lost     bool // set by the renewals, read once they stopped
+}
+
+// stop ends the renewals; the claim itself ends with the session's update
+// or deletion, or lapses.
+func (c *uploadClaim) stop() {
+	c.once.Do(func() { close(c.stopping) })
+	<-c.stopped
+}
+
+// release stops the renewals and gives the claim up, for a request that
+// failed without ending the upload; a claim already lost may be another
+// request's now, and is left alone.
+func (c *uploadClaim) release() {
+	c.stop()
+	if !c.lost {
+		c.s.Store.ReleaseUpload(context.WithoutCancel(c.ctx), c.id)
+	}
+}
+
+// claimed is err, or, when the request stopped because its claim was
+// lost, why.
+func claimed(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
 }
 
 // receive appends body (length bytes, -1 when unknown) to u's data and
@@ -308,22 +384,23 @@ func (s *Server) patchUpload(w http.ResponseWriter, r *http.Request, req *reques
 	if err != nil {
 		return err
 	}
-	release, err := s.claim(r.Context(), u)
+	ctx, cl, err := s.claim(r.Context(), u)
 	if err != nil {
 		return err
 	}
-	fw, _, err := s.receive(r.Context(), u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
+	fw, _, err := s.receive(ctx, u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
 	if err == nil {
 		err = fw.Close()
 	}
 	if err == nil {
-		err = s.Store.UpdateUpload(r.Context(), u) // releases the claim
+		cl.stop() // before the update, which ends the claim
+		err = s.Store.UpdateUpload(ctx, u)
 	}
 	if err != nil {
-		// Not held until it expires: the next request is told what the
+		// Not held until it lapses: the next request is told what the
 		// upload holds (receive compares it with the session) instead.
-		release()
-		return err
+		cl.release()
+		return claimed(ctx, err)
 	}
 	uploadAccepted(w, req, u, http.StatusAccepted)
 	return nil
@@ -341,7 +418,7 @@ func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, req *reque
 	if err != nil {
 		return err
 	}
-	release, err := s.claim(ctx, u)
+	ctx, cl, err := s.claim(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -350,10 +427,13 @@ func (s *Server) finishUpload(w http.ResponseWriter, r *http.Request, req *reque
 	}
 	fw, h, err := s.receive(ctx, u, r.Body, r.ContentLength, r.Header.Get("Content-Range"))
 	if err != nil {
-		release()
-		return err
+		cl.release()
+		return claimed(ctx, err)
 	}
-	return s.commit(w, r, req, repo, u, fw, h, d)
+	// The commit ends the session, or abandons it.
+	err = s.commit(w, r.WithContext(ctx), req, repo, u, fw, h, d)
+	cl.stop()
+	return claimed(ctx, err)
 }
 
 // commit verifies that the upload's bytes have digest d, makes them the

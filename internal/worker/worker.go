@@ -6,7 +6,18 @@
 //	tick ──► AcquireLease(job, me, ttl) ──no──► wait for next tick
 //	              │yes
 //	              ▼
-//	         job.Run(ctx) ──► log result ──► wait for next tick
+//	         job.Run(ctx) ──► FinishRun: record the run, keep the lease
+//	                          until the job is next due ──► wait for next tick
+//
+// The lease outlives the run: its holder keeps it until the job is due
+// again (an interval after the run started) and half an interval more, so
+// that the holder's own next tick renews it. However many processes share
+// the database, each job runs once per interval between them, not once per
+// process, and stays with one process while that process keeps its rhythm;
+// another takes it over half an interval after a holder stopped. A run
+// cut short by shutdown gives the lease back at once. The lease row keeps
+// the record of the job's runs: how many, the last one's holder, times
+// and error.
 //
 // Jobs must be idempotent: a lease can expire under a slow run, and a
 // crashed process's lease lapses after its TTL, so a run may repeat work.
@@ -19,9 +30,14 @@ import (
 	"time"
 )
 
-// Leaser grants exclusive, expiring leases on job names.
+// Leaser grants exclusive, expiring leases on job names and records the
+// runs made under them.
 type Leaser interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// FinishRun records holder's run of job name, which took took and
+	// failed with runErr ("" = it succeeded), and keeps holder's lease for
+	// hold more. Conflict when holder no longer holds the lease.
+	FinishRun(ctx context.Context, name, holder string, took, hold time.Duration, runErr string) error
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
@@ -73,6 +89,7 @@ func (r *Runner) loop(ctx context.Context, job Job) {
 
 // RunOnce runs job if this process can take its lease, and reports whether it ran.
 func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
+	start := time.Now()
 	ok, err := r.leaser.AcquireLease(ctx, job.Name, r.holder, job.Lease)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -83,14 +100,27 @@ func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
 	if !ok {
 		return false
 	}
-	defer r.leaser.ReleaseLease(context.WithoutCancel(ctx), job.Name, r.holder)
-	start := time.Now()
 	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
 	defer cancel()
-	if err := job.Run(runCtx); err != nil && ctx.Err() == nil {
-		r.log.Error("job failed", slog.String("job", job.Name), slog.Any("err", err), slog.Duration("took", time.Since(start)))
+	err = job.Run(runCtx)
+	if ctx.Err() != nil {
+		// Stopped mid-run: another process may run the job now.
+		r.leaser.ReleaseLease(context.WithoutCancel(ctx), job.Name, r.holder)
 		return true
 	}
-	r.log.Debug("job ran", slog.String("job", job.Name), slog.Duration("took", time.Since(start)))
+	took := time.Since(start)
+	runErr := ""
+	if err != nil {
+		runErr = err.Error()
+		r.log.Error("job failed", slog.String("job", job.Name), slog.Any("err", err), slog.Duration("took", took))
+	} else {
+		r.log.Debug("job ran", slog.String("job", job.Name), slog.Duration("took", took))
+	}
+	// Held until the job is due, and half an interval more: this process's
+	// next tick, an interval after this one, finds the lease still its own.
+	hold := job.Interval + job.Interval/2 - took
+	if err := r.leaser.FinishRun(ctx, job.Name, r.holder, took, hold, runErr); err != nil {
+		r.log.Warn("job run not recorded", slog.String("job", job.Name), slog.Any("err", err))
+	}
 	return true
 }
