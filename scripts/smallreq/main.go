@@ -40,52 +40,59 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if err := run(*wharfBin, *distBin, *dbURI, *n, *conc); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run starts the servers, measures and stops them, also when it fails.
+func run(wharfBin, distBin, dbURI string, n int, conc string) error {
 	var levels []int
-	for _, s := range strings.Split(*conc, ",") {
+	for _, s := range strings.Split(conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
-			log.Fatalf("bad concurrency %q", s)
+			return fmt.Errorf("bad concurrency %q", s)
 		}
 		levels = append(levels, c)
 	}
 	work, err := os.MkdirTemp("", "smallreq-")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer os.RemoveAll(work)
 
 	var targets []*target
-	w, err := startWharf(*wharfBin, work, *dbURI)
+	w, err := startWharf(wharfBin, work, dbURI)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer w.stop()
 	targets = append(targets, w)
-	if *distBin != "" {
-		d, err := startDistribution(*distBin, work)
+	if distBin != "" {
+		d, err := startDistribution(distBin, work)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer d.stop()
 		targets = append(targets, d)
 	}
 	f, err := startFloor(work)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer f.stop()
 	targets = append(targets, f)
 
 	for _, t := range targets {
 		if err := t.setup(); err != nil {
-			log.Fatalf("%s: set up: %v", t.name, err)
+			return fmt.Errorf("%s: set up: %w", t.name, err)
 		}
 	}
 	engine := "sqlite"
-	if *dbURI != "" {
+	if dbURI != "" {
 		engine = "postgres"
 	}
-	fmt.Printf("wharf on %s; %d requests per row\n", engine, *n)
+	fmt.Printf("wharf on %s; %d requests per row\n", engine, n)
 	fmt.Printf("%-22s %3s  %-12s %10s %9s %9s\n", "request", "c", "server", "cpu µs/req", "p50 µs", "p99 µs")
 	for _, kind := range requestKinds {
 		for _, c := range levels {
@@ -95,9 +102,9 @@ func main() {
 				if req == nil {
 					continue
 				}
-				r, err := measure(t, req, *n, c)
+				r, err := measure(t, req, n, c)
 				if err != nil {
-					log.Fatalf("%s %s: %v", t.name, kind, err)
+					return fmt.Errorf("%s %s: %w", t.name, kind, err)
 				}
 				results[t.name] = r
 				fmt.Printf("%-22s %3d  %-12s %10.0f %9.0f %9.0f\n", kind, c, t.name, r.cpuPerReq, r.p50, r.p99)
@@ -105,6 +112,7 @@ func main() {
 			printRatios(results)
 		}
 	}
+	return nil
 }
 
 // printRatios prints wharf's CPU per request against the others measured

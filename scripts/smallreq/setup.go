@@ -78,7 +78,22 @@ func push(c *http.Client, base, name, bearer string, img image) error {
 		auth = []string{"Authorization", "Bearer " + bearer}
 	}
 	for _, b := range [][]byte{img.config, img.layer} {
-		req := newRequest("POST", base+"/v2/"+name+"/blobs/uploads/?digest="+digest(b), b, append(auth, "Content-Type", "application/octet-stream")...)
+		// POST then PUT with the body: the monolithic upload every
+		// registry supports (Distribution answers a POST with ?digest=
+		// with a session instead).
+		resp, err := c.Do(newRequest("POST", base+"/v2/"+name+"/blobs/uploads/", nil, auth...))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if resp.StatusCode != http.StatusAccepted || err != nil {
+			return fmt.Errorf("POST %s/blobs/uploads/: %d, Location %v", name, resp.StatusCode, err)
+		}
+		q := loc.Query()
+		q.Set("digest", digest(b))
+		loc.RawQuery = q.Encode()
+		req := newRequest("PUT", loc.String(), b, append(auth, "Content-Type", "application/octet-stream")...)
 		if _, err := call(c, req, http.StatusCreated); err != nil {
 			return err
 		}
