@@ -134,6 +134,7 @@ type TokenKeys interface {
 type RegistryTokens struct {
 	keys     TokenKeys
 	revoked  *Revocations
+	verified *verifiedTokens
 	issuer   string
 	audience string
 	lifetime time.Duration
@@ -147,7 +148,7 @@ const RegistryTokenIssuer = "wharf"
 // registry's service name (SERVER_HOSTNAME). Tokens are stamped with, and
 // checked against, revoked's credential epochs.
 func NewRegistryTokens(keys TokenKeys, revoked *Revocations, audience string, lifetime time.Duration, now func() time.Time) *RegistryTokens {
-	return &RegistryTokens{keys: keys, revoked: revoked, issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
+	return &RegistryTokens{keys: keys, revoked: revoked, verified: newVerifiedTokens(verifiedTokensMax), issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
 }
 
 // Lifetime is how long issued tokens stay valid.
@@ -192,20 +193,24 @@ var ErrBadRegistryToken = errors.New("invalid registry token")
 // including a token one of whose subjects changed since it was issued — is
 // ErrBadRegistryToken.
 func (t *RegistryTokens) Verify(ctx context.Context, token string) (*RegistryClaims, error) {
-	payload, err := t.keys.Verify(ctx, token)
-	if err != nil {
-		var we *wharf.Error
-		if errors.As(err, &we) && we.Code == wharf.Internal {
-			return nil, err // the store failed: not the client's fault
+	c, ok := t.verified.get(token)
+	if !ok {
+		payload, err := t.keys.Verify(ctx, token)
+		if err != nil {
+			var we *wharf.Error
+			if errors.As(err, &we) && we.Code == wharf.Internal {
+				return nil, err // the store failed: not the client's fault
+			}
+			return nil, ErrBadRegistryToken
 		}
-		return nil, ErrBadRegistryToken
-	}
-	var c RegistryClaims
-	if json.Unmarshal(payload, &c) != nil {
-		return nil, ErrBadRegistryToken
+		c = &RegistryClaims{}
+		if json.Unmarshal(payload, c) != nil || c.Issuer != t.issuer || c.Audience != t.audience {
+			return nil, ErrBadRegistryToken
+		}
+		t.verified.put(token, c, t.now().Unix())
 	}
 	now := t.now().Unix()
-	if c.Issuer != t.issuer || c.Audience != t.audience || now >= c.ExpiresAt || now < c.NotBefore {
+	if now >= c.ExpiresAt || now < c.NotBefore {
 		return nil, ErrBadRegistryToken
 	}
 	if ok, err := t.revoked.Valid(ctx, c.Epochs); err != nil || !ok {
@@ -214,5 +219,6 @@ func (t *RegistryTokens) Verify(ctx context.Context, token string) (*RegistryCla
 		}
 		return nil, ErrBadRegistryToken
 	}
-	return &c, nil
+	claims := *c // callers may not change what later requests read
+	return &claims, nil
 }

@@ -109,12 +109,17 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
+	// The pool keeps the connections it opens: database/sql keeps only 2
+	// idle by default, and a closed SQLite connection costs its PRAGMAs and
+	// a schema parse to reopen, a PostgreSQL one a TCP and auth handshake.
 	if dialect == SQLite {
 		// One writer at a time is SQLite's model; a small pool of readers
 		// works in WAL mode, and busy_timeout makes writers queue, not fail.
 		sqlDB.SetMaxOpenConns(4)
+		sqlDB.SetMaxIdleConns(4)
 	} else {
 		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetMaxIdleConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
