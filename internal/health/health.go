@@ -29,12 +29,15 @@ import (
 	"github.com/wharf-registry/wharf/internal/storage"
 )
 
-// Database is what the checks ask of the store of record.
+// Database is the store of record's connection pool.
 type Database interface {
 	// Ping makes one round trip to the database.
 	Ping(ctx context.Context) error
-	// AcquireLease and ReleaseLease are the job leases (package worker):
-	// taking one is a write that reads back whether it won.
+}
+
+// Leases are the job leases (package worker): taking one is a write that
+// reads back whether it won, which makes the end-to-end round trip.
+type Leases interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
@@ -45,8 +48,9 @@ const DefaultTimeout = 3 * time.Second
 
 // Options are what the checks check, and how.
 type Options struct {
-	DB    Database
-	Blobs storage.Driver
+	DB     Database
+	Leases Leases
+	Blobs  storage.Driver
 	// Auth reports an error when no instance key can sign a registry
 	// token now (Quay's service_key check; its auth check is the
 	// database's for database authentication).
@@ -196,17 +200,17 @@ func (c *Checker) storageRoundTrip(ctx context.Context) error {
 // cannot take it (a read of that write) and gives it back.
 func (c *Checker) databaseRoundTrip(ctx context.Context) error {
 	name := healthKey()
-	ok, err := c.DB.AcquireLease(ctx, name, "health-check", time.Minute)
+	ok, err := c.Leases.AcquireLease(ctx, name, "health-check", time.Minute)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("lease %s is new but was held already", name)
 	}
-	ok, err = c.DB.AcquireLease(ctx, name, "health-check-rival", time.Minute)
+	ok, err = c.Leases.AcquireLease(ctx, name, "health-check-rival", time.Minute)
 	relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
 	defer cancel()
-	if rerr := c.DB.ReleaseLease(relCtx, name, "health-check"); err == nil {
+	if rerr := c.Leases.ReleaseLease(relCtx, name, "health-check"); err == nil {
 		err = rerr
 	}
 	if err == nil && ok {

@@ -21,7 +21,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// fakeDB is a database whose failures a test chooses; its leases are a map.
+// fakeDB is a database and its leases, whose failures a test chooses;
+// the leases are a map.
 type fakeDB struct {
 	mu     sync.Mutex
 	down   error // returned by every call
@@ -124,7 +125,7 @@ func TestEndpoints(t *testing.T) {
 				blobs = brokenStorage{blobs}
 			}
 			var logged bytes.Buffer
-			checker := health.New(health.Options{DB: tc.db, Blobs: blobs, Log: slog.New(slog.NewTextHandler(&logged, nil)),
+			checker := health.New(health.Options{DB: tc.db, Leases: tc.db, Blobs: blobs, Log: slog.New(slog.NewTextHandler(&logged, nil)),
 				Auth: func(context.Context) error { return tc.auth }, Timeout: 200 * time.Millisecond, ReadOnly: tc.readOnly})
 			rr := httptest.NewRecorder()
 			start := time.Now()
@@ -171,7 +172,7 @@ func TestMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := health.New(health.Options{DB: &fakeDB{}, Blobs: blobs, Log: slog.New(slog.DiscardHandler),
+	h := health.New(health.Options{DB: &fakeDB{}, Leases: &fakeDB{}, Blobs: blobs, Log: slog.New(slog.DiscardHandler),
 		Auth: func(context.Context) error { return nil }}).Routes()["/health/instance"]
 	for method, want := range map[string]int{http.MethodHead: 200, http.MethodPost: 405, http.MethodDelete: 405} {
 		rr := httptest.NewRecorder()

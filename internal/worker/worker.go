@@ -6,7 +6,7 @@
 //	tick ──► AcquireLease(job, me, ttl) ──no──► wait for next tick
 //	              │yes
 //	              ▼
-//	         job.Run(ctx) ──► log result ──► wait for next tick
+//	         job.Run(ctx) ──► log and observe result ──► wait for next tick
 //
 // Jobs must be idempotent: a lease can expire under a slow run, and a
 // crashed process's lease lapses after its TTL, so a run may repeat work.
@@ -35,17 +35,26 @@ type Job struct {
 	Run   func(ctx context.Context) error
 }
 
+// Observer is told of every run (the process's metrics).
+type Observer interface {
+	// JobRan reports a run this process made under the job's lease; err
+	// is its failure, nil for a success.
+	JobRan(job string, took time.Duration, err error)
+}
+
 // Runner runs jobs until its context ends.
 type Runner struct {
 	leaser Leaser
 	holder string
 	log    *slog.Logger
+	obs    Observer
 	jobs   []Job
 }
 
-// NewRunner returns a Runner; holder names this process in leases.
-func NewRunner(leaser Leaser, holder string, log *slog.Logger, jobs ...Job) *Runner {
-	return &Runner{leaser: leaser, holder: holder, log: log, jobs: jobs}
+// NewRunner returns a Runner; holder names this process in leases, obs
+// (may be nil) is told of every run.
+func NewRunner(leaser Leaser, holder string, log *slog.Logger, obs Observer, jobs ...Job) *Runner {
+	return &Runner{leaser: leaser, holder: holder, log: log, obs: obs, jobs: jobs}
 }
 
 // Run runs every job on its interval (first run right away) and returns
@@ -87,10 +96,18 @@ func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
 	start := time.Now()
 	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
 	defer cancel()
-	if err := job.Run(runCtx); err != nil && ctx.Err() == nil {
-		r.log.Error("job failed", slog.String("job", job.Name), slog.Any("err", err), slog.Duration("took", time.Since(start)))
+	err = job.Run(runCtx)
+	took := time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		return true // stopped by shutdown: neither a failure nor a run to time
+	}
+	if r.obs != nil {
+		r.obs.JobRan(job.Name, took, err)
+	}
+	if err != nil {
+		r.log.Error("job failed", slog.String("job", job.Name), slog.Any("err", err), slog.Duration("took", took))
 		return true
 	}
-	r.log.Debug("job ran", slog.String("job", job.Name), slog.Duration("took", time.Since(start)))
+	r.log.Debug("job ran", slog.String("job", job.Name), slog.Duration("took", took))
 	return true
 }
