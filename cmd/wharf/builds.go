@@ -39,9 +39,10 @@ func registryURL(cfg *config.Config, listener net.Addr) (*url.URL, error) {
 }
 
 // workOnly is "wharf worker": build workers (and the reaper of dead
-// workers' builds) without an HTTP listener, for scaling builds apart from
-// serving. It takes serve's flags (--addr is unused) and reaches the
-// registry at BUILD_REGISTRY_URL, else PREFERRED_URL_SCHEME://SERVER_HOSTNAME.
+// workers' builds) without an HTTP listener but --metrics-addr's, for
+// scaling builds apart from serving. It takes serve's flags (--addr is
+// unused) and reaches the registry at BUILD_REGISTRY_URL, else
+// PREFERRED_URL_SCHEME://SERVER_HOSTNAME.
 func workOnly(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	in, err := open(ctx, args, getenv, stderr)
 	if err != nil {
@@ -65,8 +66,16 @@ func workOnly(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "wharf build worker pushing to %s (database %s)\n", reg, in.store.Dialect())
+	if in.opts.metricsAddr != "" {
+		ln, err := net.Listen("tcp", in.opts.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		go serveMetrics(ctx, ln, a.Metrics.Handler(), log)
+		fmt.Fprintf(stdout, "wharf build worker metrics on http://%s/metrics\n", ln.Addr())
+	}
 	holder := holderName()
-	runner := worker.NewRunner(in.store.Leases, holder, log, a.BuildReaper())
+	runner := worker.NewRunner(in.store.Leases, holder, log, a.Metrics, a.BuildReaper())
 	reapCtx, stopReaping := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(reapCtx) })

@@ -65,6 +65,7 @@ func TestMain(m *testing.M) {
 // e2eServer is one running "wharf serve" process.
 type e2eServer struct {
 	URL    string
+	Ready  string // the ready line
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	done   chan struct{} // closed when the process has exited
@@ -171,7 +172,7 @@ func launchWharf(t *testing.T, dataDir string, env []string, args ...string) *e2
 			<-s.done
 			t.Fatalf("unexpected first stdout line %q; stderr:\n%s", line, s.stderr)
 		}
-		s.URL = m[1]
+		s.URL, s.Ready = m[1], line
 	case <-s.done:
 		t.Fatalf("wharf exited before it was ready (%v); stdout %q; stderr:\n%s", s.cmd.ProcessState, stdout.String(), s.stderr)
 	case <-time.After(30 * time.Second):

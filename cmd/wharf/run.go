@@ -67,11 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // serveOptions are the command-line flags of "wharf serve".
 type serveOptions struct {
-	dataDir    string
-	addr       string
-	configFile string
-	logFormat  string
-	debugAddr  string
+	dataDir     string
+	addr        string
+	configFile  string
+	logFormat   string
+	debugAddr   string
+	metricsAddr string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
@@ -83,6 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.configFile, "config", "", "Quay-compatible config.yaml (optional)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this (private) address")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "if set, serve /metrics only on this address (Quay's port is 9091), not on --addr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -187,7 +189,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.ServerHostname == "" {
 		cfg.ServerHostname = ln.Addr().String()
 	}
-	a, err := app.New(cfg, store, in.blobs, log)
+	var appOpts []app.Option
+	var metricsLn net.Listener
+	if opts.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", opts.metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+		appOpts = append(appOpts, app.WithSeparateMetrics())
+	}
+	a, err := app.New(cfg, store, in.blobs, log, appOpts...)
 	if err != nil {
 		ln.Close()
 		return err
@@ -204,7 +216,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
 	holder := holderName()
-	runner := worker.NewRunner(store.Leases, holder, log, a.Jobs()...)
+	runner := worker.NewRunner(store.Leases, holder, log, a.Metrics, a.Jobs()...)
 	workCtx, stopWork := context.WithCancel(ctx)
 	workDone := make(chan struct{})
 	go func() {
@@ -223,7 +235,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if opts.debugAddr != "" {
 		go serveDebug(ctx, opts.debugAddr, log)
 	}
-	fmt.Fprintf(stdout, "wharf listening on http://%s (data in %s, database %s)\n", ln.Addr(), opts.dataDir, store.Dialect())
+	metricsNote := ""
+	if metricsLn != nil {
+		go serveMetrics(ctx, metricsLn, a.Metrics.Handler(), log)
+		metricsNote = fmt.Sprintf(", metrics on http://%s/metrics", metricsLn.Addr())
+	}
+	fmt.Fprintf(stdout, "wharf listening on http://%s (data in %s, database %s%s)\n", ln.Addr(), opts.dataDir, store.Dialect(), metricsNote)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -48,6 +49,7 @@ type problem struct {
 // faults are logged with their cause and shown as a generic message.
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code := wharf.ErrorCode(err)
+	requestlog.FromContext(r.Context()).SetError(string(code))
 	pt, ok := problemTypes[code]
 	if !ok {
 		pt = problemTypes[wharf.Internal]
@@ -77,7 +79,7 @@ var errorDescriptions = map[string]string{
 	"request_too_large":      "The request body is larger than the server accepts.",
 	"too_many_requests":      "A limit refuses the request for now: try again later.",
 	"unsupported_media_type": "The request body must be JSON sent with Content-Type: application/json.",
-	"service_unavailable":    "The registry is read-only: pulls work, writes are suspended.",
+	"service_unavailable":    "The service refuses this call for now: the registry is read-only (pulls work, writes are suspended), or its database cannot be reached.",
 	"internal_error":         "An internal error occurred; the server logged the details.",
 }
 

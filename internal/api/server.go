@@ -28,6 +28,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -296,6 +297,7 @@ func (s *Server) admit(r *http.Request, rl rule) (*wharf.Caller, error) {
 	if err != nil {
 		return nil, err
 	}
+	requestlog.FromContext(r.Context()).SetWharfCaller(c)
 	mutating := r.Method != http.MethodGet && r.Method != http.MethodHead
 	if mutating && c.Session != nil && !s.auth.CheckCSRF(r, c) {
 		return nil, wharf.Errorf(wharf.Forbidden, "CSRF token was invalid or missing.")

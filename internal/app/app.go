@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
@@ -28,12 +30,15 @@ import (
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/storage/metered"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
@@ -51,9 +56,14 @@ const (
 // App is one assembled wharf process.
 type App struct {
 	// Handler serves every HTTP path: /v2 by the registry, the rest by the
-	// API, both behind the shared front (read-only mode, request limits).
+	// API, both behind the shared front (read-only mode, request limits),
+	// and the health endpoints and /metrics ahead of them; each request
+	// is logged and counted.
 	Handler  http.Handler
 	Registry *registry.Server
+	// Metrics is the process's instrumentation; Metrics.Handler serves
+	// it (on Handler's /metrics too, unless WithSeparateMetrics).
+	Metrics *metrics.Metrics
 
 	Config      *config.Config
 	Store       *db.DB
@@ -74,8 +84,9 @@ type App struct {
 type Option func(*options)
 
 type options struct {
-	urls     build.URLPolicy
-	throttle *throttle.Limiter
+	urls            build.URLPolicy
+	throttle        *throttle.Limiter
+	separateMetrics bool
 }
 
 // WithURLPolicy replaces the vetting of user-given URLs (OutboundPolicy),
@@ -86,15 +97,25 @@ func WithURLPolicy(p build.URLPolicy) Option { return func(o *options) { o.urls 
 // real clock), for tests that move its clock.
 func WithLoginThrottle(l *throttle.Limiter) Option { return func(o *options) { o.throttle = l } }
 
+// WithSeparateMetrics leaves /metrics out of Handler, for a process that
+// serves Metrics.Handler on a listener of its own (--metrics-addr).
+func WithSeparateMetrics() Option { return func(o *options) { o.separateMetrics = true } }
+
 // New assembles wharf over store and blobs. cfg.ServerHostname must be set
 // (run sets it from the listener when the configuration leaves it empty).
 // New does no I/O.
 func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger, opts ...Option) (*App, error) {
-	a := &App{Config: cfg, Store: store, Blobs: blobs, Log: log}
 	o := options{urls: OutboundPolicy(cfg), throttle: throttle.New(throttle.Default, time.Now)}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Everything below logs with the request id and stores through the
+	// timed driver.
+	lines := log.Handler()
+	log = slog.New(requestlog.Handler{Handler: lines})
+	m := metrics.New(prometheus.NewRegistry(), metricSources(cfg, store))
+	blobs = metered.New(blobs, m)
+	a := &App{Config: cfg, Store: store, Blobs: blobs, Log: log, Metrics: m}
 	policy := Policy(cfg)
 	a.ServiceKeys = servicekey.New(store.ServiceKeys, servicekey.Options{})
 	keys, err := a.ServiceKeys.InstanceKeys(auth.RegistryTokenIssuer, []byte(cfg.SecretKey), instanceKeyLifetime, instanceKeyRotation)
@@ -103,7 +124,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 	}
 	a.Keys = keys
 	authOpts := auth.Options{Secret: []byte(cfg.SecretKey), SessionTTL: sessionLifetime,
-		SecureCookie: cfg.PreferredURLScheme == "https", Throttle: o.throttle, Now: time.Now}
+		SecureCookie: cfg.PreferredURLScheme == "https", Throttle: o.throttle, Logins: m, Now: time.Now}
 	if cfg.FeatureBuildSupport {
 		a.BuildTokens = build.NewTokens(keys, store.Builds, time.Now)
 		authOpts.BuildTokens = a.BuildTokens
@@ -143,9 +164,9 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
-		Logger:                  log, Now: time.Now,
+		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
 	})
-	a.Handler = front(a.Registry, apiHandler, cfg.RegistryState == "readonly")
+	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, lines)
 	return a, nil
 }
 

@@ -67,7 +67,7 @@ func (a *App) RunBuildWorkers(ctx context.Context, exec build.Executor, reg *url
 		w := &build.Worker{Store: a.Store.Builds, Requesters: a.Access, Files: a.Builds, Exec: exec, Tokens: a.BuildTokens, URLs: OutboundPolicy(cfg),
 			Registry: build.RegistryEndpoint{URL: reg, ServerHostname: cfg.ServerHostname},
 			Name:     fmt.Sprintf("%s/%d", holder, i), ScratchDir: scratch, Timeout: cfg.BuildTimeout,
-			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log}
+			MaxBytes: cfg.BuildContextMaxBytes, Lease: cfg.BuildWorkerLease, Poll: buildPoll, Logger: log, Phases: a.Metrics}
 		wg.Go(func() { w.Run(ctx) })
 	}
 	wg.Wait()

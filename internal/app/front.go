@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -32,6 +33,7 @@ func front(reg, rest errorWriter, readOnly bool) http.Handler {
 			face = reg
 		}
 		if readOnly && writes(r) {
+			requestlog.FromContext(r.Context()).SetRoute("read_only") // refused before any route was matched
 			face.WriteError(w, r, errReadOnly)
 			return
 		}

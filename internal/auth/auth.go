@@ -48,7 +48,15 @@ type Options struct {
 	BuildTokens BuildTokens
 	// Throttle slows down guessing: failed logins make the next wait.
 	Throttle *throttle.Limiter
-	Now      func() time.Time
+	// Logins (may be nil) is told how every Login ended.
+	Logins LoginObserver
+	Now    func() time.Time
+}
+
+// LoginObserver is told of every Login (the process's metrics): the kind
+// of credential and Login's error, nil for a success.
+type LoginObserver interface {
+	Login(kind string, err error)
 }
 
 // Service logs callers in and mints sessions.
@@ -59,6 +67,7 @@ type Service struct {
 	secureCookie bool
 	builds       BuildTokens
 	throttle     *throttle.Limiter
+	logins       LoginObserver
 	passwords    *passwordCache
 	now          func() time.Time
 }
@@ -68,7 +77,7 @@ func New(store Store, o Options) *Service {
 	mac := hmac.New(sha256.New, o.Secret)
 	mac.Write([]byte("wharf csrf cookie v1"))
 	return &Service{store: store, key: mac.Sum(nil), sessionTTL: o.SessionTTL, secureCookie: o.SecureCookie,
-		builds: o.BuildTokens, throttle: o.Throttle, passwords: newPasswordCache(5 * time.Minute), now: o.Now}
+		builds: o.BuildTokens, throttle: o.Throttle, logins: o.Logins, passwords: newPasswordCache(5 * time.Minute), now: o.Now}
 }
 
 // CookieName is the session cookie's name; Quay calls its session cookie this too.

@@ -64,6 +64,14 @@ var (
 // TooManyRequests (with when to retry) while failed logins throttle the
 // account or the address. Other errors are faults.
 func (s *Service) Login(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	c, err := s.login(ctx, cr)
+	if s.logins != nil {
+		s.logins.Login(string(cr.Kind), err)
+	}
+	return c, err
+}
+
+func (s *Service) login(ctx context.Context, cr Credential) (*wharf.Caller, error) {
 	// Passwords, robot and OAuth tokens can be guessed: each attempt passes
 	// the throttle first, and a throttled one is refused before its secret
 	// is looked at. Robot and OAuth tokens are long random secrets, counted

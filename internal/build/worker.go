@@ -84,6 +84,12 @@ type Requesters interface {
 	RequesterMayPush(ctx context.Context, b *wharf.Build) (bool, error)
 }
 
+// PhaseObserver is told how long builds spend in each phase (the
+// process's metrics).
+type PhaseObserver interface {
+	BuildPhase(phase string, took time.Duration)
+}
+
 // Worker claims queued builds and runs them with an executor.
 type Worker struct {
 	Store WorkerStore
@@ -103,6 +109,8 @@ type Worker struct {
 	Lease      time.Duration
 	Poll       time.Duration
 	Logger     *slog.Logger
+	// Phases (may be nil) is told when each phase of a build ends.
+	Phases PhaseObserver
 }
 
 // Run claims and runs builds until ctx is done.
@@ -143,7 +151,9 @@ func (w *Worker) RunBuild(parent context.Context, b *wharf.Build) {
 	defer cancel(nil)
 
 	blog := newLog(w.Store, b.ID, w.Name, log)
-	err := w.executeSafely(ctx, b, blog, cancel)
+	clock := &phaseClock{obs: w.Phases, phase: wharf.PhaseScheduled, since: time.Now()}
+	defer clock.end()
+	err := w.executeSafely(ctx, b, blog, cancel, clock)
 	blog.Close()
 	cause := context.Cause(ctx)
 	switch {
@@ -219,17 +229,17 @@ func (w *Worker) heartbeat(ctx context.Context, b *wharf.Build, cancel context.C
 
 // executeSafely is execute, with a panic (a bug met by hostile input)
 // turned into the build's failure instead of the process's end.
-func (w *Worker) executeSafely(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc) (err error) {
+func (w *Worker) executeSafely(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc, clock *phaseClock) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = wharf.Wrap(fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "run build "+b.UUID)
 		}
 	}()
-	return w.execute(ctx, b, blog, cancel)
+	return w.execute(ctx, b, blog, cancel, clock)
 }
 
 // execute unpacks the context and hands the build to the executor.
-func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc) error {
+func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel context.CancelCauseFunc, clock *phaseClock) error {
 	phase := func(p string) error {
 		blog.flush() // the phase entry goes after the lines logged before it
 		if err := w.rejudge(ctx, b); err != nil {
@@ -239,6 +249,9 @@ func (w *Worker) execute(ctx context.Context, b *wharf.Build, blog *Log, cancel 
 		if wharf.IsCode(err, wharf.Conflict) {
 			cancel(errTaken) // stop now, not at the next heartbeat
 			return errTaken
+		}
+		if err == nil {
+			clock.next(p)
 		}
 		return err
 	}
@@ -358,4 +371,24 @@ func Reap(ctx context.Context, store WorkerStore, logger *slog.Logger) error {
 		logger.Info("took back builds of unresponsive workers", slog.Int("requeued", requeued), slog.Int("expired", expired))
 	}
 	return err
+}
+
+// phaseClock times the phases of one build on this worker: a claimed
+// build starts in build-scheduled, each phase change ends the phase before
+// it, and the build's end (whatever it is) ends the last.
+type phaseClock struct {
+	obs   PhaseObserver
+	phase string
+	since time.Time
+}
+
+func (c *phaseClock) next(phase string) {
+	c.end()
+	c.phase, c.since = phase, time.Now()
+}
+
+func (c *phaseClock) end() {
+	if c.obs != nil {
+		c.obs.BuildPhase(c.phase, time.Since(c.since))
+	}
 }

@@ -201,6 +201,14 @@ func (db *Builds) RepositoryOfResource(ctx context.Context, uuid string) (*wharf
 	return r, wharf.Wrap(err, "load repository of build file")
 }
 
+// QueuedBuilds counts the builds a worker may claim (as ClaimBuild picks
+// them), for the build queue's gauge.
+func (db *Builds) QueuedBuilds(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build WHERE phase = 'waiting' AND retries_remaining > 0`).Scan(&n)
+	return n, wharf.Wrap(err, "count queued builds")
+}
+
 // ClaimBuild gives the oldest waiting build to worker until now+lease and
 // moves it to build-scheduled, using up one retry. It returns nil when no
 // build waits. Exactly one of several concurrent callers gets each build:

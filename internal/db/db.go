@@ -105,7 +105,12 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	sqlDB, err := sql.Open(driver, dsn)
+	var sqlDB *sql.DB
+	if dialect == Postgres {
+		sqlDB, err = openPostgres(dsn) // reports outages as Unavailable (outage.go)
+	} else {
+		sqlDB, err = sql.Open(driver, dsn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}

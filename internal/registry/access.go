@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -28,6 +29,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.WriteError(w, r, err)
 		return
 	}
+	requestlog.FromContext(r.Context()).SetWharfCaller(c)
 	var access []auth.RegistryAccess
 	for _, scope := range r.URL.Query()["scope"] {
 		for _, one := range strings.Split(scope, " ") {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -67,7 +68,11 @@ type errorItem struct {
 // code; anything unclassified is an internal fault, logged, shown generically.
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *registryError
-	if !errors.As(err, &re) {
+	rec := requestlog.FromContext(r.Context())
+	if errors.As(err, &re) {
+		rec.SetError(re.code.name)
+	} else {
+		rec.SetError(string(wharf.ErrorCode(err)))
 		switch wharf.ErrorCode(err) {
 		case wharf.Invalid:
 			re = ociError(errBlobUploadInvalid, "%s", wharf.ErrorMessage(err))

@@ -19,6 +19,20 @@ const (
 	routeReferrers
 )
 
+// routeNames name the route kinds in request logs and metrics.
+var routeNames = [...]string{
+	routeBase:        "base",
+	routeCatalog:     "catalog",
+	routeBlob:        "blob",
+	routeUploadStart: "upload",
+	routeUpload:      "upload",
+	routeManifest:    "manifest",
+	routeTags:        "tags",
+	routeReferrers:   "referrers",
+}
+
+func (k routeKind) String() string { return routeNames[k] }
+
 // route is a parsed /v2 path.
 type route struct {
 	kind      routeKind

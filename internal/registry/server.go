@@ -22,6 +22,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -94,6 +95,14 @@ type Deps struct {
 	DefaultRejectQuotaBytes int64
 	Logger                  *slog.Logger
 	Now                     func() time.Time
+	// UploadsInFlight (may be nil) counts the upload requests being served.
+	UploadsInFlight Gauge
+}
+
+// Gauge is a number that goes up and down (a Prometheus gauge).
+type Gauge interface {
+	Inc()
+	Dec()
 }
 
 // Server is the /v2 handler.
@@ -121,15 +130,19 @@ type request struct {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rec := requestlog.FromContext(r.Context())
 	if r.URL.Path == "/v2/auth" {
+		rec.SetRoute("auth")
 		s.serveToken(w, r)
 		return
 	}
 	rt, err := parsePath(r.URL.Path)
 	if err != nil {
+		rec.SetRoute("invalid")
 		s.WriteError(w, r, err)
 		return
 	}
+	rec.SetRoute(rt.kind.String())
 	req := &request{route: rt, ip: auth.ClientIP(r)}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
@@ -147,6 +160,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.claims = claims
+		rec.SetCaller(callerKind(claims), claims.Subject)
+	} else {
+		rec.SetCaller(requestlog.Anonymous, "")
 	}
 	if err := s.dispatch(w, r, req); err != nil {
 		s.WriteError(w, r, err)
@@ -174,6 +190,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		}
 	case routeUploadStart:
 		if m == http.MethodPost {
+			defer s.uploading()()
 			return s.startUpload(w, r, req)
 		}
 	case routeUpload:
@@ -181,8 +198,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		case http.MethodGet:
 			return s.uploadStatus(w, r, req)
 		case http.MethodPatch:
+			defer s.uploading()()
 			return s.patchUpload(w, r, req)
 		case http.MethodPut:
+			defer s.uploading()()
 			return s.finishUpload(w, r, req)
 		case http.MethodDelete:
 			return s.cancelUpload(w, r, req)
@@ -202,6 +221,32 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		return s.onlyGET(m, func() error { return s.referrers(w, r, req) })
 	}
 	return ociError(errUnsupported, "method %s is not supported here", m)
+}
+
+// uploading counts an upload request in flight until the returned
+// function is called.
+func (s *Server) uploading() (done func()) {
+	if s.UploadsInFlight == nil {
+		return func() {}
+	}
+	s.UploadsInFlight.Inc()
+	return s.UploadsInFlight.Dec
+}
+
+// callerKind names the credential a registry token was earned with, for
+// the request log.
+func callerKind(claims *auth.RegistryClaims) string {
+	switch {
+	case claims.Build != "":
+		return requestlog.Build
+	case claims.Kind == string(wharf.KindRobot):
+		return requestlog.Robot
+	case claims.OAuth:
+		return requestlog.OAuth
+	case claims.Subject != "":
+		return requestlog.User
+	}
+	return requestlog.Anonymous
 }
 
 func (s *Server) onlyGET(method string, fn func() error) error {

@@ -6,7 +6,7 @@
 //	tick ──► AcquireLease(job, me, ttl) ──no──► wait for next tick
 //	              │yes
 //	              ▼
-//	         job.Run(ctx) ──► FinishRun: record the run, keep the lease
+//	         job.Run(ctx) ──► observe, FinishRun: record the run, keep the lease
 //	                          until the job is next due ──► wait for next tick
 //
 // The lease outlives the run: its holder keeps it until the job is due
@@ -51,17 +51,26 @@ type Job struct {
 	Run   func(ctx context.Context) error
 }
 
+// Observer is told of every run (the process's metrics).
+type Observer interface {
+	// JobRan reports a run this process made under the job's lease; err
+	// is its failure, nil for a success.
+	JobRan(job string, took time.Duration, err error)
+}
+
 // Runner runs jobs until its context ends.
 type Runner struct {
 	leaser Leaser
 	holder string
 	log    *slog.Logger
+	obs    Observer
 	jobs   []Job
 }
 
-// NewRunner returns a Runner; holder names this process in leases.
-func NewRunner(leaser Leaser, holder string, log *slog.Logger, jobs ...Job) *Runner {
-	return &Runner{leaser: leaser, holder: holder, log: log, jobs: jobs}
+// NewRunner returns a Runner; holder names this process in leases, obs
+// (may be nil) is told of every run.
+func NewRunner(leaser Leaser, holder string, log *slog.Logger, obs Observer, jobs ...Job) *Runner {
+	return &Runner{leaser: leaser, holder: holder, log: log, obs: obs, jobs: jobs}
 }
 
 // Run runs every job on its interval (first run right away) and returns
@@ -103,12 +112,16 @@ func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
 	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
 	defer cancel()
 	err = job.Run(runCtx)
+	took := time.Since(start)
 	if ctx.Err() != nil {
-		// Stopped mid-run: another process may run the job now.
+		// Stopped mid-run: neither a failure nor a run to time; another
+		// process may run the job now.
 		r.leaser.ReleaseLease(context.WithoutCancel(ctx), job.Name, r.holder)
 		return true
 	}
-	took := time.Since(start)
+	if r.obs != nil {
+		r.obs.JobRan(job.Name, took, err)
+	}
 	runErr := ""
 	if err != nil {
 		runErr = err.Error()

@@ -2,8 +2,10 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,7 +37,7 @@ func TestOneProcessRunsAJobAtATime(t *testing.T) {
 		}}
 		var wg sync.WaitGroup
 		for i := range 5 {
-			r := worker.NewRunner(store.Leases, "proc"+string(rune('a'+i)), log, job)
+			r := worker.NewRunner(store.Leases, "proc"+string(rune('a'+i)), log, nil, job)
 			wg.Go(func() { r.RunOnce(context.Background(), job) })
 		}
 		wg.Wait()
@@ -57,7 +59,7 @@ func TestLeaseKeptUntilTheJobIsDue(t *testing.T) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		const interval = 400 * time.Millisecond
 		job := worker.Job{Name: "due", Interval: interval, Lease: time.Minute, Run: func(context.Context) error { return nil }}
-		holder, other := worker.NewRunner(store.Leases, "holder", log, job), worker.NewRunner(store.Leases, "other", log, job)
+		holder, other := worker.NewRunner(store.Leases, "holder", log, nil, job), worker.NewRunner(store.Leases, "other", log, nil, job)
 		ctx := context.Background()
 		if !holder.RunOnce(ctx, job) {
 			t.Fatal("the first run did not run")
@@ -96,7 +98,7 @@ func TestJobRunsOncePerIntervalAcrossProcesses(t *testing.T) {
 		defer cancel()
 		var wg sync.WaitGroup
 		for _, holder := range []string{"a", "b", "c"} {
-			wg.Go(func() { worker.NewRunner(store.Leases, holder, log, job).Run(ctx) })
+			wg.Go(func() { worker.NewRunner(store.Leases, holder, log, nil, job).Run(ctx) })
 		}
 		wg.Wait()
 		// Once per interval plus the first run is 11; three schedules of
@@ -119,7 +121,7 @@ func TestRunStopsWithContext(t *testing.T) {
 		}}
 		done := make(chan struct{})
 		go func() {
-			worker.NewRunner(store.Leases, "p", slog.New(slog.NewTextHandler(io.Discard, nil)), job).Run(ctx)
+			worker.NewRunner(store.Leases, "p", slog.New(slog.NewTextHandler(io.Discard, nil)), nil, job).Run(ctx)
 			close(done)
 		}()
 		<-ran
@@ -129,6 +131,51 @@ func TestRunStopsWithContext(t *testing.T) {
 		case <-done:
 		case <-time.After(5 * time.Second):
 			t.Fatal("runner did not stop")
+		}
+	})
+}
+
+// runs records what a runner observed.
+type runs struct {
+	mu   sync.Mutex
+	seen []string // "job ok" or "job failed"
+}
+
+func (r *runs) JobRan(job string, took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	r.seen = append(r.seen, job+" "+result)
+}
+
+// TestObserver: the observer hears of each run this process made, with
+// its outcome; not of runs another process holds the lease for, nor of a
+// run cut short by shutdown.
+func TestObserver(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		log := slog.New(slog.DiscardHandler)
+		ok := worker.Job{Name: "fine", Lease: time.Minute, Run: func(context.Context) error { return nil }}
+		bad := worker.Job{Name: "broken", Lease: time.Minute, Run: func(context.Context) error { return errors.New("boom") }}
+		shutdown := worker.Job{Name: "stopping", Lease: time.Minute, Run: func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}}
+		obs := &runs{}
+		r := worker.NewRunner(store.Leases, "me", log, obs)
+		r.RunOnce(context.Background(), ok)
+		r.RunOnce(context.Background(), bad)
+		if _, err := store.Leases.AcquireLease(context.Background(), "held", "someone-else", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		r.RunOnce(context.Background(), worker.Job{Name: "held", Lease: time.Minute, Run: ok.Run})
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		r.RunOnce(ctx, shutdown)
+		if want := []string{"fine ok", "broken failed"}; !slices.Equal(obs.seen, want) {
+			t.Errorf("observed %q, want %q", obs.seen, want)
 		}
 	})
 }
