@@ -11,12 +11,13 @@ import (
 
 // healthcheck is the container image's HEALTHCHECK: the image has no shell
 // and no curl, so the binary probes the server it runs beside. Healthy is
-// any answer below 500 from --url: the default, the registry's base
-// endpoint, answers 401 to an anonymous caller once both faces serve.
+// any answer below 500 from --url: the default, /health/instance, answers
+// 503 when the database, storage or token signing fails (see package
+// health).
 func healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wharf healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/v2/", "URL to probe")
+	url := fs.String("url", "http://127.0.0.1:8080/health/instance", "URL to probe")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -225,7 +225,7 @@ func serveInImage(t *testing.T, buildah string, global []string, ctr, uid string
 	}
 	var hcErr bytes.Buffer
 	hc := exec.Command(buildah, append(global, "run", "--isolation", "chroot", ctr, "--",
-		"/usr/local/bin/wharf", "healthcheck", "--url", url+"/v2/")...)
+		"/usr/local/bin/wharf", "healthcheck", "--url", url+"/health/instance")...)
 	hc.Env, hc.Stderr = childEnv(), &hcErr
 	out, err := hc.Output()
 	if err != nil || !strings.HasPrefix(string(out), "healthy:") {
