@@ -96,7 +96,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	dialect, driver, dsn, err := SQLDriver(uri)
+	dialect, _, dsn, err := SQLDriver(uri)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	if dialect == Postgres {
 		sqlDB, err = openPostgres(dsn) // reports outages as Unavailable (outage.go)
 	} else {
-		sqlDB, err = sql.Open(driver, dsn)
+		sqlDB = sql.OpenDB(sqliteConnector{dsn: dsn}) // prepares each statement once per connection (stmtcache.go)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)

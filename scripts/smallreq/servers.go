@@ -68,7 +68,12 @@ func startWharf(bin, work, dbURI string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = os.Stderr
+	// Its log (a line per request) goes to a file, not between the results.
+	logFile, err := os.Create(filepath.Join(work, "wharf.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
