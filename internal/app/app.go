@@ -160,7 +160,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 		Builds:       a.Builds,
 	})
 	a.Registry = registry.New(registry.Deps{
-		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs}, Blobs: blobs, Auth: a.Auth, Access: a.Access,
+		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,
+			newRepositoryCache(store.Registry, a.Revocations, store.Changes)}, Blobs: blobs, Auth: a.Auth, Access: a.Access,
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,

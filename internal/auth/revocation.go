@@ -138,3 +138,12 @@ func (r *Revocations) Valid(ctx context.Context, epochs map[string]int64) (bool,
 	}
 	return true, nil
 }
+
+// Epoch returns the newest epoch of subject this process has polled, 0
+// when it has seen no change of it within a token lifetime: a cache entry
+// that recorded it is stale once it differs.
+func (r *Revocations) Epoch(subject string) int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.epochs[subject].Epoch
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -20,6 +21,9 @@ type base struct {
 	dialect Dialect
 	now     func() time.Time
 	aead    cipher.AEAD // seals credentials at rest (see seal.go); nil: plaintext
+	// changes counts the credential-epoch bumps this process made (see
+	// Changes): caches of what they guard look at it.
+	changes atomic.Uint64
 }
 
 // inTx runs fn in a transaction and commits it when fn returns nil.

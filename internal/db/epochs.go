@@ -11,6 +11,9 @@ import (
 // token issued with its old epoch stops working once the processes
 // sharing the database have polled the change (see EpochChanges).
 func (db *base) bumpEpochs(ctx context.Context, tx *sql.Tx, subjects ...string) error {
+	// Counted before the commit: a cache may drop an entry for a change
+	// that then rolls back, never keep one past a change that commits.
+	db.changes.Add(1)
 	now, err := db.leaseNow(ctx, tx)
 	if err != nil {
 		return err
@@ -72,3 +75,11 @@ func (db *Accounts) EpochChanges(ctx context.Context, since int64, window int64)
 		})
 	return out, now.UnixMicro(), wharf.Wrap(err, "poll credential epochs")
 }
+
+// Changes returns how many credential-epoch bumps (rights taken away: an
+// account deleted, disabled or renamed, a repository deleted or made
+// private) this process has made so far. A cache of repositories or
+// accounts that records it when it fills an entry knows the entry may be
+// stale once it moved; other processes' changes reach it through the
+// polled epochs (auth.Revocations).
+func (db *DB) Changes() uint64 { return db.changes.Load() }

@@ -16,8 +16,29 @@ import (
 // archived.
 type Logs struct{ *base }
 
+// logInsertBatch is how many entries one INSERT writes: a pull burst or
+// a batch of the pull logger becomes a few statements, not one per entry.
+const logInsertBatch = 50
+
 func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
-	for _, e := range entries {
+	for len(entries) > 0 {
+		n := min(len(entries), logInsertBatch)
+		if err := db.insertLogs(ctx, tx, entries[:n]); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+// insertLogs writes entries in one multi-row INSERT.
+func (db *base) insertLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
+	const columns = 12
+	var q strings.Builder
+	q.WriteString(`INSERT INTO log_entry (kind, account_id, account_name, account_kind, account_email,
+		performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata) VALUES `)
+	args := make([]any, 0, columns*len(entries))
+	for i, e := range entries {
 		if e.Time.IsZero() {
 			e.Time = db.now()
 		}
@@ -29,17 +50,24 @@ func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogE
 		if err != nil {
 			return wharf.Wrap(err, "encode log metadata")
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO log_entry (kind, account_id, account_name, account_kind, account_email,
-			performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			e.Kind, nullID(e.Account.ID), nullString(e.Account.Name), nullString(string(e.Account.Kind)), nullString(e.Account.Email),
-			nullID(e.Performer.ID), nullString(e.Performer.Name), nullString(string(e.Performer.Kind)), nullString(e.Performer.Email),
-			e.IP, micros(e.Time), string(body))
-		if err != nil {
-			return wharf.Wrap(err, "write action log")
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		q.WriteByte('(')
+		for c := range columns {
+			if c > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('$')
+			q.WriteString(strconv.Itoa(i*columns + c + 1))
+		}
+		q.WriteByte(')')
+		args = append(args, e.Kind, nullID(e.Account.ID), nullString(e.Account.Name), nullString(string(e.Account.Kind)),
+			nullString(e.Account.Email), nullID(e.Performer.ID), nullString(e.Performer.Name), nullString(string(e.Performer.Kind)),
+			nullString(e.Performer.Email), e.IP, micros(e.Time), string(body))
 	}
-	return nil
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return wharf.Wrap(err, "write action log")
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
