@@ -135,6 +135,7 @@ type RegistryTokens struct {
 	keys     TokenKeys
 	revoked  *Revocations
 	verified *verifiedTokens
+	issued   *issuedTokens
 	issuer   string
 	audience string
 	lifetime time.Duration
@@ -148,7 +149,7 @@ const RegistryTokenIssuer = "wharf"
 // registry's service name (SERVER_HOSTNAME). Tokens are stamped with, and
 // checked against, revoked's credential epochs.
 func NewRegistryTokens(keys TokenKeys, revoked *Revocations, audience string, lifetime time.Duration, now func() time.Time) *RegistryTokens {
-	return &RegistryTokens{keys: keys, revoked: revoked, verified: newVerifiedTokens(verifiedTokensMax), issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
+	return &RegistryTokens{keys: keys, revoked: revoked, verified: newVerifiedTokens(verifiedTokensMax), issued: newIssuedTokens(), issuer: RegistryTokenIssuer, audience: audience, lifetime: lifetime, now: now}
 }
 
 // Lifetime is how long issued tokens stay valid.
@@ -165,8 +166,6 @@ func (t *RegistryTokens) Issue(ctx context.Context, subject string, accountID in
 func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c RegistryClaims) (string, *RegistryClaims, error) {
 	lifetime = min(lifetime, t.lifetime)
 	now := t.now()
-	jti := make([]byte, 12)
-	rand.Read(jti)
 	if c.Access == nil {
 		c.Access = []RegistryAccess{}
 	}
@@ -175,6 +174,18 @@ func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c
 		return "", nil, err
 	}
 	c.Epochs = epochs
+	// The same grants to the same holder, stamped with the same epochs,
+	// were signed moments ago: hand that token out again rather than sign
+	// anew (an RS256 signature costs a millisecond, most of a login).
+	key, err := issuedKey(lifetime, &c)
+	if err != nil {
+		return "", nil, err
+	}
+	if token, claims, ok := t.issued.get(key, now); ok {
+		return token, claims, nil
+	}
+	jti := make([]byte, 12)
+	rand.Read(jti)
 	c.Issuer, c.Audience, c.IssuedAt = t.issuer, t.audience, now.Unix()
 	c.NotBefore, c.ExpiresAt = now.Add(-10*time.Second).Unix(), now.Add(lifetime).Unix()
 	c.ID = base64.RawURLEncoding.EncodeToString(jti)
@@ -182,6 +193,7 @@ func (t *RegistryTokens) IssueFor(ctx context.Context, lifetime time.Duration, c
 	if err != nil {
 		return "", nil, err
 	}
+	t.issued.put(key, token, &c, now)
 	return token, &c, nil
 }
 
