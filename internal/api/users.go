@@ -127,6 +127,12 @@ func (p accountPages) list(r *http.Request, kind wharf.AccountKind, enabledOnly 
 	return rows[:limit], next, err
 }
 
+// userPage is a page of listAllUsers: next_page only when there is one.
+type userPage struct {
+	NextPage string           `json:"next_page,omitempty"`
+	Users    []*superUserView `json:"users"`
+}
+
 // listAllUsers serves GET /api/v1/superuser/users/.
 func (h *users) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	includeDisabled := queryBool(r, "disabled", true)
@@ -138,13 +144,9 @@ func (h *users) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 	if err != nil {
 		return err
 	}
-	views := make([]map[string]any, len(page))
+	resp := userPage{Users: make([]*superUserView, len(page)), NextPage: next}
 	for i, u := range page {
-		views[i] = h.views.superUserViewWith(sums, u)
-	}
-	resp := map[string]any{"users": views}
-	if next != "" {
-		resp["next_page"] = next
+		resp.Users[i] = h.views.superUserViewWith(sums, u)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -216,7 +218,7 @@ func (h *users) changeInstallUser(w http.ResponseWriter, r *http.Request, c *wha
 		return err
 	}
 	if req.Password != nil {
-		v["encrypted_password"] = identity.EncryptPassword(h.secretKey, *req.Password)
+		v.EncryptedPassword = identity.EncryptPassword(h.secretKey, *req.Password)
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

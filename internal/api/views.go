@@ -68,28 +68,50 @@ func (av *accountViews) quotaSummaries(ctx context.Context, accounts []*wharf.Ac
 	return out, nil
 }
 
+// quotaShort is a quota in Quay's short view (§1.9.4b). Fields are in
+// the order Quay's maps serialise (sorted), as everywhere below.
+type quotaShort struct {
+	ID         int64 `json:"id"`
+	LimitBytes int64 `json:"limit_bytes"`
+	Limits     []any `json:"limits"`
+}
+
+// quotaReport is a namespace's usage against its quota (§1.9.2).
+type quotaReport struct {
+	BackfillStatus  string `json:"backfill_status"`
+	ConfiguredQuota *int64 `json:"configured_quota"`
+	QuotaBytes      int64  `json:"quota_bytes"`
+	RunningBackfill string `json:"running_backfill"`
+}
+
+// quotaParts are a namespace view's quota keys when quota management is on
+// (sums is nil otherwise: both nil).
+func (av *accountViews) quotaParts(sums map[int64]quotaSummary, ns *wharf.Account) (*[]quotaShort, *quotaReport) {
+	if sums == nil {
+		return nil, nil
+	}
+	sum := sums[ns.ID]
+	quotas := []quotaShort{}
+	var configured *int64
+	switch {
+	case sum.quota != nil:
+		quotas = append(quotas, quotaShort{ID: sum.quota.ID, LimitBytes: sum.quota.LimitBytes, Limits: limitViews(sum.quota.Limits)})
+		configured = &sum.quota.LimitBytes
+	case av.defaultRejectBytes != 0:
+		configured = &av.defaultRejectBytes
+	}
+	// Usage is kept current on every push and delete: there is no backfill
+	// to wait for.
+	return &quotas, &quotaReport{BackfillStatus: "complete", ConfiguredQuota: configured, QuotaBytes: sum.used, RunningBackfill: "complete"}
+}
+
 // addQuotaFields adds Quay's quota keys to a namespace view when quota
 // management is on (sums is nil otherwise): its quota in the short view
 // (§1.9.4b) and the quota report with the bytes it uses now (§1.9.2).
 func (av *accountViews) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, ns *wharf.Account) {
-	if sums == nil {
-		return
+	if quotas, report := av.quotaParts(sums, ns); quotas != nil {
+		v["quotas"], v["quota_report"] = *quotas, *report
 	}
-	sum := sums[ns.ID]
-	quotas := []any{}
-	var configured any
-	switch {
-	case sum.quota != nil:
-		quotas = append(quotas, map[string]any{"id": sum.quota.ID, "limit_bytes": sum.quota.LimitBytes, "limits": limitViews(sum.quota.Limits)})
-		configured = sum.quota.LimitBytes
-	case av.defaultRejectBytes != 0:
-		configured = av.defaultRejectBytes
-	}
-	// Usage is kept current on every push and delete: there is no backfill
-	// to wait for.
-	v["quotas"] = quotas
-	v["quota_report"] = map[string]any{"quota_bytes": sum.used, "configured_quota": configured,
-		"running_backfill": "complete", "backfill_status": "complete"}
 }
 
 // quotaFields is addQuotaFields for one namespace.
@@ -102,8 +124,26 @@ func (av *accountViews) quotaFields(ctx context.Context, v map[string]any, ns *w
 	return nil
 }
 
-// superUserView is Quay's user view in the superuser panel (spec §1.9.2).
-func (av *accountViews) superUserView(ctx context.Context, u *wharf.Account) (map[string]any, error) {
+// superUserView is Quay's user view in the superuser panel (§1.9.2), typed
+// so that a page of a hundred encodes without reflecting over maps; its
+// fields are in the (sorted) order Quay's map serialises.
+type superUserView struct {
+	Avatar                  identity.Avatar `json:"avatar"`
+	Email                   *string         `json:"email"`
+	Enabled                 bool            `json:"enabled"`
+	EncryptedPassword       string          `json:"encrypted_password,omitempty"` // after a password change only
+	GlobalReadonlySuperUser bool            `json:"global_readonly_super_user"`
+	Kind                    string          `json:"kind"`
+	Name                    string          `json:"name"`
+	QuotaReport             *quotaReport    `json:"quota_report,omitempty"`
+	Quotas                  *[]quotaShort   `json:"quotas,omitempty"`
+	SuperUser               bool            `json:"super_user"`
+	Username                string          `json:"username"`
+	Verified                bool            `json:"verified"`
+}
+
+// superUserView is the superuser panel's view of user u.
+func (av *accountViews) superUserView(ctx context.Context, u *wharf.Account) (*superUserView, error) {
 	sums, err := av.quotaSummaries(ctx, []*wharf.Account{u})
 	if err != nil {
 		return nil, err
@@ -112,19 +152,13 @@ func (av *accountViews) superUserView(ctx context.Context, u *wharf.Account) (ma
 }
 
 // superUserViewWith is superUserView with the quota summaries loaded.
-func (av *accountViews) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account) map[string]any {
-	v := map[string]any{
-		"kind":                       "user",
-		"name":                       u.Name,
-		"username":                   u.Name,
-		"email":                      nullable(u.Email),
-		"verified":                   u.Verified,
-		"avatar":                     avatar(u),
-		"super_user":                 av.policy.IsSuperuser(u),
-		"global_readonly_super_user": av.policy.IsReadonlySuperuser(u),
-		"enabled":                    u.Enabled,
+func (av *accountViews) superUserViewWith(sums map[int64]quotaSummary, u *wharf.Account) *superUserView {
+	v := &superUserView{Avatar: avatar(u), Enabled: u.Enabled, GlobalReadonlySuperUser: av.policy.IsReadonlySuperuser(u),
+		Kind: "user", Name: u.Name, SuperUser: av.policy.IsSuperuser(u), Username: u.Name, Verified: u.Verified}
+	if u.Email != "" {
+		v.Email = &u.Email
 	}
-	av.addQuotaFields(v, sums, u)
+	v.Quotas, v.QuotaReport = av.quotaParts(sums, u)
 	return v
 }
 
