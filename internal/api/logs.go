@@ -58,7 +58,7 @@ func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Call
 	if err != nil {
 		return err
 	}
-	query := wharf.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage}
+	query := wharf.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage, Raw: true}
 	if tok := q.Get("next_page"); tok != "" {
 		var cur logCursor
 		if err := h.pages.Open("logs", tok, &cur); err != nil {
@@ -80,9 +80,9 @@ func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Call
 		}
 		resp["next_page"] = next
 	}
-	views := make([]map[string]any, len(entries))
+	views := make([]logView, len(entries))
 	for i, e := range entries {
-		views[i] = logView(e)
+		views[i] = viewLog(e)
 	}
 	resp["logs"] = views
 	writeJSON(w, http.StatusOK, resp)

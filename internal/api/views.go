@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/identity"
@@ -198,27 +199,50 @@ func partyAvatar(p wharf.LogParty) identity.Avatar {
 	return identity.AvatarFor(p.Name, p.Email, kind)
 }
 
-// logView is Quay's log entry view with the namespace block (§1.9.7).
-func logView(e wharf.LogEntry) map[string]any {
-	v := map[string]any{
-		"kind":     e.Kind,
-		"metadata": e.Metadata,
-		"ip":       nullable(e.IP),
-		"datetime": formatDate(e.Time),
+// logView is Quay's log entry view with the namespace block (§1.9.7),
+// typed, in the (sorted) key order of Quay's maps; the stored metadata is
+// passed through as it is.
+type logView struct {
+	Datetime  string          `json:"datetime"`
+	IP        *string         `json:"ip"`
+	Kind      string          `json:"kind"`
+	Metadata  json.RawMessage `json:"metadata"`
+	Namespace *logNamespace   `json:"namespace,omitempty"`
+	Performer *logPerformer   `json:"performer,omitempty"`
+}
+
+type logNamespace struct {
+	Avatar identity.Avatar `json:"avatar"`
+	Kind   string          `json:"kind"`
+	Name   string          `json:"name"`
+}
+
+type logPerformer struct {
+	Avatar  identity.Avatar `json:"avatar"`
+	IsRobot bool            `json:"is_robot"`
+	Kind    string          `json:"kind"`
+	Name    string          `json:"name"`
+}
+
+// viewLog renders e, read with its raw metadata (LogQuery.Raw).
+func viewLog(e wharf.LogEntry) logView {
+	v := logView{Datetime: formatDate(e.Time), Kind: e.Kind, Metadata: e.RawMetadata}
+	if e.IP != "" {
+		v.IP = &e.IP
 	}
-	if e.Metadata == nil {
-		v["metadata"] = map[string]any{}
+	if len(v.Metadata) == 0 {
+		v.Metadata = json.RawMessage("{}")
 	}
 	if e.Performer.Name != "" {
-		v["performer"] = map[string]any{"kind": "user", "name": e.Performer.Name,
-			"is_robot": e.Performer.Kind == wharf.KindRobot, "avatar": partyAvatar(e.Performer)}
+		v.Performer = &logPerformer{Avatar: partyAvatar(e.Performer), IsRobot: e.Performer.Kind == wharf.KindRobot,
+			Kind: "user", Name: e.Performer.Name}
 	}
 	if e.Account.Name != "" {
 		kind := "user"
 		if e.Account.Kind == wharf.KindOrg {
 			kind = "org"
 		}
-		v["namespace"] = map[string]any{"kind": kind, "name": e.Account.Name, "avatar": partyAvatar(e.Account)}
+		v.Namespace = &logNamespace{Avatar: partyAvatar(e.Account), Kind: kind, Name: e.Account.Name}
 	}
 	return v
 }

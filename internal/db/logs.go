@@ -105,10 +105,11 @@ func (db *Logs) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntr
 	if err != nil {
 		return nil, wharf.Wrap(err, "list logs")
 	}
-	return scanLogs(rows)
+	return scanLogs(rows, q.Raw)
 }
 
-func scanLogs(rows *sql.Rows) ([]wharf.LogEntry, error) {
+// scanLogs reads entries, their metadata decoded or, when raw, as stored.
+func scanLogs(rows *sql.Rows, raw bool) ([]wharf.LogEntry, error) {
 	defer rows.Close()
 	var out []wharf.LogEntry
 	for rows.Next() {
@@ -124,7 +125,9 @@ func scanLogs(rows *sql.Rows) ([]wharf.LogEntry, error) {
 		e.Account = wharf.LogParty{ID: accID.Int64, Name: accName.String, Kind: wharf.AccountKind(accKind.String), Email: accEmail.String}
 		e.Performer = wharf.LogParty{ID: perfID.Int64, Name: perfName.String, Kind: wharf.AccountKind(perfKind.String), Email: perfEmail.String}
 		e.Time = fromMicros(created)
-		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+		if raw {
+			e.RawMetadata = []byte(meta)
+		} else if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
 			return nil, wharf.Wrap(err, "decode log metadata")
 		}
 		out = append(out, e)
@@ -166,7 +169,7 @@ func (db *Logs) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]
 	if err != nil {
 		return nil, wharf.Wrap(err, "list old logs")
 	}
-	return scanLogs(rows)
+	return scanLogs(rows, false)
 }
 
 // DeleteLogs removes the entries with the given ids.

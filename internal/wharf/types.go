@@ -117,6 +117,9 @@ type LogEntry struct {
 	IP        string
 	Time      time.Time
 	Metadata  map[string]any
+	// RawMetadata is the stored JSON of Metadata, read instead of Metadata
+	// when a LogQuery asks for it (Raw): views pass it through as it is.
+	RawMetadata []byte
 }
 
 // LogCursor is a keyset position in the newest-first log order: the next
@@ -132,6 +135,9 @@ type LogQuery struct {
 	AccountID  int64      // 0 = every namespace
 	After      *LogCursor // nil = from the newest
 	Limit      int
+	// Raw reads each entry's metadata as stored (LogEntry.RawMetadata),
+	// not decoded: for views that only pass it on.
+	Raw bool
 }
 
 // LogCount is the number of entries of one kind on one UTC day.
