@@ -169,18 +169,32 @@ func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*w
 			args[i] = id
 		}
 		in := placeholderList(len(batch))
+		// Quotas and usage in one query; limits in a second, only when
+		// some namespace of the page has a quota (most have none).
 		byID := map[int64]*wharf.Quota{}
-		err := db.eachRow(ctx, `SELECT id, namespace_id, limit_bytes FROM namespace_quota WHERE namespace_id IN (`+in+`)`, args,
+		err := db.eachRow(ctx, `SELECT a.id, q.id, q.limit_bytes,
+			(SELECT SUM(u.bytes) FROM namespace_usage u WHERE u.namespace_id = a.id)
+			FROM account a LEFT JOIN namespace_quota q ON q.namespace_id = a.id WHERE a.id IN (`+in+`)`, args,
 			func(rows *sql.Rows) error {
-				q := &wharf.Quota{Limits: []wharf.QuotaLimit{}}
-				if err := rows.Scan(&q.ID, &q.NamespaceID, &q.LimitBytes); err != nil {
+				var ns int64
+				var quotaID, limit, used sql.NullInt64
+				if err := rows.Scan(&ns, &quotaID, &limit, &used); err != nil {
 					return err
 				}
-				quotas[q.NamespaceID], byID[q.ID] = q, q
+				if used.Valid {
+					usage[ns] = used.Int64
+				}
+				if quotaID.Valid {
+					q := &wharf.Quota{ID: quotaID.Int64, NamespaceID: ns, LimitBytes: limit.Int64, Limits: []wharf.QuotaLimit{}}
+					quotas[ns], byID[q.ID] = q, q
+				}
 				return nil
 			})
 		if err != nil {
-			return nil, nil, wharf.Wrap(err, "load quotas")
+			return nil, nil, wharf.Wrap(err, "load quotas and usage")
+		}
+		if len(byID) == 0 {
+			continue
 		}
 		err = db.eachRow(ctx, `SELECT l.quota_id, l.id, l.kind, l.threshold_percent FROM quota_limit l
 			JOIN namespace_quota q ON q.id = l.quota_id WHERE q.namespace_id IN (`+in+`) ORDER BY l.id`, args,
@@ -197,18 +211,6 @@ func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*w
 			})
 		if err != nil {
 			return nil, nil, wharf.Wrap(err, "load quota limits")
-		}
-		err = db.eachRow(ctx, `SELECT namespace_id, SUM(bytes) FROM namespace_usage WHERE namespace_id IN (`+in+`)
-			GROUP BY namespace_id`, args, func(rows *sql.Rows) error {
-			var id, n int64
-			if err := rows.Scan(&id, &n); err != nil {
-				return err
-			}
-			usage[id] = n
-			return nil
-		})
-		if err != nil {
-			return nil, nil, wharf.Wrap(err, "sum usage")
 		}
 	}
 	return quotas, usage, nil
