@@ -16,9 +16,11 @@ import (
 // archived.
 type Logs struct{ *base }
 
-// logInsertBatch is how many entries one INSERT writes: a pull burst or
-// a batch of the pull logger becomes a few statements, not one per entry.
-const logInsertBatch = 50
+// logInsertBatch is how many entries one INSERT writes: a batch of the
+// pull logger becomes a few statements, not one per entry. Not more: the
+// SQLite driver finds each of a statement's $N parameters by a linear
+// search of their names, so binding grows with the square of their count.
+const logInsertBatch = 10
 
 func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
 	for len(entries) > 0 {
