@@ -439,7 +439,7 @@ func TestBuildCancelAndDeadWorker(t *testing.T) {
 		slow := &slowArchive{body: archive}
 		ts := httptest.NewServer(slow)
 		defer ts.Close()
-		startWorker(t, dataDir, workerEnv)
+		first := startWorker(t, dataDir, workerEnv)
 		id := f.request(t, map[string]any{"archive_url": ts.URL + "/ctx.tgz", "docker_tags": []string{"cancelled"}})
 		f.waitPhase(t, id, 30*time.Second, "unpacking")
 		r := f.admin.call("DELETE", "repository/"+buildOrg+"/app/build/"+id, nil)
@@ -457,7 +457,10 @@ func TestBuildCancelAndDeadWorker(t *testing.T) {
 
 		// 2. Kill the worker mid-build: the build shows internalerror once
 		// its lease lapses, goes back to the queue, and another worker
-		// finishes it.
+		// finishes it. The first worker stops first, so that the victim is
+		// the one that claims the build.
+		first.Process.Signal(syscall.SIGTERM)
+		first.Wait()
 		slow.fetches.Store(0)
 		victim := startWorker(t, dataDir, workerEnv)
 		id = f.request(t, map[string]any{"archive_url": ts.URL + "/ctx.tgz", "docker_tags": []string{"retried"}})
