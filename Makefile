@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: build run test test-tools bench image
+.PHONY: build run test test-tools bench bench-small image
 
 # -buildvcs=auto stamps the commit "wharf version" prints, even where
 # GOFLAGS turns stamping off.
@@ -58,3 +58,11 @@ image:
 	chmod 1777 "$$ctx/rootfs/tmp"; chmod 0700 "$$ctx/volume/data"; \
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags='-s -w' -o "$$ctx/wharf" ./cmd/wharf; \
 	$(BUILDAH) bud --isolation=chroot --format docker --pull=never -f Containerfile -t "$(IMAGE)" "$$ctx"
+
+# The small-request benchmark (scripts/smallreq): wharf, Distribution and a
+# static handler in one run, server CPU per request.
+bench-small: build
+	@set -euo pipefail; \
+	./scripts/install-test-tools.sh --with-references --no-apt >&2; \
+	tools="$$(./scripts/install-test-tools.sh --print-bin)"; \
+	$(GO) run ./scripts/smallreq -wharf ./wharf -distribution "$$tools/distribution-registry" -c 1,8
