@@ -57,7 +57,7 @@ func workOnly(ctx context.Context, args []string, getenv func(string) string, st
 	if exec == nil {
 		return fmt.Errorf("builds are off (FEATURE_BUILD_SUPPORT false or BUILD_WORKERS 0): nothing to run")
 	}
-	a, err := app.New(cfg, in.store, in.blobs, log)
+	a, err := app.New(cfg, in.store, in.blobs, in.out)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/registry"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/storage/s3"
@@ -101,7 +102,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 type instance struct {
 	opts  serveOptions
 	log   *slog.Logger
-	logH  slog.Handler
+	out   *requestlog.Output
 	cfg   *config.Config
 	store *db.DB
 	blobs storage.Driver
@@ -113,11 +114,8 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if err != nil {
 		return nil, err
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
-	if opts.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, nil)
-	}
-	log := slog.New(handler)
+	out := requestlog.NewOutput(stderr, opts.logFormat == "json")
+	log := slog.New(out)
 	cfg, err := config.Load(opts.configFile, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
@@ -146,7 +144,7 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 		store.Close()
 		return nil, err
 	}
-	return &instance{opts: opts, log: log, logH: handler, cfg: cfg, store: store, blobs: blobs}, nil
+	return &instance{opts: opts, log: log, out: out, cfg: cfg, store: store, blobs: blobs}, nil
 }
 
 // check runs the storage consistency check and fails when it finds problems.
@@ -177,7 +175,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer in.store.Close()
-	opts, log, handler, cfg, store := in.opts, in.log, in.logH, in.cfg, in.store
+	opts, log, cfg, store := in.opts, in.log, in.cfg, in.store
 	executor, err := app.BuildExecutor(cfg)
 	if err != nil {
 		return err
@@ -199,7 +197,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer metricsLn.Close()
 		appOpts = append(appOpts, app.WithSeparateMetrics())
 	}
-	a, err := app.New(cfg, store, in.blobs, log, appOpts...)
+	a, err := app.New(cfg, store, in.blobs, in.out, appOpts...)
 	if err != nil {
 		ln.Close()
 		return err
@@ -213,7 +211,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(in.out, slog.LevelWarn),
 	}
 	holder := holderName()
 	runner := worker.NewRunner(store.Leases, holder, log, a.Metrics, a.Jobs()...)

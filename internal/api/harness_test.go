@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/testclock"
 	"github.com/wharf-registry/wharf/internal/throttle"
@@ -53,7 +53,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.ServerHostname = srv.Listener.Addr().String()
 	cfg.BuildContextMaxBytes = testBuildMaxBytes
-	a, err := app.New(&cfg, store, files, slog.New(slog.NewTextHandler(io.Discard, nil)), app.WithURLPolicy(testURLPolicy{}),
+	a, err := app.New(&cfg, store, files, requestlog.NewOutput(io.Discard, false), app.WithURLPolicy(testURLPolicy{}),
 		app.WithLoginThrottle(throttle.New(throttle.Default, clock.Now)))
 	if err != nil {
 		t.Fatal(err)

@@ -103,16 +103,15 @@ func WithSeparateMetrics() Option { return func(o *options) { o.separateMetrics 
 
 // New assembles wharf over store and blobs. cfg.ServerHostname must be set
 // (run sets it from the listener when the configuration leaves it empty).
-// New does no I/O.
-func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logger, opts ...Option) (*App, error) {
+// New does no I/O. Every line the server logs goes to out.
+func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog.Output, opts ...Option) (*App, error) {
 	o := options{urls: OutboundPolicy(cfg), throttle: throttle.New(throttle.Default, time.Now)}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	// Everything below logs with the request id and stores through the
 	// timed driver.
-	lines := log.Handler()
-	log = slog.New(requestlog.Handler{Handler: lines})
+	log := slog.New(requestlog.Handler{Handler: out})
 	m := metrics.New(prometheus.NewRegistry(), metricSources(cfg, store))
 	blobs = metered.New(blobs, m)
 	a := &App{Config: cfg, Store: store, Blobs: blobs, Log: log, Metrics: m}
@@ -167,7 +166,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, log *slog.Logge
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
 	})
-	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, lines)
+	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
 	return a, nil
 }
 

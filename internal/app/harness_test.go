@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 )
 
@@ -106,7 +106,7 @@ func newServerLogging(t testing.TB, store *db.DB, logOut io.Writer, tweak func(*
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	a, err := app.New(&cfg, store, blobs, slog.New(slog.NewJSONHandler(logOut, nil)), opts...)
+	a, err := app.New(&cfg, store, blobs, requestlog.NewOutput(logOut, true), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

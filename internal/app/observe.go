@@ -23,8 +23,8 @@ const (
 // (ops, by exact path) ahead of both faces, and for every request writes
 // one log line and records its metrics once the response is done. The
 // request id it makes is in the X-Request-Id header and on every log line
-// written with the request's context. log is the handler beneath the
-// one that adds that id, since the line names it itself.
+// written with the request's context. out writes the line itself (it
+// names the id without the handler that adds it).
 //
 // What the line says of the route and caller comes from the faces
 // (requestlog.Record): the registry names its route kind and its token's
@@ -32,17 +32,19 @@ const (
 // mux sets on the request it was given, and the API names the caller it
 // authenticated. Probes and scrapes are logged at debug level, so that the
 // default level shows requests, not a load balancer's heartbeat.
-func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics, log slog.Handler) http.Handler {
+func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics, out *requestlog.Output) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &requestlog.Record{ID: requestlog.NewID()}
-		w.Header().Set("X-Request-Id", rec.ID)
+		x := &exchange{rec: requestlog.Record{ID: requestlog.NewID()}}
+		rec, rw, body := &x.rec, &x.rw, &x.body
+		x.idHeader[0] = rec.ID
+		w.Header()["X-Request-Id"] = x.idHeader[:] // canonical already
 		r = r.WithContext(requestlog.NewContext(r.Context(), rec))
-		body := &countingBody{ReadCloser: r.Body}
+		body.ReadCloser = r.Body
 		if r.Body != nil { // a server's requests always have one; a test's may not
 			r.Body = body
 		}
-		rw := &recorder{ResponseWriter: w}
+		rw.ResponseWriter = w
 
 		face := faceAPI
 		if h, ok := ops[r.URL.Path]; ok {
@@ -82,24 +84,19 @@ func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics,
 		if face == faceOps {
 			level = slog.LevelDebug
 		}
-		if !log.Enabled(r.Context(), level) {
-			return
-		}
-		// The record is made by hand, without the caller's program counter
-		// that Logger methods look up: a line per request is the hot path.
-		line := slog.NewRecord(time.Now(), level, "request", 0)
-		line.AddAttrs(slog.String("request_id", rec.ID), slog.String("face", face), slog.String("method", r.Method),
-			slog.String("route", rec.Route), slog.String("path", r.URL.Path), slog.Int("status", status),
-			slog.Int64("bytes", rw.n), slog.Int64("bytes_in", body.n),
-			slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("ip", clientIP(r)))
-		if rec.CallerKind != "" {
-			line.AddAttrs(slog.String("caller_kind", rec.CallerKind), slog.String("caller", rec.CallerName))
-		}
-		if rec.Error != "" {
-			line.AddAttrs(slog.String("error", rec.Error))
-		}
-		log.Handle(r.Context(), line)
+		out.WriteRequest(r.Context(), &requestlog.Request{
+			Level: level, Record: rec, Face: face, Method: r.Method, Path: r.URL.Path, Status: status,
+			BytesOut: rw.n, BytesIn: body.n, Took: took, IP: clientIP(r), Completed: time.Now(),
+		})
 	})
+}
+
+// exchange is what observe keeps of one request, in one allocation.
+type exchange struct {
+	rec      requestlog.Record
+	rw       recorder
+	body     countingBody
+	idHeader [1]string
 }
 
 // apiRoute is the route label of an /api/v1 pattern: without the method

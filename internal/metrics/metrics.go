@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,13 @@ type Metrics struct {
 
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
-	pushedBytes     *prometheus.CounterVec
-	pulledBytes     *prometheus.CounterVec
+	// requestSeries caches each label combination's counter and histogram
+	// (requestKey → *requestSeries): WithLabelValues hashes its labels on
+	// every call, and Request is on every request's path. The labels are
+	// bounded (see the package comment), so the cache is too.
+	requestSeries sync.Map
+	pushedBytes   routeCounters
+	pulledBytes   routeCounters
 	// UploadsInFlight counts /v2 upload requests being served.
 	UploadsInFlight prometheus.Gauge
 	quotaRefusals   *prometheus.CounterVec
@@ -65,10 +71,10 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 		requestDuration: histogram(reg, "wharf_http_request_duration_seconds",
 			"Time from a request's arrival to the end of its response, by face, route and method.", requestBuckets,
 			"face", "route", "method"),
-		pushedBytes: counter(reg, "wharf_registry_pushed_bytes_total",
-			"Bytes read from the bodies of /v2 uploads (route upload) and manifest PUTs (route manifest).", "route"),
-		pulledBytes: counter(reg, "wharf_registry_pulled_bytes_total",
-			"Bytes of blobs (route blob) and manifests (route manifest) served by /v2 GETs.", "route"),
+		pushedBytes: routeCounters{vec: counter(reg, "wharf_registry_pushed_bytes_total",
+			"Bytes read from the bodies of /v2 uploads (route upload) and manifest PUTs (route manifest).", "route")},
+		pulledBytes: routeCounters{vec: counter(reg, "wharf_registry_pulled_bytes_total",
+			"Bytes of blobs (route blob) and manifests (route manifest) served by /v2 GETs.", "route")},
 		UploadsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "wharf_registry_uploads_in_flight",
 			Help: "/v2 upload requests (POST, PATCH, PUT of blob uploads) being served now."}),
 		quotaRefusals: counter(reg, "wharf_quota_refusals_total",
@@ -119,21 +125,55 @@ func (m *Metrics) Request(face, route, method string, status int, took time.Dura
 	if !methods[method] {
 		method = "other"
 	}
-	m.requests.WithLabelValues(face, route, method, strconv.Itoa(status)).Inc()
-	m.requestDuration.WithLabelValues(face, route, method).Observe(took.Seconds())
+	key := requestKey{face, route, method, status}
+	s, ok := m.requestSeries.Load(key)
+	if !ok {
+		s, _ = m.requestSeries.LoadOrStore(key, &requestSeries{
+			count:    m.requests.WithLabelValues(face, route, method, strconv.Itoa(status)),
+			duration: m.requestDuration.WithLabelValues(face, route, method),
+		})
+	}
+	series := s.(*requestSeries)
+	series.count.Inc()
+	series.duration.Observe(took.Seconds())
+}
+
+// routeCounters is a counter by route whose children are looked up once
+// each, as requestSeries.
+type routeCounters struct {
+	vec      *prometheus.CounterVec
+	children sync.Map // route → prometheus.Counter
+}
+
+func (c *routeCounters) with(route string) prometheus.Counter {
+	if child, ok := c.children.Load(route); ok {
+		return child.(prometheus.Counter)
+	}
+	child, _ := c.children.LoadOrStore(route, c.vec.WithLabelValues(route))
+	return child.(prometheus.Counter)
+}
+
+type requestKey struct {
+	face, route, method string
+	status              int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // Pushed records n bytes received for a /v2 route (upload, manifest).
 func (m *Metrics) Pushed(route string, n int64) {
 	if n > 0 {
-		m.pushedBytes.WithLabelValues(route).Add(float64(n))
+		m.pushedBytes.with(route).Add(float64(n))
 	}
 }
 
 // Pulled records n bytes served by a /v2 route (blob, manifest).
 func (m *Metrics) Pulled(route string, n int64) {
 	if n > 0 {
-		m.pulledBytes.WithLabelValues(route).Add(float64(n))
+		m.pulledBytes.with(route).Add(float64(n))
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,6 +31,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
@@ -95,9 +95,8 @@ func serve(t testing.TB, store *db.DB, blobs *filesystem.Driver, tweak func(*con
 	if os.Getenv("WHARF_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	log := slog.New(slog.NewTextHandler(logOut, nil))
 	clock := testclock.New(time.Now())
-	a, err := app.New(&cfg, store, blobs, log, app.WithLoginThrottle(throttle.New(throttle.Default, clock.Now)))
+	a, err := app.New(&cfg, store, blobs, requestlog.NewOutput(logOut, false), app.WithLoginThrottle(throttle.New(throttle.Default, clock.Now)))
 	if err != nil {
 		t.Fatal(err)
 	}

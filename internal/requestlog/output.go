@@ -1,0 +1,226 @@
+package requestlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Output is the process's log output: an slog.Handler in slog's text or
+// JSON format for ordinary lines, and WriteRequest for the one line every
+// request writes, which it formats by hand in the same format. slog's
+// handlers walk a general record (groups, attribute rewriting, any value
+// kind) and format floats through encoding/json; for the request line,
+// whose shape is fixed, that was most of what logging and metrics added to
+// a cheap request.
+type Output struct {
+	slog.Handler
+	out  *lockedWriter
+	json bool
+	bufs sync.Pool
+}
+
+// lockedWriter serialises the lines of both paths: each is one Write, and
+// a test's writer (a bytes.Buffer) may not be safe for concurrent use.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// NewOutput returns an Output writing to out, in JSON when json is set and
+// in slog's key=value text otherwise, at slog's default level (info).
+func NewOutput(out io.Writer, json bool) *Output {
+	o := &Output{out: &lockedWriter{w: out}, json: json}
+	if json {
+		o.Handler = slog.NewJSONHandler(o.out, nil)
+	} else {
+		o.Handler = slog.NewTextHandler(o.out, nil)
+	}
+	o.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	return o
+}
+
+// Request is what a request line says; Record supplies the id, route,
+// caller and error.
+type Request struct {
+	Level     slog.Level
+	Record    *Record
+	Face      string
+	Method    string
+	Path      string
+	Status    int
+	BytesOut  int64
+	BytesIn   int64
+	Took      time.Duration
+	IP        string
+	Completed time.Time
+}
+
+// WriteRequest writes req's line (message "request") if its level is
+// enabled. The attributes and their order are those of the line slog
+// would write for the same values.
+func (o *Output) WriteRequest(ctx context.Context, req *Request) {
+	if !o.Enabled(ctx, req.Level) {
+		return
+	}
+	bp := o.bufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	rec := req.Record
+	if o.json {
+		b = append(b, `{"time":"`...)
+		b = req.Completed.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","level":"`...)
+		b = append(b, req.Level.String()...)
+		b = append(b, `","msg":"request"`...)
+	} else {
+		b = append(b, "time="...)
+		b = appendRFC3339Millis(b, req.Completed)
+		b = append(b, " level="...)
+		b = append(b, req.Level.String()...)
+		b = append(b, " msg=request"...)
+	}
+	b = o.appendString(b, "request_id", rec.ID)
+	b = o.appendString(b, "face", req.Face)
+	b = o.appendString(b, "method", req.Method)
+	b = o.appendString(b, "route", rec.Route)
+	b = o.appendString(b, "path", req.Path)
+	b = o.appendInt(b, "status", int64(req.Status))
+	b = o.appendInt(b, "bytes", req.BytesOut)
+	b = o.appendInt(b, "bytes_in", req.BytesIn)
+	b = o.appendKey(b, "duration_ms")
+	b = strconv.AppendFloat(b, float64(req.Took.Microseconds())/1000, 'f', -1, 64)
+	b = o.appendString(b, "ip", req.IP)
+	if rec.CallerKind != "" {
+		b = o.appendString(b, "caller_kind", rec.CallerKind)
+		b = o.appendString(b, "caller", rec.CallerName)
+	}
+	if rec.Error != "" {
+		b = o.appendString(b, "error", rec.Error)
+	}
+	if o.json {
+		b = append(b, '}')
+	}
+	b = append(b, '\n')
+	o.out.Write(b) // as slog's handlers: a log line that cannot be written is lost
+	*bp = b
+	o.bufs.Put(bp)
+}
+
+func (o *Output) appendKey(b []byte, key string) []byte {
+	if o.json {
+		return append(append(append(b, `,"`...), key...), `":`...)
+	}
+	return append(append(append(b, ' '), key...), '=')
+}
+
+func (o *Output) appendInt(b []byte, key string, v int64) []byte {
+	return strconv.AppendInt(o.appendKey(b, key), v, 10)
+}
+
+func (o *Output) appendString(b []byte, key, v string) []byte {
+	b = o.appendKey(b, key)
+	if o.json {
+		return append(appendJSONString(append(b, '"'), v), '"')
+	}
+	if needsQuoting(v) {
+		return strconv.AppendQuote(b, v)
+	}
+	return append(b, v...)
+}
+
+// appendRFC3339Millis is slog's text time: RFC 3339 with exactly three
+// fraction digits.
+func appendRFC3339Millis(b []byte, t time.Time) []byte {
+	const prefix = len("2006-01-02T15:04:05.000")
+	n := len(b)
+	// RFC3339Nano trims trailing zeros; a tenth of a millisecond keeps
+	// four digits, of which the fourth is dropped.
+	b = t.Truncate(time.Millisecond).Add(time.Millisecond/10).AppendFormat(b, time.RFC3339Nano)
+	return append(b[:n+prefix], b[n+prefix+1:]...)
+}
+
+// needsQuoting says whether a text value must be quoted, by slog's rule:
+// empty, or holding a space, '=', '"', an ASCII control character below
+// the space, a non-ASCII space or non-printing character, or invalid UTF-8.
+func needsQuoting(s string) bool {
+	if s == "" {
+		return true
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c <= ' ' || c == '=' || c == '"' {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// appendJSONString appends s escaped for a JSON string: quotes,
+// backslashes and control characters escaped, invalid UTF-8 as U+FFFD,
+// and U+2028/U+2029 escaped as slog does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			switch r {
+			case utf8.RuneError:
+				b = append(b, `\ufffd`...)
+			case '\u2028':
+				b = append(b, `\u2028`...)
+			default:
+				b = append(b, `\u2029`...)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
