@@ -100,6 +100,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if status == http.StatusNoContent {
 		return
 	}
+	if a, ok := v.(jsonAppender); ok {
+		w.Write(append(a.appendJSON(make([]byte, 0, 4096)), '\n')) // as Encoder.Encode ends a value
+		return
+	}
 	json.NewEncoder(w).Encode(v)
 }
 

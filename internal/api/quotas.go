@@ -62,12 +62,20 @@ func (h *quotas) defaultQuotaView() map[string]any {
 
 // limitView is Quay's quota limit view (§1.9.4c): created with
 // threshold_percent, shown as limit_percent.
-func limitView(l wharf.QuotaLimit) map[string]any {
-	return map[string]any{"id": l.ID, "type": l.Kind, "limit_percent": l.Percent}
+func limitView(l wharf.QuotaLimit) quotaLimitView {
+	return quotaLimitView{ID: l.ID, LimitPercent: l.Percent, Type: l.Kind}
 }
 
-func limitViews(ls []wharf.QuotaLimit) []any {
-	out := make([]any, 0, len(ls))
+// quotaLimitView is limitView's shape, keys in the order Quay's map
+// serialises.
+type quotaLimitView struct {
+	ID           int64  `json:"id"`
+	LimitPercent int64  `json:"limit_percent"`
+	Type         string `json:"type"`
+}
+
+func limitViews(ls []wharf.QuotaLimit) []quotaLimitView {
+	out := make([]quotaLimitView, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, limitView(l))
 	}

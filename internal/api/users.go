@@ -148,7 +148,7 @@ func (h *users) listAllUsers(w http.ResponseWriter, r *http.Request, _ *wharf.Ca
 	for i, u := range page {
 		resp.Users[i] = h.views.superUserViewWith(sums, u)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, &resp)
 	return nil
 }
 

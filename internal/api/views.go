@@ -72,9 +72,9 @@ func (av *accountViews) quotaSummaries(ctx context.Context, accounts []*wharf.Ac
 // quotaShort is a quota in Quay's short view (§1.9.4b). Fields are in
 // the order Quay's maps serialise (sorted), as everywhere below.
 type quotaShort struct {
-	ID         int64 `json:"id"`
-	LimitBytes int64 `json:"limit_bytes"`
-	Limits     []any `json:"limits"`
+	ID         int64            `json:"id"`
+	LimitBytes int64            `json:"limit_bytes"`
+	Limits     []quotaLimitView `json:"limits"`
 }
 
 // quotaReport is a namespace's usage against its quota (§1.9.2).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -157,24 +158,37 @@ func (db *Quotas) DeleteQuotaLimit(ctx context.Context, quotaID, limitID int64, 
 	})
 }
 
+// idSet is a condition on an id column that holds for every id of ids:
+// "BETWEEN $1 AND $2" when they are dense (a list page is a run of ids,
+// and binding two parameters costs far less than binding one per id; the
+// range may take in a few other ids), "IN (…)" otherwise.
+func idSet(ids []int64) (string, []any) {
+	lo, hi := slices.Min(ids), slices.Max(ids)
+	if hi-lo < 2*int64(len(ids)) {
+		return "BETWEEN $1 AND $2", []any{lo, hi}
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "IN (" + placeholderList(len(ids)) + ")", args
+}
+
 // QuotaSummaries returns, for the namespaces ids, their quotas (with
 // limits; absent = none) and their usage, in a few queries whatever the
-// number of namespaces, for list pages.
+// number of namespaces, for list pages. The maps may also hold a few
+// namespaces that are not in ids (see idSet): look them up by id.
 func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*wharf.Quota, map[int64]int64, error) {
 	quotas, usage := map[int64]*wharf.Quota{}, map[int64]int64{}
 	for start := 0; start < len(ids); start += 500 {
 		batch := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(batch))
-		for i, id := range batch {
-			args[i] = id
-		}
-		in := placeholderList(len(batch))
+		in, args := idSet(batch)
 		// Quotas and usage in one query; limits in a second, only when
 		// some namespace of the page has a quota (most have none).
 		byID := map[int64]*wharf.Quota{}
 		err := db.eachRow(ctx, `SELECT a.id, q.id, q.limit_bytes,
 			(SELECT SUM(u.bytes) FROM namespace_usage u WHERE u.namespace_id = a.id)
-			FROM account a LEFT JOIN namespace_quota q ON q.namespace_id = a.id WHERE a.id IN (`+in+`)`, args,
+			FROM account a LEFT JOIN namespace_quota q ON q.namespace_id = a.id WHERE a.id `+in, args,
 			func(rows *sql.Rows) error {
 				var ns int64
 				var quotaID, limit, used sql.NullInt64
@@ -197,7 +211,7 @@ func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*w
 			continue
 		}
 		err = db.eachRow(ctx, `SELECT l.quota_id, l.id, l.kind, l.threshold_percent FROM quota_limit l
-			JOIN namespace_quota q ON q.id = l.quota_id WHERE q.namespace_id IN (`+in+`) ORDER BY l.id`, args,
+			JOIN namespace_quota q ON q.id = l.quota_id WHERE q.namespace_id `+in+` ORDER BY l.id`, args,
 			func(rows *sql.Rows) error {
 				var quotaID int64
 				var l wharf.QuotaLimit

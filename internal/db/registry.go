@@ -315,13 +315,17 @@ func (db *Registry) ManifestByDigest(ctx context.Context, repoID int64, digest s
 
 // ManifestByTag returns the manifest repoID's tag points to. NotFound if none.
 func (db *Registry) ManifestByTag(ctx context.Context, repoID int64, tag string) (*wharf.Manifest, error) {
-	m, err := scanManifest(db.sql.QueryRowContext(ctx, `SELECT `+prefixed("m.", manifestColumns)+` FROM tag t
-		JOIN manifest m ON m.id = t.manifest_id WHERE t.repository_id = $1 AND t.name = $2`, repoID, tag))
+	m, err := scanManifest(db.sql.QueryRowContext(ctx, manifestByTagQuery, repoID, tag))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errManifestNotFound
 	}
 	return m, wharf.Wrap(err, "load manifest")
 }
+
+// manifestByTagQuery is built once: a manifest GET by tag runs it on every
+// request.
+var manifestByTagQuery = `SELECT ` + prefixed("m.", manifestColumns) + ` FROM tag t
+	JOIN manifest m ON m.id = t.manifest_id WHERE t.repository_id = $1 AND t.name = $2`
 
 func prefixed(prefix, columns string) string {
 	parts := strings.Split(columns, ",")

@@ -7,10 +7,12 @@
 // 2-core machine swings from run to run), p50 and p99 latency, and wharf's
 // ratio to Distribution and to the floor.
 //
-//	go run ./scripts/smallreq -wharf ./wharf -distribution "$(scripts/install-test-tools.sh --print-bin)/distribution-registry" [-db postgres://…] [-n 3000] [-c 1,8]
+//	go run ./scripts/smallreq -wharf ./wharf -distribution "$(scripts/install-test-tools.sh --print-bin)/distribution-registry" [-db postgres://…] [-n 3000] [-c 1,8] [-profile DIR]
 //
 // Without -db wharf runs on SQLite in a temporary data directory; with it,
-// on that (empty) PostgreSQL database.
+// on that (empty) PostgreSQL database. With -profile, after each of
+// wharf's rows the same load runs on while wharf takes a CPU profile, kept
+// in DIR for `go tool pprof`.
 package main
 
 import (
@@ -30,6 +32,7 @@ func main() {
 	dbURI := flag.String("db", "", "PostgreSQL URI for wharf (an empty database); SQLite when empty")
 	n := flag.Int("n", 3000, "requests per request type and concurrency")
 	conc := flag.String("c", "1,8", "concurrencies, comma-separated")
+	profileDir := flag.String("profile", "", "if set, keep a CPU profile of wharf per request type and concurrency in this directory")
 	floor := flag.String("floor", "", "internal: serve the floor handler on this address")
 	floorDir := flag.String("floor-dir", "", "internal: the floor's directory")
 	flag.Parse()
@@ -40,13 +43,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*wharfBin, *distBin, *dbURI, *n, *conc); err != nil {
+	if err := run(*wharfBin, *distBin, *dbURI, *n, *conc, *profileDir); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run starts the servers, measures and stops them, also when it fails.
-func run(wharfBin, distBin, dbURI string, n int, conc string) error {
+func run(wharfBin, distBin, dbURI string, n int, conc, profileDir string) error {
 	var levels []int
 	for _, s := range strings.Split(conc, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
@@ -62,7 +65,16 @@ func run(wharfBin, distBin, dbURI string, n int, conc string) error {
 	defer os.RemoveAll(work)
 
 	var targets []*target
-	w, err := startWharf(wharfBin, work, dbURI)
+	var debugAddr string
+	if profileDir != "" {
+		if debugAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return err
+		}
+	}
+	w, err := startWharf(wharfBin, work, dbURI, debugAddr)
 	if err != nil {
 		return err
 	}
@@ -108,6 +120,13 @@ func run(wharfBin, distBin, dbURI string, n int, conc string) error {
 				}
 				results[t.name] = r
 				fmt.Printf("%-22s %3d  %-12s %10.0f %9.0f %9.0f\n", kind, c, t.name, r.cpuPerReq, r.p50, r.p99)
+				if t == w && profileDir != "" {
+					path, err := profile(t, debugAddr, profileDir, kind, req, c)
+					if err != nil {
+						return fmt.Errorf("%s: profile: %w", kind, err)
+					}
+					fmt.Printf("%-22s %3d  %-12s profile %s\n", kind, c, t.name, path)
+				}
 			}
 			printRatios(results)
 		}

@@ -57,9 +57,13 @@ func freeAddr() (string, error) {
 
 var listening = regexp.MustCompile(`^wharf listening on (http://\S+)`)
 
-// startWharf runs "wharf serve" on SQLite under work, or on dbURI.
-func startWharf(bin, work, dbURI string) (*target, error) {
+// startWharf runs "wharf serve" on SQLite under work, or on dbURI, with
+// its pprof server on debugAddr unless that is empty.
+func startWharf(bin, work, dbURI, debugAddr string) (*target, error) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(work, "wharf"))
+	if debugAddr != "" {
+		cmd.Args = append(cmd.Args, "--debug-addr", debugAddr)
+	}
 	cmd.Env = append(os.Environ(), "WHARF_BUILD_WORKERS=0")
 	if dbURI != "" {
 		cmd.Env = append(cmd.Env, "WHARF_DB_URI="+dbURI)

@@ -159,11 +159,13 @@ func (d *Driver) Reader(ctx context.Context, key string, offset int64) (io.ReadC
 		f.Close()
 		return nil, wharf.Errorf(wharf.Invalid, "offset %d outside %s (size %d)", offset, key, size)
 	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, wharf.Wrap(err, "filesystem: seek "+key)
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, wharf.Wrap(err, "filesystem: seek "+key)
+		}
 	}
-	return &fileReader{ctx: ctx, f: f}, nil
+	return &fileReader{ctx: ctx, f: f, remaining: size - offset}, nil
 }
 
 // Stat describes the file or directory at key.

@@ -1,6 +1,11 @@
 package filesystem_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,6 +50,54 @@ func TestFilesystem(t *testing.T) {
 	t.Run("conflict", testConflict)
 	t.Run("purge staging", testPurgeStaging)
 	t.Run("modes", testModes)
+	t.Run("copy", testCopy)
+}
+
+// testCopy copies files around the small-file size through io.Copy (the
+// reader's WriteTo, as a response does), from the start and from offsets.
+func testCopy(t *testing.T) {
+	ctx := context.Background()
+	d := newDriver(t, t.TempDir())
+	const small = 64 << 10
+	for _, size := range []int{0, 1, 4096, small - 1, small, small + 1, 5 << 20} {
+		content := make([]byte, size)
+		for i := range content {
+			content[i] = byte(i*7 + i/251)
+		}
+		key := fmt.Sprintf("copy/%d", size)
+		if err := d.PutContent(ctx, key, content); err != nil {
+			t.Fatal(err)
+		}
+		for _, offset := range []int{0, 1, size / 2, size} {
+			if offset > size {
+				continue
+			}
+			r, err := d.Reader(ctx, key, int64(offset))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			n, err := io.Copy(&out, r)
+			r.Close()
+			if err != nil || n != int64(size-offset) || !bytes.Equal(out.Bytes(), content[offset:]) {
+				t.Errorf("size %d from %d: copied %d bytes (%v), content equal %v", size, offset, n, err,
+					bytes.Equal(out.Bytes(), content[offset:]))
+			}
+		}
+	}
+	// A canceled context stops a copy before it starts, small or large.
+	for _, key := range []string{"copy/4096", fmt.Sprintf("copy/%d", 5<<20)} {
+		canceled, cancel := context.WithCancel(ctx)
+		r, err := d.Reader(canceled, key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := io.Copy(io.Discard, r); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: copy after cancel: %v, want context.Canceled", key, err)
+		}
+		r.Close()
+	}
 }
 
 // testModes checks that every directory and file the driver creates is its
