@@ -86,7 +86,7 @@ func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics,
 		}
 		out.WriteRequest(r.Context(), &requestlog.Request{
 			Level: level, Record: rec, Face: face, Method: r.Method, Path: r.URL.Path, Status: status,
-			BytesOut: rw.n, BytesIn: body.n, Took: took, IP: clientIP(r), Completed: time.Now(),
+			BytesOut: rw.n, BytesIn: body.n, Took: took, IP: clientIP(r), Completed: start.Add(took),
 		})
 	})
 }

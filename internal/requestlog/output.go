@@ -98,8 +98,7 @@ func (o *Output) WriteRequest(ctx context.Context, req *Request) {
 	b = o.appendInt(b, "status", int64(req.Status))
 	b = o.appendInt(b, "bytes", req.BytesOut)
 	b = o.appendInt(b, "bytes_in", req.BytesIn)
-	b = o.appendKey(b, "duration_ms")
-	b = strconv.AppendFloat(b, float64(req.Took.Microseconds())/1000, 'f', -1, 64)
+	b = appendMillis(o.appendKey(b, "duration_ms"), req.Took.Microseconds())
 	b = o.appendString(b, "ip", req.IP)
 	if rec.CallerKind != "" {
 		b = o.appendString(b, "caller_kind", rec.CallerKind)
@@ -137,6 +136,27 @@ func (o *Output) appendString(b []byte, key, v string) []byte {
 		return strconv.AppendQuote(b, v)
 	}
 	return append(b, v...)
+}
+
+// appendMillis appends µs in milliseconds with up to three decimals, the
+// digits slog writes for the float64 µs/1000 (its shortest form), without
+// the float formatting.
+func appendMillis(b []byte, us int64) []byte {
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for digits[n-1] == '0' {
+		n--
+	}
+	return append(append(b, '.'), digits[:n]...)
 }
 
 // appendRFC3339Millis is slog's text time: RFC 3339 with exactly three

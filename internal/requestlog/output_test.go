@@ -33,6 +33,12 @@ func TestWriteRequestMatchesSlog(t *testing.T) {
 			Record: &requestlog.Record{ID: "3", Route: "unmatched"}}},
 		{"empty values", requestlog.Request{Face: "ops", Method: "GET", Path: "", Status: 200, Level: slog.LevelWarn,
 			Record: &requestlog.Record{ID: "1", Route: ""}}},
+		{"whole milliseconds", requestlog.Request{Face: "api", Method: "GET", Path: "/", Status: 200, Took: 3 * time.Second,
+			Record: &requestlog.Record{ID: "4"}}},
+		{"trailing zero", requestlog.Request{Face: "api", Method: "GET", Path: "/", Status: 200, Took: 1500 * time.Microsecond,
+			Record: &requestlog.Record{ID: "5"}}},
+		{"one microsecond", requestlog.Request{Face: "api", Method: "GET", Path: "/", Status: 200, Took: 1001 * time.Microsecond,
+			Record: &requestlog.Record{ID: "6"}}},
 		{"sub-microsecond", requestlog.Request{Face: "registry", Method: "HEAD", Path: "/v2/", Status: 200, Took: 999,
 			Record: &requestlog.Record{ID: "2", Route: "base"}}},
 	}
@@ -82,7 +88,8 @@ func FuzzWriteRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, method string) {
 		for _, json := range []bool{false, true} {
 			var got, want bytes.Buffer
-			req := requestlog.Request{Face: "api", Method: method, Path: path, Status: 404, Took: 1500 * time.Microsecond,
+			took := time.Duration(len(path)*7919+len(method)*104729) * time.Microsecond // some durations, whole and not
+			req := requestlog.Request{Face: "api", Method: method, Path: path, Status: 404, Took: took,
 				Record: &requestlog.Record{ID: "1", Route: "unmatched"}, Completed: time.Unix(0, 0).UTC()}
 			requestlog.NewOutput(&got, json).WriteRequest(context.Background(), &req)
 			requestlog.NewOutput(&want, json).Handle(context.Background(), slogRecord(&req))
