@@ -18,6 +18,9 @@ type Caller struct {
 	Robot *Robot
 	// Token is the OAuth token used, for sessions and passwords nil.
 	Token *AccessToken
+	// AppToken is the app-specific token used ("$app" at the registry);
+	// the caller then acts as its owner with every right.
+	AppToken *AppToken
 	// Session is the browser session used, if any.
 	Session *Session
 	// Build is set for build workers: their rights follow the build.
