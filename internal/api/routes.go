@@ -82,6 +82,14 @@ func (s *Server) routes(o Options, h resources) {
 	}
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities, "getMatchingEntities"}})
 
+	// Namespace and repository logs (the superuser's are below).
+	s.handle("/api/v1/organization/{orgname}/logs", map[string]method{GET: {user(wharf.OrgAdmin), h.nsLogs.list(h.nsLogs.orgFilter), "listOrgLogs"}})
+	s.handle("/api/v1/organization/{orgname}/aggregatelogs", map[string]method{GET: {user(wharf.OrgAdmin), h.nsLogs.aggregate(h.nsLogs.orgFilter), "getAggregateOrgLogs"}})
+	s.handle("/api/v1/user/logs", map[string]method{GET: {user(wharf.UserAdmin), h.nsLogs.list(h.nsLogs.userFilter), "listUserLogs"}})
+	s.handle("/api/v1/user/aggregatelogs", map[string]method{GET: {user(wharf.UserAdmin), h.nsLogs.aggregate(h.nsLogs.userFilter), "getAggregateUserLogs"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/logs", map[string]method{GET: {user(""), h.nsLogs.list(h.nsLogs.repoFilter), "listRepoLogs"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/aggregatelogs", map[string]method{GET: {user(""), h.nsLogs.aggregate(h.nsLogs.repoFilter), "getAggregateRepoLogs"}})
+
 	// The caller's app-specific tokens: registry passwords for "$app".
 	if h.appTokens != nil {
 		s.handle("/api/v1/user/apptoken", map[string]method{

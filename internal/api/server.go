@@ -155,6 +155,7 @@ type resources struct {
 	serviceKeys  *serviceKeys // nil: no service-key service
 	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs         *logs
+	nsLogs       *namespaceLogs
 	messages     *messages
 	appTokens    *appTokens // nil: FEATURE_APP_SPECIFIC_TOKENS off
 }
@@ -177,6 +178,7 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
 		messages:     &messages{messages: d.Messages},
 	}
+	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
 	if d.AppTokens != nil {
 		h.appTokens = &appTokens{tokens: d.AppTokens}
 	}

@@ -247,7 +247,7 @@ func (s *Service) Start(ctx context.Context, actor *wharf.Caller, repo *wharf.Re
 	if req.PullRobot != nil {
 		b.PullRobot, b.PullRobotID = req.PullRobot.Account.Name, req.PullRobot.Account.ID
 	}
-	entry := actor.Entry("build_dockerfile", &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}, meta)
+	entry := actor.RepositoryEntry("build_dockerfile", repo, meta)
 	if err := s.store.CreateBuild(ctx, b, s.maxQueued, entry); err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (s *Service) RepositoryOfFile(ctx context.Context, uuid string) (*wharf.Rep
 // A running build's worker notices at its next lease renewal and stops
 // before pushing anything.
 func (s *Service) Cancel(ctx context.Context, actor *wharf.Caller, b *wharf.Build) error {
-	entry := actor.Entry("cancel_build", &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace},
+	entry := actor.RepositoryEntry("cancel_build", &b.Repository,
 		map[string]any{"build_uuid": b.UUID, "repo": b.Repository.Name, "namespace": b.Repository.Namespace})
 	ok, err := s.store.CancelBuild(ctx, b.UUID, entry)
 	if err != nil {

@@ -76,6 +76,14 @@ func (c *Caller) Entry(kind string, account *Account, metadata map[string]any) L
 	return e
 }
 
+// RepositoryEntry is Entry for a change of repo: filed under its
+// namespace and listed in the repository's logs.
+func (c *Caller) RepositoryEntry(kind string, repo *Repository, metadata map[string]any) LogEntry {
+	e := c.Entry(kind, repo.NamespaceAccount(), metadata)
+	e.RepositoryID = repo.ID
+	return e
+}
+
 // Unscoped returns c without its OAuth scopes: for rules that judge the
 // account's own rights and check the token's scopes separately.
 func (c *Caller) Unscoped() *Caller {
