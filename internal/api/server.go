@@ -46,6 +46,7 @@ type Store interface {
 	quotaStore
 	buildStore
 	logStore
+	consoleStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -148,6 +149,8 @@ type resources struct {
 	serviceKeys  *serviceKeys // nil: no service-key service
 	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs         *logs
+	console      *consoleAPI
+	consoleLogs  *consoleLogs
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -166,6 +169,10 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			store: d.Store, views: views, accounts: accounts, policy: policy},
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy,
+			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
+				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
+		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
 	}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,
