@@ -131,8 +131,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		a.Builds = build.NewService(store.Builds, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
 			LimitQueued(int(cfg.BuildMaxQueued))
 	}
-	a.Auth = auth.New(store.Accounts, authOpts)
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
+	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
 
 	pageKey := cfg.PageTokenKey

@@ -46,3 +46,15 @@ type apiStore struct {
 	*db.Usage
 	*db.Logs
 }
+
+// loginStore serves logins (package auth): accounts, with API calls'
+// OAuth token lookups read through the access-token cache.
+type loginStore struct {
+	*db.Accounts
+	tokens *accessTokenCache
+}
+
+// AccessTokenByName reads through the access-token cache.
+func (s loginStore) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
+	return s.tokens.AccessTokenByName(ctx, name)
+}
