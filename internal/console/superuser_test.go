@@ -45,6 +45,7 @@ var superuserPages = []struct{ path, ready string }{
 	{"/superuser/storage", ".results table"},
 	{"/superuser/keys", ".results table"},
 	{"/superuser/logs", ".results table"},
+	{"/superuser/builds", ".results table"},
 	{"/superuser/config", "table.kv"},
 	{"/superuser/health", ".grid2 .card"},
 	{"/account", "dl.facts"},

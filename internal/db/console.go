@@ -170,3 +170,31 @@ func (db *Logs) CountLogs(ctx context.Context, q wharf.LogSearch, origin time.Ti
 	}
 	return out, wharf.Wrap(rows.Err(), "count logs")
 }
+
+// ConsoleBuilds returns a page of every repository's builds, newest first
+// (only unfinished ones when active), and how many there are in all.
+func (db *Builds) ConsoleBuilds(ctx context.Context, active bool, offset, limit int) ([]*wharf.Build, int64, error) {
+	where := "TRUE"
+	if active {
+		where = "b.phase NOT IN ('" + strings.Join([]string{wharf.PhaseComplete, wharf.PhaseError, wharf.PhaseInternalError, wharf.PhaseCancelled}, "', '") + "')"
+	}
+	var total int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build b WHERE `+where).Scan(&total); err != nil {
+		return nil, 0, wharf.Wrap(err, "count builds")
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+buildColumns+buildFrom+` WHERE `+where+
+		` ORDER BY b.started DESC, b.id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	if err != nil {
+		return nil, 0, wharf.Wrap(err, "list builds")
+	}
+	defer rows.Close()
+	var out []*wharf.Build
+	for rows.Next() {
+		b, err := scanBuild(rows)
+		if err != nil {
+			return nil, 0, wharf.Wrap(err, "list builds")
+		}
+		out = append(out, b)
+	}
+	return out, total, wharf.Wrap(rows.Err(), "list builds")
+}

@@ -54,7 +54,9 @@ export function dialog({ title, body, buttons = [{ label: 'Close', value: null }
   return new Promise((resolve) => {
     const titleId = uid('dlg');
     const err = h('div', { class: 'dialog-error' });
-    const form = h('form', { method: 'dialog' },
+    // noValidate: the server judges input and says what is wrong, so the
+    // console has no rules of its own that could disagree with it.
+    const form = h('form', { method: 'dialog', noValidate: true },
       h('h2', { id: titleId }, title),
       body,
       err,
