@@ -32,8 +32,8 @@ export function shell(root, session, path) {
 }
 
 // setMain shows content as the page.
-export function setMain(main, content) {
-  replace(main, content);
+export function setMain(main, ...content) {
+  replace(main, ...content);
 }
 
 function build(root, session) {
