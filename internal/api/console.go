@@ -30,7 +30,7 @@ type consoleAPI struct {
 type consoleStore interface {
 	ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) ([]*wharf.Account, map[int64]int64, int64, error)
 	SearchLogs(ctx context.Context, q wharf.LogSearch) ([]wharf.LogEntry, error)
-	CountLogs(ctx context.Context, q wharf.LogSearch, bucket time.Duration) ([]wharf.LogCount, error)
+	CountLogs(ctx context.Context, q wharf.LogSearch, origin time.Time, bucket time.Duration) ([]wharf.LogCount, error)
 }
 
 // consoleFeatures tells the console which pages and controls exist.

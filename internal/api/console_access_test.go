@@ -35,6 +35,8 @@ func consoleAccessMatrix() []accessEndpoint {
 			build: fixedPath("/api/v1/console/logs"), ok: hasList("logs")},
 		{method: GET, route: "/api/v1/console/logs/counts", class: clsInspect, want: wantInspect,
 			build: fixedPath("/api/v1/console/logs/counts"), ok: hasList("counts")},
+		{method: GET, route: "/api/v1/console/builds", class: clsInspect, want: wantInspect,
+			build: fixedPath("/api/v1/console/builds?state=all"), ok: hasList("builds")},
 		{method: GET, route: "/export/logs", class: clsInspect, want: wantInspect, build: fixedPath("/export/logs?format=csv"),
 			ok: func(t *testing.T, x *accessCellCtx, _ accessRequest, r *response) {
 				if !strings.HasPrefix(string(r.Body), "datetime,kind,namespace,performer,ip,metadata\n") {

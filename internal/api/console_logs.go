@@ -121,14 +121,17 @@ func chartBucket(span time.Duration) time.Duration {
 }
 
 // countLogs serves GET /api/v1/console/logs/counts: how many entries the
-// filters select, by kind and bar of the chart, over any window.
+// filters select, by kind and bar of the chart, over any window. Bars are
+// whole UTC hours, days or weeks (origin is where the first one starts),
+// so that a bar is a window a filter can name.
 func (h *consoleLogs) countLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
 	q, err := h.logSearch(r)
 	if err != nil {
 		return err
 	}
 	bucket := chartBucket(q.End.Sub(q.Start))
-	counts, err := h.store.CountLogs(r.Context(), q, bucket)
+	origin := q.Start.UTC().Truncate(bucket)
+	counts, err := h.store.CountLogs(r.Context(), q, origin, bucket)
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,8 @@ func (h *consoleLogs) countLogs(w http.ResponseWriter, r *http.Request, _ *wharf
 		out[i] = countView{Start: c.Day.UTC().Format(time.RFC3339), Kind: c.Kind, Count: c.Count}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"start_time": q.Start.UTC().Format(time.RFC3339),
-		"end_time": q.End.UTC().Format(time.RFC3339), "bucket_seconds": int64(bucket / time.Second), "counts": out})
+		"end_time": q.End.UTC().Format(time.RFC3339), "origin": origin.Format(time.RFC3339),
+		"bucket_seconds": int64(bucket / time.Second), "counts": out})
 	return nil
 }
 

@@ -218,6 +218,9 @@ func (s *Server) routes(o Options, h resources) {
 		s.handle("/api/v1/console/namespaces", map[string]method{GET: {inspect, h.console.listNamespaceUsage, "listConsoleNamespaceUsage"}})
 		s.handle("/api/v1/console/logs", map[string]method{GET: {inspect, h.consoleLogs.listLogs, "listConsoleLogs"}})
 		s.handle("/api/v1/console/logs/counts", map[string]method{GET: {inspect, h.consoleLogs.countLogs, "countConsoleLogs"}})
+		if h.consoleBuilds != nil {
+			s.handle("/api/v1/console/builds", map[string]method{GET: {inspect, h.consoleBuilds.listBuilds, "listConsoleBuilds"}})
+		}
 		// A download, not JSON, so outside /api/ (whose every answer is JSON).
 		s.handle("/export/logs", map[string]method{GET: {inspect, h.consoleLogs.exportLogs, "exportConsoleLogs"}})
 	}

@@ -47,6 +47,7 @@ type Store interface {
 	buildStore
 	logStore
 	consoleStore
+	consoleBuildStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -141,16 +142,17 @@ func New(d Deps) *Server {
 // resources are the API's handlers, one value per resource, each holding
 // only what its handlers use.
 type resources struct {
-	sessions     *sessions
-	users        *users
-	orgs         *orgs
-	repositories *repositories
-	quotas       *quotas      // nil: no quota service
-	serviceKeys  *serviceKeys // nil: no service-key service
-	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
-	logs         *logs
-	console      *consoleAPI
-	consoleLogs  *consoleLogs
+	sessions      *sessions
+	users         *users
+	orgs          *orgs
+	repositories  *repositories
+	quotas        *quotas      // nil: no quota service
+	serviceKeys   *serviceKeys // nil: no service-key service
+	builds        *builds      // nil: FEATURE_BUILD_SUPPORT off
+	logs          *logs
+	console       *consoleAPI
+	consoleLogs   *consoleLogs
+	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -184,6 +186,7 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 	if d.Builds != nil {
 		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
 			policy: policy, site: site, now: d.Now, secretKey: d.SecretKey}
+		h.consoleBuilds = &consoleBuilds{store: d.Store, now: d.Now}
 	}
 	return h
 }

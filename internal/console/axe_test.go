@@ -23,9 +23,17 @@ type axeViolation struct {
 	Nodes  []string `json:"nodes"`
 }
 
-// axe runs axe-core on the page as it is now and fails the test for every
-// violation, naming the page state (what).
+// axe fails the test for every violation axe-core finds on the page as it
+// is now, naming the page state (what).
 func (tb *tab) axe(what string) {
+	tb.t.Helper()
+	for _, v := range tb.axeViolations() {
+		tb.t.Errorf("axe (%s): %s [%s] %s\n\t%s", what, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+}
+
+// axeViolations runs axe-core on the page as it is now.
+func (tb *tab) axeViolations() []axeViolation {
 	tb.t.Helper()
 	axeOnce.Do(func() {
 		b, err := os.ReadFile("testdata/axe/axe.min.js")
@@ -48,7 +56,5 @@ func (tb *tab) axe(what string) {
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
 		tb.t.Fatalf("axe result: %v", err)
 	}
-	for _, v := range vs {
-		tb.t.Errorf("axe (%s): %s [%s] %s\n\t%s", what, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
-	}
+	return vs
 }

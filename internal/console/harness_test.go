@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,7 +27,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/log"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -69,7 +70,13 @@ func browser(t testing.TB) context.Context {
 			chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 			chromedp.WindowSize(1280, 800), chromedp.Flag("lang", "en-GB"))
 		alloc, _ := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancel := chromedp.NewContext(alloc)
+		ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
+			// chromedp reports DOM events it does not model (the top
+			// layer of <dialog>s) as errors; they are not the page's.
+			if !strings.Contains(format, "unhandled") {
+				log.Printf(format, args...)
+			}
+		}))
 		if err := chromedp.Run(ctx); err != nil {
 			t.Fatalf("start Chromium: %v", err)
 		}
@@ -213,12 +220,12 @@ func (s *site) open(scheme string, size [2]int64) *tab {
 				}
 				tb.fail("console." + string(e.Type) + ": " + strings.Join(parts, " "))
 			}
-		case *log.EventEntryAdded:
+		case *cdplog.EventEntryAdded:
 			entry := e.Entry
 			// API answers of 4xx are part of flows (a refused action shows
 			// its message); a missing asset, a CSP refusal or any other
 			// error the browser logs is a failure.
-			if entry.Level == log.LevelError && !(entry.Source == log.SourceNetwork && strings.Contains(entry.URL, "/api/")) {
+			if entry.Level == cdplog.LevelError && !(entry.Source == cdplog.SourceNetwork && strings.Contains(entry.URL, "/api/")) {
 				tb.fail(fmt.Sprintf("browser %s error: %s %s", entry.Source, entry.Text, entry.URL))
 			}
 		case *page.EventJavascriptDialogOpening:
@@ -226,7 +233,7 @@ func (s *site) open(scheme string, size [2]int64) *tab {
 			go chromedp.Run(ctx, page.HandleJavaScriptDialog(false))
 		}
 	})
-	err := chromedp.Run(ctx, log.Enable(), runtime.Enable(), page.Enable(),
+	err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), page.Enable(),
 		emulation.SetDeviceMetricsOverride(size[0], size[1], 1, size[0] < 600),
 		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}))
 	if err != nil {
@@ -252,12 +259,16 @@ func (tb *tab) fail(msg string) {
 	tb.errs = append(tb.errs, msg)
 }
 
-// screenshot keeps the page as it is, for a failed test.
+// screenshot keeps the page as it is, for a failed test, and logs its text.
 func (tb *tab) screenshot() {
 	var png []byte
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	var text string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.href + "\n" + document.body.innerText.slice(0, 3000)`, &text)); err == nil {
+		tb.t.Logf("the failed page: %s", text)
+	}
+	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
 		tb.t.Logf("screenshot: %v", err)
 		return
 	}

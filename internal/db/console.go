@@ -144,12 +144,13 @@ func (db *Logs) SearchLogs(ctx context.Context, q wharf.LogSearch) ([]wharf.LogE
 }
 
 // CountLogs counts the entries q selects (its cursor and limit aside) by
-// kind and by bucket of the given width, counted from q.Start.
-func (db *Logs) CountLogs(ctx context.Context, q wharf.LogSearch, bucket time.Duration) ([]wharf.LogCount, error) {
+// kind and by bucket of the given width, the first bucket starting at
+// origin (at or before q.Start).
+func (db *Logs) CountLogs(ctx context.Context, q wharf.LogSearch, origin time.Time, bucket time.Duration) ([]wharf.LogCount, error) {
 	q.After = nil
 	where, args := db.logSearchWhere(q)
 	width := int64(bucket / time.Microsecond)
-	args = append(args, micros(q.Start), width)
+	args = append(args, micros(origin), width)
 	n := strconv.Itoa(len(args))
 	rows, err := db.sql.QueryContext(ctx, `SELECT kind, (created_at - $`+strconv.Itoa(len(args)-1)+`) / $`+n+` AS b, COUNT(*)
 		FROM log_entry WHERE `+where+` GROUP BY kind, b ORDER BY b, kind`, args...)
@@ -164,8 +165,36 @@ func (db *Logs) CountLogs(ctx context.Context, q wharf.LogSearch, bucket time.Du
 		if err := rows.Scan(&c.Kind, &b, &c.Count); err != nil {
 			return nil, wharf.Wrap(err, "scan log count")
 		}
-		c.Day = q.Start.Add(time.Duration(b) * bucket)
+		c.Day = origin.Add(time.Duration(b) * bucket)
 		out = append(out, c)
 	}
 	return out, wharf.Wrap(rows.Err(), "count logs")
+}
+
+// ConsoleBuilds returns a page of every repository's builds, newest first
+// (only unfinished ones when active), and how many there are in all.
+func (db *Builds) ConsoleBuilds(ctx context.Context, active bool, offset, limit int) ([]*wharf.Build, int64, error) {
+	where := "TRUE"
+	if active {
+		where = "b.phase NOT IN ('" + strings.Join([]string{wharf.PhaseComplete, wharf.PhaseError, wharf.PhaseInternalError, wharf.PhaseCancelled}, "', '") + "')"
+	}
+	var total int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM build b WHERE `+where).Scan(&total); err != nil {
+		return nil, 0, wharf.Wrap(err, "count builds")
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+buildColumns+buildFrom+` WHERE `+where+
+		` ORDER BY b.started DESC, b.id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	if err != nil {
+		return nil, 0, wharf.Wrap(err, "list builds")
+	}
+	defer rows.Close()
+	var out []*wharf.Build
+	for rows.Next() {
+		b, err := scanBuild(rows)
+		if err != nil {
+			return nil, 0, wharf.Wrap(err, "list builds")
+		}
+		out = append(out, b)
+	}
+	return out, total, wharf.Wrap(rows.Err(), "list builds")
 }

@@ -66,6 +66,9 @@ async function show() {
   const bare = route && route.need === 'anyone';
   const main = bare ? root : shell(root, session, location.pathname);
   document.title = `${page.title} · wharf`;
+  if (!bare && shown.path !== location.pathname) {
+    setMain(main, h('h1', { class: 'loading' }, page.title), h('p', { role: 'status' }, 'Loading…'));
+  }
   let content;
   try {
     content = await page.render(ctx);

@@ -28,7 +28,7 @@ export function svg(tag, attrs, ...children) {
 
 const PROPERTIES = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'required', 'readOnly',
   'type', 'name', 'id', 'href', 'placeholder', 'autocomplete', 'min', 'max', 'step', 'multiple', 'title',
-  'download', 'rows', 'spellcheck', 'open', 'tabIndex', 'htmlFor', 'colSpan', 'scope', 'low', 'high', 'optimum']);
+  'download', 'rows', 'spellcheck', 'open', 'tabIndex', 'htmlFor', 'colSpan', 'scope', 'noValidate']);
 
 function applyProps(el, props) {
   if (!props) return;

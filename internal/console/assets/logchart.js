@@ -3,11 +3,11 @@
 // to its bar, and the kinds in the window, each a button that filters.
 import { h } from './dom.js';
 
-// chart draws counts ({start_time, end_time, bucket_seconds, counts}) and
+// chart draws counts ({origin, end_time, bucket_seconds, counts}) and
 // calls onRange({starttime, endtime}) when a bar is chosen.
 export function chart(data, onRange) {
   const width = data.bucket_seconds * 1000;
-  const start = new Date(data.start_time).getTime();
+  const start = new Date(data.origin).getTime();
   const end = new Date(data.end_time).getTime();
   const n = Math.min(400, Math.max(1, Math.ceil((end - start) / width)));
   const totals = new Array(n).fill(0);
@@ -25,15 +25,21 @@ export function chart(data, onRange) {
     bar.style.height = `${(count / max) * 100}%`;
     return h('button', { type: 'button', class: 'bar', title: `${label(from)}: ${count}`,
       'aria-label': `${count} entries in the ${unit} from ${label(from)}; show only these`,
-      onclick: () => onRange(unit === 'day'
-        ? { starttime: new Date(from).toISOString().slice(0, 10), endtime: new Date(from).toISOString().slice(0, 10) }
-        : { starttime: new Date(from).toISOString().replace('.000', ''), endtime: new Date(to).toISOString().replace('.000', '') }) }, bar);
+      onclick: () => onRange(windowOf(unit, from, to)) }, bar);
   });
   const total = totals.reduce((a, b) => a + b, 0);
   return h('figure', { class: 'chart' },
     h('figcaption', null, `${total.toLocaleString('en')} entries, by ${unit} (most in one ${unit}: ${max === 1 && total === 0 ? 0 : max})`),
     h('div', { class: 'bars' }, bars),
     h('div', { class: 'axis', 'aria-hidden': 'true' }, h('span', null, label(start)), h('span', null, label(end - 1))));
+}
+
+// windowOf is the filter naming one bar: whole days as dates (the end
+// date inclusive), hours as RFC 3339 times.
+function windowOf(unit, from, to) {
+  const iso = (t) => new Date(t).toISOString().replace('.000', '');
+  if (unit === 'hour') return { starttime: iso(from), endtime: iso(to) };
+  return { starttime: iso(from).slice(0, 10), endtime: iso(to - 86400000).slice(0, 10) };
 }
 
 // kindList shows each kind's count in the window; choosing one filters by it.

@@ -11,6 +11,7 @@ const superNav = [
   ['/superuser/storage', 'Storage'],
   ['/superuser/keys', 'Service keys'],
   ['/superuser/logs', 'Usage logs'],
+  ['/superuser/builds', 'Builds', 'builds'],
   ['/superuser/config', 'Configuration'],
   ['/superuser/health', 'Health'],
 ];
@@ -31,8 +32,8 @@ export function shell(root, session, path) {
 }
 
 // setMain shows content as the page.
-export function setMain(main, content) {
-  replace(main, content);
+export function setMain(main, ...content) {
+  replace(main, ...content);
 }
 
 function build(root, session) {
@@ -40,7 +41,9 @@ function build(root, session) {
   const isSuper = u && (u.super_user || u.global_readonly_super_user);
   const main = h('main', { id: 'main', tabIndex: -1 });
   const nav = h('nav', { class: 'sidenav', 'aria-label': 'Console' },
-    isSuper ? [h('h2', null, 'Instance'), h('ul', null, superNav.map(([href, label]) => h('li', null, h('a', { href }, label))))] : null,
+    isSuper ? [h('h2', null, 'Instance'), h('ul', null, superNav
+      .filter(([, , feature]) => !feature || session.features[feature])
+      .map(([href, label]) => h('li', null, h('a', { href }, label))))] : null,
     h('h2', null, 'You'), h('ul', null, h('li', null, h('a', { href: '/account' }, 'Account'))));
   const themeId = uid('theme');
   const themeSel = h('select', { id: themeId, onchange: () => applyTheme(themeSel.value) },

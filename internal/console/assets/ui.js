@@ -48,12 +48,15 @@ export function errorBox(err) {
 // dialog opens a modal <dialog> with a title, body nodes and buttons; each
 // button's value is what the returned promise resolves to (null on Escape).
 // onSubmit(value), when given, runs before closing and may throw to keep
-// the dialog open with the error shown.
+// the dialog open with the error shown; the promise still resolves to the
+// button's value.
 export function dialog({ title, body, buttons = [{ label: 'Close', value: null }], onSubmit }) {
   return new Promise((resolve) => {
     const titleId = uid('dlg');
     const err = h('div', { class: 'dialog-error' });
-    const form = h('form', { method: 'dialog' },
+    // noValidate: the server judges input and says what is wrong, so the
+    // console has no rules of its own that could disagree with it.
+    const form = h('form', { method: 'dialog', noValidate: true },
       h('h2', { id: titleId }, title),
       body,
       err,
@@ -76,8 +79,8 @@ export function dialog({ title, body, buttons = [{ label: 'Close', value: null }
         const btns = form.querySelectorAll('button');
         btns.forEach((b) => { b.disabled = true; });
         try {
-          const result = await onSubmit(value);
-          finish(result === undefined ? value : result);
+          await onSubmit(value);
+          finish(value);
         } catch (ex) {
           replace(err, errorBox(ex));
           btns.forEach((b) => { b.disabled = false; });
@@ -115,7 +118,7 @@ export async function freshLoginDialog() {
     body: [h('p', null, 'This action needs a recent sign-in. Enter your password to go on.'), field('Password', pw)],
     buttons: [{ label: 'Cancel', value: null }, { label: 'Verify', value: 'ok' }],
     onSubmit: () => post('/api/v1/signin/verify', { password: pw.value }) });
-  return v === 'ok' || (v && typeof v === 'object');
+  return v === 'ok';
 }
 
 // secretDialog shows a secret once, with copy and download buttons.
