@@ -43,7 +43,7 @@ import (
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
 	eps := slices.Concat(accessMatrix(), serviceKeyAccessMatrix(), quotaAccessMatrix(), buildAccessMatrix(),
-		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix())
+		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix())
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()

@@ -28,6 +28,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/message"
@@ -145,7 +146,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, consoleBuilds{store.Builds}},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
 		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry}),
@@ -169,7 +170,11 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
 	})
-	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
+	web, err := console.New()
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = observe(front(a.Registry, apiHandler, web, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
 	return a, nil
 }
 
