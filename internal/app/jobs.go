@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auditlog"
+	"github.com/wharf-registry/wharf/internal/blobgc"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/registry"
@@ -40,11 +41,45 @@ func reconcileUsage(ctx context.Context, store *db.Usage, log *slog.Logger) erro
 	return nil
 }
 
+// Collector is the blob collector over the process's store and storage,
+// with the configured graces.
+func (a *App) Collector() *blobgc.Collector {
+	return &blobgc.Collector{Store: a.Store.Collection, Blobs: a.Blobs, Log: a.Log, Obs: a.Metrics,
+		Grace: a.Config.BlobCollectionGrace, LinkGrace: time.Duration(a.Config.PushTempTagExpirationSec) * time.Second,
+		Workers: 8, Now: time.Now}
+}
+
+// collectionJobs are the blob collector's runs and its slow sweep, when
+// FEATURE_GARBAGE_COLLECTION is on. A run that reclaimed bytes queues a
+// registry size calculation, so the superuser view follows.
+func (a *App) collectionJobs() []worker.Job {
+	if !a.Config.FeatureGarbageCollection {
+		return nil
+	}
+	gc := a.Collector()
+	return []worker.Job{
+		{Name: "collect-blobs", Interval: time.Duration(a.Config.GarbageCollectionFrequency) * time.Second, Lease: 10 * time.Minute,
+			Run: func(ctx context.Context) error {
+				res, err := gc.Run(ctx)
+				if res.Blobs > 0 {
+					if _, qerr := a.Store.Usage.QueueRegistrySize(ctx); qerr != nil && err == nil {
+						err = qerr
+					}
+				}
+				return err
+			}},
+		{Name: "sweep-blobs", Interval: a.Config.BlobOrphanSweepInterval, Lease: time.Hour, Run: func(ctx context.Context) error {
+			_, err := gc.Sweep(ctx)
+			return err
+		}},
+	}
+}
+
 // Jobs lists the background work every wharf process offers to run.
 func (a *App) Jobs() []worker.Job {
 	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
 	archiver := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
-	return []worker.Job{
+	return append(a.collectionJobs(), []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			if _, err := registry.ExpireUploads(ctx, store.Uploads, blobs, time.Now(), uploadMaxIdle); err != nil {
 				return err
@@ -90,5 +125,5 @@ func (a *App) Jobs() []worker.Job {
 			_, err := a.ServiceKeys.Collect(ctx)
 			return err
 		}},
-	}
+	}...)
 }

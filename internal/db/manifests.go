@@ -203,10 +203,18 @@ func (db *Registry) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id i
 	if err != nil {
 		return err
 	}
+	// Blobs the manifest references without a link (unlinked by a blob
+	// DELETE) lose their last reference here.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blob_candidate (digest, since)
+		SELECT mb.digest, CAST($2 AS BIGINT) FROM manifest_blob mb WHERE mb.manifest_id = $1
+		AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = mb.digest)
+		ON CONFLICT (digest) DO UPDATE SET since = excluded.since`, id, micros(db.now())); err != nil {
+		return wharf.Wrap(err, "record collection candidates")
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {
 		return wharf.Wrap(err, "delete manifest")
 	}
-	return unlinkBlobs(ctx, tx, nsID, repoID, blobs)
+	return db.unlinkBlobs(ctx, tx, nsID, repoID, blobs)
 }
 
 // DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
