@@ -16,7 +16,7 @@ import (
 // consoleAccountSorts are the columns the console may sort accounts by.
 var consoleAccountSorts = map[string]string{
 	"name":    "a.name",
-	"email":   "COALESCE(a.email, '')",
+	"email":   "a.email", // where accounts lack one, each engine puts NULL at its own end
 	"created": "a.id",
 	"usage":   "COALESCE(u.used, 0)",
 }
@@ -45,19 +45,33 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 	}
 	where = append(where, "a.kind IN ("+strings.Join(kinds, ", ")+")")
 	if q.Text != "" {
+		// Case-insensitive: SQLite's LIKE is already (for ASCII, as names
+		// are), and LOWER() on every row would double its scan; PostgreSQL
+		// compares lowered text faster than it runs ILIKE (measured).
+		cond := `(a.name LIKE ? ESCAPE '\' OR a.email LIKE ? ESCAPE '\')`
+		if db.dialect == Postgres {
+			cond = `(LOWER(a.name) LIKE ? ESCAPE '\' OR LOWER(a.email) LIKE ? ESCAPE '\')`
+		}
 		pattern := "%" + escapeLike(strings.ToLower(q.Text)) + "%"
-		add(`(LOWER(a.name) LIKE ? ESCAPE '\' OR LOWER(COALESCE(a.email, '')) LIKE ? ESCAPE '\')`, pattern, pattern)
+		add(cond, pattern, pattern)
 	}
 	if q.EnabledOnly {
 		where = append(where, "a.enabled = TRUE")
 	}
-	join := "LEFT JOIN"
-	if q.UsedOnly {
-		join = "JOIN"
-		where = append(where, "u.used > 0")
+	// Usage is joined only when it sorts or filters the page: the
+	// user and organization lists read their quotas and usage per page.
+	usage := "0"
+	from := ` FROM account a`
+	if q.UsedOnly || q.Sort == "usage" {
+		join := " LEFT JOIN"
+		if q.UsedOnly {
+			join = " JOIN"
+			where = append(where, "u.used > 0")
+		}
+		usage = "COALESCE(u.used, 0)"
+		from += join + ` (SELECT namespace_id, SUM(bytes) AS used FROM namespace_usage GROUP BY namespace_id) u ON u.namespace_id = a.id`
 	}
-	from := ` FROM account a ` + join + ` (SELECT namespace_id, SUM(bytes) AS used FROM namespace_usage GROUP BY namespace_id) u
-		ON u.namespace_id = a.id WHERE ` + strings.Join(where, " AND ")
+	from += ` WHERE ` + strings.Join(where, " AND ")
 	var total int64
 	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*)`+from, args...).Scan(&total); err != nil {
 		return nil, nil, 0, wharf.Wrap(err, "count accounts")
@@ -68,7 +82,7 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 	}
 	cols := "a." + strings.ReplaceAll(accountColumns, ", ", ", a.")
 	args = append(args, q.Limit, q.Offset)
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, COALESCE(u.used, 0)`+from+` ORDER BY `+order+dir+`, a.id`+dir+
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, `+usage+from+` ORDER BY `+order+dir+`, a.id`+dir+
 		` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, nil, 0, wharf.Wrap(err, "search accounts")
