@@ -11,6 +11,25 @@ import (
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 )
 
+// rawExec runs statements on the database behind uri directly.
+func rawExec(b testing.TB, uri string, stmts ...string) {
+	b.Helper()
+	_, driver, dsn, err := db.SQLDriver(uri)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range stmts {
+		if _, err := raw.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // seedLarge writes n users, orgs organizations and logs log entries (over
 // the last 30 days) straight into the database behind uri.
 func seedLarge(b testing.TB, uri string, users, orgs, logs int) {

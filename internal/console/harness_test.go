@@ -268,7 +268,7 @@ func (tb *tab) screenshot() {
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.href + "\n" + document.body.innerText.slice(0, 3000)`, &text)); err == nil {
 		tb.t.Logf("the failed page: %s", text)
 	}
-	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+	if err := chromedp.Run(ctx, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
 		tb.t.Logf("screenshot: %v", err)
 		return
 	}
