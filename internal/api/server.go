@@ -4,7 +4,8 @@
 // that WriteError turns into Quay's error JSON.
 //
 // Handlers belong to one type per resource (sessions, users, orgs,
-// repositories, quotas, serviceKeys, builds, logs), each holding only the
+// repositories, quotas, serviceKeys, builds, logs, messages, appTokens),
+// each holding only the
 // services it calls and declaring the store reads it makes; Server keeps
 // what every request shares.
 //
@@ -25,6 +26,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
@@ -100,6 +102,11 @@ type Deps struct {
 	// Builds serves the build and filedrop endpoints and the superuser
 	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
 	Builds *build.Service
+	// Messages serves the global messages.
+	Messages *message.Service
+	// AppTokens serves the caller's app-specific tokens; nil
+	// (FEATURE_APP_SPECIFIC_TOKENS off) leaves them unregistered.
+	AppTokens *identity.AppTokens
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -150,6 +157,9 @@ type resources struct {
 	serviceKeys   *serviceKeys // nil: no service-key service
 	builds        *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs          *logs
+	nsLogs        *namespaceLogs
+	messages      *messages
+	appTokens     *appTokens // nil: FEATURE_APP_SPECIFIC_TOKENS off
 	console       *consoleAPI
 	consoleLogs   *consoleLogs
 	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
@@ -175,6 +185,11 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
 				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
 		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
+		messages:    &messages{messages: d.Messages},
+	}
+	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
+	if d.AppTokens != nil {
+		h.appTokens = &appTokens{tokens: d.AppTokens}
 	}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,

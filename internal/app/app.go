@@ -31,6 +31,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
@@ -158,6 +159,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		ServiceKeys:  a.ServiceKeys,
 		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
+		Messages:     message.New(store.Messages),
+		AppTokens:    appTokens(cfg, store),
 	})
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,
@@ -182,6 +185,14 @@ func (a *App) Run(ctx context.Context) {
 	wg.Go(func() { a.Registry.Run(ctx) })
 	wg.Go(func() { a.Revocations.Run(ctx) })
 	wg.Wait()
+}
+
+// appTokens is the app-token service, nil with FEATURE_APP_SPECIFIC_TOKENS off.
+func appTokens(cfg *config.Config, store *db.DB) *identity.AppTokens {
+	if !cfg.FeatureAppSpecificTokens {
+		return nil
+	}
+	return identity.NewAppTokens(store.Accounts, cfg.AppSpecificTokenExpiration, time.Now)
 }
 
 // Policy is the identity policy of cfg: who is a superuser, mailing, tag

@@ -48,6 +48,8 @@ type Config struct {
 	BuildRegistryURL              string                     // BUILD_REGISTRY_URL: where workers pull and push; "" = this process's own listener
 	OutboundAllowedNetworks       []string                   // OUTBOUND_ALLOWED_NETWORKS: CIDRs that user-given URLs may reach although private
 	OutboundAllowedHosts          []string                   // OUTBOUND_ALLOWED_HOSTS: host names that user-given URLs may reach although private
+	FeatureAppSpecificTokens      bool                       // FEATURE_APP_SPECIFIC_TOKENS, default true
+	AppSpecificTokenExpiration    time.Duration              // APP_SPECIFIC_TOKEN_EXPIRATION: lifetime of new app tokens, default 0 = never expire
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -105,6 +107,7 @@ func Default() Config {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
 }
@@ -153,6 +156,8 @@ var keys = []key{
 	{"BUILD_REGISTRY_URL", func(c *Config) any { return &c.BuildRegistryURL }},
 	{"OUTBOUND_ALLOWED_NETWORKS", func(c *Config) any { return &c.OutboundAllowedNetworks }},
 	{"OUTBOUND_ALLOWED_HOSTS", func(c *Config) any { return &c.OutboundAllowedHosts }},
+	{"FEATURE_APP_SPECIFIC_TOKENS", func(c *Config) any { return &c.FeatureAppSpecificTokens }},
+	{"APP_SPECIFIC_TOKEN_EXPIRATION", func(c *Config) any { return &c.AppSpecificTokenExpiration }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

@@ -63,6 +63,8 @@
 //	BUILD_REGISTRY_URL                 "" (the process's own listener)   WHARF_BUILD_REGISTRY_URL
 //	OUTBOUND_ALLOWED_NETWORKS          [] (CIDRs re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_NETWORKS
 //	OUTBOUND_ALLOWED_HOSTS             [] (hosts re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_HOSTS
+//	FEATURE_APP_SPECIFIC_TOKENS        true                              WHARF_FEATURE_APP_SPECIFIC_TOKENS
+//	APP_SPECIFIC_TOKEN_EXPIRATION      0 (app tokens never expire)       WHARF_APP_SPECIFIC_TOKEN_EXPIRATION
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,
