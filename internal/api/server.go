@@ -23,6 +23,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
@@ -30,6 +31,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -98,6 +100,11 @@ type Deps struct {
 	// Builds serves the build and filedrop endpoints and the superuser
 	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
 	Builds *build.Service
+	// Tags serves tag history, the time machine, manifests and labels.
+	Tags *tags.Service
+	// AutoPrune serves the auto-prune policy endpoints; nil
+	// (FEATURE_AUTO_PRUNE off) leaves them unregistered.
+	AutoPrune *autoprune.Service
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -148,6 +155,8 @@ type resources struct {
 	serviceKeys  *serviceKeys // nil: no service-key service
 	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs         *logs
+	tags         *repoTags
+	autoPrune    *autoPrune // nil: FEATURE_AUTO_PRUNE off
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -166,6 +175,10 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			store: d.Store, views: views, accounts: accounts, policy: policy},
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+	}
+	h.tags = &repoTags{repos: h.repositories, tags: d.Tags}
+	if d.AutoPrune != nil {
+		h.autoPrune = &autoPrune{orgs: h.orgs, repos: h.repositories, policies: d.AutoPrune}
 	}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,

@@ -26,6 +26,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
@@ -39,6 +40,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/metered"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
@@ -78,6 +80,8 @@ type App struct {
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
 	Builds      *build.Service
 	BuildTokens *build.Tokens
+	// AutoPrune is nil when FEATURE_AUTO_PRUNE is off.
+	AutoPrune *autoprune.Service
 }
 
 // Option adjusts what New assembles.
@@ -133,6 +137,9 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	a.Auth = auth.New(store.Accounts, authOpts)
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
+	if cfg.FeatureAutoPrune {
+		a.AutoPrune = autoprune.NewService(store.Registry, log, time.Now)
+	}
 
 	pageKey := cfg.PageTokenKey
 	if pageKey == "" {
@@ -157,6 +164,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		ServiceKeys:  a.ServiceKeys,
 		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
+		Tags:         tags.NewService(store.Registry, time.Now),
+		AutoPrune:    a.AutoPrune,
 	})
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,

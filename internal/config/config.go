@@ -53,6 +53,8 @@ type Config struct {
 	BlobCollectionGrace           time.Duration              // BLOB_COLLECTION_GRACE: how long a blob stays after its last reference, default 1h
 	PushTempTagExpirationSec      int64                      // PUSH_TEMP_TAG_EXPIRATION_SEC: how long an uploaded blob no manifest references stays linked, default 3600, >= 0
 	BlobOrphanSweepInterval       time.Duration              // BLOB_ORPHAN_SWEEP_INTERVAL: how often storage is listed for files no row names, default 1d, > 0
+	FeatureAutoPrune              bool                       // FEATURE_AUTO_PRUNE, default false (Quay's): auto-prune policies and their job
+	AutoPruningPollPeriod         int64                      // AUTO_PRUNING_POLL_PERIOD: seconds between auto-prune runs, default 30, > 0
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -115,6 +117,7 @@ func Default() Config {
 		BlobCollectionGrace:        time.Hour,
 		PushTempTagExpirationSec:   3600,
 		BlobOrphanSweepInterval:    day,
+		AutoPruningPollPeriod:      30,
 		Raw:                        map[string]any{},
 	}
 }
@@ -168,6 +171,8 @@ var keys = []key{
 	{"BLOB_COLLECTION_GRACE", func(c *Config) any { return &c.BlobCollectionGrace }},
 	{"PUSH_TEMP_TAG_EXPIRATION_SEC", func(c *Config) any { return &c.PushTempTagExpirationSec }},
 	{"BLOB_ORPHAN_SWEEP_INTERVAL", func(c *Config) any { return &c.BlobOrphanSweepInterval }},
+	{"FEATURE_AUTO_PRUNE", func(c *Config) any { return &c.FeatureAutoPrune }},
+	{"AUTO_PRUNING_POLL_PERIOD", func(c *Config) any { return &c.AutoPruningPollPeriod }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

@@ -68,6 +68,8 @@
 //	BLOB_COLLECTION_GRACE              1h                                WHARF_BLOB_COLLECTION_GRACE
 //	PUSH_TEMP_TAG_EXPIRATION_SEC       3600                              WHARF_PUSH_TEMP_TAG_EXPIRATION_SEC
 //	BLOB_ORPHAN_SWEEP_INTERVAL         1d                                WHARF_BLOB_ORPHAN_SWEEP_INTERVAL
+//	FEATURE_AUTO_PRUNE                 false                             WHARF_FEATURE_AUTO_PRUNE
+//	AUTO_PRUNING_POLL_PERIOD           30 (seconds between runs)         WHARF_AUTO_PRUNING_POLL_PERIOD
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,
@@ -91,7 +93,8 @@
 //     DISTRIBUTED_STORAGE_PREFERENCE must be a configured location.
 //   - DEFAULT_TAG_EXPIRATION is one of TAG_EXPIRATION_OPTIONS.
 //   - FRESH_LOGIN_TIMEOUT and ACTION_LOG_ROTATION_THRESHOLD are > 0.
-//   - GARBAGE_COLLECTION_FREQUENCY and BLOB_ORPHAN_SWEEP_INTERVAL are > 0;
+//   - GARBAGE_COLLECTION_FREQUENCY, AUTO_PRUNING_POLL_PERIOD and
+//     BLOB_ORPHAN_SWEEP_INTERVAL are > 0;
 //     BLOB_COLLECTION_GRACE and PUSH_TEMP_TAG_EXPIRATION_SEC are >= 0.
 //
 // [Load] and [Config.Validate] report every problem at once (errors.Join, one
