@@ -42,8 +42,9 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := append(append(append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...), buildAccessMatrix()...),
-		append(tagsAccessMatrix(), autoPruneAccessMatrix()...)...)
+	eps := slices.Concat(accessMatrix(), serviceKeyAccessMatrix(), quotaAccessMatrix(), buildAccessMatrix(),
+		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix(),
+		tagsAccessMatrix(), autoPruneAccessMatrix())
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -111,6 +112,13 @@ func TestAccessMatrix(t *testing.T) {
 				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 				// Bearer tokens never need a fresh login.
 				f.cell(t, ep, f.callers[callerAdminTokenSuper], f.staleEnv, ep.want[callerAdminTokenSuper], "", accessCellOpts{})
+			case ep.class == clsSignedInFresh:
+				// The caller's own resources behind a fresh login: any
+				// stale session is refused after the access check.
+				for _, id := range []accessCaller{callerNormalSession, callerAdminSession} {
+					f.cell(t, ep, f.stale[id], f.staleEnv, http.StatusUnauthorized, "fresh_login_required", accessCellOpts{detail: accessFreshDetail})
+				}
+				f.cell(t, ep, f.callers[callerNormalToken], f.staleEnv, ep.want[callerNormalToken], "", accessCellOpts{})
 			case ep.class == clsSuperRead:
 				// Superuser reads without a fresh-login requirement (spec §2.7, §2.21).
 				f.cell(t, ep, f.stale[callerAdminSession], f.staleEnv, http.StatusOK, "", accessCellOpts{})
@@ -209,17 +217,18 @@ func (p *accessPrincipal) fork(env *testEnv) *client {
 type accessClass int
 
 const (
-	clsOpen       accessClass = iota // anyone (handler may still refuse)
-	clsPublicRead                    // anyone while FEATURE_ANONYMOUS_ACCESS is on
-	clsSignedIn                      // any user (with the scope, for tokens)
-	clsOrgAdmin                      // signed in, org:admin scope, administrator of the organization
-	clsRepo                          // signed in or public read; the repository's permissions decide
-	clsInspect                       // superuser or read-only superuser; fresh login
-	clsSuperRead                     // superuser or read-only superuser; no fresh login (service keys)
-	clsAdmin                         // full superuser; fresh login
-	clsSuperWrite                    // full superuser; no fresh login (quota writes)
-	clsOrgMember                     // signed in; member of the organization, or any superuser (quota reads)
-	clsRedirect                      // declared with a trailing slash, requested without: 308
+	clsOpen          accessClass = iota // anyone (handler may still refuse)
+	clsPublicRead                       // anyone while FEATURE_ANONYMOUS_ACCESS is on
+	clsSignedIn                         // any user (with the scope, for tokens)
+	clsSignedInFresh                    // any user (with the scope, for tokens); fresh login
+	clsOrgAdmin                         // signed in, org:admin scope, administrator of the organization
+	clsRepo                             // signed in or public read; the repository's permissions decide
+	clsInspect                          // superuser or read-only superuser; fresh login
+	clsSuperRead                        // superuser or read-only superuser; no fresh login (service keys)
+	clsAdmin                            // full superuser; fresh login
+	clsSuperWrite                       // full superuser; no fresh login (quota writes)
+	clsOrgMember                        // signed in; member of the organization, or any superuser (quota reads)
+	clsRedirect                         // declared with a trailing slash, requested without: 308
 )
 
 // request is what a cell sends.

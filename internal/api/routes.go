@@ -132,6 +132,38 @@ func (s *Server) routes(o Options, h resources) {
 	}
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities, "getMatchingEntities"}})
 
+	// Namespace and repository logs (the superuser's are below).
+	s.handle("/api/v1/organization/{orgname}/logs", map[string]method{GET: {user(wharf.OrgAdmin), h.nsLogs.list(h.nsLogs.orgFilter), "listOrgLogs"}})
+	s.handle("/api/v1/organization/{orgname}/aggregatelogs", map[string]method{GET: {user(wharf.OrgAdmin), h.nsLogs.aggregate(h.nsLogs.orgFilter), "getAggregateOrgLogs"}})
+	s.handle("/api/v1/user/logs", map[string]method{GET: {user(wharf.UserAdmin), h.nsLogs.list(h.nsLogs.userFilter), "listUserLogs"}})
+	s.handle("/api/v1/user/aggregatelogs", map[string]method{GET: {user(wharf.UserAdmin), h.nsLogs.aggregate(h.nsLogs.userFilter), "getAggregateUserLogs"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/logs", map[string]method{GET: {user(""), h.nsLogs.list(h.nsLogs.repoFilter), "listRepoLogs"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/aggregatelogs", map[string]method{GET: {user(""), h.nsLogs.aggregate(h.nsLogs.repoFilter), "getAggregateRepoLogs"}})
+
+	// The caller's app-specific tokens: registry passwords for "$app".
+	if h.appTokens != nil {
+		s.handle("/api/v1/user/apptoken", map[string]method{
+			GET:  {user(wharf.UserAdmin), h.appTokens.listAppTokens, "listAppTokens"},
+			POST: {rule{need: signedIn, scope: wharf.UserAdmin, fresh: true}, h.appTokens.createAppToken, "createAppToken"},
+		})
+		s.handle("/api/v1/user/apptoken/{token_uuid}", map[string]method{
+			GET:    {rule{need: signedIn, scope: wharf.UserAdmin, fresh: true}, h.appTokens.getAppToken, "getAppToken"},
+			DELETE: {rule{need: signedIn, scope: wharf.UserAdmin, fresh: true}, h.appTokens.revokeAppToken, "revokeAppToken"},
+		})
+	}
+
+	// Global messages: everyone reads them; superusers (Quay registers the
+	// writes only with FEATURE_SUPER_USERS) publish and withdraw them.
+	if o.FeatureSuperUsers {
+		s.handle("/api/v1/messages", map[string]method{
+			GET:  {rule{need: publicRead}, h.messages.listMessages, "getGlobalMessages"},
+			POST: {admin, h.messages.createMessage, "createGlobalMessage"},
+		})
+		s.handle("/api/v1/message/{uuid}", map[string]method{DELETE: {admin, h.messages.deleteMessage, "deleteGlobalMessage"}})
+	} else {
+		s.handle("/api/v1/messages", map[string]method{GET: {rule{need: publicRead}, h.messages.listMessages, "getGlobalMessages"}})
+	}
+
 	// Instance administration (Quay's superuser API).
 	if o.FeatureSuperUsers {
 		s.handle("/api/v1/superuser/users/{$}", map[string]method{
@@ -257,6 +289,22 @@ func (s *Server) routes(o Options, h resources) {
 			PUT:    {open, h.serviceKeys.putPublishedKey, "putPublishedServiceKey"},
 			DELETE: {open, h.serviceKeys.deletePublishedKey, "deletePublishedServiceKey"},
 		})
+	}
+
+	// The web console's own endpoints (console.go): a page of rows in one
+	// request, under the same rules as the Quay endpoints with that data.
+	s.handle("/api/v1/console/session", map[string]method{GET: {open, h.console.getSession, "getConsoleSession"}})
+	if o.FeatureSuperUsers {
+		s.handle("/api/v1/console/users", map[string]method{GET: {inspect, h.console.listUsers, "listConsoleUsers"}})
+		s.handle("/api/v1/console/organizations", map[string]method{GET: {inspect, h.console.listOrganizations, "listConsoleOrganizations"}})
+		s.handle("/api/v1/console/namespaces", map[string]method{GET: {inspect, h.console.listNamespaceUsage, "listConsoleNamespaceUsage"}})
+		s.handle("/api/v1/console/logs", map[string]method{GET: {inspect, h.consoleLogs.listLogs, "listConsoleLogs"}})
+		s.handle("/api/v1/console/logs/counts", map[string]method{GET: {inspect, h.consoleLogs.countLogs, "countConsoleLogs"}})
+		if h.consoleBuilds != nil {
+			s.handle("/api/v1/console/builds", map[string]method{GET: {inspect, h.consoleBuilds.listBuilds, "listConsoleBuilds"}})
+		}
+		// A download, not JSON, so outside /api/ (whose every answer is JSON).
+		s.handle("/export/logs", map[string]method{GET: {inspect, h.consoleLogs.exportLogs, "exportConsoleLogs"}})
 	}
 
 	s.handle("/api/v1/error/{error_type}", map[string]method{GET: {open, s.getErrorType, "getErrorDescription"}})

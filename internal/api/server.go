@@ -4,7 +4,8 @@
 // that WriteError turns into Quay's error JSON.
 //
 // Handlers belong to one type per resource (sessions, users, orgs,
-// repositories, quotas, serviceKeys, builds, logs), each holding only the
+// repositories, quotas, serviceKeys, builds, logs, messages, appTokens),
+// each holding only the
 // services it calls and declaring the store reads it makes; Server keeps
 // what every request shares.
 //
@@ -26,6 +27,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
@@ -48,6 +50,8 @@ type Store interface {
 	quotaStore
 	buildStore
 	logStore
+	consoleStore
+	consoleBuildStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -105,6 +109,11 @@ type Deps struct {
 	// AutoPrune serves the auto-prune policy endpoints; nil
 	// (FEATURE_AUTO_PRUNE off) leaves them unregistered.
 	AutoPrune *autoprune.Service
+	// Messages serves the global messages.
+	Messages *message.Service
+	// AppTokens serves the caller's app-specific tokens; nil
+	// (FEATURE_APP_SPECIFIC_TOKENS off) leaves them unregistered.
+	AppTokens *identity.AppTokens
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -147,16 +156,22 @@ func New(d Deps) *Server {
 // resources are the API's handlers, one value per resource, each holding
 // only what its handlers use.
 type resources struct {
-	sessions     *sessions
-	users        *users
-	orgs         *orgs
-	repositories *repositories
-	quotas       *quotas      // nil: no quota service
-	serviceKeys  *serviceKeys // nil: no service-key service
-	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
-	logs         *logs
-	tags         *repoTags
-	autoPrune    *autoPrune // nil: FEATURE_AUTO_PRUNE off
+	sessions      *sessions
+	users         *users
+	orgs          *orgs
+	repositories  *repositories
+	quotas        *quotas      // nil: no quota service
+	serviceKeys   *serviceKeys // nil: no service-key service
+	builds        *builds      // nil: FEATURE_BUILD_SUPPORT off
+	logs          *logs
+	nsLogs        *namespaceLogs
+	messages      *messages
+	appTokens     *appTokens // nil: FEATURE_APP_SPECIFIC_TOKENS off
+	console       *consoleAPI
+	consoleLogs   *consoleLogs
+	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
+	tags          *repoTags
+	autoPrune     *autoPrune // nil: FEATURE_AUTO_PRUNE off
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -175,6 +190,15 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			store: d.Store, views: views, accounts: accounts, policy: policy},
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy,
+			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
+				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
+		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
+		messages:    &messages{messages: d.Messages},
+	}
+	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
+	if d.AppTokens != nil {
+		h.appTokens = &appTokens{tokens: d.AppTokens}
 	}
 	h.tags = &repoTags{repos: h.repositories, tags: d.Tags}
 	if d.AutoPrune != nil {
@@ -190,6 +214,7 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 	if d.Builds != nil {
 		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
 			policy: policy, site: site, now: d.Now, secretKey: d.SecretKey}
+		h.consoleBuilds = &consoleBuilds{store: d.Store, now: d.Now}
 	}
 	return h
 }

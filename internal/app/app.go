@@ -29,8 +29,10 @@ import (
 	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
@@ -134,8 +136,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		a.Builds = build.NewService(store.Builds, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
 			LimitQueued(int(cfg.BuildMaxQueued))
 	}
-	a.Auth = auth.New(store.Accounts, authOpts)
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
+	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
 	if cfg.FeatureAutoPrune {
 		a.AutoPrune = autoprune.NewService(store.Registry, log, time.Now)
@@ -151,7 +153,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, consoleBuilds{store.Builds}},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
 		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry}),
@@ -166,6 +168,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		Builds:       a.Builds,
 		Tags:         tags.NewService(store.Registry, time.Now),
 		AutoPrune:    a.AutoPrune,
+		Messages:     message.New(store.Messages),
+		AppTokens:    appTokens(cfg, store),
 	})
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,
@@ -175,7 +179,11 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
 	})
-	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
+	web, err := console.New()
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = observe(front(a.Registry, apiHandler, web, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
 	return a, nil
 }
 
@@ -186,6 +194,14 @@ func (a *App) Run(ctx context.Context) {
 	wg.Go(func() { a.Registry.Run(ctx) })
 	wg.Go(func() { a.Revocations.Run(ctx) })
 	wg.Wait()
+}
+
+// appTokens is the app-token service, nil with FEATURE_APP_SPECIFIC_TOKENS off.
+func appTokens(cfg *config.Config, store *db.DB) *identity.AppTokens {
+	if !cfg.FeatureAppSpecificTokens {
+		return nil
+	}
+	return identity.NewAppTokens(store.Accounts, cfg.AppSpecificTokenExpiration, time.Now)
 }
 
 // Policy is the identity policy of cfg: who is a superuser, mailing, tag

@@ -55,6 +55,8 @@ type Config struct {
 	BlobOrphanSweepInterval       time.Duration              // BLOB_ORPHAN_SWEEP_INTERVAL: how often storage is listed for files no row names, default 1d, > 0
 	FeatureAutoPrune              bool                       // FEATURE_AUTO_PRUNE, default false (Quay's): auto-prune policies and their job
 	AutoPruningPollPeriod         int64                      // AUTO_PRUNING_POLL_PERIOD: seconds between auto-prune runs, default 30, > 0
+	FeatureAppSpecificTokens      bool                       // FEATURE_APP_SPECIFIC_TOKENS, default true
+	AppSpecificTokenExpiration    time.Duration              // APP_SPECIFIC_TOKEN_EXPIRATION: lifetime of new app tokens, default 0 = never expire
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -118,6 +120,7 @@ func Default() Config {
 		PushTempTagExpirationSec:   3600,
 		BlobOrphanSweepInterval:    day,
 		AutoPruningPollPeriod:      30,
+		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
 }
@@ -173,6 +176,8 @@ var keys = []key{
 	{"BLOB_ORPHAN_SWEEP_INTERVAL", func(c *Config) any { return &c.BlobOrphanSweepInterval }},
 	{"FEATURE_AUTO_PRUNE", func(c *Config) any { return &c.FeatureAutoPrune }},
 	{"AUTO_PRUNING_POLL_PERIOD", func(c *Config) any { return &c.AutoPruningPollPeriod }},
+	{"FEATURE_APP_SPECIFIC_TOKENS", func(c *Config) any { return &c.FeatureAppSpecificTokens }},
+	{"APP_SPECIFIC_TOKEN_EXPIRATION", func(c *Config) any { return &c.AppSpecificTokenExpiration }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

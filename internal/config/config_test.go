@@ -77,6 +77,7 @@ func TestDefault(t *testing.T) {
 		PushTempTagExpirationSec:   3600,
 		BlobOrphanSweepInterval:    24 * time.Hour,
 		AutoPruningPollPeriod:      30,
+		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -181,6 +182,8 @@ func TestLoadQuayConfig(t *testing.T) {
 		PushTempTagExpirationSec:   3600,
 		BlobOrphanSweepInterval:    24 * time.Hour,
 		AutoPruningPollPeriod:      30,
+		FeatureAppSpecificTokens:   true,
+		AppSpecificTokenExpiration: 52 * week,
 	}
 	if diff := cmp.Diff(want, typed); diff != "" {
 		t.Errorf("typed config mismatch (-want +got):\n%s", diff)
@@ -191,7 +194,7 @@ func TestLoadQuayConfig(t *testing.T) {
 		"AVATAR_KIND", "BROWSER_API_CALLS_XHR_ONLY", "BUILDLOGS_REDIS", "DATABASE_SECRET_KEY",
 		"DB_CONNECTION_ARGS", "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", "EXTERNAL_TLS_TERMINATION",
 		"FEATURE_ACI_CONVERSION", "FEATURE_ACTION_LOG_ROTATION", "FEATURE_APP_REGISTRY",
-		"FEATURE_APP_SPECIFIC_TOKENS", "FEATURE_BITBUCKET_BUILD", "FEATURE_BLACKLISTED_EMAILS",
+		"FEATURE_BITBUCKET_BUILD", "FEATURE_BLACKLISTED_EMAILS",
 		"FEATURE_CHANGE_TAG_EXPIRATION", "FEATURE_DIRECT_LOGIN",
 		"FEATURE_GITHUB_BUILD", "FEATURE_GITHUB_LOGIN", "FEATURE_GITLAB_BUILD", "FEATURE_GOOGLE_LOGIN",
 		"FEATURE_INVITE_ONLY_USER_CREATION", "FEATURE_NONSUPERUSER_TEAM_SYNCING_SETUP",

@@ -70,6 +70,8 @@
 //	BLOB_ORPHAN_SWEEP_INTERVAL         1d                                WHARF_BLOB_ORPHAN_SWEEP_INTERVAL
 //	FEATURE_AUTO_PRUNE                 false                             WHARF_FEATURE_AUTO_PRUNE
 //	AUTO_PRUNING_POLL_PERIOD           30 (seconds between runs)         WHARF_AUTO_PRUNING_POLL_PERIOD
+//	FEATURE_APP_SPECIFIC_TOKENS        true                              WHARF_FEATURE_APP_SPECIFIC_TOKENS
+//	APP_SPECIFIC_TOKEN_EXPIRATION      0 (app tokens never expire)       WHARF_APP_SPECIFIC_TOKEN_EXPIRATION
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,

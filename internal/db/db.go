@@ -7,7 +7,7 @@
 // A DB is one connection pool behind per-domain stores, each a field of DB
 // that the services take as the small interface they declare:
 //
-//	DB ─┬─ Accounts      accounts, robots, teams, sessions, credential epochs, credential lookups
+//	DB ─┬─ Accounts      accounts, robots, teams, sessions, app tokens, credential epochs, credential lookups
 //	    ├─ OAuth         OAuth applications and the tokens they grant
 //	    ├─ Registry      repositories, blobs and their links, manifests, tags, referrers, catalog
 //	    ├─ Uploads       upload sessions and the quota they reserve as bytes arrive
@@ -16,7 +16,8 @@
 //	    ├─ Builds        builds and their queue, build logs, uploaded build contexts
 //	    ├─ ServiceKeys   service keys and wharf's own instance keys
 //	    ├─ Logs          the action log: append, list, aggregate, archive
-//	    └─ Leases        job leases (one process runs each background job)
+//	    ├─ Leases        job leases (one process runs each background job)
+//	    └─ Messages      the global messages superusers publish
 //
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
 // that changes state takes the action-log entries that describe the change
@@ -79,6 +80,7 @@ type DB struct {
 	Logs        *Logs
 	Leases      *Leases
 	Collection  *Collection
+	Messages    *Messages
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -131,7 +133,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
 		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
-		Collection: &Collection{b}}
+		Collection: &Collection{b}, Messages: &Messages{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

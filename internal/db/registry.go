@@ -49,7 +49,7 @@ func (db *Registry) CreateRepository(ctx context.Context, repo *wharf.Repository
 		if !created {
 			return wharf.Errorf(wharf.Invalid, "Repository already exists")
 		}
-		return db.appendLogs(ctx, tx, entries)
+		return db.appendLogs(ctx, tx, aboutRepository(entries, repo.ID))
 	})
 }
 
@@ -62,9 +62,22 @@ func (db *Registry) EnsureRepository(ctx context.Context, repo *wharf.Repository
 		if created, err = db.insertRepository(ctx, tx, repo); err != nil || !created {
 			return err
 		}
-		return db.appendLogs(ctx, tx, entries)
+		return db.appendLogs(ctx, tx, aboutRepository(entries, repo.ID))
 	})
 	return created, err
+}
+
+// aboutRepository files the entries that accompany the creation of
+// repository id under it: they were written before it had an id.
+func aboutRepository(entries []wharf.LogEntry, id int64) []wharf.LogEntry {
+	out := make([]wharf.LogEntry, len(entries))
+	for i, e := range entries {
+		if e.RepositoryID == 0 {
+			e.RepositoryID = id
+		}
+		out[i] = e
+	}
+	return out
 }
 
 func (db *Registry) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repository) (bool, error) {

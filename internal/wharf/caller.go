@@ -18,6 +18,9 @@ type Caller struct {
 	Robot *Robot
 	// Token is the OAuth token used, for sessions and passwords nil.
 	Token *AccessToken
+	// AppToken is the app-specific token used ("$app" at the registry);
+	// the caller then acts as its owner with every right.
+	AppToken *AppToken
 	// Session is the browser session used, if any.
 	Session *Session
 	// Build is set for build workers: their rights follow the build.
@@ -73,6 +76,14 @@ func (c *Caller) Entry(kind string, account *Account, metadata map[string]any) L
 	return e
 }
 
+// RepositoryEntry is Entry for a change of repo: filed under its
+// namespace and listed in the repository's logs.
+func (c *Caller) RepositoryEntry(kind string, repo *Repository, metadata map[string]any) LogEntry {
+	e := c.Entry(kind, repo.NamespaceAccount(), metadata)
+	e.RepositoryID = repo.ID
+	return e
+}
+
 // Unscoped returns c without its OAuth scopes: for rules that judge the
 // account's own rights and check the token's scopes separately.
 func (c *Caller) Unscoped() *Caller {
@@ -84,12 +95,14 @@ func (c *Caller) Unscoped() *Caller {
 	return &u
 }
 
-// AccountSubject and RepositorySubject name the subjects of credential
-// epochs: a change that takes rights away from an account or a
-// repository moves its epoch, and registry tokens issued before stop
-// working (see auth.Revocations).
-func AccountSubject(id int64) string    { return "account:" + strconv.FormatInt(id, 10) }
-func RepositorySubject(id int64) string { return "repository:" + strconv.FormatInt(id, 10) }
+// AccountSubject, RepositorySubject and ApplicationSubject name the
+// subjects of credential epochs: a change that takes rights away from an
+// account or a repository moves its epoch, and registry tokens issued
+// before stop working (see auth.Revocations); deleting an OAuth
+// application moves its epoch, and cached lookups of its tokens end.
+func AccountSubject(id int64) string     { return "account:" + strconv.FormatInt(id, 10) }
+func RepositorySubject(id int64) string  { return "repository:" + strconv.FormatInt(id, 10) }
+func ApplicationSubject(id int64) string { return "application:" + strconv.FormatInt(id, 10) }
 
 // EpochChange is one subject's credential epoch as of its last change.
 type EpochChange struct {

@@ -117,6 +117,9 @@ type LogEntry struct {
 	IP        string
 	Time      time.Time
 	Metadata  map[string]any
+	// RepositoryID is the repository the entry is about (0: none), for
+	// the repository logs.
+	RepositoryID int64
 	// RawMetadata is the stored JSON of Metadata, read instead of Metadata
 	// when a LogQuery asks for it (Raw): views pass it through as it is.
 	RawMetadata []byte
@@ -132,9 +135,13 @@ type LogCursor struct {
 // LogQuery selects action-log entries in [Start, End), newest first.
 type LogQuery struct {
 	Start, End time.Time
-	AccountID  int64      // 0 = every namespace
-	After      *LogCursor // nil = from the newest
-	Limit      int
+	AccountID  int64 // 0 = every namespace
+	// PerformerID and RepositoryID narrow to one performer's entries and
+	// to one repository's; 0 = any.
+	PerformerID  int64
+	RepositoryID int64
+	After        *LogCursor // nil = from the newest
+	Limit        int
 	// Raw reads each entry's metadata as stored (LogEntry.RawMetadata),
 	// not decoded: for views that only pass it on.
 	Raw bool
