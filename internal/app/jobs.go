@@ -58,7 +58,10 @@ func (a *App) collectionJobs() []worker.Job {
 	}
 	gc := a.Collector()
 	return []worker.Job{
-		{Name: "collect-blobs", Interval: time.Duration(a.Config.GarbageCollectionFrequency) * time.Second, Lease: 10 * time.Minute,
+		// A short lease: a collector that died mid-run holds the job up for
+		// a minute at most, and a run outliving its lease is safe (see
+		// package blobgc: collectors may overlap).
+		{Name: "collect-blobs", Interval: time.Duration(a.Config.GarbageCollectionFrequency) * time.Second, Lease: time.Minute,
 			Run: func(ctx context.Context) error {
 				res, err := gc.Run(ctx)
 				if res.Blobs > 0 {
@@ -75,11 +78,23 @@ func (a *App) collectionJobs() []worker.Job {
 	}
 }
 
+// autoPruneJobs applies the auto-prune policies, when FEATURE_AUTO_PRUNE is on.
+func (a *App) autoPruneJobs() []worker.Job {
+	if a.AutoPrune == nil {
+		return nil
+	}
+	return []worker.Job{{Name: "autoprune", Interval: time.Duration(a.Config.AutoPruningPollPeriod) * time.Second, Lease: 10 * time.Minute,
+		Run: func(ctx context.Context) error {
+			_, err := a.AutoPrune.Run(ctx)
+			return err
+		}}}
+}
+
 // Jobs lists the background work every wharf process offers to run.
 func (a *App) Jobs() []worker.Job {
 	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
 	archiver := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
-	return append(a.collectionJobs(), []worker.Job{
+	return append(append(a.collectionJobs(), a.autoPruneJobs()...), []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			if _, err := registry.ExpireUploads(ctx, store.Uploads, blobs, time.Now(), uploadMaxIdle); err != nil {
 				return err
@@ -98,7 +113,18 @@ func (a *App) Jobs() []worker.Job {
 			_, err := store.Usage.CalculateRegistrySize(ctx)
 			return err
 		}},
+		// Tags whose expiration passed end first: their manifests' time
+		// machine window starts then.
 		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			for {
+				n, err := store.Registry.ExpireTags(ctx, 500)
+				if err != nil {
+					return err
+				}
+				if n < 500 {
+					break
+				}
+			}
 			for {
 				n, err := store.Registry.CollectUntaggedManifests(ctx, 500)
 				if err != nil || n < 500 {

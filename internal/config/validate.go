@@ -90,6 +90,9 @@ func (c *Config) validate(bad map[string]bool) []error {
 	if c.BlobOrphanSweepInterval <= 0 {
 		add("BLOB_ORPHAN_SWEEP_INTERVAL", "must be > 0, got %s", c.BlobOrphanSweepInterval)
 	}
+	if c.AutoPruningPollPeriod <= 0 {
+		add("AUTO_PRUNING_POLL_PERIOD", "must be > 0 seconds, got %d", c.AutoPruningPollPeriod)
+	}
 	problems = append(problems, c.validateBuilds()...)
 	return problems
 }
