@@ -30,6 +30,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -46,6 +47,7 @@ type Store interface {
 	quotaStore
 	buildStore
 	logStore
+	tenancyStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -98,6 +100,8 @@ type Deps struct {
 	// Builds serves the build and filedrop endpoints and the superuser
 	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
 	Builds *build.Service
+	// Tenancy changes teams, grants, default permissions and repository states.
+	Tenancy *tenancy.Service
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -148,6 +152,7 @@ type resources struct {
 	serviceKeys  *serviceKeys // nil: no service-key service
 	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs         *logs
+	teams        *teams
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -167,6 +172,8 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
 	}
+	h.teams = &teams{orgs: h.orgs, tenancy: d.Tenancy, access: d.Access, repositories: h.repositories,
+		robots: d.Repositories, store: d.Store, policy: policy, pages: d.Pages}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,
 			defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}

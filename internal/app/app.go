@@ -39,6 +39,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/metered"
+	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
@@ -132,7 +133,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	a.Auth = auth.New(store.Accounts, authOpts)
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
-	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
+	a.Access = access.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}, policy)
 
 	pageKey := cfg.PageTokenKey
 	if pageKey == "" {
@@ -144,10 +145,10 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
-		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry}),
+		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 		Auth:         a.Auth,
 		Access:       a.Access,
 		Pages:        pages,
@@ -157,6 +158,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		ServiceKeys:  a.ServiceKeys,
 		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
+		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 	})
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,

@@ -17,6 +17,7 @@ import (
 type repositoryStore struct {
 	*db.Accounts
 	*db.Registry
+	*db.Tenancy
 }
 
 // registryStore serves the /v2 face: who pushes and pulls, what is stored,
@@ -45,4 +46,5 @@ type apiStore struct {
 	*db.Quotas
 	*db.Usage
 	*db.Logs
+	*db.Tenancy
 }

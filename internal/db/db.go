@@ -16,7 +16,8 @@
 //	    ├─ Builds        builds and their queue, build logs, uploaded build contexts
 //	    ├─ ServiceKeys   service keys and wharf's own instance keys
 //	    ├─ Logs          the action log: append, list, aggregate, archive
-//	    └─ Leases        job leases (one process runs each background job)
+//	    ├─ Leases        job leases (one process runs each background job)
+//	    └─ Tenancy       teams and members, repository permissions, default permissions, stars, repository lists
 //
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
 // that changes state takes the action-log entries that describe the change
@@ -78,6 +79,7 @@ type DB struct {
 	ServiceKeys *ServiceKeys
 	Logs        *Logs
 	Leases      *Leases
+	Tenancy     *Tenancy
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -129,7 +131,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	}
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
-		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b}}
+		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b}, Tenancy: &Tenancy{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
