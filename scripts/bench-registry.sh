@@ -2,7 +2,9 @@
 # Measures wharf's registry beside CNCF Distribution v3.1.2 on this machine,
 # in one invocation, with scripts/registry-probe.sh (push/pull MB/s, manifest
 # PUT/GET per second; medians of RUNS runs), prints wharf/Distribution ratios,
-# then pushes one 1 GiB blob to wharf and reports the server's peak RSS.
+# with both servers' CPU seconds per GiB pushed and pulled, then pushes one
+# 1 GiB blob to wharf and reports the server's peak RSS. WHARF_BIN measures
+# that wharf binary (another commit's, say) instead of building this tree.
 # The reference registry is built first if it is missing
 # (scripts/install-test-tools.sh --with-references).
 set -euo pipefail
@@ -15,7 +17,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-(cd "$root" && go build -o "$work/wharf" ./cmd/wharf)
+if [[ -n "${WHARF_BIN:-}" ]]; then
+  cp "$WHARF_BIN" "$work/wharf"
+else
+  (cd "$root" && go build -o "$work/wharf" ./cmd/wharf)
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wport=$(free_port); dport=$(free_port)
@@ -31,7 +37,7 @@ storage:
 http: {addr: 127.0.0.1:$dport}
 YAML
 OTEL_TRACES_EXPORTER=none "$bin/distribution-registry" serve "$work/dist.yml" >"$work/dist.log" 2>&1 &
-pids+=("$!")
+dpid=$!; pids+=("$dpid")
 for _ in $(seq 1 50); do
   curl -s -o /dev/null "http://127.0.0.1:$wport/v2/" && curl -s -o /dev/null "http://127.0.0.1:$dport/v2/" && break
   sleep 0.2
@@ -41,12 +47,12 @@ curl -sf -X POST -H "Content-Type: application/json" \
   "http://127.0.0.1:$wport/api/v1/user/initialize" >/dev/null
 
 metric() { sed -n "s/^probe: $1 \([0-9.]*\).*/\1/p" "$2"; }
-LABEL=wharf bash "$root/scripts/registry-probe.sh" "127.0.0.1:$wport" bench bench-password >"$work/wharf.probe"
-LABEL=distribution bash "$root/scripts/registry-probe.sh" "127.0.0.1:$dport" >"$work/dist.probe"
-echo "metric                 wharf      distribution   ratio"
-for m in blob_push_MBps blob_pull_MBps manifest_put_per_s manifest_get_per_s; do
+SERVER_PID=$wpid LABEL=wharf bash "$root/scripts/registry-probe.sh" "127.0.0.1:$wport" bench bench-password >"$work/wharf.probe"
+SERVER_PID=$dpid LABEL=distribution bash "$root/scripts/registry-probe.sh" "127.0.0.1:$dport" >"$work/dist.probe"
+echo "metric                   wharf      distribution   ratio"
+for m in blob_push_MBps blob_pull_MBps manifest_put_per_s manifest_get_per_s blob_push_cpu_s_per_GiB blob_pull_cpu_s_per_GiB; do
   w=$(metric "$m" "$work/wharf.probe"); d=$(metric "$m" "$work/dist.probe")
-  printf '%-22s %-10s %-14s %s\n' "$m" "$w" "$d" "$(python3 -c "print(f'{$w/$d:.2f}x')")"
+  printf '%-24s %-10s %-14s %s\n' "$m" "$w" "$d" "$(python3 -c "print(f'{$w/$d:.2f}x')")"
 done
 
 # One 1 GiB blob, streamed in a single PATCH from a file, then committed.

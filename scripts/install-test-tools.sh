@@ -14,6 +14,7 @@
 #   skopeo podman buildah   registry clients; buildah is also the buildah executor
 #   busybox-static          the static shell in the build tests' base image
 #   curl procps             used by the tests and the scripts
+#   chromium chromium-driver the headless browser of the web console's tests
 #
 #   --with-references  also CNCF Distribution v3.1.2 as distribution-registry,
 #                      the reference registry of scripts/bench-registry.sh
@@ -47,7 +48,7 @@ conformance_pkg=github.com/opencontainers/distribution-spec/conformance@v0.0.0-2
 distribution_pkg=github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 weed_module=github.com/seaweedfs/seaweedfs
 weed_version=v0.0.0-20261109003541-7506e5f91cd6
-apt_packages=(skopeo podman buildah busybox-static curl procps)
+apt_packages=(skopeo podman buildah busybox-static curl procps chromium chromium-driver)
 
 say() { echo "install-test-tools: $*"; }
 die() { echo "install-test-tools: FAILED: $*" >&2; exit 1; }

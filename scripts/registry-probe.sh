@@ -15,12 +15,16 @@
 # Settings (environment): RUNS=3 LAYERS=4 LAYER_MB=64 MANIFESTS=500,
 # REPO_NS (default USER, or "probe"), LABEL (default HOST:PORT). crane is
 # $TOOLS_BIN/crane (scripts/install-test-tools.sh) or the one on PATH.
+# SERVER_PID, the registry's process on this machine, adds the server's CPU
+# time per GiB pushed and pulled (user + system, from /proc/PID/stat): CPU,
+# unlike MB/s, hardly moves with the load others put on a shared machine.
 # Plain HTTP only, and only for registries on this machine.
 #
 # Output: a line per run on stderr, then on stdout one line per metric,
 #   probe: <metric> <median>  (runs: <value> <value> ...)
 # with metrics blob_push_MBps, blob_pull_MBps, manifest_put_per_s and
-# manifest_get_per_s. Exit status 1 if any request failed.
+# manifest_get_per_s, and with SERVER_PID blob_push_cpu_s_per_GiB and
+# blob_pull_cpu_s_per_GiB. Exit status 1 if any request failed.
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 3 || "$1" == -h || "$1" == --help ]]; then
@@ -53,6 +57,14 @@ failures=0
 fail() { echo "probe: $*" >&2; failures=$((failures + 1)); }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
+# server_cpu: the server's CPU time so far in clock ticks (0 without SERVER_PID).
+server_cpu() {
+  [[ -n "${SERVER_PID:-}" ]] || { echo 0; return; }
+  # Fields after the command name (which may hold spaces): utime is 14, stime 15.
+  sed 's/^.*) //' "/proc/$SERVER_PID/stat" | awk '{ print $12 + $13 }'
+}
+ticks="$(getconf CLK_TCK)"
+cpu_per_gib() { awk -v t="$(($2 - $1))" -v hz="$ticks" -v mb="$3" 'BEGIN { printf "%.3f", t / hz * 1024 / mb }'; }
 elapsed_rate() { awk -v n="$1" -v start="$2" -v end="$3" 'BEGIN { printf "%.2f", n / ((end - start) / 1e9) }'; }
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -109,20 +121,20 @@ bearer() {
 # The config blob every probe manifest names: the two bytes "{}".
 empty_config=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
 
-push=() pull=() put=() get=()
+push=() pull=() put=() get=() push_cpu=() pull_cpu=()
 id="$(date +%s)-$$"
 for ((r = 1; r <= runs; r++)); do
   layout="$work/layout" ref="$hostport/$ns/probe-$id-$r:blobs"
   image "$layout"
   mb=$((layers * layer_mb))
-  start="$(date +%s%N)"
+  start="$(date +%s%N)" cpu0="$(server_cpu)"
   "$crane" push --insecure "$layout" "$ref" >"$work/push.log" 2>&1 || fail "crane push (run $r): $(tail -n 3 "$work/push.log")"
-  end="$(date +%s%N)"
-  push+=("$(elapsed_rate "$mb" "$start" "$end")")
-  start="$(date +%s%N)"
+  end="$(date +%s%N)" cpu1="$(server_cpu)"
+  push+=("$(elapsed_rate "$mb" "$start" "$end")") push_cpu+=("$(cpu_per_gib "$cpu0" "$cpu1" "$mb")")
+  start="$(date +%s%N)" cpu0="$(server_cpu)"
   "$crane" pull --insecure --format=oci "$ref" "$work/pulled" >"$work/pull.log" 2>&1 || fail "crane pull (run $r): $(tail -n 3 "$work/pull.log")"
-  end="$(date +%s%N)"
-  pull+=("$(elapsed_rate "$mb" "$start" "$end")")
+  end="$(date +%s%N)" cpu1="$(server_cpu)"
+  pull+=("$(elapsed_rate "$mb" "$start" "$end")") pull_cpu+=("$(cpu_per_gib "$cpu0" "$cpu1" "$mb")")
   rm -rf "$layout" "$work/pulled"
 
   repo="$ns/probe-$id-$r-manifests"
@@ -176,6 +188,10 @@ echo "probe: blob_push_MBps $(median <<<"${push[*]}")  (runs: ${push[*]})"
 echo "probe: blob_pull_MBps $(median <<<"${pull[*]}")  (runs: ${pull[*]})"
 echo "probe: manifest_put_per_s $(median <<<"${put[*]}")  (runs: ${put[*]})"
 echo "probe: manifest_get_per_s $(median <<<"${get[*]}")  (runs: ${get[*]})"
+if [[ -n "${SERVER_PID:-}" ]]; then
+  echo "probe: blob_push_cpu_s_per_GiB $(median <<<"${push_cpu[*]}")  (runs: ${push_cpu[*]})"
+  echo "probe: blob_pull_cpu_s_per_GiB $(median <<<"${pull_cpu[*]}")  (runs: ${pull_cpu[*]})"
+fi
 if [[ "$failures" -gt 0 ]]; then
   echo "probe: $failures step(s) failed" >&2
   exit 1

@@ -20,8 +20,9 @@ const revocationBound = 10 * time.Second
 // TestRevocationAcrossProcesses: two wharf processes share one database
 // and storage. A robot's registry token, issued by process B, works on B;
 // the robot is deleted through process A; B refuses the token within the
-// documented bound, without any request to B in between. The time it took
-// is printed.
+// documented bound, without any request to B in between. Then the same
+// for an OAuth token B has been answering API calls for (from its cache):
+// its application is deleted through A. The times it took are printed.
 func TestRevocationAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine db.Dialect) {
@@ -69,6 +70,31 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 			}
 			if elapsed > revocationBound {
 				t.Fatalf("process B still honours the deleted robot's token %v after the deletion (bound %v)", elapsed, revocationBound)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		r = admin.call("POST", "organization/acme/applications", map[string]any{"name": "revocation"})
+		expect(t, r, 200)
+		clientID, _ := r.object(t)["client_id"].(string)
+		user := b.withToken(t, apiToken(t, b.e2eServer, "revadmin", "revadmin-password-1", clientID, "user:read"))
+		expect(t, user.call("GET", "user/", nil), 200)
+		expect(t, user.call("GET", "user/", nil), 200) // now answered from B's token cache
+		deleted = time.Now()
+		expect(t, admin.call("DELETE", "organization/acme/applications/"+clientID, nil), 204)
+		for {
+			status := user.call("GET", "user/", nil).Status
+			elapsed := time.Since(deleted)
+			if status == 401 {
+				t.Logf("%s: the application deleted through process A; process B refused its OAuth token %v later (bound %v)",
+					engine, elapsed.Round(time.Millisecond), revocationBound)
+				break
+			}
+			if status != 200 {
+				t.Fatalf("B answered %d to the deleted application's token, want 200 until it is refused with 401", status)
+			}
+			if elapsed > revocationBound {
+				t.Fatalf("process B still honours the deleted application's token %v after the deletion (bound %v)", elapsed, revocationBound)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

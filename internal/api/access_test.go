@@ -42,7 +42,7 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := append(append(append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...), buildAccessMatrix()...), tenancyAccessMatrix()...)
+	eps := append(append(append(append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...), buildAccessMatrix()...), consoleAccessMatrix()...), tenancyAccessMatrix()...)
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()

@@ -280,6 +280,22 @@ func (s *Server) routes(o Options, h resources) {
 		})
 	}
 
+	// The web console's own endpoints (console.go): a page of rows in one
+	// request, under the same rules as the Quay endpoints with that data.
+	s.handle("/api/v1/console/session", map[string]method{GET: {open, h.console.getSession, "getConsoleSession"}})
+	if o.FeatureSuperUsers {
+		s.handle("/api/v1/console/users", map[string]method{GET: {inspect, h.console.listUsers, "listConsoleUsers"}})
+		s.handle("/api/v1/console/organizations", map[string]method{GET: {inspect, h.console.listOrganizations, "listConsoleOrganizations"}})
+		s.handle("/api/v1/console/namespaces", map[string]method{GET: {inspect, h.console.listNamespaceUsage, "listConsoleNamespaceUsage"}})
+		s.handle("/api/v1/console/logs", map[string]method{GET: {inspect, h.consoleLogs.listLogs, "listConsoleLogs"}})
+		s.handle("/api/v1/console/logs/counts", map[string]method{GET: {inspect, h.consoleLogs.countLogs, "countConsoleLogs"}})
+		if h.consoleBuilds != nil {
+			s.handle("/api/v1/console/builds", map[string]method{GET: {inspect, h.consoleBuilds.listBuilds, "listConsoleBuilds"}})
+		}
+		// A download, not JSON, so outside /api/ (whose every answer is JSON).
+		s.handle("/export/logs", map[string]method{GET: {inspect, h.consoleLogs.exportLogs, "exportConsoleLogs"}})
+	}
+
 	s.handle("/api/v1/error/{error_type}", map[string]method{GET: {open, s.getErrorType, "getErrorDescription"}})
 	// This table itself, as Quay's Swagger document (discovery.go).
 	s.handle("/api/v1/discovery", map[string]method{GET: {open, s.getDiscovery, "discovery"}})

@@ -48,6 +48,8 @@ type Store interface {
 	buildStore
 	logStore
 	tenancyStore
+	consoleStore
+	consoleBuildStore
 }
 
 // Options are the settings the API reads, taken from the configuration by
@@ -144,15 +146,18 @@ func New(d Deps) *Server {
 // resources are the API's handlers, one value per resource, each holding
 // only what its handlers use.
 type resources struct {
-	sessions     *sessions
-	users        *users
-	orgs         *orgs
-	repositories *repositories
-	quotas       *quotas      // nil: no quota service
-	serviceKeys  *serviceKeys // nil: no service-key service
-	builds       *builds      // nil: FEATURE_BUILD_SUPPORT off
-	logs         *logs
-	teams        *teams
+	sessions      *sessions
+	users         *users
+	orgs          *orgs
+	repositories  *repositories
+	quotas        *quotas      // nil: no quota service
+	serviceKeys   *serviceKeys // nil: no service-key service
+	builds        *builds      // nil: FEATURE_BUILD_SUPPORT off
+	logs          *logs
+	console       *consoleAPI
+	consoleLogs   *consoleLogs
+	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
+	teams         *teams
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -171,6 +176,10 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			store: d.Store, views: views, accounts: accounts, policy: policy},
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
+		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy,
+			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
+				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
+		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
 	}
 	h.teams = &teams{orgs: h.orgs, tenancy: d.Tenancy, access: d.Access, repositories: h.repositories,
 		robots: d.Repositories, store: d.Store, policy: policy, pages: d.Pages}
@@ -184,6 +193,7 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 	if d.Builds != nil {
 		h.builds = &builds{builds: d.Builds, access: d.Access, repositories: d.Repositories, store: d.Store,
 			policy: policy, site: site, now: d.Now, secretKey: d.SecretKey}
+		h.consoleBuilds = &consoleBuilds{store: d.Store, now: d.Now}
 	}
 	return h
 }

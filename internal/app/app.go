@@ -28,6 +28,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
+	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/metrics"
@@ -131,8 +132,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		a.Builds = build.NewService(store.Builds, blobs, o.urls, cfg.BuildContextMaxBytes, cfg.ServerHostname).
 			LimitQueued(int(cfg.BuildMaxQueued))
 	}
-	a.Auth = auth.New(store.Accounts, authOpts)
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
+	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}, policy)
 
 	pageKey := cfg.PageTokenKey
@@ -145,7 +146,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy, consoleBuilds{store.Builds}},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
 		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
@@ -168,7 +169,11 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
 	})
-	a.Handler = observe(front(a.Registry, apiHandler, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
+	web, err := console.New()
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = observe(front(a.Registry, apiHandler, web, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
 	return a, nil
 }
 

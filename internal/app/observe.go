@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -17,6 +18,7 @@ const (
 	faceAPI      = "api"
 	faceRegistry = "registry"
 	faceOps      = "ops" // health probes and /metrics
+	faceConsole  = "console"
 )
 
 // observe is the outermost handler: it answers the operations endpoints
@@ -54,6 +56,9 @@ func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics,
 		} else {
 			if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
 				face = faceRegistry
+			} else if console.Owns(r.URL.Path) {
+				face = faceConsole
+				rec.SetRoute(consoleRoute(r.URL.Path))
 			}
 			next.ServeHTTP(rw, r)
 		}
@@ -110,6 +115,14 @@ func apiRoute(pattern string) string {
 		return pattern[i+1:]
 	}
 	return pattern
+}
+
+// consoleRoute is the route label of a console path: its assets, or a page.
+func consoleRoute(path string) string {
+	if strings.HasPrefix(path, "/static/") {
+		return "/static/"
+	}
+	return "/"
 }
 
 // clientIP is the TCP peer's address, without the port.

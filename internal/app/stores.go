@@ -47,4 +47,26 @@ type apiStore struct {
 	*db.Usage
 	*db.Logs
 	*db.Tenancy
+	consoleBuilds
+}
+
+// consoleBuilds gives the API the one build query it makes itself (the
+// console's list across repositories); the build service owns the rest.
+type consoleBuilds struct{ builds *db.Builds }
+
+// ConsoleBuilds lists builds across repositories (db.Builds.ConsoleBuilds).
+func (c consoleBuilds) ConsoleBuilds(ctx context.Context, active bool, offset, limit int) ([]*wharf.Build, int64, error) {
+	return c.builds.ConsoleBuilds(ctx, active, offset, limit)
+}
+
+// loginStore serves logins (package auth): accounts, with API calls'
+// OAuth token lookups read through the access-token cache.
+type loginStore struct {
+	*db.Accounts
+	tokens *accessTokenCache
+}
+
+// AccessTokenByName reads through the access-token cache.
+func (s loginStore) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
+	return s.tokens.AccessTokenByName(ctx, name)
 }

@@ -212,6 +212,9 @@ func (db *Accounts) UpdateAccount(ctx context.Context, before, after *wharf.Acco
 			}
 			return wharf.Changed("The account")
 		}
+		// Any change to an account (its e-mail too) ends this process's
+		// cached copies of it at once (see Changes).
+		db.changes.Add(1)
 		if after.PasswordHash != before.PasswordHash {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM login_session WHERE account_id = $1`, before.ID); err != nil {
 				return wharf.Wrap(err, "end sessions")

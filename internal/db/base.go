@@ -21,8 +21,8 @@ type base struct {
 	dialect Dialect
 	now     func() time.Time
 	aead    cipher.AEAD // seals credentials at rest (see seal.go); nil: plaintext
-	// changes counts the credential-epoch bumps this process made (see
-	// Changes): caches of what they guard look at it.
+	// changes counts the credential-epoch bumps and account updates this
+	// process made (see Changes): caches of what they guard look at it.
 	changes atomic.Uint64
 }
 

@@ -103,6 +103,10 @@ func (db *OAuth) DeleteApplication(ctx context.Context, id int64, entries ...wha
 		if n, _ := res.RowsAffected(); n == 0 {
 			return wharf.Errorf(wharf.NotFound, "Not Found")
 		}
+		// Its tokens went with it; lookups cached elsewhere must end too.
+		if err := db.bumpEpochs(ctx, tx, wharf.ApplicationSubject(id)); err != nil {
+			return err
+		}
 		return db.appendLogs(ctx, tx, entries)
 	})
 }

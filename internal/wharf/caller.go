@@ -84,12 +84,14 @@ func (c *Caller) Unscoped() *Caller {
 	return &u
 }
 
-// AccountSubject and RepositorySubject name the subjects of credential
-// epochs: a change that takes rights away from an account or a
-// repository moves its epoch, and registry tokens issued before stop
-// working (see auth.Revocations).
-func AccountSubject(id int64) string    { return "account:" + strconv.FormatInt(id, 10) }
-func RepositorySubject(id int64) string { return "repository:" + strconv.FormatInt(id, 10) }
+// AccountSubject, RepositorySubject and ApplicationSubject name the
+// subjects of credential epochs: a change that takes rights away from an
+// account or a repository moves its epoch, and registry tokens issued
+// before stop working (see auth.Revocations); deleting an OAuth
+// application moves its epoch, and cached lookups of its tokens end.
+func AccountSubject(id int64) string     { return "account:" + strconv.FormatInt(id, 10) }
+func RepositorySubject(id int64) string  { return "repository:" + strconv.FormatInt(id, 10) }
+func ApplicationSubject(id int64) string { return "application:" + strconv.FormatInt(id, 10) }
 
 // EpochChange is one subject's credential epoch as of its last change.
 type EpochChange struct {
