@@ -75,6 +75,9 @@ type App struct {
 	ServiceKeys *servicekey.Service
 	Auth        *auth.Service
 	Access      *access.Service
+	// RegistryAccess is Access as the /v2 face uses it: repositories read
+	// through the repository cache.
+	RegistryAccess *access.Service
 	// Revocations must Run for revoked registry tokens to stop working.
 	Revocations *auth.Revocations
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
@@ -161,9 +164,14 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		Builds:       a.Builds,
 		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 	})
+	// The /v2 face reads repositories through the cache, its access
+	// decisions included (the same rules over the same data, one query
+	// fewer per request).
+	repos := newRepositoryCache(store.Registry, a.Revocations, store.Changes)
+	a.RegistryAccess = access.New(cachedRepositories{repositoryStore{store.Accounts, store.Registry, store.Tenancy}, repos}, policy)
 	a.Registry = registry.New(registry.Deps{
-		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,
-			newRepositoryCache(store.Registry, a.Revocations, store.Changes)}, Blobs: blobs, Auth: a.Auth, Access: a.Access,
+		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs, repos},
+		Blobs: blobs, Auth: a.Auth, Access: a.RegistryAccess,
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,

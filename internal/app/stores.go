@@ -38,6 +38,18 @@ func (s registryStore) RepositoryByName(ctx context.Context, namespace, name str
 	return s.repositories.RepositoryByName(ctx, namespace, name)
 }
 
+// cachedRepositories is repositoryStore reading repositories through the
+// repository cache, for the /v2 face's access decisions.
+type cachedRepositories struct {
+	repositoryStore
+	repositories *repositoryCache
+}
+
+// RepositoryByName reads through the repository cache.
+func (s cachedRepositories) RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error) {
+	return s.repositories.RepositoryByName(ctx, namespace, name)
+}
+
 // apiStore serves the /api/v1 face's reads: accounts, OAuth applications,
 // quota and registry size views, and the action log.
 type apiStore struct {

@@ -17,20 +17,27 @@ func roleRankSQL(col string) string {
 var rankRoles = map[int]string{1: wharf.RoleRead, 2: wharf.RoleWrite, 3: wharf.RoleAdmin}
 var rankTeamRoles = map[int]string{1: wharf.TeamMember, 2: wharf.TeamCreator, 3: wharf.TeamAdmin}
 
-// grantsQuery is built once: every access decision runs it. Both parts are
-// index lookups (team_member by account, team by id; the repository's
-// permission rows by repository), so its cost does not grow with the
-// number of teams, repositories or grants in the instance.
+// grantsQuery is built once: every access decision runs it. Its cost does
+// not grow with the number of teams, repositories or grants in the
+// instance, nor with the teams the account is in: the organization part
+// walks the organization's admin and creator teams (index team_org_role)
+// probing each for the account (team_member's key), and the repository
+// part walks the repository's own grants probing each team's membership.
 var grantsQuery = `SELECT
-	(SELECT COALESCE(MAX(` + roleRankSQL("t.role") + `), 0) FROM team_member m JOIN team t ON t.id = m.team_id
-		WHERE m.account_id = $3 AND t.org_id = $1),
+	CASE WHEN EXISTS (SELECT 1 FROM team t WHERE t.org_id = $1 AND t.role = 'admin'
+			AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = t.id AND m.account_id = $3)) THEN 3
+		WHEN EXISTS (SELECT 1 FROM team t WHERE t.org_id = $1 AND t.role = 'creator'
+			AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = t.id AND m.account_id = $3)) THEN 2
+		ELSE 0 END,
 	(SELECT COALESCE(MAX(` + roleRankSQL("p.role") + `), 0) FROM repository_permission p
-		WHERE p.repository_id = $2 AND (p.account_id = $3 OR p.team_id IN (SELECT team_id FROM team_member WHERE account_id = $3)))`
+		WHERE p.repository_id = $2 AND (p.account_id = $3
+			OR EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = p.team_id AND m.account_id = $3)))`
 
-// Grants returns the strongest team role account holds in the organization
-// orgID ("" when none; pass 0 for a user namespace) and the strongest role
-// it holds on repository repoID directly or through a team ("" when none;
-// pass 0 for a repository not yet created).
+// Grants returns the strongest of the admin and creator roles account
+// holds through the teams of organization orgID ("" when neither; pass 0
+// for a user namespace) and the strongest role it holds on repository
+// repoID directly or through a team ("" when none; pass 0 for a repository
+// not yet created).
 func (db *Tenancy) Grants(ctx context.Context, orgID, repoID, accountID int64) (teamRole, repoRole string, err error) {
 	var team, repo int
 	if err := db.sql.QueryRowContext(ctx, grantsQuery, orgID, repoID, accountID).Scan(&team, &repo); err != nil {

@@ -10,12 +10,15 @@ import (
 
 // visibleRepositories is the set of repositories account $1 may read:
 // its own namespace's, those it or one of its teams holds a grant on, and
-// every repository of the organizations it administers. Each IN set is
-// built once per query from the account's own rows, so a page costs the
-// same wherever the keyset cursor stands.
+// every repository of the organizations it administers. The IN sets (the
+// account's direct grants, the organizations it administers) are built
+// once per query from the account's own rows; team grants are probed per
+// candidate repository (its grants, each team's membership key), so a page
+// costs the same wherever the keyset cursor stands.
 const visibleRepositories = `(r.namespace_id = $1
 	OR r.id IN (SELECT repository_id FROM repository_permission WHERE account_id = $1)
-	OR r.id IN (SELECT p.repository_id FROM repository_permission p JOIN team_member m ON m.team_id = p.team_id WHERE m.account_id = $1)
+	OR EXISTS (SELECT 1 FROM repository_permission p WHERE p.repository_id = r.id AND p.team_id IS NOT NULL
+		AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = p.team_id AND m.account_id = $1))
 	OR r.namespace_id IN (SELECT t.org_id FROM team t JOIN team_member m ON m.team_id = t.id WHERE m.account_id = $1 AND t.role = 'admin'))`
 
 // ListRepositories returns up to q.Limit repositories after q.AfterID in

@@ -43,3 +43,7 @@ CREATE INDEX repository_star_repository ON repository_star (repository_id);
 -- except from its mirror robot.
 ALTER TABLE repository ADD COLUMN state TEXT NOT NULL DEFAULT 'NORMAL' CHECK (state IN ('NORMAL', 'READ_ONLY', 'MIRROR'));
 ALTER TABLE repository ADD COLUMN mirror_robot_id BIGINT REFERENCES account (id) ON DELETE SET NULL;
+
+-- Access decisions look for the account in an organization's admin and
+-- creator teams.
+CREATE INDEX team_org_role ON team (org_id, role);
