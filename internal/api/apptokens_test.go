@@ -82,6 +82,15 @@ func TestAppTokenAPI(t *testing.T) {
 			t.Errorf("expiring: %s, want only %s", r.Body, soon.UUID)
 		}
 
+		// An expired token is not readable, but alice may still revoke it.
+		old := &wharf.AppToken{UUID: wharf.NewUUID(), AccountID: accountID(t, store, "alice"), Title: "old",
+			Name: strings.Repeat("O", 60), SecretHash: make([]byte, 32), ExpiresAt: time.Now().Add(-time.Hour)}
+		if err := store.Accounts.CreateAppToken(t.Context(), old); err != nil {
+			t.Fatal(err)
+		}
+		mustStatus(t, alice.do("GET", "/api/v1/user/apptoken/"+old.UUID, nil), http.StatusNotFound)
+		mustStatus(t, alice.do("DELETE", "/api/v1/user/apptoken/"+old.UUID, nil), http.StatusNoContent)
+
 		// Bob cannot see, read or revoke alice's token: 404, nothing changes.
 		mustStatus(t, bob.do("GET", "/api/v1/user/apptoken/"+id, nil), http.StatusNotFound)
 		mustStatus(t, bob.do("DELETE", "/api/v1/user/apptoken/"+id, nil), http.StatusNotFound)
@@ -104,7 +113,12 @@ func TestAppTokenAPI(t *testing.T) {
 		mustStatus(t, alice.do("GET", "/api/v1/user/apptoken/"+id, nil), http.StatusNotFound)
 		mustStatus(t, alice.do("DELETE", "/api/v1/user/apptoken/"+id, nil), http.StatusNotFound)
 		for _, kind := range []string{"create_app_specific_token", "revoke_app_specific_token"} {
-			got := kindsOf(t, store, kind)
+			var got []wharf.LogEntry
+			for _, e := range kindsOf(t, store, kind) {
+				if e.Metadata["app_specific_token"] == id {
+					got = append(got, e)
+				}
+			}
 			if len(got) != 1 || got[0].Metadata["app_specific_token"] != id || got[0].Metadata["app_specific_token_title"] != "ci <b>pipeline</b>" ||
 				got[0].Account.Name != "alice" || got[0].Performer.Name != "alice" {
 				t.Errorf("%s entries: %+v", kind, got)
