@@ -1273,6 +1273,7 @@ func TestAnsibleModules(t *testing.T) {
 				t.Run("quay_organization", m.quayOrganization)
 				t.Run("quay_application", m.quayApplication)
 				t.Run("quay_api_token", func(t *testing.T) { m.quayAPIToken(t, userPass) })
+				t.Run("tenancy", m.quayTenancy)
 			})
 		}
 	})
