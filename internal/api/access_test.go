@@ -42,7 +42,9 @@ import (
 // FRESH_LOGIN_TIMEOUT is one second (not 1ns: /signin/verify must be able to
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
-	eps := append(append(append(append(append(accessMatrix(), serviceKeyAccessMatrix()...), quotaAccessMatrix()...), buildAccessMatrix()...), consoleAccessMatrix()...), tenancyAccessMatrix()...)
+	eps := slices.Concat(accessMatrix(), serviceKeyAccessMatrix(), quotaAccessMatrix(), buildAccessMatrix(),
+		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix(),
+		tagsAccessMatrix(), autoPruneAccessMatrix(), tenancyAccessMatrix())
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -110,6 +112,13 @@ func TestAccessMatrix(t *testing.T) {
 				f.cell(t, ep, f.stale[callerNormalSession], f.staleEnv, http.StatusForbidden, "insufficient_scope", accessCellOpts{})
 				// Bearer tokens never need a fresh login.
 				f.cell(t, ep, f.callers[callerAdminTokenSuper], f.staleEnv, ep.want[callerAdminTokenSuper], "", accessCellOpts{})
+			case ep.class == clsSignedInFresh:
+				// The caller's own resources behind a fresh login: any
+				// stale session is refused after the access check.
+				for _, id := range []accessCaller{callerNormalSession, callerAdminSession} {
+					f.cell(t, ep, f.stale[id], f.staleEnv, http.StatusUnauthorized, "fresh_login_required", accessCellOpts{detail: accessFreshDetail})
+				}
+				f.cell(t, ep, f.callers[callerNormalToken], f.staleEnv, ep.want[callerNormalToken], "", accessCellOpts{})
 			case ep.class == clsSuperRead:
 				// Superuser reads without a fresh-login requirement (spec §2.7, §2.21).
 				f.cell(t, ep, f.stale[callerAdminSession], f.staleEnv, http.StatusOK, "", accessCellOpts{})
@@ -208,17 +217,18 @@ func (p *accessPrincipal) fork(env *testEnv) *client {
 type accessClass int
 
 const (
-	clsOpen       accessClass = iota // anyone (handler may still refuse)
-	clsPublicRead                    // anyone while FEATURE_ANONYMOUS_ACCESS is on
-	clsSignedIn                      // any user (with the scope, for tokens)
-	clsOrgAdmin                      // signed in, org:admin scope, administrator of the organization
-	clsRepo                          // signed in or public read; the repository's permissions decide
-	clsInspect                       // superuser or read-only superuser; fresh login
-	clsSuperRead                     // superuser or read-only superuser; no fresh login (service keys)
-	clsAdmin                         // full superuser; fresh login
-	clsSuperWrite                    // full superuser; no fresh login (quota writes)
-	clsOrgMember                     // signed in; member of the organization, or any superuser (quota reads)
-	clsRedirect                      // declared with a trailing slash, requested without: 308
+	clsOpen          accessClass = iota // anyone (handler may still refuse)
+	clsPublicRead                       // anyone while FEATURE_ANONYMOUS_ACCESS is on
+	clsSignedIn                         // any user (with the scope, for tokens)
+	clsSignedInFresh                    // any user (with the scope, for tokens); fresh login
+	clsOrgAdmin                         // signed in, org:admin scope, administrator of the organization
+	clsRepo                             // signed in or public read; the repository's permissions decide
+	clsInspect                          // superuser or read-only superuser; fresh login
+	clsSuperRead                        // superuser or read-only superuser; no fresh login (service keys)
+	clsAdmin                            // full superuser; fresh login
+	clsSuperWrite                       // full superuser; no fresh login (quota writes)
+	clsOrgMember                        // signed in; member of the organization, or any superuser (quota reads)
+	clsRedirect                         // declared with a trailing slash, requested without: 308
 )
 
 // request is what a cell sends.
@@ -323,10 +333,11 @@ type accessFixture struct {
 
 func newAccessFixture(t *testing.T, store *db.DB) *accessFixture {
 	t.Helper()
-	e := newEnv(t, store, nil)
+	// Every optional endpoint is served (FEATURE_AUTO_PRUNE is off by default).
+	e := newEnv(t, store, func(c *config.Config) { c.FeatureAutoPrune = true })
 	// Signing in still works on this server (it is not a fresh-login call);
 	// sessions just become stale after accessStaleAfter.
-	staleEnv := newEnv(t, store, func(c *config.Config) { c.FreshLoginTimeout = accessStaleAfter })
+	staleEnv := newEnv(t, store, func(c *config.Config) { c.FreshLoginTimeout, c.FeatureAutoPrune = accessStaleAfter, true })
 	f := &accessFixture{e: e, staleEnv: staleEnv, store: store,
 		passwords: map[string]string{"admin": accessAdminPassword}, accounts: map[string]*wharf.Account{}}
 

@@ -61,7 +61,7 @@ func (h *builds) buildAccess(r *http.Request, c *wharf.Caller) (*wharf.Repositor
 // read-only superuser; OAuth tokens need super:user for it, as on every
 // superuser endpoint.
 func (h *builds) readonlySuperuser(c *wharf.Caller) bool {
-	return c.Account != nil && c.HasScope(wharf.SuperUser) && h.policy.IsReadonlySuperuser(c.Account)
+	return readsAsReadonlySuperuser(h.policy, c)
 }
 
 // repoBuild loads {build_uuid} of the path's repository.

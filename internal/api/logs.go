@@ -13,7 +13,8 @@ import (
 
 // logs serves the superuser's views of the instance: usage logs, their
 // daily counts, the configuration dump and the registry size
-// (registrysize.go).
+// (registrysize.go); its log pages and counts also serve the namespace
+// and repository logs (namespacelogs.go).
 type logs struct {
 	store logStore
 	pages *pagetoken.Sealer
@@ -22,10 +23,10 @@ type logs struct {
 	configDump func() (known, unknown map[string]any)
 }
 
-// logStore is what the superuser log and registry-size views read.
+// logStore is what the log and registry-size views read.
 type logStore interface {
 	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
-	AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error)
+	AggregateLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogCount, error)
 	RegistrySizeState(ctx context.Context) (wharf.RegistrySize, error)
 	// QueueRegistrySize reports false when a calculation is already queued or running.
 	QueueRegistrySize(ctx context.Context) (bool, error)
@@ -47,6 +48,15 @@ type logCursor struct {
 // listAllLogs serves GET /api/v1/superuser/logs: every namespace's entries
 // in the window, newest first, 20 a page.
 func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	return h.writeLogPage(w, r, wharf.LogQuery{}, true)
+}
+
+// writeLogPage answers one page of the entries filter selects (its
+// AccountID, PerformerID, RepositoryID) within the request's starttime and
+// endtime, newest first, from its next_page on: the rules of every log
+// list (superuser, organization, user, repository). withNamespace adds the
+// namespace block, which only the superuser logs show.
+func (h *logs) writeLogPage(w http.ResponseWriter, r *http.Request, filter wharf.LogQuery, withNamespace bool) error {
 	q := r.URL.Query()
 	if p := q.Get("page"); p != "" {
 		// Accepted and type-checked, but ignored, as in Quay: next_page pages.
@@ -58,7 +68,8 @@ func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Call
 	if err != nil {
 		return err
 	}
-	query := wharf.LogQuery{Start: win.Start, End: win.End, Limit: logsPerPage, Raw: true}
+	query := filter
+	query.Start, query.End, query.Limit, query.Raw = win.Start, win.End, logsPerPage, true
 	if tok := q.Get("next_page"); tok != "" {
 		var cur logCursor
 		if err := h.pages.Open("logs", tok, &cur); err != nil {
@@ -83,6 +94,9 @@ func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Call
 	views := make([]logView, len(entries))
 	for i, e := range entries {
 		views[i] = viewLog(e)
+		if !withNamespace {
+			views[i].Namespace = nil
+		}
 	}
 	resp["logs"] = views
 	writeJSON(w, http.StatusOK, resp)
@@ -92,12 +106,20 @@ func (h *logs) listAllLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Call
 // listAllAggregateLogs serves GET /api/v1/superuser/aggregatelogs: counts
 // per kind and day over at most a month.
 func (h *logs) listAllAggregateLogs(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	return h.writeAggregate(w, r, wharf.LogQuery{})
+}
+
+// writeAggregate answers the counts per kind and day of the entries filter
+// selects within the request's window, at most a month: the rules of every
+// aggregate view.
+func (h *logs) writeAggregate(w http.ResponseWriter, r *http.Request, filter wharf.LogQuery) error {
 	q := r.URL.Query()
 	win, err := auditlog.ParseWindow(q.Get("starttime"), q.Get("endtime"), h.now(), aggregateMaxSpan)
 	if err != nil {
 		return err
 	}
-	counts, err := h.store.AggregateLogs(r.Context(), win.Start, win.End, 0)
+	filter.Start, filter.End = win.Start, win.End
+	counts, err := h.store.AggregateLogs(r.Context(), filter)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,8 @@
 // that WriteError turns into Quay's error JSON.
 //
 // Handlers belong to one type per resource (sessions, users, orgs,
-// repositories, quotas, serviceKeys, builds, logs), each holding only the
+// repositories, quotas, serviceKeys, builds, logs, messages, appTokens),
+// each holding only the
 // services it calls and declaring the store reads it makes; Server keeps
 // what every request shares.
 //
@@ -23,13 +24,16 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -102,6 +106,16 @@ type Deps struct {
 	// Builds serves the build and filedrop endpoints and the superuser
 	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
 	Builds *build.Service
+	// Tags serves tag history, the time machine, manifests and labels.
+	Tags *tags.Service
+	// AutoPrune serves the auto-prune policy endpoints; nil
+	// (FEATURE_AUTO_PRUNE off) leaves them unregistered.
+	AutoPrune *autoprune.Service
+	// Messages serves the global messages.
+	Messages *message.Service
+	// AppTokens serves the caller's app-specific tokens; nil
+	// (FEATURE_APP_SPECIFIC_TOKENS off) leaves them unregistered.
+	AppTokens *identity.AppTokens
 	// Tenancy changes teams, grants, default permissions and repository states.
 	Tenancy *tenancy.Service
 }
@@ -154,9 +168,14 @@ type resources struct {
 	serviceKeys   *serviceKeys // nil: no service-key service
 	builds        *builds      // nil: FEATURE_BUILD_SUPPORT off
 	logs          *logs
+	nsLogs        *namespaceLogs
+	messages      *messages
+	appTokens     *appTokens // nil: FEATURE_APP_SPECIFIC_TOKENS off
 	console       *consoleAPI
 	consoleLogs   *consoleLogs
 	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
+	tags          *repoTags
+	autoPrune     *autoPrune // nil: FEATURE_AUTO_PRUNE off
 	teams         *teams
 }
 
@@ -180,6 +199,15 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
 				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
 		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
+		messages:    &messages{messages: d.Messages},
+	}
+	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
+	if d.AppTokens != nil {
+		h.appTokens = &appTokens{tokens: d.AppTokens}
+	}
+	h.tags = &repoTags{repos: h.repositories, tags: d.Tags}
+	if d.AutoPrune != nil {
+		h.autoPrune = &autoPrune{orgs: h.orgs, repos: h.repositories, policies: d.AutoPrune}
 	}
 	h.teams = &teams{orgs: h.orgs, tenancy: d.Tenancy, access: d.Access, repositories: h.repositories,
 		robots: d.Repositories, store: d.Store, policy: policy, pages: d.Pages}

@@ -26,11 +26,13 @@ import (
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/console"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
@@ -40,6 +42,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/metered"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
@@ -83,6 +86,8 @@ type App struct {
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
 	Builds      *build.Service
 	BuildTokens *build.Tokens
+	// AutoPrune is nil when FEATURE_AUTO_PRUNE is off.
+	AutoPrune *autoprune.Service
 }
 
 // Option adjusts what New assembles.
@@ -138,6 +143,9 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
 	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}, policy)
+	if cfg.FeatureAutoPrune {
+		a.AutoPrune = autoprune.NewService(store.Registry, log, time.Now)
+	}
 
 	pageKey := cfg.PageTokenKey
 	if pageKey == "" {
@@ -162,6 +170,10 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		ServiceKeys:  a.ServiceKeys,
 		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
+		Tags:         tags.NewService(store.Registry, time.Now),
+		AutoPrune:    a.AutoPrune,
+		Messages:     message.New(store.Messages),
+		AppTokens:    appTokens(cfg, store),
 		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 	})
 	// The /v2 face reads repositories through the cache, its access
@@ -192,6 +204,14 @@ func (a *App) Run(ctx context.Context) {
 	wg.Go(func() { a.Registry.Run(ctx) })
 	wg.Go(func() { a.Revocations.Run(ctx) })
 	wg.Wait()
+}
+
+// appTokens is the app-token service, nil with FEATURE_APP_SPECIFIC_TOKENS off.
+func appTokens(cfg *config.Config, store *db.DB) *identity.AppTokens {
+	if !cfg.FeatureAppSpecificTokens {
+		return nil
+	}
+	return identity.NewAppTokens(store.Accounts, cfg.AppSpecificTokenExpiration, time.Now)
 }
 
 // Policy is the identity policy of cfg: who is a superuser, mailing, tag

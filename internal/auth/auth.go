@@ -1,6 +1,7 @@
 // Package auth is the one place credentials become a caller. Login takes
 // every kind of credential wharf accepts — a user's password, a robot's
-// token, an OAuth access token, a build token, a session cookie — and
+// token, an OAuth access token, an app-specific token, a build token, a
+// session cookie — and
 // returns the *wharf.Caller that every face and service then uses; what
 // that caller may do is decided elsewhere (package access). It also mints
 // sessions and CSRF tokens, and the registry's bearer tokens.
@@ -28,6 +29,10 @@ type Store interface {
 	AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error)
 	SessionByHash(ctx context.Context, hash []byte) (*wharf.Session, *wharf.Account, error)
 	CreateSession(ctx context.Context, s *wharf.Session, entries ...wharf.LogEntry) error
+	// AppTokenByName returns NotFound.
+	AppTokenByName(ctx context.Context, name string) (*wharf.AppToken, *wharf.Account, error)
+	// TouchAppToken records when an app token was last used.
+	TouchAppToken(ctx context.Context, id int64, at time.Time) error
 }
 
 // BuildTokens verifies the credentials of build workers (package build).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"strings"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -19,6 +20,7 @@ const (
 	OAuthToken    CredentialKind = "oauth"          // an OAuth access token
 	BuildToken    CredentialKind = "build"          // a build worker's token (package build)
 	SessionCookie CredentialKind = "session-cookie" // a session cookie's secret
+	AppToken      CredentialKind = "app-token"      // a user's app-specific token
 )
 
 // Basic-auth user names that select a credential kind at the registry's
@@ -26,6 +28,7 @@ const (
 const (
 	OAuthTokenUsername = "$oauthtoken"
 	BuildTokenUsername = "$buildtoken"
+	AppTokenUsername   = "$app"
 )
 
 // Credential is what a caller presented.
@@ -37,8 +40,9 @@ type Credential struct {
 }
 
 // BasicCredential classifies Basic credentials as the registry's token
-// endpoint receives them: "$oauthtoken" and "$buildtoken" name token
-// kinds, a name with "+" is a robot's, anything else a user's password.
+// endpoint receives them: "$oauthtoken", "$app" and "$buildtoken" name
+// token kinds, a name with "+" is a robot's, anything else a user's
+// password.
 func BasicCredential(username, secret, ip string) Credential {
 	c := Credential{Username: username, Secret: secret, IP: ip, Kind: Password}
 	switch {
@@ -46,6 +50,8 @@ func BasicCredential(username, secret, ip string) Credential {
 		c.Kind, c.Username = OAuthToken, ""
 	case username == BuildTokenUsername:
 		c.Kind, c.Username = BuildToken, ""
+	case username == AppTokenUsername:
+		c.Kind, c.Username = AppToken, ""
 	case strings.Contains(username, "+"):
 		c.Kind = RobotToken
 	}
@@ -72,12 +78,12 @@ func (s *Service) Login(ctx context.Context, cr Credential) (*wharf.Caller, erro
 }
 
 func (s *Service) login(ctx context.Context, cr Credential) (*wharf.Caller, error) {
-	// Passwords, robot and OAuth tokens can be guessed: each attempt passes
-	// the throttle first, and a throttled one is refused before its secret
-	// is looked at. Robot and OAuth tokens are long random secrets, counted
-	// for the address only: per name, anyone who knows a robot's name could
-	// lock it out. Build tokens are signed, so nothing to guess.
-	if cr.Kind != Password && cr.Kind != RobotToken && cr.Kind != OAuthToken {
+	// Passwords, robot, OAuth and app tokens can be guessed: each attempt
+	// passes the throttle first, and a throttled one is refused before its
+	// secret is looked at. Tokens are long random secrets, counted for the
+	// address only: per name, anyone who knows a robot's name could lock it
+	// out. Build tokens are signed, so nothing to guess.
+	if cr.Kind != Password && cr.Kind != RobotToken && cr.Kind != OAuthToken && cr.Kind != AppToken {
 		return s.check(ctx, cr)
 	}
 	account := ""
@@ -113,6 +119,8 @@ func (s *Service) check(ctx context.Context, cr Credential) (*wharf.Caller, erro
 		verify = s.tokenLogin
 	case BuildToken:
 		verify = s.buildLogin
+	case AppToken:
+		verify = s.appTokenLogin
 	case SessionCookie:
 		verify = s.sessionLogin
 	default:
@@ -212,6 +220,48 @@ func (s *Service) tokenLogin(ctx context.Context, cr Credential) (*wharf.Caller,
 		return nil, errBadCredentials
 	}
 	return &wharf.Caller{Account: acct, Token: tok, Scoped: true, Scopes: wharf.ParseScopes(tok.Scope)}, nil
+}
+
+// unknownAppTokenHash stands in for the secret hash of an app token that
+// does not exist, so that its refusal does the same comparison as a wrong
+// secret's.
+var unknownAppTokenHash = make([]byte, 32)
+
+// appTokenTouchInterval is how stale an app token's last_accessed may get
+// before a login records it again (Quay's throttle): a busy CI job does
+// not write on every login.
+const appTokenTouchInterval = 2 * time.Minute
+
+// appTokenLogin admits "$app" with an app-specific token: the token's
+// owner, with every right (no scope narrows an app token), while the token
+// is unexpired and the owner may act.
+func (s *Service) appTokenLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {
+	name, secret, ok := identity.SplitAppToken(cr.Secret)
+	if !ok {
+		return nil, errBadCredentials
+	}
+	tok, acct, err := s.store.AppTokenByName(ctx, name)
+	if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		return nil, err
+	}
+	if tok == nil {
+		identity.TokenSecretMatches(unknownAppTokenHash, secret)
+		return nil, errBadCredentials
+	}
+	now := s.now()
+	if !identity.TokenSecretMatches(tok.SecretHash, secret) || tok.Expired(now) || acct.Kind != wharf.KindUser {
+		return nil, errBadCredentials
+	}
+	if !acct.Enabled {
+		return nil, errDisabled
+	}
+	if now.Sub(tok.LastAccessed) >= appTokenTouchInterval {
+		if err := s.store.TouchAppToken(ctx, tok.ID, now); err != nil {
+			return nil, err
+		}
+		tok.LastAccessed = now
+	}
+	return &wharf.Caller{Account: acct, AppToken: tok}, nil
 }
 
 func (s *Service) sessionLogin(ctx context.Context, cr Credential) (*wharf.Caller, error) {

@@ -44,9 +44,12 @@ type RegistryClaims struct {
 	Build string `json:"bld,omitempty"`
 	// OAuth marks a token earned with an OAuth token ($oauthtoken); its
 	// Scopes then bound what the subject's rights may add to it.
-	OAuth  bool             `json:"oauth,omitempty"`
-	Scopes []string         `json:"scp,omitempty"`
-	Access []RegistryAccess `json:"access"`
+	OAuth  bool     `json:"oauth,omitempty"`
+	Scopes []string `json:"scp,omitempty"`
+	// AppToken is the app-specific token the holder logged in with ("$app"):
+	// revoking it revokes the registry token too.
+	AppToken int64            `json:"apt,omitempty"`
+	Access   []RegistryAccess `json:"access"`
 	// Epochs are the credential epochs of the subjects the grants rest on
 	// at issue (see Revocations).
 	Epochs map[string]int64 `json:"ep,omitempty"`
@@ -106,6 +109,9 @@ func (c *RegistryClaims) subjects() []string {
 		if id != 0 {
 			add(wharf.AccountSubject(id))
 		}
+	}
+	if c.AppToken != 0 {
+		add(wharf.AppTokenSubject(c.AppToken))
 	}
 	for _, a := range c.Access {
 		if a.NamespaceID != 0 {

@@ -88,14 +88,7 @@ func (s *Service) LimitQueued(n int) *Service {
 const RetriesPerBuild = 3
 
 // NewUUID returns a random version-4 UUID, the form of build and file ids.
-func NewUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func NewUUID() string { return wharf.NewUUID() }
 
 // validUUID matches the ids wharf hands out; anything else is refused
 // before it reaches a storage path or a query.
@@ -254,7 +247,7 @@ func (s *Service) Start(ctx context.Context, actor *wharf.Caller, repo *wharf.Re
 	if req.PullRobot != nil {
 		b.PullRobot, b.PullRobotID = req.PullRobot.Account.Name, req.PullRobot.Account.ID
 	}
-	entry := actor.Entry("build_dockerfile", &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}, meta)
+	entry := actor.RepositoryEntry("build_dockerfile", repo, meta)
 	if err := s.store.CreateBuild(ctx, b, s.maxQueued, entry); err != nil {
 		return nil, err
 	}
@@ -358,7 +351,7 @@ func (s *Service) RepositoryOfFile(ctx context.Context, uuid string) (*wharf.Rep
 // A running build's worker notices at its next lease renewal and stops
 // before pushing anything.
 func (s *Service) Cancel(ctx context.Context, actor *wharf.Caller, b *wharf.Build) error {
-	entry := actor.Entry("cancel_build", &wharf.Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace},
+	entry := actor.RepositoryEntry("cancel_build", &b.Repository,
 		map[string]any{"build_uuid": b.UUID, "repo": b.Repository.Name, "namespace": b.Repository.Namespace})
 	ok, err := s.store.CancelBuild(ctx, b.UUID, entry)
 	if err != nil {

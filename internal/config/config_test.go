@@ -71,6 +71,13 @@ func TestDefault(t *testing.T) {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureGarbageCollection:   true,
+		GarbageCollectionFrequency: 30,
+		BlobCollectionGrace:        time.Hour,
+		PushTempTagExpirationSec:   3600,
+		BlobOrphanSweepInterval:    24 * time.Hour,
+		AutoPruningPollPeriod:      30,
+		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -169,6 +176,14 @@ func TestLoadQuayConfig(t *testing.T) {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureGarbageCollection:   true,
+		GarbageCollectionFrequency: 30,
+		BlobCollectionGrace:        time.Hour,
+		PushTempTagExpirationSec:   3600,
+		BlobOrphanSweepInterval:    24 * time.Hour,
+		AutoPruningPollPeriod:      30,
+		FeatureAppSpecificTokens:   true,
+		AppSpecificTokenExpiration: 52 * week,
 	}
 	if diff := cmp.Diff(want, typed); diff != "" {
 		t.Errorf("typed config mismatch (-want +got):\n%s", diff)
@@ -179,7 +194,7 @@ func TestLoadQuayConfig(t *testing.T) {
 		"AVATAR_KIND", "BROWSER_API_CALLS_XHR_ONLY", "BUILDLOGS_REDIS", "DATABASE_SECRET_KEY",
 		"DB_CONNECTION_ARGS", "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS", "EXTERNAL_TLS_TERMINATION",
 		"FEATURE_ACI_CONVERSION", "FEATURE_ACTION_LOG_ROTATION", "FEATURE_APP_REGISTRY",
-		"FEATURE_APP_SPECIFIC_TOKENS", "FEATURE_BITBUCKET_BUILD", "FEATURE_BLACKLISTED_EMAILS",
+		"FEATURE_BITBUCKET_BUILD", "FEATURE_BLACKLISTED_EMAILS",
 		"FEATURE_CHANGE_TAG_EXPIRATION", "FEATURE_DIRECT_LOGIN",
 		"FEATURE_GITHUB_BUILD", "FEATURE_GITHUB_LOGIN", "FEATURE_GITLAB_BUILD", "FEATURE_GOOGLE_LOGIN",
 		"FEATURE_INVITE_ONLY_USER_CREATION", "FEATURE_NONSUPERUSER_TEAM_SYNCING_SETUP",
@@ -198,9 +213,10 @@ func TestLoadQuayConfig(t *testing.T) {
 	if diff := cmp.Diff(wantUnknown, c.Unknown); diff != "" {
 		t.Errorf("Unknown mismatch (-want +got):\n%s", diff)
 	}
-	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET
-	// and the nine BUILD_* and OUTBOUND_* keys of wharf's own build workers.
-	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-10; got != want {
+	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET,
+	// the nine BUILD_* and OUTBOUND_* keys of wharf's own build workers, the
+	// five garbage-collection keys and the two auto-prune ones.
+	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-17; got != want {
 		t.Errorf("len(Raw) = %d, want %d (every key of the file)", got, want)
 	}
 	redis, _ := c.Raw["BUILDLOGS_REDIS"].(map[string]any)
@@ -420,7 +436,7 @@ func TestValidate(t *testing.T) {
 		{"zero everything", func(c *Config) { *c = Config{} }, []string{
 			"PREFERRED_URL_SCHEME", "DISTRIBUTED_STORAGE_CONFIG", "DISTRIBUTED_STORAGE_PREFERENCE",
 			"DEFAULT_TAG_EXPIRATION", "AUTHENTICATION_TYPE", "FRESH_LOGIN_TIMEOUT",
-			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
+			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "GARBAGE_COLLECTION_FREQUENCY", "BLOB_ORPHAN_SWEEP_INTERVAL", "AUTO_PRUNING_POLL_PERIOD", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
 		}},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,7 @@
 // A DB is one connection pool behind per-domain stores, each a field of DB
 // that the services take as the small interface they declare:
 //
-//	DB ─┬─ Accounts      accounts, robots, teams, sessions, credential epochs, credential lookups
+//	DB ─┬─ Accounts      accounts, robots, teams, sessions, app tokens, credential epochs, credential lookups
 //	    ├─ OAuth         OAuth applications and the tokens they grant
 //	    ├─ Registry      repositories, blobs and their links, manifests, tags, referrers, catalog
 //	    ├─ Uploads       upload sessions and the quota they reserve as bytes arrive
@@ -17,6 +17,7 @@
 //	    ├─ ServiceKeys   service keys and wharf's own instance keys
 //	    ├─ Logs          the action log: append, list, aggregate, archive
 //	    ├─ Leases        job leases (one process runs each background job)
+//	    ├─ Messages      the global messages superusers publish
 //	    └─ Tenancy       teams and members, repository permissions, default permissions, stars, repository lists
 //
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
@@ -79,6 +80,8 @@ type DB struct {
 	ServiceKeys *ServiceKeys
 	Logs        *Logs
 	Leases      *Leases
+	Messages    *Messages
+	Collection  *Collection
 	Tenancy     *Tenancy
 }
 
@@ -131,7 +134,8 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	}
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
-		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b}, Tenancy: &Tenancy{b}}
+		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
+		Messages: &Messages{b}, Collection: &Collection{b}, Tenancy: &Tenancy{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

@@ -35,10 +35,10 @@ func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogE
 
 // insertLogs writes entries in one multi-row INSERT.
 func (db *base) insertLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
-	const columns = 12
+	const columns = 13
 	var q strings.Builder
 	q.WriteString(`INSERT INTO log_entry (kind, account_id, account_name, account_kind, account_email,
-		performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata) VALUES `)
+		performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata, repository_id) VALUES `)
 	args := make([]any, 0, columns*len(entries))
 	for i, e := range entries {
 		if e.Time.IsZero() {
@@ -66,7 +66,7 @@ func (db *base) insertLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogE
 		q.WriteByte(')')
 		args = append(args, e.Kind, nullID(e.Account.ID), nullString(e.Account.Name), nullString(string(e.Account.Kind)),
 			nullString(e.Account.Email), nullID(e.Performer.ID), nullString(e.Performer.Name), nullString(string(e.Performer.Kind)),
-			nullString(e.Performer.Email), e.IP, micros(e.Time), string(body))
+			nullString(e.Performer.Email), e.IP, micros(e.Time), string(body), nullID(e.RepositoryID))
 	}
 	_, err := tx.ExecContext(ctx, q.String(), args...)
 	return wharf.Wrap(err, "write action log")
@@ -95,6 +95,12 @@ func (db *Logs) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntr
 	add(`created_at < ?`, micros(q.End))
 	if q.AccountID != 0 {
 		add(`account_id = ?`, q.AccountID)
+	}
+	if q.PerformerID != 0 {
+		add(`performer_id = ?`, q.PerformerID)
+	}
+	if q.RepositoryID != 0 {
+		add(`repository_id = ?`, q.RepositoryID)
 	}
 	if q.After != nil {
 		args = append(args, micros(q.After.Time), q.After.ID)
@@ -137,14 +143,20 @@ func scanLogs(rows *sql.Rows, raw bool) ([]wharf.LogEntry, error) {
 	return out, wharf.Wrap(rows.Err(), "list logs")
 }
 
-// AggregateLogs counts entries in [start, end) by kind and UTC day.
-func (db *Logs) AggregateLogs(ctx context.Context, start, end time.Time, accountID int64) ([]wharf.LogCount, error) {
+// AggregateLogs counts the entries q selects (its window and filters; no
+// cursor or limit) by kind and UTC day.
+func (db *Logs) AggregateLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogCount, error) {
 	const day = int64(24 * time.Hour / time.Microsecond)
 	query := `SELECT kind, created_at / $1 AS day, COUNT(*) FROM log_entry WHERE created_at >= $2 AND created_at < $3`
-	args := []any{day, micros(start), micros(end)}
-	if accountID != 0 {
-		query += ` AND account_id = $4`
-		args = append(args, accountID)
+	args := []any{day, micros(q.Start), micros(q.End)}
+	for _, f := range []struct {
+		column string
+		id     int64
+	}{{"account_id", q.AccountID}, {"performer_id", q.PerformerID}, {"repository_id", q.RepositoryID}} {
+		if f.id != 0 {
+			args = append(args, f.id)
+			query += ` AND ` + f.column + ` = $` + strconv.Itoa(len(args))
+		}
 	}
 	rows, err := db.sql.QueryContext(ctx, query+` GROUP BY kind, created_at / $1 ORDER BY day, kind`, args...)
 	if err != nil {

@@ -182,7 +182,7 @@ func TestLogsPagingAndAggregate(t *testing.T) {
 		if len(seen) != 45 {
 			t.Fatalf("paged %d entries, want 45", len(seen))
 		}
-		counts, err := store.Logs.AggregateLogs(ctx, base, base.Add(48*time.Hour), 0)
+		counts, err := store.Logs.AggregateLogs(ctx, wharf.LogQuery{Start: base, End: base.Add(48 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,8 @@ import (
 
 // serveToken is the Docker token endpoint: Basic credentials (a user's
 // password, a robot's token as "ns+name", "$oauthtoken" with an OAuth
-// access token, or "$buildtoken" with a build worker's token) are exchanged
+// access token, "$app" with an app-specific token, or "$buildtoken" with a
+// build worker's token) are exchanged
 // for a short-lived JWT granting the requested scopes that the caller is
 // allowed. No credentials = anonymous pulls of public repositories.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +53,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	lifetime := s.Tokens.Lifetime()
+	if c.AppToken != nil {
+		// An app token's grants end when it does: revoked (its epoch) or
+		// expired (the registry token lives no longer).
+		holder.AppToken = c.AppToken.ID
+		if !c.AppToken.ExpiresAt.IsZero() {
+			lifetime = min(lifetime, max(c.AppToken.ExpiresAt.Sub(s.Now()), time.Second))
+		}
+	}
 	if c.Build != nil {
 		// A build's grants follow its phase: short tokens make the worker
 		// come back, so a push grant does not outlive the push.

@@ -58,7 +58,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, req *reques
 	if !isDigest(req.route.ref) {
 		meta["tag"] = req.route.ref
 	}
-	s.pulls.add(s.actor(req).Entry("pull_repo", repo.NamespaceAccount(), meta))
+	s.pulls.add(s.actor(req).RepositoryEntry("pull_repo", repo, meta))
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (s *Server) deleteManifest(w http.ResponseWriter, r *http.Request, req *req
 	if repo == nil {
 		return ociError(errNameUnknown, "repository name not known to registry")
 	}
-	actor, ns := s.actor(req), repo.NamespaceAccount()
+	actor := s.actor(req)
 	ref := req.route.ref
 	if strings.Contains(ref, ":") {
 		d, derr := ParseDigest(ref)
@@ -158,7 +158,7 @@ func (s *Server) deleteManifest(w http.ResponseWriter, r *http.Request, req *req
 		}
 		err = s.Store.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: repo, Digest: d.String(), Caller: actor})
 	} else if validTag(ref) {
-		err = s.Store.DeleteTag(ctx, repo.ID, ref, actor.Entry("delete_tag", ns, map[string]any{"tag": ref, "repo": repo.Name,
+		err = s.Store.DeleteTag(ctx, repo.ID, ref, actor.RepositoryEntry("delete_tag", repo, map[string]any{"tag": ref, "repo": repo.Name,
 			"namespace": repo.Namespace}))
 	} else {
 		return ociError(errManifestUnknown, "%q is neither a digest nor a tag", truncate(ref))

@@ -77,7 +77,7 @@ func (s *Service) Create(ctx context.Context, actor *wharf.Caller, ns *wharf.Acc
 // SetDescription changes a repository's description.
 func (s *Service) SetDescription(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository, description string) error {
 	repo.Description = description
-	return s.store.UpdateRepository(ctx, repo, actor.Entry("set_repo_description", namespaceOf(repo),
+	return s.store.UpdateRepository(ctx, repo, actor.RepositoryEntry("set_repo_description", repo,
 		repoMeta(repo, map[string]any{"description": description})))
 }
 
@@ -87,17 +87,13 @@ func (s *Service) SetVisibility(ctx context.Context, actor *wharf.Caller, repo *
 		return wharf.Errorf(wharf.Invalid, "visibility must be public or private")
 	}
 	repo.Visibility = visibility
-	return s.store.UpdateRepository(ctx, repo, actor.Entry("change_repo_visibility", namespaceOf(repo),
+	return s.store.UpdateRepository(ctx, repo, actor.RepositoryEntry("change_repo_visibility", repo,
 		repoMeta(repo, map[string]any{"visibility": visibility})))
 }
 
 // Delete removes a repository with its manifests and tags.
 func (s *Service) Delete(ctx context.Context, actor *wharf.Caller, repo *wharf.Repository) error {
-	return s.store.DeleteRepository(ctx, repo.ID, actor.Entry("delete_repo", namespaceOf(repo), repoMeta(repo, nil)))
-}
-
-func namespaceOf(repo *wharf.Repository) *wharf.Account {
-	return &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}
+	return s.store.DeleteRepository(ctx, repo.ID, actor.RepositoryEntry("delete_repo", repo, repoMeta(repo, nil)))
 }
 
 var robotShortName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,254}$`)

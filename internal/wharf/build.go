@@ -81,7 +81,7 @@ func (b *Build) EndEntry(success bool, errMsg string) LogEntry {
 	if !success {
 		kind, meta["error"] = "build_failure", errMsg
 	}
-	return (*Caller)(nil).Entry(kind, &Account{ID: b.Repository.NamespaceID, Name: b.Repository.Namespace}, meta)
+	return (*Caller)(nil).RepositoryEntry(kind, &b.Repository, meta)
 }
 
 // MaxBuildLogEntries bounds one build's log; later entries are dropped

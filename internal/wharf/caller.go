@@ -18,6 +18,9 @@ type Caller struct {
 	Robot *Robot
 	// Token is the OAuth token used, for sessions and passwords nil.
 	Token *AccessToken
+	// AppToken is the app-specific token used ("$app" at the registry);
+	// the caller then acts as its owner with every right.
+	AppToken *AppToken
 	// Session is the browser session used, if any.
 	Session *Session
 	// Build is set for build workers: their rights follow the build.
@@ -70,6 +73,14 @@ func (c *Caller) Entry(kind string, account *Account, metadata map[string]any) L
 		metadata["oauth_token_application"] = c.Token.Application.Name
 	}
 	e.Performer, e.IP = PartyOf(c.Account), c.IP
+	return e
+}
+
+// RepositoryEntry is Entry for a change of repo: filed under its
+// namespace and listed in the repository's logs.
+func (c *Caller) RepositoryEntry(kind string, repo *Repository, metadata map[string]any) LogEntry {
+	e := c.Entry(kind, repo.NamespaceAccount(), metadata)
+	e.RepositoryID = repo.ID
 	return e
 }
 

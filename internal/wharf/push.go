@@ -13,7 +13,6 @@ type ManifestPush struct {
 // push_repo, and create_tag or move_tag when the tag was new or pointed
 // at previous ("" when it did not exist or no tag was given).
 func (p ManifestPush) Entries(previous string) []LogEntry {
-	ns := p.Repository.NamespaceAccount()
 	meta := func(extra map[string]any) map[string]any {
 		out := map[string]any{"repo": p.Repository.Name, "namespace": p.Repository.Namespace, "manifest_digest": p.Manifest.Digest}
 		for k, v := range extra {
@@ -25,13 +24,13 @@ func (p ManifestPush) Entries(previous string) []LogEntry {
 	if p.Tag != "" {
 		tag = p.Tag
 	}
-	entries := []LogEntry{p.Caller.Entry("push_repo", ns, meta(map[string]any{"tag": tag}))}
+	entries := []LogEntry{p.Caller.RepositoryEntry("push_repo", p.Repository, meta(map[string]any{"tag": tag}))}
 	switch {
 	case p.Tag == "" || previous == p.Manifest.Digest:
 	case previous == "":
-		entries = append(entries, p.Caller.Entry("create_tag", ns, meta(map[string]any{"tag": p.Tag})))
+		entries = append(entries, p.Caller.RepositoryEntry("create_tag", p.Repository, meta(map[string]any{"tag": p.Tag})))
 	default:
-		entries = append(entries, p.Caller.Entry("move_tag", ns, meta(map[string]any{"tag": p.Tag, "original_manifest_digest": previous})))
+		entries = append(entries, p.Caller.RepositoryEntry("move_tag", p.Repository, meta(map[string]any{"tag": p.Tag, "original_manifest_digest": previous})))
 	}
 	return entries
 }
@@ -49,7 +48,7 @@ type ManifestDeletion struct {
 func (d ManifestDeletion) Entries(tags []string) []LogEntry {
 	entries := make([]LogEntry, 0, len(tags))
 	for _, t := range tags {
-		entries = append(entries, d.Caller.Entry("delete_tag", d.Repository.NamespaceAccount(), map[string]any{"tag": t,
+		entries = append(entries, d.Caller.RepositoryEntry("delete_tag", d.Repository, map[string]any{"tag": t,
 			"repo": d.Repository.Name, "namespace": d.Repository.Namespace, "manifest_digest": d.Digest}))
 	}
 	return entries

@@ -118,6 +118,9 @@ type LogEntry struct {
 	IP        string
 	Time      time.Time
 	Metadata  map[string]any
+	// RepositoryID is the repository the entry is about (0: none), for
+	// the repository logs.
+	RepositoryID int64
 	// RawMetadata is the stored JSON of Metadata, read instead of Metadata
 	// when a LogQuery asks for it (Raw): views pass it through as it is.
 	RawMetadata []byte
@@ -133,9 +136,13 @@ type LogCursor struct {
 // LogQuery selects action-log entries in [Start, End), newest first.
 type LogQuery struct {
 	Start, End time.Time
-	AccountID  int64      // 0 = every namespace
-	After      *LogCursor // nil = from the newest
-	Limit      int
+	AccountID  int64 // 0 = every namespace
+	// PerformerID and RepositoryID narrow to one performer's entries and
+	// to one repository's; 0 = any.
+	PerformerID  int64
+	RepositoryID int64
+	After        *LogCursor // nil = from the newest
+	Limit        int
 	// Raw reads each entry's metadata as stored (LogEntry.RawMetadata),
 	// not decoded: for views that only pass it on.
 	Raw bool
@@ -234,10 +241,22 @@ type BlobLink struct {
 	Digest       string
 	Size         int64
 	UploadID     string
+	// Mount links a blob another repository has: its row must exist and
+	// be live (else NotFound, or the ErrCollecting Conflict), never created.
+	Mount bool
 	// DefaultReject limits namespaces without a quota (0 = none).
 	DefaultReject int64
 	// Caller performs the link: quota warnings are logged as theirs.
 	Caller *Caller
+}
+
+// BlobDoom is a collector's decision to remove a blob: Stamp (Unix
+// microseconds) identifies it, so that only the collector holding it
+// forgets the blob once its file is gone (see package blobgc).
+type BlobDoom struct {
+	Digest string
+	Size   int64
+	Stamp  int64
 }
 
 // RegistrySize is the registry-wide size calculation's state.
