@@ -108,7 +108,7 @@ func (s *Service) CreatePrototype(ctx context.Context, actor *wharf.Caller, org 
 	if !wharf.ValidRepositoryRole(role) {
 		return nil, wharf.Errorf(wharf.Invalid, "role must be one of read, write, admin")
 	}
-	p := &wharf.Prototype{UUID: newUUID(), OrgID: org.ID, Role: role}
+	p := &wharf.Prototype{UUID: wharf.NewUUID(), OrgID: org.ID, Role: role}
 	switch delegate.Kind {
 	case "team":
 		t, err := s.store.TeamByName(ctx, org.ID, delegate.Name)
