@@ -211,17 +211,47 @@ func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res 
 }
 
 // collect runs the protocol for a chunk of candidates: doom them, delete
-// their files (Workers at a time), forget them.
+// their files, forget them.
 func (c *Collector) collect(ctx context.Context, digests []string, cutoff time.Time, res *Result) error {
 	doomed, err := c.Store.DoomBlobs(ctx, digests, cutoff, c.Now().Add(-DoomTTL))
 	if err != nil || len(doomed) == 0 {
 		return err
 	}
+	done, missed, delErr := c.deleteFiles(ctx, doomed)
+	forgot, err := c.Store.ForgetBlobs(ctx, done)
+	for _, d := range forgot {
+		res.Blobs++
+		res.Bytes += d.Size
+	}
+	res.Missed += missed
+	return cmp.Or(err, delErr)
+}
+
+// deleteFiles deletes the doomed blobs' files, giving up a quarter of
+// DoomTTL after the doom (all dooms of a chunk share a stamp): in one call
+// when the driver deletes many files at once, else Workers at a time. It
+// returns the dooms whose file is gone; only those are forgotten, the
+// others keep their doom, which goes stale and is taken over later.
+func (c *Collector) deleteFiles(ctx context.Context, doomed []wharf.BlobDoom) (gone []wharf.BlobDoom, missed int64, err error) {
+	if fd, ok := c.Blobs.(storage.FilesDeleter); ok {
+		keys := make([]string, 0, len(doomed))
+		for _, d := range doomed {
+			if key, ok := BlobKey(d.Digest); ok {
+				keys = append(keys, key)
+			}
+		}
+		dctx, cancel := context.WithDeadline(ctx, time.UnixMicro(doomed[0].Stamp).Add(DoomTTL/4))
+		defer cancel()
+		if err := fd.DeleteFiles(dctx, keys); err != nil {
+			return nil, 0, err
+		}
+		return doomed, 0, nil
+	}
 	deleted := make([]bool, len(doomed))
 	var (
 		wg       sync.WaitGroup
 		next     atomic.Int64
-		missed   atomic.Int64
+		missing  atomic.Int64
 		mu       sync.Mutex
 		firstErr error
 	)
@@ -232,36 +262,27 @@ func (c *Collector) collect(ctx context.Context, digests []string, cutoff time.T
 				if i >= len(doomed) || ctx.Err() != nil {
 					return
 				}
-				gone, err := c.deleteFile(ctx, doomed[i])
+				wasGone, err := c.deleteFile(ctx, doomed[i])
 				if err != nil {
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 					continue
 				}
-				if gone {
-					missed.Add(1)
+				if wasGone {
+					missing.Add(1)
 				}
 				deleted[i] = true
 			}
 		})
 	}
 	wg.Wait()
-	// Only blobs whose file is gone are forgotten; the others keep their
-	// doom, which goes stale and is taken over by a later run.
-	var done []wharf.BlobDoom
 	for i, ok := range deleted {
 		if ok {
-			done = append(done, doomed[i])
+			gone = append(gone, doomed[i])
 		}
 	}
-	forgot, err := c.Store.ForgetBlobs(ctx, done)
-	for _, d := range forgot {
-		res.Blobs++
-		res.Bytes += d.Size
-	}
-	res.Missed += missed.Load()
-	return cmp.Or(err, firstErr)
+	return gone, missing.Load(), firstErr
 }
 
 // deleteFile deletes the doomed blob's file, giving up once a quarter of
