@@ -98,7 +98,7 @@ func TestMain(m *testing.M) {
 
 // site is one wharf served by httptest, with the superuser "admin".
 type site struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	admin string // an OAuth token of admin with every scope
 	App   *app.App
@@ -106,7 +106,7 @@ type site struct {
 
 // newSite serves wharf over store; tweak (may be nil) adjusts the
 // configuration. With initialize, admin is created first.
-func newSite(t *testing.T, store *db.DB, initialize bool, tweak func(*config.Config)) *site {
+func newSite(t testing.TB, store *db.DB, initialize bool, tweak func(*config.Config)) *site {
 	t.Helper()
 	blobs, err := filesystem.New(t.TempDir(), filesystem.Options{})
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *site) mustJSON(method, path string, body, out any) {
 
 // tab is one browser tab on a site.
 type tab struct {
-	t    *testing.T
+	t    testing.TB
 	site *site
 	ctx  context.Context
 	mu   sync.Mutex
@@ -268,7 +268,7 @@ func (tb *tab) screenshot() {
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`location.href + "\n" + document.body.innerText.slice(0, 3000)`, &text)); err == nil {
 		tb.t.Logf("the failed page: %s", text)
 	}
-	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
+	if err := chromedp.Run(ctx, page.BringToFront(), chromedp.CaptureScreenshot(&png)); err != nil {
 		tb.t.Logf("screenshot: %v", err)
 		return
 	}

@@ -225,21 +225,6 @@ func (db *Collection) DoomBlobs(ctx context.Context, digests []string, cutoff, s
 	return dooms, nil
 }
 
-// eachTxRow runs query in tx and calls fn for every row.
-func eachTxRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(rows *sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // ForgetBlobs is the collector's last transaction: the doomed blobs'
 // files are gone, so their rows and candidates go too, except those whose
 // doom is no longer the collector's (a push took a stale doom back, or
