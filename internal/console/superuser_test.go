@@ -46,9 +46,10 @@ var superuserPages = []struct{ path, ready string }{
 	{"/superuser/keys", ".results table"},
 	{"/superuser/logs", ".results table"},
 	{"/superuser/builds", ".results table"},
+	{"/superuser/messages", ".results table"},
 	{"/superuser/config", "table.kv"},
 	{"/superuser/health", ".grid2 .card"},
-	{"/account", "dl.facts"},
+	{"/account", ".results table"},
 }
 
 // settle waits for sel and for no region to be busy.

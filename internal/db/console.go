@@ -83,7 +83,13 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 	}
 	cols := "a." + strings.ReplaceAll(accountColumns, ", ", ", a.")
 	args = append(args, q.Limit, q.Offset)
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, `+usage+from+` ORDER BY `+order+dir+`, a.id`+dir+
+	// Names are unique, so they need no tie-breaker, and the engines walk
+	// the (kind, name) index for them; the other columns end in the id.
+	tie := `, a.id` + dir
+	if q.Sort == "name" || q.Sort == "created" {
+		tie = ""
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, `+usage+from+` ORDER BY `+order+dir+tie+
 		` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, nil, 0, wharf.Wrap(err, "search accounts")

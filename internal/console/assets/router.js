@@ -15,6 +15,7 @@ const routes = [
   { path: '/superuser/keys', page: 'keys', need: 'superuser' },
   { path: '/superuser/logs', page: 'logs', need: 'superuser' },
   { path: '/superuser/builds', page: 'builds', need: 'superuser' },
+  { path: '/superuser/messages', page: 'messages', need: 'superuser' },
   { path: '/superuser/config', page: 'config', need: 'superuser' },
   { path: '/superuser/health', page: 'health', need: 'superuser' },
 ];
