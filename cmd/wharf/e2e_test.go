@@ -1273,6 +1273,8 @@ func TestAnsibleModules(t *testing.T) {
 				t.Run("quay_organization", m.quayOrganization)
 				t.Run("quay_application", m.quayApplication)
 				t.Run("quay_api_token", func(t *testing.T) { m.quayAPIToken(t, userPass) })
+				t.Run("quay_message", m.quayMessage)
+				t.Run("quay_docker_token", m.quayDockerToken)
 			})
 		}
 	})

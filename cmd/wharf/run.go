@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return workOnly(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return check(ctx, args[1:], getenv, stdout, stderr)
+	case "gc":
+		return collect(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		return printVersion(stdout)
 	case "healthcheck":
@@ -77,8 +79,17 @@ type serveOptions struct {
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
+	return parseFlags("wharf serve", args, stderr, nil)
+}
+
+// parseFlags parses serve's flags plus those extra registers (a command
+// that takes serve's flags and its own).
+func parseFlags(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (serveOptions, error) {
 	var o serveOptions
-	fs := flag.NewFlagSet("wharf serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.dataDir, "data", "./wharf-data", "directory for the SQLite database, blobs and generated secrets")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free port)")
@@ -114,6 +125,11 @@ func open(ctx context.Context, args []string, getenv func(string) string, stderr
 	if err != nil {
 		return nil, err
 	}
+	return openWith(ctx, opts, getenv, stderr)
+}
+
+// openWith is open with the flags already parsed.
+func openWith(ctx context.Context, opts serveOptions, getenv func(string) string, stderr io.Writer) (*instance, error) {
 	out := requestlog.NewOutput(stderr, opts.logFormat == "json")
 	log := slog.New(out)
 	cfg, err := config.Load(opts.configFile, getenv)

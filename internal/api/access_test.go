@@ -43,7 +43,8 @@ import (
 // make a session fresh for the next call).
 func TestAccessMatrix(t *testing.T) {
 	eps := slices.Concat(accessMatrix(), serviceKeyAccessMatrix(), quotaAccessMatrix(), buildAccessMatrix(),
-		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix())
+		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix(),
+		tagsAccessMatrix(), autoPruneAccessMatrix())
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()
@@ -332,10 +333,11 @@ type accessFixture struct {
 
 func newAccessFixture(t *testing.T, store *db.DB) *accessFixture {
 	t.Helper()
-	e := newEnv(t, store, nil)
+	// Every optional endpoint is served (FEATURE_AUTO_PRUNE is off by default).
+	e := newEnv(t, store, func(c *config.Config) { c.FeatureAutoPrune = true })
 	// Signing in still works on this server (it is not a fresh-login call);
 	// sessions just become stale after accessStaleAfter.
-	staleEnv := newEnv(t, store, func(c *config.Config) { c.FreshLoginTimeout = accessStaleAfter })
+	staleEnv := newEnv(t, store, func(c *config.Config) { c.FreshLoginTimeout, c.FeatureAutoPrune = accessStaleAfter, true })
 	f := &accessFixture{e: e, staleEnv: staleEnv, store: store,
 		passwords: map[string]string{"admin": accessAdminPassword}, accounts: map[string]*wharf.Account{}}
 

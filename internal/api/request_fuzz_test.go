@@ -31,6 +31,8 @@ var fuzzTargets = []func() any{
 	func() any { return new(updateServiceKeyRequest) },
 	func() any { return new(approveServiceKeyRequest) },
 	func() any { return new(jwkRequest) },
+	func() any { return new(createMessageRequest) },
+	func() any { return new(createAppTokenRequest) },
 }
 
 // checkClientError fails unless err is a *wharf.Error whose code maps to a

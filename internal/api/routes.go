@@ -67,6 +67,56 @@ func (s *Server) routes(o Options, h resources) {
 	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
 		POST: {user(wharf.RepoAdmin), h.repositories.changeVisibility, "changeRepoVisibility"},
 	})
+	// Tag history, the time machine, manifests and their labels (spec §6).
+	s.handle("/api/v1/repository/{namespace}/{repository}/tag/{$}", map[string]method{GET: {rule{need: publicRead}, h.tags.listTags, "listRepoTags"}})
+	s.redirectSlash("/api/v1/repository/{namespace}/{repository}/tag")
+	s.handle("/api/v1/repository/{namespace}/{repository}/tag/{tag}", map[string]method{
+		PUT:    {user(wharf.RepoWrite), h.tags.changeTag, "changeTag"},
+		DELETE: {user(wharf.RepoWrite), h.tags.deleteTag, "deleteFullTag"},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/tag/{tag}/restore", map[string]method{POST: {user(wharf.RepoWrite), h.tags.restoreTag, "restoreTag"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/manifest/{manifestref}", map[string]method{GET: {rule{need: publicRead}, h.tags.getManifest, "getRepoManifest"}})
+	s.handle("/api/v1/repository/{namespace}/{repository}/manifest/{manifestref}/labels", map[string]method{
+		GET:  {rule{need: publicRead}, h.tags.listLabels, "listManifestLabels"},
+		POST: {user(wharf.RepoWrite), h.tags.addLabel, "addManifestLabel"},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/manifest/{manifestref}/labels/{labelid}", map[string]method{
+		GET:    {rule{need: publicRead}, h.tags.getLabel, "getManifestLabel"},
+		DELETE: {user(wharf.RepoWrite), h.tags.deleteLabel, "deleteManifestLabel"},
+	})
+	// Auto-prune policies (spec §11), with FEATURE_AUTO_PRUNE.
+	if a := h.autoPrune; a != nil {
+		s.handle("/api/v1/organization/{orgname}/autoprunepolicy/{$}", map[string]method{
+			GET:  {user(wharf.OrgAdmin), a.list(a.orgScope), "listOrganizationAutoPrunePolicies"},
+			POST: {user(wharf.OrgAdmin), a.create(a.orgScope), "createOrganizationAutoPrunePolicy"},
+		})
+		s.redirectSlash("/api/v1/organization/{orgname}/autoprunepolicy")
+		s.handle("/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}", map[string]method{
+			GET:    {user(wharf.OrgAdmin), a.get(a.orgScope), "getOrganizationAutoPrunePolicy"},
+			PUT:    {user(wharf.OrgAdmin), a.update(a.orgScope), "updateOrganizationAutoPrunePolicy"},
+			DELETE: {user(wharf.OrgAdmin), a.remove(a.orgScope), "deleteOrganizationAutoPrunePolicy"},
+		})
+		s.handle("/api/v1/user/autoprunepolicy/{$}", map[string]method{
+			GET:  {user(wharf.UserAdmin), a.list(a.userScope), "listUserAutoPrunePolicies"},
+			POST: {user(wharf.UserAdmin), a.create(a.userScope), "createUserAutoPrunePolicy"},
+		})
+		s.redirectSlash("/api/v1/user/autoprunepolicy")
+		s.handle("/api/v1/user/autoprunepolicy/{policy_uuid}", map[string]method{
+			GET:    {user(wharf.UserAdmin), a.get(a.userScope), "getUserAutoPrunePolicy"},
+			PUT:    {user(wharf.UserAdmin), a.update(a.userScope), "updateUserAutoPrunePolicy"},
+			DELETE: {user(wharf.UserAdmin), a.remove(a.userScope), "deleteUserAutoPrunePolicy"},
+		})
+		s.handle("/api/v1/repository/{namespace}/{repository}/autoprunepolicy/{$}", map[string]method{
+			GET:  {user(wharf.RepoAdmin), a.list(a.repoScope), "listRepositoryAutoPrunePolicies"},
+			POST: {user(wharf.RepoAdmin), a.create(a.repoScope), "createRepositoryAutoPrunePolicy"},
+		})
+		s.redirectSlash("/api/v1/repository/{namespace}/{repository}/autoprunepolicy")
+		s.handle("/api/v1/repository/{namespace}/{repository}/autoprunepolicy/{policy_uuid}", map[string]method{
+			GET:    {user(wharf.RepoAdmin), a.get(a.repoScope), "getRepositoryAutoPrunePolicy"},
+			PUT:    {user(wharf.RepoAdmin), a.update(a.repoScope), "updateRepositoryAutoPrunePolicy"},
+			DELETE: {user(wharf.RepoAdmin), a.remove(a.repoScope), "deleteRepositoryAutoPrunePolicy"},
+		})
+	}
 	// An organization's robots and the caller's own run the same handlers;
 	// Quay names their operations apart.
 	for _, robots := range []struct{ base, list, get, put, del string }{

@@ -24,6 +24,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/message"
@@ -32,6 +33,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/repository"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -102,6 +104,11 @@ type Deps struct {
 	// Builds serves the build and filedrop endpoints and the superuser
 	// build views; nil (FEATURE_BUILD_SUPPORT off) leaves them unregistered.
 	Builds *build.Service
+	// Tags serves tag history, the time machine, manifests and labels.
+	Tags *tags.Service
+	// AutoPrune serves the auto-prune policy endpoints; nil
+	// (FEATURE_AUTO_PRUNE off) leaves them unregistered.
+	AutoPrune *autoprune.Service
 	// Messages serves the global messages.
 	Messages *message.Service
 	// AppTokens serves the caller's app-specific tokens; nil
@@ -163,6 +170,8 @@ type resources struct {
 	console       *consoleAPI
 	consoleLogs   *consoleLogs
 	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
+	tags          *repoTags
+	autoPrune     *autoPrune // nil: FEATURE_AUTO_PRUNE off
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -191,6 +200,10 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
 	if d.AppTokens != nil {
 		h.appTokens = &appTokens{tokens: d.AppTokens}
+	}
+	h.tags = &repoTags{repos: h.repositories, tags: d.Tags}
+	if d.AutoPrune != nil {
+		h.autoPrune = &autoPrune{orgs: h.orgs, repos: h.repositories, policies: d.AutoPrune}
 	}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,

@@ -26,6 +26,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/api"
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/console"
@@ -41,6 +42,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/metered"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
@@ -80,6 +82,8 @@ type App struct {
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
 	Builds      *build.Service
 	BuildTokens *build.Tokens
+	// AutoPrune is nil when FEATURE_AUTO_PRUNE is off.
+	AutoPrune *autoprune.Service
 }
 
 // Option adjusts what New assembles.
@@ -135,6 +139,9 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
 	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
 	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
+	if cfg.FeatureAutoPrune {
+		a.AutoPrune = autoprune.NewService(store.Registry, log, time.Now)
+	}
 
 	pageKey := cfg.PageTokenKey
 	if pageKey == "" {
@@ -159,6 +166,8 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		ServiceKeys:  a.ServiceKeys,
 		Quotas:       quota.NewService(store.Quotas),
 		Builds:       a.Builds,
+		Tags:         tags.NewService(store.Registry, time.Now),
+		AutoPrune:    a.AutoPrune,
 		Messages:     message.New(store.Messages),
 		AppTokens:    appTokens(cfg, store),
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auditlog"
+	"github.com/wharf-registry/wharf/internal/blobgc"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/registry"
@@ -40,11 +41,60 @@ func reconcileUsage(ctx context.Context, store *db.Usage, log *slog.Logger) erro
 	return nil
 }
 
+// Collector is the blob collector over the process's store and storage,
+// with the configured graces.
+func (a *App) Collector() *blobgc.Collector {
+	return &blobgc.Collector{Store: a.Store.Collection, Blobs: a.Blobs, Log: a.Log, Obs: a.Metrics,
+		Grace: a.Config.BlobCollectionGrace, LinkGrace: time.Duration(a.Config.PushTempTagExpirationSec) * time.Second,
+		Workers: 8, Now: time.Now}
+}
+
+// collectionJobs are the blob collector's runs and its slow sweep, when
+// FEATURE_GARBAGE_COLLECTION is on. A run that reclaimed bytes queues a
+// registry size calculation, so the superuser view follows.
+func (a *App) collectionJobs() []worker.Job {
+	if !a.Config.FeatureGarbageCollection {
+		return nil
+	}
+	gc := a.Collector()
+	return []worker.Job{
+		// A short lease: a collector that died mid-run holds the job up for
+		// a minute at most, and a run outliving its lease is safe (see
+		// package blobgc: collectors may overlap).
+		{Name: "collect-blobs", Interval: time.Duration(a.Config.GarbageCollectionFrequency) * time.Second, Lease: time.Minute,
+			Run: func(ctx context.Context) error {
+				res, err := gc.Run(ctx)
+				if res.Blobs > 0 {
+					if _, qerr := a.Store.Usage.QueueRegistrySize(ctx); qerr != nil && err == nil {
+						err = qerr
+					}
+				}
+				return err
+			}},
+		{Name: "sweep-blobs", Interval: a.Config.BlobOrphanSweepInterval, Lease: time.Hour, Run: func(ctx context.Context) error {
+			_, err := gc.Sweep(ctx)
+			return err
+		}},
+	}
+}
+
+// autoPruneJobs applies the auto-prune policies, when FEATURE_AUTO_PRUNE is on.
+func (a *App) autoPruneJobs() []worker.Job {
+	if a.AutoPrune == nil {
+		return nil
+	}
+	return []worker.Job{{Name: "autoprune", Interval: time.Duration(a.Config.AutoPruningPollPeriod) * time.Second, Lease: 10 * time.Minute,
+		Run: func(ctx context.Context) error {
+			_, err := a.AutoPrune.Run(ctx)
+			return err
+		}}}
+}
+
 // Jobs lists the background work every wharf process offers to run.
 func (a *App) Jobs() []worker.Job {
 	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
 	archiver := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
-	return []worker.Job{
+	return append(append(a.collectionJobs(), a.autoPruneJobs()...), []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			if _, err := registry.ExpireUploads(ctx, store.Uploads, blobs, time.Now(), uploadMaxIdle); err != nil {
 				return err
@@ -63,7 +113,18 @@ func (a *App) Jobs() []worker.Job {
 			_, err := store.Usage.CalculateRegistrySize(ctx)
 			return err
 		}},
+		// Tags whose expiration passed end first: their manifests' time
+		// machine window starts then.
 		{Name: "collect-untagged-manifests", Interval: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			for {
+				n, err := store.Registry.ExpireTags(ctx, 500)
+				if err != nil {
+					return err
+				}
+				if n < 500 {
+					break
+				}
+			}
 			for {
 				n, err := store.Registry.CollectUntaggedManifests(ctx, 500)
 				if err != nil || n < 500 {
@@ -90,5 +151,5 @@ func (a *App) Jobs() []worker.Job {
 			_, err := a.ServiceKeys.Collect(ctx)
 			return err
 		}},
-	}
+	}...)
 }

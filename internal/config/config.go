@@ -48,6 +48,13 @@ type Config struct {
 	BuildRegistryURL              string                     // BUILD_REGISTRY_URL: where workers pull and push; "" = this process's own listener
 	OutboundAllowedNetworks       []string                   // OUTBOUND_ALLOWED_NETWORKS: CIDRs that user-given URLs may reach although private
 	OutboundAllowedHosts          []string                   // OUTBOUND_ALLOWED_HOSTS: host names that user-given URLs may reach although private
+	FeatureGarbageCollection      bool                       // FEATURE_GARBAGE_COLLECTION, default true: the blob collector runs in serve
+	GarbageCollectionFrequency    int64                      // GARBAGE_COLLECTION_FREQUENCY: seconds between collector runs, default 30, > 0
+	BlobCollectionGrace           time.Duration              // BLOB_COLLECTION_GRACE: how long a blob stays after its last reference, default 1h
+	PushTempTagExpirationSec      int64                      // PUSH_TEMP_TAG_EXPIRATION_SEC: how long an uploaded blob no manifest references stays linked, default 3600, >= 0
+	BlobOrphanSweepInterval       time.Duration              // BLOB_ORPHAN_SWEEP_INTERVAL: how often storage is listed for files no row names, default 1d, > 0
+	FeatureAutoPrune              bool                       // FEATURE_AUTO_PRUNE, default false (Quay's): auto-prune policies and their job
+	AutoPruningPollPeriod         int64                      // AUTO_PRUNING_POLL_PERIOD: seconds between auto-prune runs, default 30, > 0
 	FeatureAppSpecificTokens      bool                       // FEATURE_APP_SPECIFIC_TOKENS, default true
 	AppSpecificTokenExpiration    time.Duration              // APP_SPECIFIC_TOKEN_EXPIRATION: lifetime of new app tokens, default 0 = never expire
 
@@ -107,6 +114,12 @@ func Default() Config {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureGarbageCollection:   true,
+		GarbageCollectionFrequency: 30,
+		BlobCollectionGrace:        time.Hour,
+		PushTempTagExpirationSec:   3600,
+		BlobOrphanSweepInterval:    day,
+		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
@@ -156,6 +169,13 @@ var keys = []key{
 	{"BUILD_REGISTRY_URL", func(c *Config) any { return &c.BuildRegistryURL }},
 	{"OUTBOUND_ALLOWED_NETWORKS", func(c *Config) any { return &c.OutboundAllowedNetworks }},
 	{"OUTBOUND_ALLOWED_HOSTS", func(c *Config) any { return &c.OutboundAllowedHosts }},
+	{"FEATURE_GARBAGE_COLLECTION", func(c *Config) any { return &c.FeatureGarbageCollection }},
+	{"GARBAGE_COLLECTION_FREQUENCY", func(c *Config) any { return &c.GarbageCollectionFrequency }},
+	{"BLOB_COLLECTION_GRACE", func(c *Config) any { return &c.BlobCollectionGrace }},
+	{"PUSH_TEMP_TAG_EXPIRATION_SEC", func(c *Config) any { return &c.PushTempTagExpirationSec }},
+	{"BLOB_ORPHAN_SWEEP_INTERVAL", func(c *Config) any { return &c.BlobOrphanSweepInterval }},
+	{"FEATURE_AUTO_PRUNE", func(c *Config) any { return &c.FeatureAutoPrune }},
+	{"AUTO_PRUNING_POLL_PERIOD", func(c *Config) any { return &c.AutoPruningPollPeriod }},
 	{"FEATURE_APP_SPECIFIC_TOKENS", func(c *Config) any { return &c.FeatureAppSpecificTokens }},
 	{"APP_SPECIFIC_TOKEN_EXPIRATION", func(c *Config) any { return &c.AppSpecificTokenExpiration }},
 }

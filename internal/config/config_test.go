@@ -71,6 +71,12 @@ func TestDefault(t *testing.T) {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureGarbageCollection:   true,
+		GarbageCollectionFrequency: 30,
+		BlobCollectionGrace:        time.Hour,
+		PushTempTagExpirationSec:   3600,
+		BlobOrphanSweepInterval:    24 * time.Hour,
+		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
 		Raw:                        map[string]any{},
 	}
@@ -170,6 +176,12 @@ func TestLoadQuayConfig(t *testing.T) {
 		BuildTimeout:               time.Hour,
 		BuildWorkerLease:           30 * time.Second,
 		BuildContextMaxBytes:       1 << 30,
+		FeatureGarbageCollection:   true,
+		GarbageCollectionFrequency: 30,
+		BlobCollectionGrace:        time.Hour,
+		PushTempTagExpirationSec:   3600,
+		BlobOrphanSweepInterval:    24 * time.Hour,
+		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
 		AppSpecificTokenExpiration: 52 * week,
 	}
@@ -201,9 +213,10 @@ func TestLoadQuayConfig(t *testing.T) {
 	if diff := cmp.Diff(wantUnknown, c.Unknown); diff != "" {
 		t.Errorf("Unknown mismatch (-want +got):\n%s", diff)
 	}
-	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET
-	// and the nine BUILD_* and OUTBOUND_* keys of wharf's own build workers.
-	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-10; got != want {
+	// The file sets every wharf key except those Quay lacks: BOOTSTRAP_SECRET,
+	// the nine BUILD_* and OUTBOUND_* keys of wharf's own build workers, the
+	// five garbage-collection keys and the two auto-prune ones.
+	if got, want := len(c.Raw), len(wantUnknown)+len(keys)-17; got != want {
 		t.Errorf("len(Raw) = %d, want %d (every key of the file)", got, want)
 	}
 	redis, _ := c.Raw["BUILDLOGS_REDIS"].(map[string]any)
@@ -423,7 +436,7 @@ func TestValidate(t *testing.T) {
 		{"zero everything", func(c *Config) { *c = Config{} }, []string{
 			"PREFERRED_URL_SCHEME", "DISTRIBUTED_STORAGE_CONFIG", "DISTRIBUTED_STORAGE_PREFERENCE",
 			"DEFAULT_TAG_EXPIRATION", "AUTHENTICATION_TYPE", "FRESH_LOGIN_TIMEOUT",
-			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
+			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "GARBAGE_COLLECTION_FREQUENCY", "BLOB_ORPHAN_SWEEP_INTERVAL", "AUTO_PRUNING_POLL_PERIOD", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
 		}},
 	}
 	for _, tt := range tests {

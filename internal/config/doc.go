@@ -63,6 +63,13 @@
 //	BUILD_REGISTRY_URL                 "" (the process's own listener)   WHARF_BUILD_REGISTRY_URL
 //	OUTBOUND_ALLOWED_NETWORKS          [] (CIDRs re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_NETWORKS
 //	OUTBOUND_ALLOWED_HOSTS             [] (hosts re-allowed for URLs)    WHARF_OUTBOUND_ALLOWED_HOSTS
+//	FEATURE_GARBAGE_COLLECTION         true                              WHARF_FEATURE_GARBAGE_COLLECTION
+//	GARBAGE_COLLECTION_FREQUENCY       30 (seconds between runs)         WHARF_GARBAGE_COLLECTION_FREQUENCY
+//	BLOB_COLLECTION_GRACE              1h                                WHARF_BLOB_COLLECTION_GRACE
+//	PUSH_TEMP_TAG_EXPIRATION_SEC       3600                              WHARF_PUSH_TEMP_TAG_EXPIRATION_SEC
+//	BLOB_ORPHAN_SWEEP_INTERVAL         1d                                WHARF_BLOB_ORPHAN_SWEEP_INTERVAL
+//	FEATURE_AUTO_PRUNE                 false                             WHARF_FEATURE_AUTO_PRUNE
+//	AUTO_PRUNING_POLL_PERIOD           30 (seconds between runs)         WHARF_AUTO_PRUNING_POLL_PERIOD
 //	FEATURE_APP_SPECIFIC_TOKENS        true                              WHARF_FEATURE_APP_SPECIFIC_TOKENS
 //	APP_SPECIFIC_TOKEN_EXPIRATION      0 (app tokens never expire)       WHARF_APP_SPECIFIC_TOKEN_EXPIRATION
 //
@@ -88,6 +95,9 @@
 //     DISTRIBUTED_STORAGE_PREFERENCE must be a configured location.
 //   - DEFAULT_TAG_EXPIRATION is one of TAG_EXPIRATION_OPTIONS.
 //   - FRESH_LOGIN_TIMEOUT and ACTION_LOG_ROTATION_THRESHOLD are > 0.
+//   - GARBAGE_COLLECTION_FREQUENCY, AUTO_PRUNING_POLL_PERIOD and
+//     BLOB_ORPHAN_SWEEP_INTERVAL are > 0;
+//     BLOB_COLLECTION_GRACE and PUSH_TEMP_TAG_EXPIRATION_SEC are >= 0.
 //
 // [Load] and [Config.Validate] report every problem at once (errors.Join, one
 // error per problem, each starting with the key) so an operator fixes a

@@ -78,6 +78,21 @@ func (c *Config) validate(bad map[string]bool) []error {
 	if c.RegistryState != "normal" && c.RegistryState != "readonly" {
 		add("REGISTRY_STATE", "want normal or readonly, got %q", c.RegistryState)
 	}
+	if c.GarbageCollectionFrequency <= 0 {
+		add("GARBAGE_COLLECTION_FREQUENCY", "must be > 0 seconds, got %d", c.GarbageCollectionFrequency)
+	}
+	if c.BlobCollectionGrace < 0 {
+		add("BLOB_COLLECTION_GRACE", "must not be negative, got %s", c.BlobCollectionGrace)
+	}
+	if c.PushTempTagExpirationSec < 0 {
+		add("PUSH_TEMP_TAG_EXPIRATION_SEC", "must be >= 0 seconds, got %d", c.PushTempTagExpirationSec)
+	}
+	if c.BlobOrphanSweepInterval <= 0 {
+		add("BLOB_ORPHAN_SWEEP_INTERVAL", "must be > 0, got %s", c.BlobOrphanSweepInterval)
+	}
+	if c.AutoPruningPollPeriod <= 0 {
+		add("AUTO_PRUNING_POLL_PERIOD", "must be > 0 seconds, got %d", c.AutoPruningPollPeriod)
+	}
 	problems = append(problems, c.validateBuilds()...)
 	return problems
 }

@@ -243,6 +243,15 @@ func (db *Accounts) UpdateAccount(ctx context.Context, before, after *wharf.Acco
 // applications) together with entries. NotFound if it does not exist.
 func (db *Accounts) DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// What the namespace's repositories and uploads held loses a
+		// reference with them (the delete cascades).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_candidate (digest, since)
+			SELECT digest, CAST($2 AS BIGINT) FROM namespace_blob WHERE namespace_id = $1
+			UNION SELECT u.digest, CAST($2 AS BIGINT) FROM upload u JOIN repository r ON r.id = u.repository_id
+				WHERE r.namespace_id = $1 AND u.digest IS NOT NULL
+			ON CONFLICT (digest) DO UPDATE SET since = excluded.since`, id, micros(db.now())); err != nil {
+			return wharf.Wrap(err, "record collection candidates")
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM account WHERE id = $1`, id)
 		if err != nil {
 			return wharf.Wrap(err, "delete account")

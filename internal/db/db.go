@@ -80,6 +80,7 @@ type DB struct {
 	Logs        *Logs
 	Leases      *Leases
 	Messages    *Messages
+	Collection  *Collection
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -132,7 +133,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
 		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
-		Messages: &Messages{b}}
+		Messages: &Messages{b}, Collection: &Collection{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

@@ -35,7 +35,7 @@ func (db *Registry) PutManifest(ctx context.Context, put wharf.ManifestPush) err
 		}
 		previous := ""
 		if put.Tag != "" {
-			if previous, err = db.pointTag(ctx, tx, m, put.Tag); err != nil {
+			if previous, err = db.pointTag(ctx, tx, m, put.Tag, false); err != nil {
 				return err
 			}
 		}
@@ -44,11 +44,13 @@ func (db *Registry) PutManifest(ctx context.Context, put wharf.ManifestPush) err
 }
 
 // pointTag points tag at m and returns the digest it pointed at before
-// ("" when the tag is new). The tag's existence is decided by the insert
-// itself: two transactions creating the same tag cannot both see it
-// missing, because the second insert waits for the first and then
-// conflicts; an existing row is locked before it is read and moved.
-func (db *Registry) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string) (string, error) {
+// ("" when the tag is new); the tag's history gets a new lifetime
+// (reversion: started by a restore) and the old one ends. The tag's
+// existence is decided by the insert itself: two transactions creating
+// the same tag cannot both see it missing, because the second insert
+// waits for the first and then conflicts; an existing row is locked
+// before it is read and moved.
+func (db *Registry) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest, tag string, reversion bool) (string, error) {
 	now := micros(db.now())
 	if _, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = NULL WHERE id = $1 AND untagged_at IS NOT NULL`, m.ID); err != nil {
 		return "", wharf.Wrap(err, "mark manifest tagged")
@@ -57,7 +59,7 @@ func (db *Registry) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest,
 	err := tx.QueryRowContext(ctx, `INSERT INTO tag (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (repository_id, name) DO NOTHING RETURNING name`, m.RepositoryID, tag, m.ID, now).Scan(&name)
 	if err == nil {
-		return "", nil
+		return "", startTagLifetime(ctx, tx, m.RepositoryID, tag, m.Digest, now, reversion)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", wharf.Wrap(err, "create tag")
@@ -76,10 +78,16 @@ func (db *Registry) pointTag(ctx context.Context, tx *sql.Tx, m *wharf.Manifest,
 	if err := tx.QueryRowContext(ctx, `SELECT digest FROM manifest WHERE id = $1`, previousID).Scan(&previous); err != nil {
 		return "", wharf.Wrap(err, "load tag target")
 	}
-	if previousID != m.ID {
-		if _, err := tx.ExecContext(ctx, `UPDATE tag SET manifest_id = $1, updated_at = $2 WHERE repository_id = $3 AND name = $4`,
-			m.ID, now, m.RepositoryID, tag); err != nil {
+	if previousID != m.ID || reversion {
+		if _, err := tx.ExecContext(ctx, `UPDATE tag SET manifest_id = $1, updated_at = $2, expires_at = NULL
+			WHERE repository_id = $3 AND name = $4`, m.ID, now, m.RepositoryID, tag); err != nil {
 			return "", wharf.Wrap(err, "move tag")
+		}
+		if err := endTagLifetime(ctx, tx, m.RepositoryID, tag, now); err != nil {
+			return "", err
+		}
+		if err := startTagLifetime(ctx, tx, m.RepositoryID, tag, m.Digest, now, reversion); err != nil {
+			return "", err
 		}
 		if err := markIfUntagged(ctx, tx, previousID, now); err != nil {
 			return "", err
@@ -203,10 +211,22 @@ func (db *Registry) deleteManifest(ctx context.Context, tx *sql.Tx, repoID, id i
 	if err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tag_history SET ended_at = $3 WHERE repository_id = $1 AND ended_at IS NULL
+		AND name IN (SELECT name FROM tag WHERE manifest_id = $2)`, repoID, id, micros(db.now())); err != nil {
+		return wharf.Wrap(err, "end tag lifetimes")
+	}
+	// Blobs the manifest references without a link (unlinked by a blob
+	// DELETE) lose their last reference here.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blob_candidate (digest, since)
+		SELECT mb.digest, CAST($2 AS BIGINT) FROM manifest_blob mb WHERE mb.manifest_id = $1
+		AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = mb.digest)
+		ON CONFLICT (digest) DO UPDATE SET since = excluded.since`, id, micros(db.now())); err != nil {
+		return wharf.Wrap(err, "record collection candidates")
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM manifest WHERE id = $1`, id); err != nil {
 		return wharf.Wrap(err, "delete manifest")
 	}
-	return unlinkBlobs(ctx, tx, nsID, repoID, blobs)
+	return db.unlinkBlobs(ctx, tx, nsID, repoID, blobs)
 }
 
 // DeleteTag removes repoID's tag with entries. NotFound if it does not exist.
@@ -220,7 +240,11 @@ func (db *Registry) DeleteTag(ctx context.Context, repoID int64, tag string, ent
 		if err != nil {
 			return wharf.Wrap(err, "delete tag")
 		}
-		if err := markIfUntagged(ctx, tx, manifestID, micros(db.now())); err != nil {
+		now := micros(db.now())
+		if err := endTagLifetime(ctx, tx, repoID, tag, now); err != nil {
+			return err
+		}
+		if err := markIfUntagged(ctx, tx, manifestID, now); err != nil {
 			return err
 		}
 		return db.appendLogs(ctx, tx, entries)

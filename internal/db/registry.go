@@ -145,7 +145,7 @@ func (db *Registry) DeleteRepository(ctx context.Context, id int64, entries ...w
 		if err != nil {
 			return err
 		}
-		if err := unlinkBlobs(ctx, tx, nsID, id, linked); err != nil {
+		if err := db.unlinkBlobs(ctx, tx, nsID, id, linked); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM repository WHERE id = $1`, id)
@@ -230,9 +230,19 @@ func (db *Registry) LinkBlob(ctx context.Context, l wharf.BlobLink) error {
 			return err
 		}
 		now := micros(db.now())
-		if _, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (digest) DO NOTHING`, l.Digest, l.Size, now); err != nil {
-			return wharf.Wrap(err, "record blob")
+		if !l.Mount {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3)
+				ON CONFLICT (digest) DO NOTHING`, l.Digest, l.Size, now); err != nil {
+				return wharf.Wrap(err, "record blob")
+			}
+		}
+		// The reference made below must not go to a blob being collected.
+		if err := db.lockLiveBlob(ctx, tx, l.Digest); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_link (repository_id, digest, since) VALUES ($1, $2, $3)
+			ON CONFLICT (repository_id, digest) DO UPDATE SET since = excluded.since`, l.RepositoryID, l.Digest, now); err != nil {
+			return wharf.Wrap(err, "record pending link")
 		}
 		if l.UploadID != "" {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM upload WHERE id = $1`, l.UploadID); err != nil {
@@ -289,7 +299,7 @@ func (db *Registry) UnlinkBlob(ctx context.Context, repoID int64, digest string)
 		if err != nil {
 			return wharf.Wrap(err, "load blob link")
 		}
-		return unlinkBlobs(ctx, tx, nsID, repoID, []string{digest})
+		return db.unlinkBlobs(ctx, tx, nsID, repoID, []string{digest})
 	})
 }
 

@@ -140,10 +140,23 @@ func (db *Uploads) UpdateUpload(ctx context.Context, u *wharf.Upload) error {
 	return wharf.Wrap(err, "update upload")
 }
 
-// DeleteUpload forgets an upload session.
+// DeleteUpload forgets an upload session. The blob it pinned, if any,
+// becomes a collection candidate.
 func (db *Uploads) DeleteUpload(ctx context.Context, id string) error {
-	_, err := db.sql.ExecContext(ctx, `DELETE FROM upload WHERE id = $1`, id)
-	return wharf.Wrap(err, "delete upload")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var pinned sql.NullString
+		err := tx.QueryRowContext(ctx, `DELETE FROM upload WHERE id = $1 RETURNING digest`, id).Scan(&pinned)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return wharf.Wrap(err, "delete upload")
+		}
+		if !pinned.Valid {
+			return nil
+		}
+		return enqueueCandidates(ctx, tx, micros(db.now()), pinned.String)
+	})
 }
 
 // StaleUploads returns the ids of uploads not touched since before.

@@ -117,9 +117,11 @@ func linkBlob(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digest string
 }
 
 // unlinkBlobs removes repoID's links to digests and releases the bytes of
-// those no repository of namespace nsID links any more.
-func unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []string) error {
+// those no repository of namespace nsID links any more; those become
+// collection candidates (the collector checks the other namespaces).
+func (db *base) unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []string) error {
 	var freed int64
+	now := micros(db.now())
 	for _, d := range digests {
 		res, err := tx.ExecContext(ctx, `DELETE FROM repository_blob WHERE repository_id = $1 AND digest = $2`, repoID, d)
 		if err != nil {
@@ -132,7 +134,11 @@ func unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []
 		err = tx.QueryRowContext(ctx, `UPDATE namespace_blob SET refs = refs - 1 WHERE namespace_id = $1 AND digest = $2 RETURNING refs`,
 			nsID, d).Scan(&refs)
 		if errors.Is(err, sql.ErrNoRows) {
-			continue // linked before usage was counted by links; reconcile repairs it
+			// Linked before usage was counted by links; reconcile repairs it.
+			if err := enqueueCandidates(ctx, tx, now, d); err != nil {
+				return err
+			}
+			continue
 		}
 		if err != nil {
 			return wharf.Wrap(err, "count blob unlink")
@@ -146,6 +152,9 @@ func unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM namespace_blob WHERE namespace_id = $1 AND digest = $2`, nsID, d); err != nil {
 			return wharf.Wrap(err, "drop blob reference")
+		}
+		if err := enqueueCandidates(ctx, tx, now, d); err != nil {
+			return err
 		}
 		freed += size
 	}

@@ -48,6 +48,9 @@ type Metrics struct {
 	jobDuration     *prometheus.HistogramVec
 	buildPhases     *prometheus.HistogramVec
 	storageOps      *prometheus.HistogramVec
+	gcBlobs         prometheus.Counter
+	gcBytes         prometheus.Counter
+	gcLinks         prometheus.Counter
 }
 
 // Bucket bounds in seconds, per kind of work: requests from a cached
@@ -91,6 +94,13 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 			"Blob storage driver calls by driver, operation and result (ok, not_found, canceled, error); Reader and Writer time the opening only.",
 			storageBuckets, "driver", "operation", "result"),
 	}
+	m.gcBlobs = prometheus.NewCounter(prometheus.CounterOpts{Name: "wharf_gc_blobs_collected_total",
+		Help: "Blobs the garbage collector removed from storage and the database (runs this process made)."})
+	m.gcBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "wharf_gc_bytes_reclaimed_total",
+		Help: "Bytes of the blobs the garbage collector removed (runs this process made)."})
+	m.gcLinks = prometheus.NewCounter(prometheus.CounterOpts{Name: "wharf_gc_links_expired_total",
+		Help: "Uploaded or mounted blob links unlinked because no manifest referenced them within PUSH_TEMP_TAG_EXPIRATION_SEC."})
+	reg.MustRegister(m.gcBlobs, m.gcBytes, m.gcLinks)
 	reg.MustRegister(m.UploadsInFlight, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newStoreCollector(src))
 	return m
@@ -118,6 +128,13 @@ func (m *Metrics) Handler() http.Handler {
 var methods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
 	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// BlobsCollected records what one garbage-collection run reclaimed.
+func (m *Metrics) BlobsCollected(blobs, bytes, links int64) {
+	m.gcBlobs.Add(float64(blobs))
+	m.gcBytes.Add(float64(bytes))
+	m.gcLinks.Add(float64(links))
 }
 
 // Request records one served request.

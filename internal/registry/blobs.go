@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,6 +52,22 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req *request) e
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		return err
 	}
+	// Storage is asked before any header is written, so that a blob whose
+	// content is lost gets a whole BLOB_UNKNOWN answer, not a 200's
+	// headers over an error body.
+	var rd io.ReadCloser
+	if r.Method == http.MethodHead {
+		_, err = s.Blobs.Stat(r.Context(), blobKey(d))
+	} else {
+		rd, err = s.Blobs.Reader(r.Context(), blobKey(d), start)
+	}
+	if wharf.IsCode(err, wharf.NotFound) {
+		s.log.ErrorContext(r.Context(), "blob content is missing from storage", slog.String("digest", d.String()))
+		return ociError(errBlobUnknown, "blob content is missing from storage")
+	}
+	if err != nil {
+		return err
+	}
 	h := w.Header()
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("Content-Type", "application/octet-stream")
@@ -63,17 +80,9 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req *request) e
 		status = http.StatusPartialContent
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end-1, 10)+"/"+strconv.FormatInt(size, 10))
 	}
-	if r.Method == http.MethodHead {
+	if rd == nil {
 		w.WriteHeader(status)
 		return nil
-	}
-	rd, err := s.Blobs.Reader(r.Context(), blobKey(d), start)
-	if wharf.IsCode(err, wharf.NotFound) {
-		// The database knows the blob but storage lost it: say so plainly.
-		return ociError(errBlobUnknown, "blob content is missing from storage")
-	}
-	if err != nil {
-		return err
 	}
 	defer rd.Close()
 	w.WriteHeader(status)

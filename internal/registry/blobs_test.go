@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/registry"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -474,6 +475,56 @@ func TestBuildWorkerMount(t *testing.T) {
 				mustErr(t, "HEAD blob that was not mounted", f.as("bob", f.pass["bob"]).do("HEAD", "/v2/bob/secret/blobs/"+base, nil),
 					http.StatusNotFound, "")
 			})
+		}
+	})
+}
+
+// A blob the database knows but storage lost answers BLOB_UNKNOWN whole:
+// a 404 whose Content-Length is its error body's, on GET, ranged GET and
+// HEAD; and wharf check names it.
+func TestMissingBlobContent(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		alice := e.as("alice", e.createUser("alice"))
+		data := randomBytes(4096)
+		d := alice.pushBlob("alice/app", data)
+		for _, k := range e.blobCopies(d) {
+			if err := e.blobs.Delete(context.Background(), k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			name, method string
+			hdr          []string
+		}{
+			{"GET", "GET", nil},
+			{"ranged GET", "GET", []string{"Range", "bytes=10-20"}},
+			{"HEAD", "HEAD", nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := alice.do(tc.method, "/v2/alice/app/blobs/"+d, nil, tc.hdr...)
+				if r.Status != http.StatusNotFound {
+					t.Fatalf("status %d, want 404: %s", r.Status, r)
+				}
+				if tc.method == "GET" && r.Code() != "BLOB_UNKNOWN" {
+					t.Errorf("code %q, want BLOB_UNKNOWN", r.Code())
+				}
+				if cl := r.Header.Get("Content-Length"); tc.method == "GET" && cl != strconv.Itoa(len(r.Body)) {
+					t.Errorf("Content-Length %q for a %d-byte body", cl, len(r.Body))
+				}
+				if r.Header.Get("Docker-Content-Digest") != "" {
+					t.Error("the blob's headers were sent with the error")
+				}
+			})
+		}
+		var problems []string
+		if _, err := registry.Check(context.Background(), store.Registry, e.blobs, func(p string) { problems = append(problems, p) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) != 1 || !strings.Contains(problems[0], d) || !strings.Contains(problems[0], "missing") {
+			t.Errorf("check reported %q, want the missing %s", problems, d)
 		}
 	})
 }

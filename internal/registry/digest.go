@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"github.com/wharf-registry/wharf/internal/blobgc"
 	"hash"
 	"strings"
 )
@@ -59,8 +60,8 @@ func digestOf(algorithm string, b []byte) Digest {
 
 // blobKey is where a blob's content lives in the storage driver.
 func blobKey(d Digest) string {
-	h := d.Hex()
-	return "blobs/" + d.Algorithm() + "/" + h[:2] + "/" + h
+	key, _ := blobgc.BlobKey(d.String())
+	return key
 }
 
 // uploadKey is where an upload's data accumulates.

@@ -37,6 +37,10 @@ type Store interface {
 	// namespace past its Reject limit.
 	LinkBlob(ctx context.Context, l wharf.BlobLink) error
 	UnlinkBlob(ctx context.Context, repoID int64, digest string) error
+	// PinBlob protects blob digest from collection while upload uploadID
+	// stores and links it; the ErrCollecting Conflict while a collector
+	// removes it (see package blobgc).
+	PinBlob(ctx context.Context, uploadID, digest string, size int64, staleBefore time.Time) error
 	CreateUpload(ctx context.Context, u *wharf.Upload) error
 	UploadByID(ctx context.Context, id string) (*wharf.Upload, error)
 	ClaimUpload(ctx context.Context, u *wharf.Upload, until time.Time) (bool, error)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auth"
+	"github.com/wharf-registry/wharf/internal/blobgc"
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -139,8 +140,13 @@ func (s *Server) mount(ctx context.Context, req *request, repo *wharf.Repository
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: repo.ID, Digest: d.String(), Size: size,
-		DefaultReject: s.DefaultRejectQuotaBytes, Caller: s.actor(req)}); err != nil {
+	err = s.Store.LinkBlob(ctx, wharf.BlobLink{RepositoryID: repo.ID, Digest: d.String(), Size: size, Mount: true,
+		DefaultReject: s.DefaultRejectQuotaBytes, Caller: s.actor(req)})
+	if blobgc.IsCollecting(err) || wharf.IsCode(err, wharf.NotFound) {
+		// Collected since the source was read: the client uploads the bytes.
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	return repo, nil
@@ -464,8 +470,14 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, req *request, re
 		s.discard(ctx, u)
 		return ociError(errDigestInvalid, "uploaded content has digest %s, not %s", got, d)
 	}
+	// The pin comes before blobs/<digest> is looked at: from here until
+	// the link the collector leaves the blob alone (see package blobgc).
+	if err := s.pinBlob(ctx, u, d); err != nil {
+		abandon()
+		return err
+	}
 	if _, err := s.Blobs.Stat(ctx, blobKey(d)); err == nil {
-		s.discard(ctx, u)
+		s.Blobs.Delete(context.WithoutCancel(ctx), "uploads/"+u.ID)
 	} else if !wharf.IsCode(err, wharf.NotFound) {
 		return err
 	} else if err := s.Blobs.Move(ctx, uploadKey(u.ID), blobKey(d)); err != nil {
@@ -478,6 +490,27 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, req *request, re
 	}
 	blobCreated(w, req, d)
 	return nil
+}
+
+// pinCollectingWait is how often a pin that met a blob being collected
+// tries again.
+const pinCollectingWait = 20 * time.Millisecond
+
+// pinBlob pins blob d for upload u, waiting while a collector removes the
+// blob: its bytes are stored again after the removal. The wait ends within
+// blobgc.DoomTTL, when a doom left by a collector that died is taken back.
+func (s *Server) pinBlob(ctx context.Context, u *wharf.Upload, d Digest) error {
+	for {
+		err := s.Store.PinBlob(ctx, u.ID, d.String(), u.Size, s.Now().Add(-blobgc.DoomTTL))
+		if !blobgc.IsCollecting(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pinCollectingWait):
+		}
+	}
 }
 
 // discard removes an upload's committed data and its session.

@@ -45,6 +45,12 @@ const (
 // another account already uses; callers that word it differently test for it.
 var ErrEmailTaken = errors.New("e-mail address already used")
 
+// ErrCollecting is the cause of the Conflict a store returns when a blob
+// that a push wants to reference is being removed by the garbage collector
+// (see internal/blobgc): the push must not reference its stored copy, but
+// may wait for the removal to end and store the bytes again.
+var ErrCollecting = errors.New("blob is being garbage-collected")
+
 // ErrChanged is the cause of the Conflict a store returns when the row it
 // was asked to change is no longer as the caller read it: another change
 // came between the read a decision rested on and the write that carries it

@@ -235,10 +235,22 @@ type BlobLink struct {
 	Digest       string
 	Size         int64
 	UploadID     string
+	// Mount links a blob another repository has: its row must exist and
+	// be live (else NotFound, or the ErrCollecting Conflict), never created.
+	Mount bool
 	// DefaultReject limits namespaces without a quota (0 = none).
 	DefaultReject int64
 	// Caller performs the link: quota warnings are logged as theirs.
 	Caller *Caller
+}
+
+// BlobDoom is a collector's decision to remove a blob: Stamp (Unix
+// microseconds) identifies it, so that only the collector holding it
+// forgets the blob once its file is gone (see package blobgc).
+type BlobDoom struct {
+	Digest string
+	Size   int64
+	Stamp  int64
 }
 
 // RegistrySize is the registry-wide size calculation's state.

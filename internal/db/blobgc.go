@@ -1,0 +1,348 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// Collection stores what online blob collection works on: the candidates
+// (blobs that lost a reference), the pending links (uploaded or mounted,
+// not yet referenced by a manifest) and a blob's doom. The protocol these
+// transactions implement, and why it cannot lose a referenced blob, is in
+// the documentation of package blobgc.
+type Collection struct{ *base }
+
+// errCollecting is the Conflict a push gets for a blob a collector doomed.
+var errCollecting = &wharf.Error{Code: wharf.Conflict, Message: "blob is being garbage-collected; push it again",
+	Err: wharf.ErrCollecting}
+
+// enqueueCandidates records that digests lost a reference at now: the
+// collector looks at them once the grace has passed since.
+func enqueueCandidates(ctx context.Context, tx *sql.Tx, now int64, digests ...string) error {
+	for _, d := range digests {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_candidate (digest, since) VALUES ($1, $2)
+			ON CONFLICT (digest) DO UPDATE SET since = excluded.since`, d, now); err != nil {
+			return wharf.Wrap(err, "record collection candidate")
+		}
+	}
+	return nil
+}
+
+// keyShare is the row lock a transaction that adds a reference takes on
+// the blob: it conflicts with the collector's FOR UPDATE and with nothing
+// else a push takes (foreign-key checks take the same), so pushes of one
+// layer never wait for each other.
+func (db *base) keyShare() string {
+	if db.dialect == Postgres {
+		return ` FOR KEY SHARE`
+	}
+	return ""
+}
+
+// lockLiveBlob locks blob digest's row against a doom for the rest of tx.
+// NotFound when there is no row; the ErrCollecting Conflict when a
+// collector doomed it.
+func (db *base) lockLiveBlob(ctx context.Context, tx *sql.Tx, digest string) error {
+	var doomed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT doomed_at FROM blob WHERE digest = $1`+db.keyShare(), digest).Scan(&doomed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wharf.Errorf(wharf.NotFound, "blob unknown")
+	}
+	if err != nil {
+		return wharf.Wrap(err, "lock blob")
+	}
+	if doomed.Valid {
+		return errCollecting
+	}
+	return nil
+}
+
+// PinBlob makes upload uploadID, whose bytes have digest (size bytes), the
+// pin of that blob: the blob's row is created if missing, and no collector
+// may doom it until the upload's session ends (LinkBlob or DeleteUpload).
+// The caller stores the bytes only after the pin. A doom stamped before
+// staleBefore belongs to a collector that is gone (or gave up): the pin
+// takes the blob back, and the caller finds out from storage whether the
+// file is still there. The ErrCollecting Conflict for a fresher doom: wait
+// and try again. NotFound if the upload is gone.
+func (db *Registry) PinBlob(ctx context.Context, uploadID, digest string, size int64, staleBefore time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (digest) DO NOTHING`, digest, size, micros(db.now())); err != nil {
+			return wharf.Wrap(err, "record blob")
+		}
+		var doomed sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT doomed_at FROM blob WHERE digest = $1`+db.keyShare(), digest).Scan(&doomed); err != nil {
+			return wharf.Wrap(err, "lock blob")
+		}
+		if doomed.Valid {
+			if doomed.Int64 >= micros(staleBefore) {
+				return errCollecting
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE blob SET doomed_at = NULL WHERE digest = $1 AND doomed_at = $2`, digest, doomed.Int64)
+			if err != nil {
+				return wharf.Wrap(err, "revive blob")
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errCollecting // another collector took the doom over
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE upload SET digest = $1 WHERE id = $2`, digest, uploadID)
+		if err != nil {
+			return wharf.Wrap(err, "pin blob")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wharf.Errorf(wharf.NotFound, "upload unknown")
+		}
+		return nil
+	})
+}
+
+// DueCandidates returns up to limit candidates, in digest order after
+// after, that lost their last reference at or before cutoff.
+func (db *Collection) DueCandidates(ctx context.Context, cutoff time.Time, after string, limit int) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT digest FROM blob_candidate WHERE since <= $1 AND digest > $2
+		ORDER BY digest LIMIT $3`, micros(cutoff), after, limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list collection candidates")
+	}
+	return scanStrings(rows)
+}
+
+// referenced reports whether anything references blob digest: a
+// repository's link, a manifest, or an upload committing it.
+func referenced(ctx context.Context, q querier, digest string) (bool, error) {
+	var yes bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM repository_blob WHERE digest = $1)
+		OR EXISTS (SELECT 1 FROM manifest_blob WHERE digest = $1)
+		OR EXISTS (SELECT 1 FROM upload WHERE digest = $1)`, digest).Scan(&yes)
+	return yes, wharf.Wrap(err, "check blob references")
+}
+
+// DoomBlob is the collector's first transaction for candidate digest: when
+// it is still a candidate due at cutoff, its row exists and no fresher
+// doom than staleBefore holds it, and nothing references it, the blob is
+// doomed (stamped) and ok is true; the caller then deletes the file and
+// calls ForgetBlob with the doom. A candidate found referenced, or
+// without a row, is dropped.
+func (db *Collection) DoomBlob(ctx context.Context, digest string, cutoff, staleBefore time.Time) (wharf.BlobDoom, bool, error) {
+	var doom wharf.BlobDoom
+	ok := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var since int64
+		err := tx.QueryRowContext(ctx, `SELECT since FROM blob_candidate WHERE digest = $1`, digest).Scan(&since)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && since > micros(cutoff)) {
+			return nil
+		}
+		if err != nil {
+			return wharf.Wrap(err, "load candidate")
+		}
+		var doomed sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT size, doomed_at FROM blob WHERE digest = $1`+db.forUpdate(), digest).Scan(&doom.Size, &doomed)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, digest)
+			return wharf.Wrap(err, "drop candidate")
+		}
+		if err != nil {
+			return wharf.Wrap(err, "lock blob")
+		}
+		if doomed.Valid && doomed.Int64 >= micros(staleBefore) {
+			return nil // another collector is at work on it
+		}
+		// Every statement after the lock sees what committed before it: a
+		// reference made by a transaction that held the blob's row is seen.
+		refs, err := referenced(ctx, tx, digest)
+		if err != nil {
+			return err
+		}
+		if refs {
+			_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, digest)
+			return wharf.Wrap(err, "drop candidate")
+		}
+		doom.Digest, doom.Stamp = digest, micros(db.now())
+		if doomed.Valid && doom.Stamp <= doomed.Int64 {
+			doom.Stamp = doomed.Int64 + 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE blob SET doomed_at = $1 WHERE digest = $2`, doom.Stamp, digest); err != nil {
+			return wharf.Wrap(err, "doom blob")
+		}
+		ok = true
+		return nil
+	})
+	return doom, ok && err == nil, err
+}
+
+// ForgetBlob is the collector's last transaction: the doomed blob's file
+// is gone, so its row and candidate go too, unless the doom is no longer
+// doom's (a push took a stale doom back, or another collector took it
+// over). It reports whether the row went.
+func (db *Collection) ForgetBlob(ctx context.Context, doom wharf.BlobDoom) (bool, error) {
+	forgot := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM blob WHERE digest = $1 AND doomed_at = $2`, doom.Digest, doom.Stamp)
+		if err != nil {
+			return wharf.Wrap(err, "forget blob")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		forgot = true
+		_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, doom.Digest)
+		return wharf.Wrap(err, "drop candidate")
+	})
+	return forgot, err
+}
+
+// HasBlob reports whether blob digest has a row (live or doomed).
+func (db *Collection) HasBlob(ctx context.Context, digest string) (bool, error) {
+	var yes bool
+	err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blob WHERE digest = $1)`, digest).Scan(&yes)
+	return yes, wharf.Wrap(err, "look up blob")
+}
+
+// DoomOrphan dooms a file that no row names (the sweep found it): it
+// inserts the blob's row already doomed, so that a push of the same
+// digest waits while the file goes, and a candidate, so that a collector
+// finishes the work if this one dies. ok is false when a row exists now.
+func (db *Collection) DoomOrphan(ctx context.Context, digest string, size int64) (wharf.BlobDoom, bool, error) {
+	doom := wharf.BlobDoom{Digest: digest, Size: size}
+	ok := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		now := micros(db.now())
+		res, err := tx.ExecContext(ctx, `INSERT INTO blob (digest, size, created_at, doomed_at) VALUES ($1, $2, $3, $3)
+			ON CONFLICT (digest) DO NOTHING`, digest, size, now)
+		if err != nil {
+			return wharf.Wrap(err, "doom orphan")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		doom.Stamp, ok = now, true
+		return enqueueCandidates(ctx, tx, now, digest)
+	})
+	return doom, ok && err == nil, err
+}
+
+// SweepRows makes every blob that nothing references and that is no
+// candidate a candidate now (a reference lost in a way that recorded
+// none, such as a namespace's cascade), and returns how many.
+func (db *Collection) SweepRows(ctx context.Context) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO blob_candidate (digest, since)
+		SELECT b.digest, CAST($1 AS BIGINT) FROM blob b
+		WHERE NOT EXISTS (SELECT 1 FROM blob_candidate c WHERE c.digest = b.digest)
+		AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = b.digest)
+		AND NOT EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.digest = b.digest)
+		AND NOT EXISTS (SELECT 1 FROM upload u WHERE u.digest = b.digest)
+		ON CONFLICT (digest) DO NOTHING`, micros(db.now()))
+	if err != nil {
+		return 0, wharf.Wrap(err, "sweep blob rows")
+	}
+	return res.RowsAffected()
+}
+
+// pendingLink is a link that no manifest of its repository referenced yet.
+type pendingLink struct {
+	repoID int64
+	digest string
+}
+
+// ExpirePendingLinks unlinks up to limit links made by an upload or a
+// mount before cutoff that no manifest of their repository references,
+// releasing their usage (their blobs become candidates when no other
+// repository of the namespace links them); links a manifest referenced
+// meanwhile stop being pending. It returns how many it unlinked and how
+// many it looked at.
+func (db *Collection) ExpirePendingLinks(ctx context.Context, cutoff time.Time, limit int) (unlinked, seen int, err error) {
+	var due []pendingLink
+	err = db.eachRow(ctx, `SELECT repository_id, digest FROM pending_link WHERE since <= $1 ORDER BY since LIMIT $2`,
+		[]any{micros(cutoff), limit}, func(rows *sql.Rows) error {
+			due = append(due, pendingLink{})
+			return rows.Scan(&due[len(due)-1].repoID, &due[len(due)-1].digest)
+		})
+	if err != nil {
+		return 0, 0, wharf.Wrap(err, "list pending links")
+	}
+	for _, p := range due {
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			nsID, err := repositoryNamespace(ctx, tx, p.repoID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // the repository went, and its pending links with it
+			}
+			if err != nil {
+				return err
+			}
+			// Exclusive: a manifest push holds it shared while it checks
+			// the links it references, so it sees the link or not at all.
+			if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
+				return err
+			}
+			var since int64
+			err = tx.QueryRowContext(ctx, `SELECT since FROM pending_link WHERE repository_id = $1 AND digest = $2`,
+				p.repoID, p.digest).Scan(&since)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && since > micros(cutoff)) {
+				return nil
+			}
+			if err != nil {
+				return wharf.Wrap(err, "load pending link")
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending_link WHERE repository_id = $1 AND digest = $2`,
+				p.repoID, p.digest); err != nil {
+				return wharf.Wrap(err, "drop pending link")
+			}
+			var used bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM manifest_blob mb JOIN manifest m ON m.id = mb.manifest_id
+				WHERE m.repository_id = $1 AND mb.digest = $2)`, p.repoID, p.digest).Scan(&used); err != nil {
+				return wharf.Wrap(err, "check link use")
+			}
+			if used {
+				return nil
+			}
+			unlinked++
+			return db.unlinkBlobs(ctx, tx, nsID, p.repoID, []string{p.digest})
+		})
+		if err != nil {
+			return unlinked, seen, err
+		}
+		seen++
+	}
+	return unlinked, seen, nil
+}
+
+// Plan calls fn with what a collection at these cutoffs would remove now,
+// without changing anything: each pending link it would unlink ("link",
+// repository id, digest, size) and each candidate blob it would delete
+// ("blob", 0, digest, size).
+func (db *Collection) Plan(ctx context.Context, cutoff, linkCutoff time.Time, fn func(kind string, repoID int64, digest string, size int64) error) error {
+	err := db.eachRow(ctx, `SELECT p.repository_id, p.digest, b.size FROM pending_link p JOIN blob b ON b.digest = p.digest
+		WHERE p.since <= $1 AND NOT EXISTS (SELECT 1 FROM manifest_blob mb JOIN manifest m ON m.id = mb.manifest_id
+			WHERE m.repository_id = p.repository_id AND mb.digest = p.digest) ORDER BY p.digest`,
+		[]any{micros(linkCutoff)}, func(rows *sql.Rows) error {
+			var repoID, size int64
+			var d string
+			if err := rows.Scan(&repoID, &d, &size); err != nil {
+				return err
+			}
+			return fn("link", repoID, d, size)
+		})
+	if err != nil {
+		return wharf.Wrap(err, "plan link expiry")
+	}
+	err = db.eachRow(ctx, `SELECT c.digest, b.size FROM blob_candidate c JOIN blob b ON b.digest = c.digest
+		WHERE c.since <= $1
+		AND NOT EXISTS (SELECT 1 FROM repository_blob rb WHERE rb.digest = c.digest)
+		AND NOT EXISTS (SELECT 1 FROM manifest_blob mb WHERE mb.digest = c.digest)
+		AND NOT EXISTS (SELECT 1 FROM upload u WHERE u.digest = c.digest) ORDER BY c.digest`,
+		[]any{micros(cutoff)}, func(rows *sql.Rows) error {
+			var size int64
+			var d string
+			if err := rows.Scan(&d, &size); err != nil {
+				return err
+			}
+			return fn("blob", 0, d, size)
+		})
+	return wharf.Wrap(err, "plan blob collection")
+}
