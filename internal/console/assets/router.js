@@ -9,6 +9,7 @@ const routes = [
   { path: '/signin', page: 'signin', need: 'anyone' },
   { path: '/setup', page: 'setup', need: 'anyone' },
   { path: '/account', page: 'account', need: 'user' },
+  { path: '/repository/:namespace/:name', page: 'repository', need: 'user' },
   { path: '/superuser/users', page: 'users', need: 'superuser' },
   { path: '/superuser/organizations', page: 'orgs', need: 'superuser' },
   { path: '/superuser/storage', page: 'storage', need: 'superuser' },

@@ -5,6 +5,6 @@
 -- on (created_at, id) (kind added at its end), so the action log's writes
 -- keep the same number of indexes.
 CREATE INDEX account_kind_name ON account (kind, name);
-CREATE INDEX account_kind_email ON account (kind, email, id);
+CREATE INDEX account_kind_email ON account (kind, email);
 DROP INDEX log_entry_created;
 CREATE INDEX log_entry_created ON log_entry (created_at, id, kind);
