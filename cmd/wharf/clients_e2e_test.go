@@ -796,6 +796,10 @@ func TestClientRoundTrips(t *testing.T) {
 		if robotName != org+"+pusher" || robotToken == "" {
 			t.Fatalf("%s: want name %s+pusher and a token", r, org)
 		}
+		// A robot has only what its teams and grants give it: an admin team
+		// lets it push every repository of the organization.
+		expect(t, admin.call("PUT", "organization/"+org+"/team/robots", map[string]any{"role": "admin"}), 200)
+		expect(t, admin.call("PUT", "organization/"+org+"/team/robots/members/"+robotName, map[string]any{}), 200)
 		host := strings.TrimPrefix(srv.URL, "http://")
 		creds := []struct{ kind, user, secret, namespace string }{
 			{"password", user, password, user},
@@ -1187,6 +1191,10 @@ func setUpPushers(t *testing.T, srv *e2eServer, org string) (user, robot *regist
 	if robotName == "" || robotToken == "" {
 		t.Fatalf("%s: no robot name or token", r)
 	}
+	// A robot has only what its teams and grants give it: an admin team
+	// lets it push every repository of the organization.
+	expect(t, admin.call("PUT", "organization/"+org+"/team/robots", map[string]any{"role": "admin"}), 200)
+	expect(t, admin.call("PUT", "organization/"+org+"/team/robots/members/"+robotName, map[string]any{}), 200)
 	return newRegistryClient(srv.URL, name, password), newRegistryClient(srv.URL, robotName, robotToken)
 }
 

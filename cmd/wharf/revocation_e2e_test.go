@@ -34,6 +34,8 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 		r := admin.call("PUT", "organization/acme/robots/ci", map[string]any{"description": "revocation"})
 		expect(t, r, 201)
 		robotToken, _ := r.object(t)["token"].(string)
+		expect(t, admin.call("PUT", "organization/acme/team/ci", map[string]any{"role": "creator"}), 200)
+		expect(t, admin.call("PUT", "organization/acme/team/ci/members/acme+ci", map[string]any{}), 200)
 
 		// The robot pushes a blob through B and keeps B's token.
 		robot := newRegistryClient(b.URL, "acme+ci", robotToken)

@@ -2,16 +2,22 @@
 // asks — the registry's token endpoint and handlers, the API, build workers
 // — so a rule changes in one place. It reads; it never writes.
 //
-// A caller's rights on a repository are the best of:
+// A caller's rights on a repository are the best of (Quay's model):
 //
-//	the namespace is the caller's own user         read write admin
-//	organization admin (owners team)               read write admin
-//	organization creator                           read write
-//	organization member                            read
-//	robot of the namespace (namespace enabled)     read write
-//	the repository is public                       read
+//	the namespace is the caller's own user           read write admin
+//	a team of the organization with role admin       read write admin
+//	a grant to the caller or one of its teams        its role: read < write < admin
+//	the repository is public                         read
+//	the caller is a global read-only superuser       read
 //
-// then narrowed by an OAuth token's repo:* scopes. A build worker pushes
+// A team with role creator (or admin), and one's own namespace, let the
+// caller create repositories (by push or the API); membership alone gives
+// nothing. Robots are accounts like users: their grants and teams are all
+// they have. read pulls, write pushes and deletes, admin administers.
+// A repository whose state is not NORMAL refuses writes to everyone but,
+// in MIRROR state, its mirror robot.
+//
+// Rights are then narrowed by an OAuth token's repo:* scopes. A build worker pushes
 // only to its build's repository, only while the build is pushing, and
 // only while the user who asked for the build may still write there; it
 // reads elsewhere with its pull account's rights. Disabled accounts, and
@@ -32,8 +38,10 @@ type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
-	// OrgRole returns "" when the account is not a member.
-	OrgRole(ctx context.Context, orgID, memberID int64) (string, error)
+	// Grants returns the strongest team role accountID holds in
+	// organization orgID and the strongest role it holds on repository
+	// repoID, directly or through a team; "" for none (ids 0: none).
+	Grants(ctx context.Context, orgID, repoID, accountID int64) (teamRole, repoRole string, err error)
 }
 
 // Service decides access.
@@ -58,14 +66,22 @@ type Decision struct {
 	Rights
 	// Create says the caller may create the repository through the API,
 	// which OAuth tokens need repo:create for (not repo:write).
-	Create     bool
+	Create bool
+	// Inspect says the caller is a global read-only superuser, who reads
+	// every repository without holding a right on it (views show its own
+	// rights); a token acts as one only with super:user.
+	Inspect    bool
 	Namespace  *wharf.Account    // nil when the namespace does not exist
 	Repository *wharf.Repository // nil when the repository does not exist
 }
 
+// MayRead reports whether the caller may read the repository: by a right
+// or as a read-only superuser.
+func (d Decision) MayRead() bool { return d.Read || d.Inspect }
+
 // Visible reports whether the caller may know the repository exists: a
 // private repository it cannot read must look exactly like a missing one.
-func (d Decision) Visible() bool { return d.Repository != nil && d.Read }
+func (d Decision) Visible() bool { return d.Repository != nil && d.MayRead() }
 
 // Repository decides what c may do with namespace/name.
 func (s *Service) Repository(ctx context.Context, c *wharf.Caller, namespace, name string) (Decision, error) {
@@ -92,6 +108,7 @@ func (s *Service) Repository(ctx context.Context, c *wharf.Caller, namespace, na
 		d.Rights, err = s.buildRights(ctx, c, ns, repo)
 		return d, err
 	}
+	d.Inspect = c != nil && c.Robot == nil && s.policy.IsReadonlySuperuser(c.Account) && c.Account.Enabled && c.HasScope(wharf.SuperUser)
 	if d.Rights, err = s.rights(ctx, c, ns, repo); err != nil {
 		return d, err
 	}
@@ -104,28 +121,44 @@ func (s *Service) Repository(ctx context.Context, c *wharf.Caller, namespace, na
 	return d, nil
 }
 
-// rights is what c's account may do with repo (nil: not yet created) in
-// ns, before any OAuth scope narrows it.
+// rights is what c's account may do with repo (nil: not yet created, when
+// Write means it may create it) in ns, before any OAuth scope narrows it.
 func (s *Service) rights(ctx context.Context, c *wharf.Caller, ns *wharf.Account, repo *wharf.Repository) (Rights, error) {
 	var r Rights
-	member := false
+	public := repo != nil && repo.Visibility == wharf.Public
+	if c == nil || c.Account == nil || !c.Account.Enabled {
+		r.Read = public
+		return r, nil
+	}
+	acct := c.Account
+	rank := 0
 	switch {
-	case c == nil || c.Account == nil || !c.Account.Enabled:
-	case c.Robot != nil:
-		r.Write = c.Robot.NamespaceID == ns.ID && ns.Enabled
-		member = r.Write
-	case ns.ID == c.Account.ID:
-		r.Admin, r.Write, member = true, true, true
-	case ns.Kind == wharf.KindOrg:
-		role, err := s.store.OrgRole(ctx, ns.ID, c.Account.ID)
+	case ns.ID == acct.ID:
+		rank = 3
+	case ns.Kind == wharf.KindOrg || repo != nil:
+		var orgID, repoID int64
+		if ns.Kind == wharf.KindOrg {
+			orgID = ns.ID
+		}
+		if repo != nil {
+			repoID = repo.ID
+		}
+		teamRole, repoRole, err := s.store.Grants(ctx, orgID, repoID, acct.ID)
 		if err != nil {
 			return r, err
 		}
-		member = role != ""
-		r.Admin = role == "admin"
-		r.Write = r.Admin || role == "creator"
+		rank = wharf.RoleRank(repoRole)
+		switch {
+		case teamRole == wharf.TeamAdmin:
+			rank = 3
+		case teamRole == wharf.TeamCreator && repo == nil:
+			rank = 2 // creators create; they hold nothing on existing repositories
+		}
 	}
-	r.Read = r.Write || member || (repo != nil && repo.Visibility == wharf.Public)
+	r = Rights{Read: rank >= 1 || public, Write: rank >= 2, Admin: rank >= 3}
+	if repo != nil && repo.State != "" && repo.State != wharf.StateNormal {
+		r.Write = r.Write && repo.State == wharf.StateMirror && c.Robot != nil && acct.ID == repo.MirrorRobotID
+	}
 	return r, nil
 }
 

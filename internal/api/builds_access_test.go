@@ -327,9 +327,9 @@ func checkWaitingLog(t *testing.T, r *response, start int) {
 }
 
 // TestBuildTeamRoles: within a private organization repository the team
-// role decides: members read builds (not as writers, and not the logs),
-// creators also request builds and read logs, only administrators cancel.
-// No API call makes such teams, so they are written with SQL.
+// grant decides: a team with read reads builds (not as a writer, and not
+// the logs), one with write also requests builds and reads logs, only
+// administrators cancel. The teams and grants are written with SQL.
 func TestBuildTeamRoles(t *testing.T) {
 	for _, d := range dbtest.Engines(t) {
 		t.Run(string(d), func(t *testing.T) {
@@ -367,6 +367,13 @@ func TestBuildTeamRoles(t *testing.T) {
 				}
 				if _, err := raw.ExecContext(ctx, `INSERT INTO team_member (team_id, account_id) VALUES ($1, $2)`,
 					team, mustAccount(t, store, role).ID); err != nil {
+					t.Fatal(err)
+				}
+				// A team role gives nothing on an existing repository: the
+				// members read and the creators write through grants.
+				grant := map[string]string{"member": "read", "creator": "write"}[role]
+				if _, err := raw.ExecContext(ctx, `INSERT INTO repository_permission (repository_id, team_id, role) VALUES ($1, $2, $3)`,
+					repo.ID, team, grant); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -227,5 +227,6 @@ func repositories(store *db.DB) *repository.Service {
 	return repository.NewService(struct {
 		*db.Accounts
 		*db.Registry
-	}{store.Accounts, store.Registry})
+		*db.Tenancy
+	}{store.Accounts, store.Registry, store.Tenancy})
 }

@@ -18,34 +18,41 @@ type repositories struct {
 }
 
 // repositoryStore is what the repository view reads directly: the
-// repository's namespace.
+// repository's namespace and whether the caller starred it.
 type repositoryStore interface {
 	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
+	Starred(ctx context.Context, accountID int64, repoIDs []int64) (map[int64]bool, error)
 }
 
 // repoAccess loads {namespace}/{repository} from the path with what the
 // caller may do with it through this credential (tokens need repo:* scopes).
-func (h *repositories) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Rights, error) {
+func (h *repositories) repoAccess(r *http.Request, c *wharf.Caller) (*wharf.Repository, access.Decision, error) {
 	d, err := h.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
-		return nil, d.Rights, err
+		return nil, d, err
 	}
 	if !d.Visible() {
 		// Private repositories the caller cannot see do not exist for it.
-		return nil, d.Rights, errNotFound
+		return nil, d, errNotFound
 	}
-	return d.Repository, d.Rights, nil
+	return d.Repository, d, nil
 }
 
-func (h *repositories) repoAdmin(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
-	repo, p, err := h.repoAccess(r, c)
+// repoNeeding loads the repository in the path for a caller who must hold
+// write (admin false) or admin on it.
+func (h *repositories) repoNeeding(r *http.Request, c *wharf.Caller, admin bool) (*wharf.Repository, error) {
+	repo, d, err := h.repoAccess(r, c)
 	if err != nil {
 		return nil, err
 	}
-	if !p.Admin {
+	if (admin && !d.Admin) || (!admin && !d.Write && !d.Admin) {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return repo, nil
+}
+
+func (h *repositories) repoAdmin(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
+	return h.repoNeeding(r, c, true)
 }
 
 type createRepoRequest struct {
@@ -94,7 +101,7 @@ func (h *repositories) createRepository(w http.ResponseWriter, r *http.Request, 
 
 // getRepository serves GET /api/v1/repository/{namespace}/{repository}.
 func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, p, err := h.repoAccess(r, c)
+	repo, d, err := h.repoAccess(r, c)
 	if err != nil {
 		return err
 	}
@@ -102,11 +109,18 @@ func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
+	starred, err := h.store.Starred(r.Context(), c.AccountID(), []int64{repo.ID})
+	if err != nil {
+		return err
+	}
+	// can_write is false outside NORMAL even for administrators (access
+	// refuses writes then); can_admin is a UI hint Quay also gives
+	// read-only superusers.
 	writeJSON(w, http.StatusOK, map[string]any{
-		"namespace": repo.Namespace, "name": repo.Name, "kind": "image", "description": repo.Description,
+		"namespace": repo.Namespace, "name": repo.Name, "kind": "image", "description": nullable(repo.Description),
 		"is_public": repo.Visibility == wharf.Public, "is_organization": ns.Kind == wharf.KindOrg,
-		"is_starred": false, "status_token": "", "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
-		"state": "NORMAL", "can_write": p.Write, "can_admin": p.Admin, "is_free_account": true,
+		"is_starred": starred[repo.ID], "status_token": "", "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
+		"state": repoState(repo), "can_write": d.Write, "can_admin": d.Admin || d.Inspect, "is_free_account": true,
 	})
 	return nil
 }
@@ -115,9 +129,10 @@ type updateRepoRequest struct {
 	Description *string `json:"description"`
 }
 
-// updateRepository serves PUT …/repository/{namespace}/{repository}: the description.
+// updateRepository serves PUT …/repository/{namespace}/{repository}: the
+// description, for writers (Quay's repo_write).
 func (h *repositories) updateRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	repo, err := h.repoAdmin(r, c)
+	repo, err := h.repoNeeding(r, c, false)
 	if err != nil {
 		return err
 	}

@@ -58,10 +58,13 @@ func (s *Server) routes(o Options, h resources) {
 		POST: {user(wharf.OrgAdmin), h.orgs.resetClientSecret, "resetOrganizationApplicationClientSecret"},
 	})
 	// Repositories and robot accounts.
-	s.handle("/api/v1/repository", map[string]method{POST: {user(""), h.repositories.createRepository, "createRepo"}})
+	s.handle("/api/v1/repository", map[string]method{
+		GET:  {rule{need: publicRead}, h.teams.listRepositories, "listRepos"},
+		POST: {user(""), h.repositories.createRepository, "createRepo"},
+	})
 	s.handle("/api/v1/repository/{namespace}/{repository}", map[string]method{
 		GET:    {rule{need: publicRead}, h.repositories.getRepository, "getRepo"},
-		PUT:    {user(wharf.RepoAdmin), h.repositories.updateRepository, "updateRepo"},
+		PUT:    {user(wharf.RepoWrite), h.repositories.updateRepository, "updateRepo"},
 		DELETE: {user(wharf.RepoAdmin), h.repositories.deleteRepository, "deleteRepository"},
 	})
 	s.handle("/api/v1/repository/{namespace}/{repository}/changevisibility", map[string]method{
@@ -130,6 +133,74 @@ func (s *Server) routes(o Options, h resources) {
 			DELETE: {user(""), h.orgs.deleteRobot, robots.del},
 		})
 	}
+	s.handle("/api/v1/repository/{namespace}/{repository}/changestate", map[string]method{
+		PUT: {user(wharf.RepoAdmin), h.teams.changeState, "changeRepoState"},
+	})
+	s.handle("/api/v1/user/starred", map[string]method{
+		GET:  {user(wharf.UserAdmin), h.teams.listStarred, "listStarredRepos"},
+		POST: {user(wharf.UserAdmin), h.teams.starRepository, "createStar"},
+	})
+	s.handle("/api/v1/user/starred/{namespace}/{repository}", map[string]method{
+		DELETE: {user(wharf.UserAdmin), h.teams.unstarRepository, "deleteStar"},
+	})
+
+	// Teams, members, repository permissions and default permissions.
+	s.handle("/api/v1/organization/{orgname}/team/{teamname}", map[string]method{
+		PUT:    {user(wharf.OrgAdmin), h.teams.putTeam, "updateOrganizationTeam"},
+		DELETE: {user(wharf.OrgAdmin), h.teams.deleteTeam, "deleteOrganizationTeam"},
+	})
+	s.handle("/api/v1/organization/{orgname}/team/{teamname}/members", map[string]method{
+		GET: {user(""), h.teams.listTeamMembers, "getOrganizationTeamMembers"},
+	})
+	s.handle("/api/v1/organization/{orgname}/team/{teamname}/members/{membername}", map[string]method{
+		PUT:    {user(wharf.OrgAdmin), h.teams.putTeamMember, "updateOrganizationTeamMember"},
+		DELETE: {user(wharf.OrgAdmin), h.teams.deleteTeamMember, "deleteOrganizationTeamMember"},
+	})
+	s.handle("/api/v1/organization/{orgname}/team/{teamname}/permissions", map[string]method{
+		GET: {user(""), h.teams.listTeamPermissions, "getOrganizationTeamPermissions"},
+	})
+	s.handle("/api/v1/organization/{orgname}/members", map[string]method{
+		GET: {user(""), h.teams.listOrgMembers, "getOrganizationMembers"},
+	})
+	s.handle("/api/v1/organization/{orgname}/members/{membername}", map[string]method{
+		GET:    {user(""), h.teams.getOrgMember, "getOrganizationMember"},
+		DELETE: {user(wharf.OrgAdmin), h.teams.deleteOrgMember, "removeOrganizationMember"},
+	})
+	s.handle("/api/v1/organization/{orgname}/prototypes", map[string]method{
+		GET:  {user(""), h.teams.listPrototypes, "getOrganizationPrototypePermissions"},
+		POST: {user(wharf.OrgAdmin), h.teams.createPrototype, "createOrganizationPrototypePermission"},
+	})
+	s.handle("/api/v1/organization/{orgname}/prototypes/{prototypeid}", map[string]method{
+		PUT:    {user(wharf.OrgAdmin), h.teams.updatePrototype, "updateOrganizationPrototypePermission"},
+		DELETE: {user(wharf.OrgAdmin), h.teams.deletePrototype, "deleteOrganizationPrototypePermission"},
+	})
+	s.handle("/api/v1/organization/{orgname}/robots/{robot_shortname}/permissions", map[string]method{
+		GET: {user(""), h.teams.robotPermissions, "getOrgRobotPermissions"},
+	})
+	s.handle("/api/v1/user/robots/{robot_shortname}/permissions", map[string]method{
+		GET: {user(""), h.teams.robotPermissions, "getUserRobotPermissions"},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/permissions/user/{$}", map[string]method{
+		GET: {user(wharf.RepoAdmin), h.teams.listPermissions(false), "listRepoUserPermissions"},
+	})
+	s.redirectSlash("/api/v1/repository/{namespace}/{repository}/permissions/user")
+	s.handle("/api/v1/repository/{namespace}/{repository}/permissions/user/{username}", map[string]method{
+		GET:    {user(wharf.RepoAdmin), h.teams.getPermission(false), "getUserPermissions"},
+		PUT:    {user(wharf.RepoAdmin), h.teams.putPermission(false), "changeUserPermissions"},
+		DELETE: {user(wharf.RepoAdmin), h.teams.deletePermission(false), "deleteUserPermissions"},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/permissions/team/{$}", map[string]method{
+		GET: {user(wharf.RepoAdmin), h.teams.listPermissions(true), "listRepoTeamPermissions"},
+	})
+	s.redirectSlash("/api/v1/repository/{namespace}/{repository}/permissions/team")
+	s.handle("/api/v1/repository/{namespace}/{repository}/permissions/team/{teamname}", map[string]method{
+		GET:    {user(wharf.RepoAdmin), h.teams.getPermission(true), "getTeamPermissions"},
+		PUT:    {user(wharf.RepoAdmin), h.teams.putPermission(true), "changeTeamPermissions"},
+		DELETE: {user(wharf.RepoAdmin), h.teams.deletePermission(true), "deleteTeamPermissions"},
+	})
+	s.handle("/api/v1/repository/{namespace}/{repository}/permissions/user/{username}/transitive", map[string]method{
+		GET: {user(wharf.RepoAdmin), h.teams.transitivePermissions, "getUserTransitivePermission"},
+	})
 	s.handle("/api/v1/entities/{prefix}", map[string]method{GET: {user(""), h.users.getEntities, "getMatchingEntities"}})
 
 	// Namespace and repository logs (the superuser's are below).

@@ -34,6 +34,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/servicekey"
 	"github.com/wharf-registry/wharf/internal/tags"
+	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -50,6 +51,7 @@ type Store interface {
 	quotaStore
 	buildStore
 	logStore
+	tenancyStore
 	consoleStore
 	consoleBuildStore
 }
@@ -114,6 +116,8 @@ type Deps struct {
 	// AppTokens serves the caller's app-specific tokens; nil
 	// (FEATURE_APP_SPECIFIC_TOKENS off) leaves them unregistered.
 	AppTokens *identity.AppTokens
+	// Tenancy changes teams, grants, default permissions and repository states.
+	Tenancy *tenancy.Service
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -172,6 +176,7 @@ type resources struct {
 	consoleBuilds *consoleBuilds // nil: FEATURE_BUILD_SUPPORT off
 	tags          *repoTags
 	autoPrune     *autoPrune // nil: FEATURE_AUTO_PRUNE off
+	teams         *teams
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -205,6 +210,8 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 	if d.AutoPrune != nil {
 		h.autoPrune = &autoPrune{orgs: h.orgs, repos: h.repositories, policies: d.AutoPrune}
 	}
+	h.teams = &teams{orgs: h.orgs, tenancy: d.Tenancy, access: d.Access, repositories: h.repositories,
+		robots: d.Repositories, store: d.Store, policy: policy, pages: d.Pages}
 	if d.Quotas != nil {
 		h.quotas = &quotas{quotas: d.Quotas, identity: d.Identity, store: d.Store, policy: policy,
 			defaultRejectBytes: o.DefaultSystemRejectQuotaBytes}

@@ -43,6 +43,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/metered"
 	"github.com/wharf-registry/wharf/internal/tags"
+	"github.com/wharf-registry/wharf/internal/tenancy"
 	"github.com/wharf-registry/wharf/internal/throttle"
 )
 
@@ -77,6 +78,9 @@ type App struct {
 	ServiceKeys *servicekey.Service
 	Auth        *auth.Service
 	Access      *access.Service
+	// RegistryAccess is Access as the /v2 face uses it: repositories read
+	// through the repository cache.
+	RegistryAccess *access.Service
 	// Revocations must Run for revoked registry tokens to stop working.
 	Revocations *auth.Revocations
 	// Builds is nil when FEATURE_BUILD_SUPPORT is off.
@@ -138,7 +142,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	a.Revocations = auth.NewRevocations(store.Accounts, RegistryTokenLifetime, auth.DefaultPollInterval, log)
 	a.Auth = auth.New(loginStore{store.Accounts, newAccessTokenCache(store.Accounts, a.Revocations, store.Changes)}, authOpts)
-	a.Access = access.New(repositoryStore{store.Accounts, store.Registry}, policy)
+	a.Access = access.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}, policy)
 	if cfg.FeatureAutoPrune {
 		a.AutoPrune = autoprune.NewService(store.Registry, log, time.Now)
 	}
@@ -153,10 +157,10 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, consoleBuilds{store.Builds}},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy, consoleBuilds{store.Builds}},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
-		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry}),
+		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 		Auth:         a.Auth,
 		Access:       a.Access,
 		Pages:        pages,
@@ -170,10 +174,16 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		AutoPrune:    a.AutoPrune,
 		Messages:     message.New(store.Messages),
 		AppTokens:    appTokens(cfg, store),
+		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 	})
+	// The /v2 face reads repositories through the cache, its access
+	// decisions included (the same rules over the same data, one query
+	// fewer per request).
+	repos := newRepositoryCache(store.Registry, a.Revocations, store.Changes)
+	a.RegistryAccess = access.New(cachedRepositories{repositoryStore{store.Accounts, store.Registry, store.Tenancy}, repos}, policy)
 	a.Registry = registry.New(registry.Deps{
-		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs,
-			newRepositoryCache(store.Registry, a.Revocations, store.Changes)}, Blobs: blobs, Auth: a.Auth, Access: a.Access,
+		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs, repos},
+		Blobs: blobs, Auth: a.Auth, Access: a.RegistryAccess,
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,

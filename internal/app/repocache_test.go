@@ -40,7 +40,7 @@ func testRepositoryCache(t *testing.T, uri string) {
 		t.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Public}
-	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
 		t.Fatal(err)
 	}
 	revocations := auth.NewRevocations(store.Accounts, time.Hour, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -86,7 +86,7 @@ func testRepositoryCache(t *testing.T, uri string) {
 		t.Fatal(err)
 	}
 	again := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := other.Registry.CreateRepository(ctx, again); err != nil {
+	if err := other.Registry.CreateRepository(ctx, again, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := revocations.Poll(ctx); err != nil {

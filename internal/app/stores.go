@@ -17,6 +17,7 @@ import (
 type repositoryStore struct {
 	*db.Accounts
 	*db.Registry
+	*db.Tenancy
 }
 
 // registryStore serves the /v2 face: who pushes and pulls, what is stored,
@@ -37,6 +38,18 @@ func (s registryStore) RepositoryByName(ctx context.Context, namespace, name str
 	return s.repositories.RepositoryByName(ctx, namespace, name)
 }
 
+// cachedRepositories is repositoryStore reading repositories through the
+// repository cache, for the /v2 face's access decisions.
+type cachedRepositories struct {
+	repositoryStore
+	repositories *repositoryCache
+}
+
+// RepositoryByName reads through the repository cache.
+func (s cachedRepositories) RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error) {
+	return s.repositories.RepositoryByName(ctx, namespace, name)
+}
+
 // apiStore serves the /api/v1 face's reads: accounts, OAuth applications,
 // quota and registry size views, and the action log.
 type apiStore struct {
@@ -45,6 +58,7 @@ type apiStore struct {
 	*db.Quotas
 	*db.Usage
 	*db.Logs
+	*db.Tenancy
 	consoleBuilds
 }
 

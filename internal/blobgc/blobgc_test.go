@@ -36,7 +36,7 @@ func newFixture(t *testing.T, store *db.DB, name string) *fixture {
 		t.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
 		t.Fatal(err)
 	}
 	blobs, err := filesystem.New(t.TempDir(), filesystem.Options{})

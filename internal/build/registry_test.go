@@ -171,7 +171,7 @@ func newFixture(t *testing.T, store *db.DB) *fixture {
 	f.robot = &wharf.Robot{Account: &wharf.Account{Name: "alice+builder", Kind: wharf.KindRobot, Enabled: true, Verified: true},
 		NamespaceID: f.alice.ID, Token: "token"}
 	must(t, store.Accounts.CreateRobot(ctx, f.robot))
-	must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: "app", Visibility: wharf.Private}))
+	must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: "app", Visibility: wharf.Private}, 0))
 	repo, err := store.Registry.RepositoryByName(ctx, "alice", "app")
 	must(t, err)
 	f.repo = repo

@@ -55,7 +55,8 @@ func newWorkerFixture(t *testing.T, store *db.DB) *workerFixture {
 	w := &build.Worker{Store: store.Builds, Requesters: access.New(struct {
 		*db.Accounts
 		*db.Registry
-	}{store.Accounts, store.Registry}, identity.Policy{}), Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
+		*db.Tenancy
+	}{store.Accounts, store.Registry, store.Tenancy}, identity.Policy{}), Files: f.svc, Exec: exec, Tokens: tokens, URLs: f.urls,
 		Registry: build.RegistryEndpoint{URL: reg, ServerHostname: serverHostname}, Name: "test-worker/0", ScratchDir: t.TempDir(),
 		Timeout: time.Minute, MaxBytes: 1 << 20, Lease: lease, Poll: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	return &workerFixture{fixture: f, tokens: tokens, exec: exec, w: w}

@@ -27,7 +27,7 @@ func pruneFixture(t *testing.T, store *db.DB, name string, n int) (*wharf.Accoun
 		t.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

@@ -40,10 +40,10 @@ func scanBuild(row rowScanner) (*wharf.Build, error) {
 	var b wharf.Build
 	var created, started, phaseAt int64
 	var resource, errMsg, worker sql.NullString
-	var pullRobot, manual, completed, lease, heartbeat sql.NullInt64
+	var pullRobot, manual, completed, lease, heartbeat, mirror sql.NullInt64
 	var job string
 	r := &b.Repository
-	if err := row.Scan(&b.ID, &b.UUID, &r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created,
+	if err := row.Scan(&b.ID, &b.UUID, &r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror,
 		&b.Phase, &b.DisplayName, &resource, &job, &b.PullRobot, &pullRobot, &manual, &started, &phaseAt, &completed,
 		&errMsg, &b.RetriesRemaining, &worker, &lease, &heartbeat); err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func scanBuild(row rowScanner) (*wharf.Build, error) {
 	if err := json.Unmarshal([]byte(job), &b.Job); err != nil {
 		return nil, fmt.Errorf("build %s job config: %w", b.UUID, err)
 	}
-	r.CreatedAt = fromMicros(created)
+	r.CreatedAt, r.MirrorRobotID = fromMicros(created), mirror.Int64
 	b.ResourceKey, b.Error, b.Worker = resource.String, errMsg.String, worker.String
 	b.PullRobotID, b.ManualUserID = pullRobot.Int64, manual.Int64
 	b.Started, b.PhaseChangedAt = fromMicros(started), fromMicros(phaseAt)

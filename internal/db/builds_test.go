@@ -32,7 +32,7 @@ func newBuildFixture(t *testing.T, store *db.DB) *buildFixture {
 		NamespaceID: f.alice.ID, Token: "token"}
 	must(t, store.Accounts.CreateRobot(ctx, f.robot))
 	repo := func(name string) *wharf.Repository {
-		must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: name, Visibility: wharf.Private}))
+		must(t, store.Registry.CreateRepository(ctx, &wharf.Repository{NamespaceID: f.alice.ID, Name: name, Visibility: wharf.Private}, 0))
 		r, err := store.Registry.RepositoryByName(ctx, "alice", name) // at the stored precision
 		must(t, err)
 		return r

@@ -17,7 +17,8 @@
 //	    ├─ ServiceKeys   service keys and wharf's own instance keys
 //	    ├─ Logs          the action log: append, list, aggregate, archive
 //	    ├─ Leases        job leases (one process runs each background job)
-//	    └─ Messages      the global messages superusers publish
+//	    ├─ Messages      the global messages superusers publish
+//	    └─ Tenancy       teams and members, repository permissions, default permissions, stars, repository lists
 //
 // Public methods own their transaction; helpers take a *sql.Tx. Every method
 // that changes state takes the action-log entries that describe the change
@@ -81,6 +82,7 @@ type DB struct {
 	Leases      *Leases
 	Messages    *Messages
 	Collection  *Collection
+	Tenancy     *Tenancy
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -133,7 +135,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
 		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
-		Messages: &Messages{b}, Collection: &Collection{b}}
+		Messages: &Messages{b}, Collection: &Collection{b}, Tenancy: &Tenancy{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

@@ -15,15 +15,16 @@ import (
 // Linking and unlinking keeps the namespace usage that Usage reports.
 type Registry struct{ *base }
 
-const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at`
+const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at, r.state, r.mirror_robot_id`
 
 func scanRepository(row rowScanner) (*wharf.Repository, error) {
 	var r wharf.Repository
 	var created int64
-	if err := row.Scan(&r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created); err != nil {
+	var mirror sql.NullInt64
+	if err := row.Scan(&r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror); err != nil {
 		return nil, err
 	}
-	r.CreatedAt = fromMicros(created)
+	r.CreatedAt, r.MirrorRobotID = fromMicros(created), mirror.Int64
 	return &r, nil
 }
 
@@ -39,8 +40,11 @@ func (db *Registry) RepositoryByName(ctx context.Context, namespace, name string
 	return r, wharf.Wrap(err, "load repository")
 }
 
-// CreateRepository inserts repo with entries. Invalid if it already exists.
-func (db *Registry) CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error {
+// CreateRepository inserts repo with entries, created by the account
+// creatorID (0: none), which is granted admin and, in an organization,
+// brings the organization's default permissions into force. Invalid if it
+// already exists.
+func (db *Registry) CreateRepository(ctx context.Context, repo *wharf.Repository, creatorID int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		created, err := db.insertRepository(ctx, tx, repo)
 		if err != nil {
@@ -49,17 +53,24 @@ func (db *Registry) CreateRepository(ctx context.Context, repo *wharf.Repository
 		if !created {
 			return wharf.Errorf(wharf.Invalid, "Repository already exists")
 		}
+		if err := grantCreation(ctx, tx, repo, creatorID); err != nil {
+			return err
+		}
 		return db.appendLogs(ctx, tx, aboutRepository(entries, repo.ID))
 	})
 }
 
 // EnsureRepository returns namespace's repository name, creating it (with
-// entries) when missing, as a push to a new name does.
-func (db *Registry) EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error) {
+// entries, as CreateRepository does for creatorID) when missing, as a push
+// to a new name does.
+func (db *Registry) EnsureRepository(ctx context.Context, repo *wharf.Repository, creatorID int64, entries ...wharf.LogEntry) (bool, error) {
 	var created bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if created, err = db.insertRepository(ctx, tx, repo); err != nil || !created {
+			return err
+		}
+		if err := grantCreation(ctx, tx, repo, creatorID); err != nil {
 			return err
 		}
 		return db.appendLogs(ctx, tx, aboutRepository(entries, repo.ID))
@@ -82,6 +93,9 @@ func aboutRepository(entries []wharf.LogEntry, id int64) []wharf.LogEntry {
 
 func (db *Registry) insertRepository(ctx context.Context, tx *sql.Tx, repo *wharf.Repository) (bool, error) {
 	repo.CreatedAt = db.now().UTC()
+	if repo.State == "" {
+		repo.State = wharf.StateNormal
+	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO repository (namespace_id, name, visibility, description, created_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id`,
 		repo.NamespaceID, repo.Name, repo.Visibility, repo.Description, micros(repo.CreatedAt)).Scan(&repo.ID)

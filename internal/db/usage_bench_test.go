@@ -170,7 +170,7 @@ func seedAccountingNS(b *testing.B, store *db.DB, raw *sql.DB, dialect db.Dialec
 		b.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().UnixMicro()

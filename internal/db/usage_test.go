@@ -27,7 +27,7 @@ func newUsageFixture(t *testing.T, store *db.DB, name string) *usageFixture {
 		t.Fatal(err)
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Private}
-	if err := store.Registry.CreateRepository(ctx, repo); err != nil {
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
 		t.Fatal(err)
 	}
 	return &usageFixture{store: store, ns: ns, repo: repo}
@@ -82,7 +82,7 @@ func TestUsageCountsUniqueBlobs(t *testing.T) {
 		ctx := context.Background()
 		f := newUsageFixture(t, store, "counter")
 		other := &wharf.Repository{NamespaceID: f.ns.ID, Namespace: f.ns.Name, Name: "other", Visibility: wharf.Private}
-		if err := store.Registry.CreateRepository(ctx, other); err != nil {
+		if err := store.Registry.CreateRepository(ctx, other, 0); err != nil {
 			t.Fatal(err)
 		}
 		a, b, c := blobDigest(1), blobDigest(2), blobDigest(3)

@@ -73,6 +73,19 @@ func (s *Service) Org(ctx context.Context, name string) (*wharf.Account, error) 
 	return a, nil
 }
 
+// Namespace returns the user or organization named name. NotFound for
+// robots and unknown names.
+func (s *Service) Namespace(ctx context.Context, name string) (*wharf.Account, error) {
+	a, err := s.store.AccountByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind == wharf.KindRobot {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	return a, nil
+}
+
 // IsOrgAdmin reports whether a administers org: a member of a team with
 // the admin role. Superusers are no exception (Quay grants them that only
 // with FEATURE_SUPERUSERS_FULL_ACCESS); they act on organizations through

@@ -127,7 +127,7 @@ func (s *Server) grant(ctx context.Context, c *wharf.Caller, scope string) (auth
 	}
 	var granted []string
 	for _, a := range actions {
-		if allows(d.Rights, a) && !slices.Contains(granted, a) {
+		if (allows(d.Rights, a) || (a == "pull" && d.Inspect && d.Repository != nil)) && !slices.Contains(granted, a) {
 			granted = append(granted, a)
 		}
 	}
@@ -180,10 +180,10 @@ func (s *Server) authorize(ctx context.Context, req *request, action string) (*w
 	// earns a fresh challenge when its holder may do this (a build worker's
 	// is decided at the token endpoint); only a caller who really may not
 	// is told "denied".
-	if req.claims.Build != "" || (repo != nil && allows(d.Rights, action)) || (repo == nil && action != "pull" && d.Write) {
+	if req.claims.Build != "" || (repo != nil && (allows(d.Rights, action) || (action == "pull" && d.Inspect))) || (repo == nil && action != "pull" && d.Write) {
 		return nil, ociError(errUnauthorized, "token does not grant %s on %s", action, rt.name())
 	}
-	if action == "pull" && (repo == nil || !d.Read) {
+	if action == "pull" && (repo == nil || !d.MayRead()) {
 		return nil, ociError(errNameUnknown, "repository name not known to registry")
 	}
 	return nil, ociError(errDenied, "requested access to the resource is denied")
@@ -230,8 +230,9 @@ func (s *Server) ensureRepository(ctx context.Context, req *request, repo *wharf
 		return nil, err
 	}
 	repo = &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: req.route.repo, Visibility: wharf.Private}
-	entry := s.actor(req).Entry("create_repo", ns, map[string]any{"repo": repo.Name, "namespace": ns.Name})
-	if _, err := s.Store.EnsureRepository(ctx, repo, entry); err != nil {
+	actor := s.actor(req)
+	entry := actor.Entry("create_repo", ns, map[string]any{"repo": repo.Name, "namespace": ns.Name})
+	if _, err := s.Store.EnsureRepository(ctx, repo, actor.AccountID(), entry); err != nil {
 		return nil, err
 	}
 	repo.Namespace = ns.Name

@@ -188,8 +188,9 @@ func TestRobots(t *testing.T) {
 		alice.pushImage("alice/app", "latest", "alice")
 		e.createOrg("acme")
 		robot := e.as("acme+ci", e.createRobot("acme", "ci"))
+		e.joinTeam("acme", "ci", "creator", "acme+ci")
 
-		t.Run("robot token logs in and pushes to its namespace", func(t *testing.T) {
+		t.Run("robot of a creator team creates a repository by push", func(t *testing.T) {
 			body, d := robot.pushImage("acme/built", "v1", "robot")
 			checkManifest(t, robot, "acme/built", "v1", body, mtOCIManifest, d)
 			pushes := e.logsOf("push_repo", "built")

@@ -59,6 +59,8 @@ func newBuildEnv(t *testing.T, store *db.DB) *buildEnv {
 	admin.pushImage("pubs/pub", "latest", "public image")
 	e.mustAPI(http.StatusOK, "POST", "/api/v1/repository/pubs/pub/changevisibility", map[string]any{"visibility": "public"})
 	f.robotPass = e.createRobot("acme", "builder")
+	e.grant("acme/app", "acme+builder", "write")
+	e.grant("acme/other", "acme+builder", "write")
 	var err error
 	if f.robot, err = store.Accounts.RobotByName(f.ctx, "acme+builder"); err != nil {
 		t.Fatal(err)

@@ -200,6 +200,49 @@ func (e *env) createRobot(org, short string) string {
 	return jsonField(e.t, raw, "token")
 }
 
+// joinTeam puts member in org's team, created with role when missing.
+func (e *env) joinTeam(org, team, role, member string) {
+	e.t.Helper()
+	ctx := context.Background()
+	o, err := e.store.Accounts.AccountByName(ctx, org)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m, err := e.store.Accounts.AccountByName(ctx, member)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tm, err := e.store.Tenancy.TeamByName(ctx, o.ID, team)
+	if wharf.IsCode(err, wharf.NotFound) {
+		tm = &wharf.Team{OrgID: o.ID, Name: team, Role: role}
+		err = e.store.Tenancy.SaveTeam(ctx, tm)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.Tenancy.AddTeamMember(ctx, tm.ID, m.ID); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// grant gives account role on repository "ns/name".
+func (e *env) grant(repo, account, role string) {
+	e.t.Helper()
+	ctx := context.Background()
+	ns, name, _ := strings.Cut(repo, "/")
+	r, err := e.store.Registry.RepositoryByName(ctx, ns, name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, err := e.store.Accounts.AccountByName(ctx, account)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.Tenancy.SetPermission(ctx, wharf.Permission{Repository: r, Account: a, Role: role}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // logs returns every action-log entry, newest first.
 func (e *env) logs() []wharf.LogEntry {
 	e.t.Helper()
@@ -528,5 +571,6 @@ func repositories(store *db.DB) *repository.Service {
 	return repository.NewService(struct {
 		*db.Accounts
 		*db.Registry
-	}{store.Accounts, store.Registry})
+		*db.Tenancy
+	}{store.Accounts, store.Registry, store.Tenancy})
 }

@@ -41,6 +41,7 @@ func TestRevokedTokens(t *testing.T) {
 		t.Run("robot deleted: its token stops", func(t *testing.T) {
 			e.createOrg("robots")
 			robot := e.as("robots+ci", e.createRobot("robots", "ci"))
+			e.joinTeam("robots", "ci", "creator", "robots+ci")
 			robot.pushImage("robots/app", "v1", "robot")
 			must(t, "pull with the robot's token", robot.stale("GET", "/v2/robots/app/manifests/v1", nil), http.StatusOK)
 			e.mustAPI(http.StatusNoContent, "DELETE", "/api/v1/organization/robots/robots/ci", nil)
@@ -77,6 +78,7 @@ func TestRevokedTokens(t *testing.T) {
 				t.Fatal(err)
 			}
 			bot := e.as(r.Account.Name, r.Token)
+			e.grant("bob/app", r.Account.Name, "write")
 			bot.pushImage("bob/app", "bot", "bob's robot")
 			e.mustAPI(http.StatusOK, "PUT", "/api/v1/superuser/users/bob", map[string]any{"enabled": false})
 			e.poll()
@@ -131,6 +133,7 @@ func TestOrganizationRenameRenamesRobots(t *testing.T) {
 		e.createOrg("acme")
 		token := e.createRobot("acme", "builder")
 		robot := e.as("acme+builder", token)
+		e.joinTeam("acme", "builders", "creator", "acme+builder")
 		robot.pushImage("acme/app", "v1", "before the rename")
 
 		e.mustAPI(http.StatusOK, "PUT", "/api/v1/superuser/organizations/acme", map[string]any{"name": "acme2"})

@@ -39,6 +39,7 @@ func TestUploadSessionBinding(t *testing.T) {
 		robot := e.as("acme+ci", e.createRobot("acme", "ci"))
 		alice.pushBlob("acme/other", []byte("makes acme/other exist"))
 		bob.pushBlob("acme/app", []byte("bob can push to acme/app"))
+		e.grant("acme/app", "acme+ci", "write")
 
 		first, second := randomBytes(1000), randomBytes(1000)
 		whole := append(append([]byte{}, first...), second...)

@@ -31,7 +31,7 @@ import (
 type Store interface {
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
-	EnsureRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) (bool, error)
+	EnsureRepository(ctx context.Context, repo *wharf.Repository, creatorID int64, entries ...wharf.LogEntry) (bool, error)
 	RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
 	// LinkBlob returns QuotaExceeded when the blob would take its
 	// namespace past its Reject limit.

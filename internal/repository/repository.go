@@ -18,8 +18,9 @@ type Store interface {
 	// AccountByName, RepositoryByName and RobotByName return NotFound.
 	AccountByName(ctx context.Context, name string) (*wharf.Account, error)
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
-	// CreateRepository returns Invalid when the repository exists.
-	CreateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error
+	// CreateRepository returns Invalid when the repository exists; the
+	// creator is granted admin and the namespace's default permissions apply.
+	CreateRepository(ctx context.Context, repo *wharf.Repository, creatorID int64, entries ...wharf.LogEntry) error
 	UpdateRepository(ctx context.Context, repo *wharf.Repository, entries ...wharf.LogEntry) error
 	DeleteRepository(ctx context.Context, id int64, entries ...wharf.LogEntry) error
 	RobotByName(ctx context.Context, name string) (*wharf.Robot, error)
@@ -66,7 +67,7 @@ func (s *Service) Create(ctx context.Context, actor *wharf.Caller, ns *wharf.Acc
 		return nil, wharf.Errorf(wharf.Invalid, "visibility must be public or private")
 	}
 	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: name, Visibility: visibility, Description: description}
-	if err := s.store.CreateRepository(ctx, repo, actor.Entry("create_repo", ns, repoMeta(repo, nil))); err != nil {
+	if err := s.store.CreateRepository(ctx, repo, actor.AccountID(), actor.Entry("create_repo", ns, repoMeta(repo, nil))); err != nil {
 		return nil, err
 	}
 	repo.Namespace = ns.Name

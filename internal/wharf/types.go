@@ -168,7 +168,12 @@ type Repository struct {
 	Name        string
 	Visibility  string
 	Description string
-	CreatedAt   time.Time
+	// State is NORMAL, READ_ONLY or MIRROR ("" reads as NORMAL).
+	State string
+	// MirrorRobotID is the robot a MIRROR repository accepts pushes from
+	// (0: none).
+	MirrorRobotID int64
+	CreatedAt     time.Time
 }
 
 // Manifest is a stored image manifest, index or artifact manifest.
