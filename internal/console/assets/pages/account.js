@@ -15,7 +15,8 @@ function profile(me) {
       h('dt', null, 'E-mail'), h('dd', null, me.email || '—'),
       h('dt', null, 'Role'), h('dd', null, role),
       h('dt', null, 'Organizations'), h('dd', null, me.organizations.length
-        ? me.organizations.map((o) => `${o.name}${o.is_org_admin ? ' (admin)' : ''}`).join(', ') : 'None'),
+        ? me.organizations.map((o, i) => [i ? ', ' : '', h('a', { href: `/organization/${seg(o.name)}` }, o.name), o.is_org_admin ? ' (admin)' : '']) : 'None'),
+      h('dt', null, 'Repositories'), h('dd', null, h('a', { href: `/user/${seg(me.username)}` }, 'Your repositories')),
       me.quota_report ? [h('dt', null, 'Storage'), h('dd', null,
         usageBar(me.quota_report.quota_bytes, quota ? quota.limit_bytes : me.quota_report.configured_quota, quota ? quota.limits : []))] : null));
 }

@@ -1,0 +1,59 @@
+package console_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+)
+
+// TestOrganizationPage: an organization's repositories (leading to their
+// tags), teams with members and robots with their tokens, as the API has
+// them, each tab in the URL.
+func TestOrganizationPage(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "acme/app", "v1", "a")
+		var robot struct {
+			Token string `json:"token"`
+		}
+		s.mustJSON("PUT", "/api/v1/organization/acme/robots/ci", map[string]any{"description": "CI " + xss}, &robot)
+		tb := s.open("dark", desktop)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/superuser/organizations?q=acme")
+		tb.settle(".results table")
+		tb.run(chromedp.Click(`//main//a[text()="acme"]`, chromedp.BySearch))
+		tb.waitText("main h1", "acme")
+		tb.settle(".results table")
+		tb.axe("organization repositories")
+		tb.run(chromedp.Click(`//main//a[text()="app"]`, chromedp.BySearch))
+		tb.waitText("main h1", "acme/app")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "v1")
+
+		tb.visit("/organization/acme?tab=teams")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "owners")
+		tb.axe("organization teams")
+		tb.run(chromedp.Click(`button[aria-label="Members of owners"]`, chromedp.ByQuery))
+		tb.waitText("dialog ul", "admin")
+		tb.run(chromedp.Click(`//dialog//button[text()="Close"]`, chromedp.BySearch))
+
+		tb.visit("/organization/acme?tab=robots")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "CI "+xss)
+		if n := tb.count("main img:not(.brand img), main script"); n != 0 {
+			t.Errorf("%d elements made from a robot's description", n)
+		}
+		tb.axe("organization robots")
+		tb.run(chromedp.Click(`button[aria-label="Show token of acme+ci"]`, chromedp.ByQuery))
+		tb.waitFor(`!!document.querySelector("dialog textarea")`, "the token")
+		var token string
+		tb.eval(`document.querySelector("dialog textarea").value`, &token)
+		if token == "" || token != robot.Token {
+			t.Errorf("token shown %q, the API's %q", token, robot.Token)
+		}
+	})
+}
