@@ -79,3 +79,50 @@ func TestRepositoryTags(t *testing.T) {
 		}
 	})
 }
+
+// TestRepositorySettings: visibility and description saved on the settings
+// tab are the API's; the logs tab lists the repository's entries; deleting
+// with the name typed removes it.
+func TestRepositorySettings(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "admin/site", "v1", "a")
+		tb := s.open("light", phone)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/repository/admin/site/settings")
+		tb.waitFor(`!!document.querySelector("form[aria-label='Visibility and description']")`, "the settings")
+		tb.axe("repository settings")
+		tb.run(chromedp.Click(`//label[starts-with(text(), "Public")]/preceding-sibling::input`, chromedp.BySearch),
+			chromedp.SetValue(`main textarea`, "The web site "+xss, chromedp.ByQuery),
+			chromedp.Click(`//main//button[text()="Save"]`, chromedp.BySearch))
+		tb.waitText(".toasts", "Saved.")
+		var repo struct {
+			IsPublic    bool   `json:"is_public"`
+			Description string `json:"description"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/site", nil, &repo)
+		if !repo.IsPublic || repo.Description != "The web site "+xss {
+			t.Errorf("through the API after saving: %+v", repo)
+		}
+		tb.visit("/repository/admin/site")
+		tb.waitText("main .description", "The web site "+xss)
+		if n := tb.count("main img:not(.brand img), main script"); n != 0 {
+			t.Errorf("%d elements made from the description", n)
+		}
+
+		tb.visit("/repository/admin/site/logs")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "change_repo_visibility")
+		tb.axe("repository logs")
+
+		tb.visit("/repository/admin/site/settings")
+		tb.waitFor(`!!document.querySelector("form[aria-label='Visibility and description']")`, "the settings")
+		tb.run(chromedp.Click(`//main//button[text()="Delete admin/site"]`, chromedp.BySearch),
+			chromedp.SendKeys(`//dialog//label[starts-with(text(), "Type")]/following-sibling::input`, "admin/site", chromedp.BySearch),
+			chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+		tb.waitFor(`location.pathname !== "/repository/admin/site/settings"`, "leaving the deleted repository")
+		if status, _ := s.call("GET", "/api/v1/repository/admin/site", nil); status != 404 {
+			t.Errorf("the deleted repository through the API: %d", status)
+		}
+	})
+}

@@ -10,6 +10,7 @@ const routes = [
   { path: '/setup', page: 'setup', need: 'anyone' },
   { path: '/account', page: 'account', need: 'user' },
   { path: '/repository/:namespace/:name', page: 'repository', need: 'user' },
+  { path: '/repository/:namespace/:name/:tab', page: 'repository', need: 'user' },
   { path: '/organization/:name', page: 'org', need: 'user' },
   { path: '/user/:name', page: 'usernamespace', need: 'user' },
   { path: '/superuser/users', page: 'users', need: 'superuser' },

@@ -1,9 +1,11 @@
-// A repository's tags (Quay's tag API, one request a page): digest, size,
-// age, expiration, manifest-list children; add, move, delete, restore from
-// history, and bulk deletion of tags chosen across pages. Search, history
-// and the page are in the URL.
+// A repository: its tags (Quay's tag API, one request a page besides the
+// repository's own view): digest, size, age, expiration, manifest-list
+// children; add, move, delete, restore from history, and bulk deletion of
+// tags chosen across pages, search, history and the page in the URL; its
+// settings and its logs (reposettings.js), each tab a path of its own.
 import { h, replace } from '../dom.js';
 import { get, put, del, post, qs, seg } from '../api.js';
+import { settingsView, logsView } from '../reposettings.js';
 import { bytes, check, confirm, dialog, errorBox, field, searchBox, table, toast, when } from '../ui.js';
 
 export const title = 'Repository';
@@ -45,9 +47,10 @@ async function tagDialog(base, t, mode, done) {
   if (v === 'ok') { toast('Saved.'); done(); }
 }
 
-export async function render(ctx) {
-  const { namespace, name } = ctx.params;
-  const base = `/api/v1/repository/${seg(namespace)}/${seg(name)}`;
+// tagsView is the tags tab; writes are offered when the API says the
+// caller may write (can_write of the repository view).
+function tagsView(ctx, base, repo) {
+  const canWrite = repo.can_write;
   const chosen = new Set(); // tags chosen for bulk deletion, kept across pages
   const results = h('div', { class: 'results' });
   const bulk = h('div', { class: 'bulk', 'aria-live': 'polite' });
@@ -75,7 +78,7 @@ export async function render(ctx) {
       const data = await get(`${base}/tag/${qs({ page, limit: 25, onlyActiveTags: history ? null : 'true', filter_tag_name: filter ? `like:${filter}` : null })}`);
       const now = Date.now() / 1000;
       const columns = [
-        { label: 'Choose', render: (t) => (t.end_ts ? '' : h('input', { type: 'checkbox', checked: chosen.has(t.name), 'aria-label': `Choose ${t.name}`,
+        { label: 'Choose', render: (t) => (t.end_ts ? '' : h('input', { type: 'checkbox', checked: chosen.has(t.name), disabled: !canWrite, 'aria-label': `Choose ${t.name}`,
           onchange: (e) => { if (e.target.checked) chosen.add(t.name); else chosen.delete(t.name); drawBulk(); } })) },
         { label: 'Tag', render: (t) => h('span', null, h('strong', null, t.name), t.is_manifest_list ? h('span', { class: 'badge info' }, 'manifest list') : null) },
         { label: 'Digest', render: (t) => h('code', { title: t.manifest_digest }, short(t.manifest_digest)) },
@@ -85,12 +88,12 @@ export async function render(ctx) {
         { label: 'Actions', render: (t) => h('div', { class: 'row-actions' },
           t.is_manifest_list ? h('button', { type: 'button', class: 'secondary', 'aria-label': `Platforms of ${t.name}`, onclick: () => showChildren(base, t) }, 'Platforms') : null,
           t.end_ts && t.end_ts <= now
-            ? h('button', { type: 'button', class: 'secondary', 'aria-label': `Restore ${t.name} to ${short(t.manifest_digest)}`, onclick: async () => {
+            ? h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Restore ${t.name} to ${short(t.manifest_digest)}`, onclick: async () => {
               try { await post(`${base}/tag/${seg(t.name)}/restore`, { manifest_digest: t.manifest_digest }); toast(`Restored ${t.name}.`); load(current); } catch (err) { toast(err.message, 'bad'); }
             } }, 'Restore')
-            : [h('button', { type: 'button', class: 'secondary', 'aria-label': `Add tag to ${t.name}'s manifest`, onclick: () => tagDialog(base, t, 'add', () => load(current)) }, 'Add tag'),
-              h('button', { type: 'button', class: 'secondary', 'aria-label': `Move ${t.name}`, onclick: () => tagDialog(base, t, 'move', () => load(current)) }, 'Move'),
-              h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`, onclick: async () => {
+            : [h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Add tag to ${t.name}'s manifest`, onclick: () => tagDialog(base, t, 'add', () => load(current)) }, 'Add tag'),
+              h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Move ${t.name}`, onclick: () => tagDialog(base, t, 'move', () => load(current)) }, 'Move'),
+              h('button', { type: 'button', class: 'danger', disabled: !canWrite, 'aria-label': `Delete ${t.name}`, onclick: async () => {
                 if (!await confirm('Delete tag', `Delete ${t.name}? Its manifest stays while other tags use it.`, { action: 'Delete' })) return;
                 try { await del(`${base}/tag/${seg(t.name)}`); chosen.delete(t.name); toast(`Deleted ${t.name}.`); load(current); } catch (err) { toast(err.message, 'bad'); }
               } }, 'Delete')]) },
@@ -109,17 +112,47 @@ export async function render(ctx) {
     }
     results.removeAttribute('aria-busy');
   };
-  const host = location.host;
-  const pull = `docker pull ${host}/${namespace}/${name}`;
+  const root = h('div', null,
+    h('div', { class: 'toolbar' }, searchBox('Search tags', ctx.query.get('q'), (text) => current.setQuery({ q: text, page: null }, { replace: true }))),
+    bulk, results);
+  root.refresh = load;
+  return { root, ready: load(ctx) };
+}
+
+const TABS = [['tags', 'Tags'], ['settings', 'Settings'], ['logs', 'Logs']];
+
+export async function render(ctx) {
+  const { namespace, name } = ctx.params;
+  const base = `/api/v1/repository/${seg(namespace)}/${seg(name)}`;
+  const repo = await get(base);
+  const tab = TABS.some(([t]) => t === ctx.params.tab) ? ctx.params.tab : 'tags';
+  const pull = `docker pull ${location.host}/${namespace}/${name}`;
+  let view;
+  let refresh = null;
+  if (tab === 'tags') {
+    const tv = tagsView(ctx, base, repo);
+    await tv.ready;
+    view = tv.root;
+    refresh = tv.root.refresh;
+  } else if (tab === 'settings') {
+    view = settingsView(ctx, base, repo);
+  } else {
+    view = logsView(base);
+  }
   const root = h('section', null,
     h('h1', null, `${namespace}/${name}`),
+    h('p', null, h('span', { class: ['badge', repo.is_public ? 'ok' : 'info'] }, repo.is_public ? 'public' : 'private'),
+      repo.state && repo.state !== 'NORMAL' ? h('span', { class: 'badge warn' }, repo.state) : null,
+      repo.description ? h('span', { class: 'description' }, ` ${repo.description}`) : null),
     h('div', { class: 'card pull' }, h('label', { for: 'pull-cmd' }, 'Pull'), h('input', { id: 'pull-cmd', readOnly: true, value: pull, spellcheck: false }),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { await navigator.clipboard.writeText(pull); toast('Copied.'); } catch { document.getElementById('pull-cmd').select(); }
       } }, 'Copy')),
-    h('div', { class: 'toolbar' }, searchBox('Search tags', ctx.query.get('q'), (text) => current.setQuery({ q: text, page: null }, { replace: true }))),
-    bulk, results);
-  root.refresh = load;
-  await load(ctx);
+    h('nav', { class: 'tabs', 'aria-label': 'Repository' }, TABS.map(([t, label]) =>
+      h('a', { href: `/repository/${seg(namespace)}/${seg(name)}${t === 'tags' ? '' : `/${t}`}`, 'aria-current': t === tab ? 'page' : null }, label))),
+    view);
+  // The tags tab keeps its state in the query (search, page, history);
+  // each tab has a path of its own.
+  if (refresh) root.refresh = refresh;
   return root;
 }
