@@ -55,5 +55,11 @@ func TestOrganizationPage(t *testing.T) {
 		if token == "" || token != robot.Token {
 			t.Errorf("token shown %q, the API's %q", token, robot.Token)
 		}
+		tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
+
+		tb.visit("/organization/acme?tab=logs")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "create_robot")
+		tb.axe("organization logs")
 	})
 }

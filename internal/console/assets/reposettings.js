@@ -38,6 +38,8 @@ export function settingsView(ctx, base, repo) {
       } }, `Delete ${full}`)));
 }
 
+// logsView lists the usage logs at base + /logs (a repository's or an
+// organization's), newest first, a page at a time.
 export function logsView(base) {
   const box = h('div', { class: 'results' });
   const body = h('tbody');
@@ -51,7 +53,7 @@ export function logsView(base) {
   };
   more.addEventListener('click', () => load().catch((err) => more.after(errorBox(err))));
   load().then(() => replace(box,
-    h('div', { class: 'table-wrap' }, h('table', { class: 'logs' }, h('caption', null, 'Usage logs of this repository'),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'logs' }, h('caption', null, 'Usage logs'),
       h('thead', null, h('tr', null, ['Time', 'Kind', 'Namespace', 'Performer', 'IP', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
       body)),
     body.children.length ? null : h('p', { class: 'empty' }, 'No entries in this window.'), more))

@@ -1,13 +1,14 @@
-// An organization: its repositories, teams (with members) and robot
-// accounts, one tab at a time (the tab is in the URL), each what the API
-// shows the caller: teams to members, robots to admins.
+// An organization: its repositories, teams (with members), robot accounts
+// and usage logs, one tab at a time (the tab is in the URL), each what the
+// API shows the caller: teams to members, robots and logs to admins.
 import { h, replace } from '../dom.js';
 import { get, qs, seg } from '../api.js';
 import { avatar, dialog, errorBox, secretDialog, table, when } from '../ui.js';
+import { logsView } from '../reposettings.js';
 
 export const title = 'Organization';
 
-const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts']];
+const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['logs', 'Logs']];
 
 export function repositories(org) {
   const box = h('div', { class: 'results' });
@@ -92,7 +93,8 @@ function robots(org) {
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const view = tab === 'teams' ? teams(org) : tab === 'robots' ? robots(org) : repositories(org);
+  const views = { teams, robots, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),
     h('nav', { class: 'tabs', 'aria-label': 'Organization' }, TABS.map(([t, label]) =>
