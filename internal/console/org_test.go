@@ -63,3 +63,38 @@ func TestOrganizationPage(t *testing.T) {
 		tb.axe("organization logs")
 	})
 }
+
+// TestRepositoryPermissions: a grant made on the permissions tab lets the
+// user push, a role lowered there stops it, and the API agrees each time.
+func TestRepositoryPermissions(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "acme/app", "v1", "a")
+		tb := s.open("light", desktop)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/repository/acme/app/permissions")
+		tb.waitFor(`!!document.querySelector("form[aria-label='Grant a user or robot']")`, "the permissions")
+		tb.axe("repository permissions")
+		tb.run(chromedp.SendKeys(`//form[@aria-label="Grant a user or robot"]//input`, "alice", chromedp.BySearch),
+			chromedp.SetValue(`//form[@aria-label="Grant a user or robot"]//select`, "write", chromedp.BySearch),
+			chromedp.Click(`//form[@aria-label="Grant a user or robot"]//button[text()="Grant"]`, chromedp.BySearch))
+		tb.waitFor(`!!document.querySelector('select[aria-label="Role of alice"]')`, "alice's grant")
+		var p struct {
+			Role string `json:"role"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/acme/app/permissions/user/alice", nil, &p)
+		if p.Role != "write" {
+			t.Fatalf("alice's role through the API: %q", p.Role)
+		}
+		if status := s.pushBlob("alice", "alice-pass-1", "acme/app", 100); status != 201 {
+			t.Errorf("alice's push with write granted in the console: %d", status)
+		}
+		tb.run(chromedp.SetValue(`select[aria-label="Role of alice"]`, "read", chromedp.ByQuery))
+		tb.eval(`document.querySelector('select[aria-label="Role of alice"]').dispatchEvent(new Event("change")); true`, new(bool))
+		tb.waitText(".toasts", "alice may read now.")
+		s.mustJSON("GET", "/api/v1/repository/acme/app/permissions/user/alice", nil, &p)
+		if p.Role != "read" {
+			t.Errorf("alice's role through the API after lowering it: %q", p.Role)
+		}
+	})
+}
