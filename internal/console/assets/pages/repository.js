@@ -7,6 +7,7 @@ import { h, replace } from '../dom.js';
 import { get, put, del, post, qs, seg } from '../api.js';
 import { settingsView, logsView } from '../reposettings.js';
 import { permissionsView } from '../repopermissions.js';
+import { buildsView } from '../repobuilds.js';
 import { bytes, check, confirm, dialog, errorBox, field, searchBox, table, toast, when } from '../ui.js';
 
 export const title = 'Repository';
@@ -120,7 +121,7 @@ function tagsView(ctx, base, repo) {
   return { root, ready: load(ctx) };
 }
 
-const TABS = [['tags', 'Tags'], ['permissions', 'Permissions'], ['settings', 'Settings'], ['logs', 'Logs']];
+const TABS = [['tags', 'Tags'], ['builds', 'Builds'], ['permissions', 'Permissions'], ['settings', 'Settings'], ['logs', 'Logs']];
 
 export async function render(ctx) {
   const { namespace, name } = ctx.params;
@@ -137,6 +138,8 @@ export async function render(ctx) {
     refresh = tv.root.refresh;
   } else if (tab === 'settings') {
     view = settingsView(ctx, base, repo);
+  } else if (tab === 'builds') {
+    view = buildsView(base, repo);
   } else if (tab === 'permissions') {
     view = permissionsView(base, repo);
   } else {
