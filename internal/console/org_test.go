@@ -57,6 +57,11 @@ func TestOrganizationPage(t *testing.T) {
 		}
 		tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
 
+		s.mustJSON("POST", "/api/v1/superuser/organization/acme/quota", map[string]any{"limit": "1 GiB"}, nil)
+		tb.visit("/organization/acme?tab=quota")
+		tb.waitText(".results .usage", "of 1.00 GiB")
+		tb.axe("organization quota")
+
 		tb.visit("/organization/acme?tab=logs")
 		tb.settle(".results table")
 		tb.waitText(".results tbody", "create_robot")

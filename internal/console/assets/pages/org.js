@@ -1,14 +1,32 @@
-// An organization: its repositories, teams (with members), robot accounts
-// and usage logs, one tab at a time (the tab is in the URL), each what the
+// An organization: its repositories, teams (with members), robot accounts,
+// quota and usage logs, one tab at a time (the tab is in the URL), each what the
 // API shows the caller: teams to members, robots and logs to admins.
 import { h, replace } from '../dom.js';
 import { get, qs, seg } from '../api.js';
 import { avatar, dialog, errorBox, secretDialog, table, when } from '../ui.js';
 import { logsView } from '../reposettings.js';
+import { quotaOf, usageCell } from '../quota.js';
 
 export const title = 'Organization';
 
-const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['logs', 'Logs']];
+const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['quota', 'Quota'], ['logs', 'Logs']];
+
+// quotaTab shows the organization's storage against its quota, read-only
+// (superusers change it on the organizations page).
+function quotaTab(org) {
+  const box = h('div', { class: 'results' });
+  get(`/api/v1/organization/${seg(org)}`).then((o) => {
+    if (!o.quota_report) {
+      replace(box, h('p', null, 'Only members of the organization see its quota.'));
+      return;
+    }
+    const q = quotaOf(o);
+    replace(box, h('div', { class: 'card' }, h('h2', null, 'Storage'), usageCell(o),
+      q ? h('p', null, q.limits.length ? `Limits: ${q.limits.map((l) => `${l.type} at ${l.limit_percent}%`).join(', ')}.` : 'No Warning or Reject limit.')
+        : h('p', null, 'No quota: pushes are limited only by the instance.')));
+  }).catch((err) => replace(box, errorBox(err)));
+  return box;
+}
 
 export function repositories(org) {
   const box = h('div', { class: 'results' });
@@ -93,7 +111,7 @@ function robots(org) {
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const views = { teams, robots, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const views = { teams, robots, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
   const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),
