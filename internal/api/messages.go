@@ -56,8 +56,11 @@ func (h *messages) createMessage(w http.ResponseWriter, r *http.Request, c *whar
 		return err
 	}
 	m := req.Message
-	for field, v := range map[string]*string{"content": m.Content, "media_type": m.MediaType, "severity": m.Severity} {
-		if err := required(v, field); err != nil {
+	for _, f := range []struct {
+		name  string
+		value *string
+	}{{"content", m.Content}, {"media_type", m.MediaType}, {"severity", m.Severity}} {
+		if err := required(f.value, f.name); err != nil {
 			return err
 		}
 	}
