@@ -27,11 +27,13 @@
 //
 // Collector, for a candidate whose since is older than the grace:
 //
-//	T1  lock the blob row exclusively (PostgreSQL SELECT … FOR UPDATE;
-//	    SQLite: the write transaction itself, BEGIN IMMEDIATE); skip it if
-//	    a doom younger than DoomTTL holds it; check in statements after the
-//	    lock that no link, manifest or pin references it (a candidate that
-//	    is referenced is dropped); set doomed_at = stamp. Commit.
+//	T1  lock the blob rows exclusively (PostgreSQL SELECT … FOR UPDATE
+//	    SKIP LOCKED, a hundred candidates at a time: a row a push holds
+//	    is skipped, never waited for; SQLite: the write transaction
+//	    itself, BEGIN IMMEDIATE); skip those a doom younger than DoomTTL
+//	    holds; check in statements after the lock that no link, manifest
+//	    or pin references them (a candidate that is referenced is
+//	    dropped); set doomed_at = stamp. Commit.
 //	    delete the file from storage, giving up at stamp + DoomTTL/4.
 //	T2  DELETE the row WHERE doomed_at = stamp (the version check), and
 //	    the candidate. Commit.
@@ -84,9 +86,11 @@
 package blobgc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,8 +115,11 @@ type Store interface {
 	// unlinked and how many it looked at.
 	ExpirePendingLinks(ctx context.Context, cutoff time.Time, limit int) (unlinked, seen int, err error)
 	DueCandidates(ctx context.Context, cutoff time.Time, after string, limit int) ([]string, error)
-	DoomBlob(ctx context.Context, digest string, cutoff, staleBefore time.Time) (wharf.BlobDoom, bool, error)
-	ForgetBlob(ctx context.Context, doom wharf.BlobDoom) (bool, error)
+	// DoomBlobs dooms those of digests that are due, unreferenced and not
+	// doomed by another collector (T1); ForgetBlobs removes the rows of
+	// dooms still theirs (T2) and returns those.
+	DoomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error)
+	ForgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) ([]wharf.BlobDoom, error)
 	HasBlob(ctx context.Context, digest string) (bool, error)
 	DoomOrphan(ctx context.Context, digest string, size int64) (wharf.BlobDoom, bool, error)
 	SweepRows(ctx context.Context) (int64, error)
@@ -179,9 +186,12 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	return res, err
 }
 
+// dooms is how many candidates one T1 dooms together: fewer commits per
+// blob, while the rows it locks stay few.
+const dooms = 100
+
 func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res *Result) error {
 	cutoff := start.Add(-c.Grace)
-	workers := max(c.Workers, 1)
 	after := ""
 	for {
 		digests, err := c.Store.DueCandidates(ctx, cutoff, after, batch)
@@ -189,38 +199,10 @@ func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res 
 			return err
 		}
 		after = digests[len(digests)-1]
-		var (
-			wg       sync.WaitGroup
-			next     atomic.Int64
-			mu       sync.Mutex
-			firstErr error
-		)
-		for range workers {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(digests) || ctx.Err() != nil {
-						return
-					}
-					gone, size, missed, err := c.collect(ctx, digests[i], cutoff)
-					mu.Lock()
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					if gone {
-						res.Blobs++
-						res.Bytes += size
-					}
-					if missed {
-						res.Missed++
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if firstErr != nil {
-			return firstErr
+		for chunk := range slices.Chunk(digests, dooms) {
+			if err := c.collect(ctx, chunk, cutoff, res); err != nil {
+				return err
+			}
 		}
 		if len(digests) < batch {
 			return nil
@@ -228,19 +210,79 @@ func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res 
 	}
 }
 
-// collect runs the protocol for one candidate: doom, delete the file,
-// forget. gone reports that the blob went; missed that its file already had.
-func (c *Collector) collect(ctx context.Context, digest string, cutoff time.Time) (gone bool, size int64, missed bool, err error) {
-	doom, ok, err := c.Store.DoomBlob(ctx, digest, cutoff, c.Now().Add(-DoomTTL))
-	if err != nil || !ok {
-		return false, 0, false, err
+// collect runs the protocol for a chunk of candidates: doom them, delete
+// their files, forget them.
+func (c *Collector) collect(ctx context.Context, digests []string, cutoff time.Time, res *Result) error {
+	doomed, err := c.Store.DoomBlobs(ctx, digests, cutoff, c.Now().Add(-DoomTTL))
+	if err != nil || len(doomed) == 0 {
+		return err
 	}
-	missed, err = c.deleteFile(ctx, doom)
-	if err != nil {
-		return false, 0, false, err
+	done, missed, delErr := c.deleteFiles(ctx, doomed)
+	forgot, err := c.Store.ForgetBlobs(ctx, done)
+	for _, d := range forgot {
+		res.Blobs++
+		res.Bytes += d.Size
 	}
-	forgot, err := c.Store.ForgetBlob(ctx, doom)
-	return forgot, doom.Size, missed, err
+	res.Missed += missed
+	return cmp.Or(err, delErr)
+}
+
+// deleteFiles deletes the doomed blobs' files, giving up a quarter of
+// DoomTTL after the doom (all dooms of a chunk share a stamp): in one call
+// when the driver deletes many files at once, else Workers at a time. It
+// returns the dooms whose file is gone; only those are forgotten, the
+// others keep their doom, which goes stale and is taken over later.
+func (c *Collector) deleteFiles(ctx context.Context, doomed []wharf.BlobDoom) (gone []wharf.BlobDoom, missed int64, err error) {
+	if fd, ok := c.Blobs.(storage.FilesDeleter); ok {
+		keys := make([]string, 0, len(doomed))
+		for _, d := range doomed {
+			if key, ok := BlobKey(d.Digest); ok {
+				keys = append(keys, key)
+			}
+		}
+		dctx, cancel := context.WithDeadline(ctx, time.UnixMicro(doomed[0].Stamp).Add(DoomTTL/4))
+		defer cancel()
+		if err := fd.DeleteFiles(dctx, keys); err != nil {
+			return nil, 0, err
+		}
+		return doomed, 0, nil
+	}
+	deleted := make([]bool, len(doomed))
+	var (
+		wg       sync.WaitGroup
+		next     atomic.Int64
+		missing  atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+	)
+	for range max(c.Workers, 1) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(doomed) || ctx.Err() != nil {
+					return
+				}
+				wasGone, err := c.deleteFile(ctx, doomed[i])
+				if err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+					continue
+				}
+				if wasGone {
+					missing.Add(1)
+				}
+				deleted[i] = true
+			}
+		})
+	}
+	wg.Wait()
+	for i, ok := range deleted {
+		if ok {
+			gone = append(gone, doomed[i])
+		}
+	}
+	return gone, missing.Load(), firstErr
 }
 
 // deleteFile deletes the doomed blob's file, giving up once a quarter of
@@ -314,7 +356,7 @@ func (c *Collector) Sweep(ctx context.Context) (SweepResult, error) {
 		if _, err := c.deleteFile(ctx, doom); err != nil {
 			return err
 		}
-		if _, err := c.Store.ForgetBlob(ctx, doom); err != nil {
+		if _, err := c.Store.ForgetBlobs(ctx, []wharf.BlobDoom{doom}); err != nil {
 			return err
 		}
 		res.Orphans++

@@ -149,10 +149,11 @@ func TestDoomProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		doom, ok, err := store.Collection.DoomBlob(ctx, d, now, now.Add(-blobgc.DoomTTL))
-		if err != nil || !ok {
-			t.Fatalf("doom: %v %v", ok, err)
+		dooms, err := store.Collection.DoomBlobs(ctx, []string{d}, now, now.Add(-blobgc.DoomTTL))
+		if err != nil || len(dooms) != 1 {
+			t.Fatalf("doom: %v %v", dooms, err)
 		}
+		doom := dooms[0]
 		// Fresh doom: pins and mounts are refused.
 		u := &wharf.Upload{ID: "late", RepositoryID: f.repo.ID, AccountID: f.repo.NamespaceID, Algorithm: "sha256"}
 		if err := store.Uploads.CreateUpload(ctx, u); err != nil {
@@ -166,23 +167,23 @@ func TestDoomProtocol(t *testing.T) {
 			t.Fatalf("mount of a doomed blob: %v, want ErrCollecting", err)
 		}
 		// A second collector does not doom it again while fresh.
-		if _, ok, err := store.Collection.DoomBlob(ctx, d, now, now.Add(-blobgc.DoomTTL)); ok || err != nil {
-			t.Fatalf("second doom while fresh: %v %v, want false", ok, err)
+		if again, err := store.Collection.DoomBlobs(ctx, []string{d}, now, now.Add(-blobgc.DoomTTL)); len(again) != 0 || err != nil {
+			t.Fatalf("second doom while fresh: %v %v, want none", again, err)
 		}
 		// Stale (the pin's clock is past the TTL): the pin revives it, and
 		// the first collector's forget is refused by the stamp.
 		if err := store.Registry.PinBlob(ctx, u.ID, d, 9, time.UnixMicro(doom.Stamp+1)); err != nil {
 			t.Fatalf("pin of a stale doom: %v", err)
 		}
-		if forgot, err := store.Collection.ForgetBlob(ctx, doom); forgot || err != nil {
-			t.Fatalf("forget after revival: %v %v, want false", forgot, err)
+		if forgot, err := store.Collection.ForgetBlobs(ctx, dooms); len(forgot) != 0 || err != nil {
+			t.Fatalf("forget after revival: %v %v, want none", forgot, err)
 		}
 		if known, _ := store.Collection.HasBlob(ctx, d); !known {
 			t.Fatal("revived blob's row is gone")
 		}
 		// While pinned the blob is referenced: its candidate is dropped.
-		if _, ok, err := store.Collection.DoomBlob(ctx, d, time.Now(), time.Now()); ok || err != nil {
-			t.Fatalf("doom of a pinned blob: %v %v, want false", ok, err)
+		if pinned, err := store.Collection.DoomBlobs(ctx, []string{d}, time.Now(), time.Now()); len(pinned) != 0 || err != nil {
+			t.Fatalf("doom of a pinned blob: %v %v, want none", pinned, err)
 		}
 		// The pin's upload goes: a candidate again, and collected.
 		if err := store.Uploads.DeleteUpload(ctx, u.ID); err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -113,88 +116,167 @@ func (db *Collection) DueCandidates(ctx context.Context, cutoff time.Time, after
 	return scanStrings(rows)
 }
 
-// referenced reports whether anything references blob digest: a
-// repository's link, a manifest, or an upload committing it.
-func referenced(ctx context.Context, q querier, digest string) (bool, error) {
-	var yes bool
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM repository_blob WHERE digest = $1)
-		OR EXISTS (SELECT 1 FROM manifest_blob WHERE digest = $1)
-		OR EXISTS (SELECT 1 FROM upload WHERE digest = $1)`, digest).Scan(&yes)
-	return yes, wharf.Wrap(err, "check blob references")
-}
-
-// DoomBlob is the collector's first transaction for candidate digest: when
-// it is still a candidate due at cutoff, its row exists and no fresher
-// doom than staleBefore holds it, and nothing references it, the blob is
-// doomed (stamped) and ok is true; the caller then deletes the file and
-// calls ForgetBlob with the doom. A candidate found referenced, or
-// without a row, is dropped.
-func (db *Collection) DoomBlob(ctx context.Context, digest string, cutoff, staleBefore time.Time) (wharf.BlobDoom, bool, error) {
-	var doom wharf.BlobDoom
-	ok := false
+// DoomBlobs is the collector's first transaction, for a batch of
+// candidates: each one still a candidate due at cutoff, whose row exists,
+// that no doom fresher than staleBefore holds and that nothing references
+// is doomed (stamped) and returned; the caller then deletes their files
+// and calls ForgetBlobs. Candidates found referenced, or without a row,
+// are dropped. On PostgreSQL rows another transaction holds locked (a
+// push referencing the blob right now) are skipped, not waited for: the
+// collector never waits for a push, so it cannot deadlock with one
+// holding several blobs.
+func (db *Collection) DoomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error) {
+	if len(digests) == 0 {
+		return nil, nil
+	}
+	digests = slices.Sorted(slices.Values(digests))
+	var dooms []wharf.BlobDoom
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var since int64
-		err := tx.QueryRowContext(ctx, `SELECT since FROM blob_candidate WHERE digest = $1`, digest).Scan(&since)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && since > micros(cutoff)) {
+		dooms = dooms[:0]
+		args := make([]any, len(digests))
+		for i, d := range digests {
+			args[i] = d
+		}
+		in := "(" + placeholderList(len(digests)) + ")"
+		lock := ""
+		if db.dialect == Postgres {
+			lock = " FOR UPDATE OF b SKIP LOCKED"
+		}
+		type row struct {
+			digest string
+			size   int64
+			doomed sql.NullInt64
+		}
+		var locked []row
+		err := eachTxRow(ctx, tx, `SELECT b.digest, b.size, b.doomed_at FROM blob b JOIN blob_candidate c ON c.digest = b.digest
+			WHERE b.digest IN `+in+` AND c.since <= $`+strconv.Itoa(len(args)+1)+` ORDER BY b.digest`+lock,
+			append(args, micros(cutoff)), func(rows *sql.Rows) error {
+				var r row
+				if err := rows.Scan(&r.digest, &r.size, &r.doomed); err != nil {
+					return err
+				}
+				if !r.doomed.Valid || r.doomed.Int64 < micros(staleBefore) {
+					locked = append(locked, r)
+				}
+				return nil
+			})
+		if err != nil {
+			return wharf.Wrap(err, "lock candidate blobs")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest IN `+in+`
+			AND NOT EXISTS (SELECT 1 FROM blob b WHERE b.digest = blob_candidate.digest)`, args...); err != nil {
+			return wharf.Wrap(err, "drop candidates without blobs")
+		}
+		if len(locked) == 0 {
 			return nil
 		}
-		if err != nil {
-			return wharf.Wrap(err, "load candidate")
-		}
-		var doomed sql.NullInt64
-		err = tx.QueryRowContext(ctx, `SELECT size, doomed_at FROM blob WHERE digest = $1`+db.forUpdate(), digest).Scan(&doom.Size, &doomed)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, digest)
-			return wharf.Wrap(err, "drop candidate")
-		}
-		if err != nil {
-			return wharf.Wrap(err, "lock blob")
-		}
-		if doomed.Valid && doomed.Int64 >= micros(staleBefore) {
-			return nil // another collector is at work on it
-		}
 		// Every statement after the lock sees what committed before it: a
-		// reference made by a transaction that held the blob's row is seen.
-		refs, err := referenced(ctx, tx, digest)
+		// reference made by a transaction that held a blob's row is seen.
+		lockedArgs := make([]any, len(locked))
+		for i, r := range locked {
+			lockedArgs[i] = r.digest
+		}
+		lockedIn := "(" + placeholderList(len(locked)) + ")"
+		rows, err := tx.QueryContext(ctx, `SELECT digest FROM repository_blob WHERE digest IN `+lockedIn+`
+			UNION SELECT digest FROM manifest_blob WHERE digest IN `+lockedIn+`
+			UNION SELECT digest FROM upload WHERE digest IN `+lockedIn, lockedArgs...)
+		if err != nil {
+			return wharf.Wrap(err, "check blob references")
+		}
+		refs, err := scanStrings(rows)
 		if err != nil {
 			return err
 		}
-		if refs {
-			_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, digest)
-			return wharf.Wrap(err, "drop candidate")
+		referenced := map[string]bool{}
+		for _, d := range refs {
+			referenced[d] = true
+			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, d); err != nil {
+				return wharf.Wrap(err, "drop candidate")
+			}
 		}
-		doom.Digest, doom.Stamp = digest, micros(db.now())
-		if doomed.Valid && doom.Stamp <= doomed.Int64 {
-			doom.Stamp = doomed.Int64 + 1
+		// One stamp for the batch, later than any stale doom it takes over.
+		stamp := micros(db.now())
+		var doomArgs []any
+		for _, r := range locked {
+			if !referenced[r.digest] {
+				if r.doomed.Valid {
+					stamp = max(stamp, r.doomed.Int64+1)
+				}
+				doomArgs = append(doomArgs, r.digest)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE blob SET doomed_at = $1 WHERE digest = $2`, doom.Stamp, digest); err != nil {
-			return wharf.Wrap(err, "doom blob")
-		}
-		ok = true
-		return nil
-	})
-	return doom, ok && err == nil, err
-}
-
-// ForgetBlob is the collector's last transaction: the doomed blob's file
-// is gone, so its row and candidate go too, unless the doom is no longer
-// doom's (a push took a stale doom back, or another collector took it
-// over). It reports whether the row went.
-func (db *Collection) ForgetBlob(ctx context.Context, doom wharf.BlobDoom) (bool, error) {
-	forgot := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM blob WHERE digest = $1 AND doomed_at = $2`, doom.Digest, doom.Stamp)
-		if err != nil {
-			return wharf.Wrap(err, "forget blob")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if len(doomArgs) == 0 {
 			return nil
 		}
-		forgot = true
-		_, err = tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest = $1`, doom.Digest)
-		return wharf.Wrap(err, "drop candidate")
+		if _, err := tx.ExecContext(ctx, `UPDATE blob SET doomed_at = $1 WHERE digest IN (`+placeholderListFrom(2, len(doomArgs))+`)`,
+			append([]any{stamp}, doomArgs...)...); err != nil {
+			return wharf.Wrap(err, "doom blobs")
+		}
+		for _, r := range locked {
+			if !referenced[r.digest] {
+				dooms = append(dooms, wharf.BlobDoom{Digest: r.digest, Size: r.size, Stamp: stamp})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dooms, nil
+}
+
+// ForgetBlobs is the collector's last transaction: the doomed blobs'
+// files are gone, so their rows and candidates go too, except those whose
+// doom is no longer the collector's (a push took a stale doom back, or
+// another collector took it over). It returns the dooms it forgot.
+func (db *Collection) ForgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) ([]wharf.BlobDoom, error) {
+	byStamp := map[int64][]wharf.BlobDoom{}
+	for _, d := range dooms {
+		byStamp[d.Stamp] = append(byStamp[d.Stamp], d)
+	}
+	var forgot []wharf.BlobDoom
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		forgot = forgot[:0]
+		for stamp, group := range byStamp {
+			args := []any{stamp}
+			size := map[string]int64{}
+			for _, d := range group {
+				args = append(args, d.Digest)
+				size[d.Digest] = d.Size
+			}
+			rows, err := tx.QueryContext(ctx, `DELETE FROM blob WHERE doomed_at = $1 AND digest IN (`+placeholderListFrom(2, len(group))+`)
+				RETURNING digest`, args...)
+			if err != nil {
+				return wharf.Wrap(err, "forget blobs")
+			}
+			gone, err := scanStrings(rows)
+			if err != nil {
+				return err
+			}
+			if len(gone) == 0 {
+				continue
+			}
+			goneArgs := make([]any, len(gone))
+			for i, d := range gone {
+				goneArgs[i] = d
+				forgot = append(forgot, wharf.BlobDoom{Digest: d, Size: size[d], Stamp: stamp})
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_candidate WHERE digest IN (`+placeholderList(len(gone))+`)`, goneArgs...); err != nil {
+				return wharf.Wrap(err, "drop candidates")
+			}
+		}
+		return nil
 	})
 	return forgot, err
+}
+
+// placeholderListFrom returns "$first, …, $(first+n-1)".
+func placeholderListFrom(first, n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(marks, ", ")
 }
 
 // HasBlob reports whether blob digest has a row (live or doomed).

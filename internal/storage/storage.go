@@ -113,6 +113,14 @@ type Driver interface {
 	Walk(ctx context.Context, prefix string, fn func(FileInfo) error) error
 }
 
+// FilesDeleter is implemented by drivers that remove many files in one
+// call (S3's DeleteObjects); the garbage collector uses it when present.
+type FilesDeleter interface {
+	// DeleteFiles removes the files at paths (files only, not prefixes).
+	// A path with no file is not an error.
+	DeleteFiles(ctx context.Context, paths []string) error
+}
+
 // FileInfo describes a file or a prefix.
 type FileInfo struct {
 	// Path is the key, as passed to Stat or found by Walk.

@@ -238,6 +238,18 @@ func (d *Driver) Move(ctx context.Context, src, dst string) error {
 	return nil
 }
 
+// DeleteFiles removes the files at paths (storage.FilesDeleter): local
+// removals are cheap enough one after another. Missing files are not an
+// error.
+func (d *Driver) DeleteFiles(ctx context.Context, paths []string) error {
+	for _, p := range paths {
+		if err := d.Delete(ctx, p); err != nil && !wharf.IsCode(err, wharf.NotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 // Delete removes the file or directory tree at key.
 func (d *Driver) Delete(ctx context.Context, key string) error {
 	if err := check(ctx, "delete", key); err != nil {

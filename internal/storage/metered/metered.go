@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/storage"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // Observer receives one record per driver call.
@@ -107,6 +108,26 @@ func (d *Driver) Delete(ctx context.Context, path string) error {
 	start := time.Now()
 	err := d.inner.Delete(ctx, path)
 	d.observe("delete", start, err)
+	return err
+}
+
+// DeleteFiles times the wrapped driver's DeleteFiles when it has one
+// (storage.FilesDeleter), else deletes the files one by one, a missing
+// file being no error.
+func (d *Driver) DeleteFiles(ctx context.Context, paths []string) error {
+	start := time.Now()
+	var err error
+	if fd, ok := d.inner.(storage.FilesDeleter); ok {
+		err = fd.DeleteFiles(ctx, paths)
+	} else {
+		for _, p := range paths {
+			if e := d.inner.Delete(ctx, p); e != nil && !wharf.IsCode(e, wharf.NotFound) {
+				err = e
+				break
+			}
+		}
+	}
+	d.observe("delete_files", start, err)
 	return err
 }
 

@@ -177,6 +177,35 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteFiles removes the files at keys, a thousand per DeleteObjects
+// call (storage.FilesDeleter). Missing keys are not an error.
+func (d *Driver) DeleteFiles(ctx context.Context, keys []string) error {
+	for _, key := range keys {
+		if err := check(ctx, "delete", key); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(keys); start += deleteBatch {
+		batch := keys[start:min(start+deleteBatch, len(keys))]
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, key := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(d.object(key))}
+		}
+		out, err := d.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: &d.bucket, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return wharf.Wrap(err, "s3: delete files")
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return wharf.Wrap(fmt.Errorf("delete %s: %s: %s (and %d more)", aws.ToString(e.Key), aws.ToString(e.Code),
+				aws.ToString(e.Message), len(out.Errors)-1), "s3: delete files")
+		}
+	}
+	return nil
+}
+
 // deletePrefix removes every object whose name starts with prefix, a page
 // of listing at a time, and returns how many it removed.
 func (d *Driver) deletePrefix(ctx context.Context, prefix string) (int, error) {

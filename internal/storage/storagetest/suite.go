@@ -45,10 +45,36 @@ func RunDriverSuite(t *testing.T, newDriver func(t *testing.T) storage.Driver) {
 	tests = append(tests, writerTests...)
 	tests = append(tests, treeTests...)
 	tests = append(tests, concurrencyTests...)
+	tests = append(tests, test{"DeleteFilesRemovesFilesAndIgnoresMissingOnes", deleteFiles})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newDriver(t))
 		})
+	}
+}
+
+// deleteFiles checks storage.FilesDeleter, for drivers that have it:
+// the named files go, a missing one is no error, the rest stays.
+func deleteFiles(t *testing.T, d storage.Driver) {
+	fd, ok := d.(storage.FilesDeleter)
+	if !ok {
+		t.Skip("the driver deletes files one by one")
+	}
+	ctx := context.Background()
+	for _, k := range []string{"blobs/a/1", "blobs/a/2", "blobs/b/3"} {
+		put(t, d, k, k)
+	}
+	if err := fd.DeleteFiles(ctx, []string{"blobs/a/1", "blobs/b/3", "blobs/never"}); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]bool{"blobs/a/1": false, "blobs/a/2": true, "blobs/b/3": false} {
+		_, err := d.Stat(ctx, k)
+		if got := err == nil; got != want || (err != nil && !wharf.IsCode(err, wharf.NotFound)) {
+			t.Errorf("%s present %v (%v), want %v", k, got, err, want)
+		}
+	}
+	if err := fd.DeleteFiles(ctx, []string{"../escape"}); !wharf.IsCode(err, wharf.Invalid) {
+		t.Errorf("DeleteFiles of a bad key: %v, want Invalid", err)
 	}
 }
 
