@@ -1275,6 +1275,7 @@ func TestAnsibleModules(t *testing.T) {
 				t.Run("quay_api_token", func(t *testing.T) { m.quayAPIToken(t, userPass) })
 				t.Run("quay_message", m.quayMessage)
 				t.Run("quay_docker_token", m.quayDockerToken)
+				t.Run("tenancy", m.quayTenancy)
 			})
 		}
 	})

@@ -313,7 +313,7 @@ var jobRuns = []struct {
 	interval time.Duration
 }{
 	{"expire-uploads", time.Hour}, {"action-log-rotation", time.Hour}, {"reconcile-usage", 24 * time.Hour},
-	{"expired-sessions", time.Hour}, {"collect-user-files", time.Hour}, {"service-key-gc", time.Hour},
+	{"expired-sessions", time.Hour}, {"expired-app-tokens", time.Hour}, {"collect-user-files", time.Hour}, {"service-key-gc", time.Hour},
 	{"collect-untagged-manifests", time.Minute}, {"registry-size", 10 * time.Second}, {"build-reaper", 15 * time.Second},
 	{"collect-blobs", 30 * time.Second}, {"sweep-blobs", 24 * time.Hour},
 }

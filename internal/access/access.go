@@ -58,6 +58,9 @@ func New(store Store, policy identity.Policy) *Service {
 // Rights are what a caller may do with one repository.
 type Rights struct {
 	Read, Write, Admin bool
+	// Frozen says the caller would write but the repository's state
+	// (READ_ONLY, MIRROR) refuses it: API writes answer 503 then, as Quay.
+	Frozen bool
 }
 
 // Decision is what a caller may do with a repository that may not exist
@@ -117,6 +120,7 @@ func (s *Service) Repository(ctx context.Context, c *wharf.Caller, namespace, na
 		d.Read = d.Read && c.Scopes.Has(wharf.RepoRead)
 		d.Write = d.Write && c.Scopes.Has(wharf.RepoWrite)
 		d.Admin = d.Admin && c.Scopes.Has(wharf.RepoAdmin)
+		d.Frozen = d.Frozen && c.Scopes.Has(wharf.RepoWrite)
 	}
 	return d, nil
 }
@@ -157,7 +161,9 @@ func (s *Service) rights(ctx context.Context, c *wharf.Caller, ns *wharf.Account
 	}
 	r = Rights{Read: rank >= 1 || public, Write: rank >= 2, Admin: rank >= 3}
 	if repo != nil && repo.State != "" && repo.State != wharf.StateNormal {
+		mayWrite := r.Write
 		r.Write = r.Write && repo.State == wharf.StateMirror && c.Robot != nil && acct.ID == repo.MirrorRobotID
+		r.Frozen = mayWrite && !r.Write
 	}
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -23,6 +24,7 @@ type consoleAPI struct {
 	views    *accountViews
 	store    consoleStore
 	policy   identity.Policy
+	messages *message.Service
 	features consoleFeatures
 }
 
@@ -40,6 +42,7 @@ type consoleFeatures struct {
 	Builds         bool `json:"builds"`
 	UserInitialize bool `json:"user_initialize"`
 	ConfigDump     bool `json:"config_dump"`
+	AppTokens      bool `json:"app_tokens"`
 }
 
 type consoleUser struct {
@@ -51,8 +54,10 @@ type consoleUser struct {
 }
 
 // getSession serves GET /api/v1/console/session: whether the instance has
-// its first user, who the caller is, the CSRF token for its changes and the
-// features on — everything the console needs to start, in one request.
+// its first user, who the caller is, the CSRF token for its changes, the
+// features on and, for a signed-in user, the global messages (which every
+// signed-in user may read) — everything the console needs to start, in
+// one request.
 func (h *consoleAPI) getSession(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	initialized, err := h.identity.Initialized(r.Context())
 	if err != nil {
@@ -67,10 +72,20 @@ func (h *consoleAPI) getSession(w http.ResponseWriter, r *http.Request, c *wharf
 		User        *consoleUser    `json:"user"`
 		CSRFToken   string          `json:"csrf_token"`
 		Features    consoleFeatures `json:"features"`
-	}{Initialized: initialized, CSRFToken: tok, Features: h.features}
+		Messages    []messageView   `json:"messages"`
+	}{Initialized: initialized, CSRFToken: tok, Features: h.features, Messages: []messageView{}}
 	if u := c.Account; u != nil && u.Kind == wharf.KindUser {
 		resp.User = &consoleUser{Username: u.Name, Email: ptrOrNil(u.Email), Avatar: avatar(u),
 			SuperUser: h.policy.IsSuperuser(u), GlobalReadonlySuperUser: h.policy.IsReadonlySuperuser(u)}
+		if h.messages != nil {
+			all, err := h.messages.List(r.Context())
+			if err != nil {
+				return err
+			}
+			for _, m := range all {
+				resp.Messages = append(resp.Messages, messageView{Content: m.Content, MediaType: m.MediaType, Severity: m.Severity, UUID: m.UUID})
+			}
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, &resp)

@@ -182,3 +182,34 @@ func TestNamespaceLogPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestRepositoryLogsOfTagChanges: what the tag API and a push change in a
+// repository is listed in that repository's logs (each writer names the
+// repository its entry is about).
+func TestRepositoryLogsOfTagChanges(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store, nil)
+		admin := e.bootstrap()
+		repo, err := repositories(store).Create(t.Context(), &wharf.Caller{}, mustAccount(t, store, "admin"), "tagged", wharf.Private, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const base = "/api/v1/repository/admin/tagged"
+		m1 := storeImage(t, store, repo, "latest", "one", 10)
+		storeImage(t, store, repo, "", "two", 7)
+		mustStatus(t, admin.do("PUT", base+"/tag/latest", map[string]any{"expiration": time.Now().Add(48 * time.Hour).Unix()}), http.StatusCreated)
+		mustStatus(t, admin.do("PUT", base+"/tag/copy", map[string]any{"manifest_digest": m1}), http.StatusCreated)
+		mustStatus(t, admin.do("DELETE", base+"/tag/copy", nil), http.StatusNoContent)
+		r := admin.do("GET", base+"/logs", nil)
+		mustStatus(t, r, http.StatusOK)
+		got := map[string]bool{}
+		for _, k := range logKinds(t, r) {
+			got[k] = true
+		}
+		for _, want := range []string{"create_repo", "push_repo", "create_tag", "change_tag_expiration", "delete_tag"} {
+			if !got[want] {
+				t.Errorf("repository logs %v lack %s", logKinds(t, r), want)
+			}
+		}
+	})
+}

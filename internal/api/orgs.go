@@ -105,7 +105,7 @@ func (h *orgs) getOrganization(w http.ResponseWriter, r *http.Request, c *wharf.
 		ordered := make([]string, 0, len(teams))
 		for _, t := range teams {
 			byName[t.Name] = map[string]any{"name": t.Name, "description": t.Description, "role": t.Role,
-				"avatar": identity.AvatarFor(t.Name, "", "team"), "can_view": true, "repo_count": 0,
+				"avatar": identity.AvatarFor(t.Name, "", "team"), "can_view": true, "repo_count": t.RepoCount,
 				"member_count": t.MemberCount, "is_synced": false}
 			ordered = append(ordered, t.Name)
 		}

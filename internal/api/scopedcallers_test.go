@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/wharf-registry/wharf/internal/db"
@@ -81,4 +82,56 @@ func TestLogsMessagesTokensNarrowCallers(t *testing.T) {
 
 func basicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// TestLogsOfTeamMembers: who reads an organization's and a repository's
+// logs among its members, by the core's access model: members, creators
+// and holders of read or write grants never; an admin grant on the
+// repository reads its logs (not the organization's); an admin team
+// member reads both.
+func TestLogsOfTeamMembers(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store, nil)
+		admin := e.bootstrap()
+		owner := e.login("owner", e.createUser(admin, "owner"))
+		mustStatus(t, owner.do("POST", "/api/v1/organization/", map[string]any{"name": "acme"}), http.StatusCreated)
+		mustStatus(t, owner.do("POST", "/api/v1/repository", map[string]any{"namespace": "acme", "repository": "app",
+			"visibility": "private", "description": ""}), http.StatusCreated)
+		member := func(name, team, role, grant string) *client {
+			pass := e.createUser(admin, name)
+			mustStatus(t, owner.do("PUT", "/api/v1/organization/acme/team/"+team, map[string]any{"role": role}), http.StatusOK)
+			mustStatus(t, owner.do("PUT", "/api/v1/organization/acme/team/"+team+"/members/"+name, nil), http.StatusOK)
+			if grant != "" {
+				mustStatus(t, owner.do("PUT", "/api/v1/repository/acme/app/permissions/team/"+team, map[string]any{"role": grant}), http.StatusOK)
+			}
+			return e.login(name, pass)
+		}
+		callers := map[string]*client{
+			"member":       member("mia", "readers", "member", ""),
+			"creator":      member("cole", "creators", "creator", ""),
+			"read grant":   member("rita", "pullers", "member", "read"),
+			"write grant":  member("walt", "pushers", "member", "write"),
+			"admin grant":  member("ada", "keepers", "member", "admin"),
+			"admin team":   member("otto", "admins", "admin", ""),
+			"unrelated":    e.login("nina", e.createUser(admin, "nina")),
+			"organization": owner,
+		}
+		want := map[string][2]int{ // org logs, repo logs
+			"member":       {403, 404},
+			"creator":      {403, 404},
+			"read grant":   {403, 403},
+			"write grant":  {403, 403},
+			"admin grant":  {403, 200},
+			"admin team":   {200, 200},
+			"unrelated":    {403, 404},
+			"organization": {200, 200},
+		}
+		for who, c := range callers {
+			for i, path := range []string{"/api/v1/organization/acme/logs", "/api/v1/repository/acme/app/logs"} {
+				for _, p := range []string{path, strings.Replace(path, "/logs", "/aggregatelogs", 1)} {
+					t.Run(who+p, func(t *testing.T) { checkAccessResponse(t, p, c.do("GET", p, nil), want[who][i], "", "") })
+				}
+			}
+		}
+	})
 }

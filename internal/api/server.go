@@ -195,9 +195,10 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			store: d.Store, views: views, accounts: accounts, policy: policy},
 		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
-		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy,
+		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy, messages: d.Messages,
 			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,
-				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil}},
+				Builds: d.Builds != nil, UserInitialize: o.FeatureUserInitialize, ConfigDump: o.ConfigDump != nil,
+				AppTokens: d.AppTokens != nil}},
 		consoleLogs: &consoleLogs{store: d.Store, pages: d.Pages, now: d.Now},
 		messages:    &messages{messages: d.Messages},
 	}

@@ -24,11 +24,15 @@ func (h *repoTags) readable(r *http.Request, c *wharf.Caller) (*wharf.Repository
 }
 
 // writable loads the path's repository for a caller who may write it
-// (403 for one who may only read it).
+// (403 for one who may only read it; 503 while its state refuses writes,
+// Quay's disallow_for_non_normal_repositories, naming the state).
 func (h *repoTags) writable(r *http.Request, c *wharf.Caller) (*wharf.Repository, error) {
 	repo, p, err := h.repos.repoAccess(r, c)
 	if err != nil {
 		return nil, err
+	}
+	if p.Frozen {
+		return nil, wharf.Errorf(wharf.Unavailable, "Repository is in read only or mirror mode: %s", repo.State)
 	}
 	if !p.Write {
 		return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")

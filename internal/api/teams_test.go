@@ -13,8 +13,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-// actionLogKinds returns the kinds of the action log, oldest first.
-func actionLogKinds(t *testing.T, store *db.DB) []string {
+// storedLogKinds returns the kinds of the action log, oldest first.
+func storedLogKinds(t *testing.T, store *db.DB) []string {
 	t.Helper()
 	entries, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 10000})
 	if err != nil {
@@ -54,7 +54,7 @@ func TestTeamsAndPermissions(t *testing.T) {
 		mustStatus(t, adm.do("POST", "/api/v1/repository", map[string]any{"namespace": "acme", "repository": "app",
 			"visibility": "private", "description": ""}), http.StatusCreated)
 		base := "/api/v1/organization/acme"
-		before := len(actionLogKinds(t, store))
+		before := len(storedLogKinds(t, store))
 
 		r := adm.do("PUT", base+"/team/devs", map[string]any{"role": "member", "description": "developers"})
 		mustStatus(t, r, http.StatusOK)
@@ -162,7 +162,7 @@ func TestTeamsAndPermissions(t *testing.T) {
 			"org_add_team_member", "change_repo_permission", "change_repo_permission", "delete_repo_permission",
 			"create_prototype_permission", "modify_prototype_permission", "create_prototype_permission",
 			"delete_prototype_permission", "org_remove_team_member", "org_delete_team"}
-		if got := actionLogKinds(t, store)[before:]; !slices.Equal(got, want) {
+		if got := storedLogKinds(t, store)[before:]; !slices.Equal(got, want) {
 			t.Errorf("log kinds\n got %v\nwant %v", got, want)
 		}
 	})
@@ -213,11 +213,12 @@ func TestRepositoryViews(t *testing.T) {
 		}
 		mustStatus(t, adm.do("PUT", "/api/v1/repository/admin/"+name+"/changestate", map[string]any{"state": "READ_ONLY"}), http.StatusOK)
 		wantError(t, adm.do("PUT", "/api/v1/repository/admin/"+name+"/changestate", map[string]any{"state": "ORG_MIRROR"}), http.StatusBadRequest, "state")
+		wantError(t, adm.do("DELETE", "/api/v1/repository/admin/"+name+"/tag/latest", nil), http.StatusServiceUnavailable, "read only or mirror mode: READ_ONLY")
 		if got := adm.do("GET", "/api/v1/repository/admin/"+name, nil).JSON(t); got["state"] != "READ_ONLY" || got["can_write"] != false || got["can_admin"] != true {
 			t.Errorf("read-only repository view %v", got)
 		}
 		mustStatus(t, adm.do("DELETE", "/api/v1/user/starred/admin/"+name, nil), http.StatusNoContent)
-		if kinds := actionLogKinds(t, store); kinds[len(kinds)-1] != "change_repo_state" {
+		if kinds := storedLogKinds(t, store); kinds[len(kinds)-1] != "change_repo_state" {
 			t.Errorf("last log kind %s, want change_repo_state", kinds[len(kinds)-1])
 		}
 	})

@@ -19,6 +19,10 @@ type stagingPurger interface {
 	PurgeStaging(ctx context.Context, cutoff time.Time) (int, error)
 }
 
+// expiredAppTokenGrace is how long an expired app token stays listed
+// (Quay's EXPIRED_APP_SPECIFIC_TOKEN_GC default).
+const expiredAppTokenGrace = 24 * time.Hour
+
 // uploadMaxIdle is how long an upload may sit untouched before it expires.
 const uploadMaxIdle = 24 * time.Hour
 
@@ -139,6 +143,16 @@ func (a *App) Jobs() []worker.Job {
 		{Name: "expired-sessions", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := store.Accounts.DeleteExpiredSessions(ctx)
 			return err
+		}},
+		// App-specific tokens expired for longer than Quay's
+		// EXPIRED_APP_SPECIFIC_TOKEN_GC (1d): listed as expired until then.
+		{Name: "expired-app-tokens", Interval: time.Hour, Lease: 5 * time.Minute, Run: func(ctx context.Context) error {
+			for {
+				n, err := store.Accounts.DeleteExpiredAppTokens(ctx, time.Now().Add(-expiredAppTokenGrace), 500)
+				if err != nil || n < 500 {
+					return err
+				}
+			}
 		}},
 		a.BuildReaper(),
 		// Build contexts uploaded but never built within a day.

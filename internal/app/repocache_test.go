@@ -24,17 +24,7 @@ func TestRepositoryCache(t *testing.T) {
 
 func testRepositoryCache(t *testing.T, uri string) {
 	ctx := context.Background()
-	// This process's store, and a second process's on the same database.
-	var stores [2]*db.DB
-	for i := range stores {
-		s, err := db.Open(ctx, uri, db.WithSecretKey(dbtest.SecretKey))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		stores[i] = s
-	}
-	store, other := stores[0], stores[1]
+	store, other := twoProcesses(t, uri)
 	ns := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
 	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
 		t.Fatal(err)
@@ -95,4 +85,20 @@ func testRepositoryCache(t *testing.T, uri string) {
 	if r, err := c.RepositoryByName(ctx, "acme", "app"); err != nil || r.ID != again.ID {
 		t.Fatalf("after a delete and a re-create elsewhere: %+v, %v; want id %d", r, err, again.ID)
 	}
+}
+
+// twoProcesses opens the database at uri twice: this process's store, and
+// a second process's on the same database. Both close at cleanup.
+func twoProcesses(t *testing.T, uri string) (store, other *db.DB) {
+	t.Helper()
+	var stores [2]*db.DB
+	for i := range stores {
+		s, err := db.Open(context.Background(), uri, db.WithSecretKey(dbtest.SecretKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	return stores[0], stores[1]
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/auth"
-	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -25,16 +24,7 @@ func TestAccessTokenCache(t *testing.T) {
 
 func testAccessTokenCache(t *testing.T, uri string) {
 	ctx := context.Background()
-	var stores [2]*db.DB // this process's, and a second process's
-	for i := range stores {
-		s, err := db.Open(ctx, uri, db.WithSecretKey(dbtest.SecretKey))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		stores[i] = s
-	}
-	store, other := stores[0], stores[1]
+	store, other := twoProcesses(t, uri)
 	org := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
 	user := &wharf.Account{Name: "alice", Kind: wharf.KindUser, Enabled: true, Email: "alice@example.com"}
 	for _, a := range []*wharf.Account{org, user} {

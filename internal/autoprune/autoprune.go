@@ -295,7 +295,7 @@ func (s *Service) prune(ctx context.Context, repo *wharf.Repository, policies []
 			}
 		}
 		for _, name := range doomed {
-			entry := (*wharf.Caller)(nil).Entry("autoprune_tag_delete", repo.NamespaceAccount(), map[string]any{
+			entry := (*wharf.Caller)(nil).RepositoryEntry("autoprune_tag_delete", repo, map[string]any{
 				"performer": "autoprune worker", "namespace": repo.Namespace, "repo": repo.Name, "tag": name})
 			err := s.store.DeleteTag(ctx, repo.ID, name, entry)
 			if wharf.IsCode(err, wharf.NotFound) {

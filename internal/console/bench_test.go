@@ -65,6 +65,11 @@ func seedLarge(b testing.TB, uri string, users, orgs, logs int) {
 			b.Fatal(err)
 		}
 	}
+	// Statistics, as a database that grew over time has them (both
+	// engines' planners choose the list indexes from them).
+	if _, err := raw.Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // listPages are the list pages measured, with the selector present once
@@ -131,7 +136,6 @@ func benchPages(b *testing.B, s *site) {
 	tb := s.open("light", desktop)
 	tb.signIn("admin", adminPassword)
 	first := tb.load(listPages[0].path, listPages[0].ready)
-	b.ReportMetric(float64(first.JSCSS), "first-load-jscss-bytes")
 	b.ResetTimer()
 	for range b.N {
 		for _, p := range listPages {
@@ -149,4 +153,6 @@ func benchPages(b *testing.B, s *site) {
 			b.ReportMetric(p95/1000, p.name+"-p95/budget")
 		}
 	}
+	// After the loop: ResetTimer forgets metrics reported before it.
+	b.ReportMetric(float64(first.JSCSS), "first-load-jscss-bytes")
 }

@@ -3,6 +3,8 @@ package console_test
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -68,5 +70,53 @@ func TestBuilds(t *testing.T) {
 		tb.visit("/superuser/builds?state=all")
 		tb.settle(".results table")
 		tb.waitText(".results tbody", "cancelled")
+	})
+}
+
+// TestRepositoryBuilds: a build started from a context uploaded on the
+// repository's builds tab is queued through the API; cancelled there, the
+// API says so.
+func TestRepositoryBuilds(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		if status := s.pushBlob("admin", adminPassword, "admin/app", 10); status != http.StatusCreated {
+			t.Fatalf("create admin/app: %d", status)
+		}
+		dockerfile := filepath.Join(t.TempDir(), "Dockerfile")
+		if err := os.WriteFile(dockerfile, []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tb := s.open("light", desktop)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/repository/admin/app/builds")
+		tb.settle(".results table")
+		tb.axe("repository builds")
+		tb.run(chromedp.Click(`//main//button[text()="Start build"]`, chromedp.BySearch),
+			chromedp.SetUploadFiles(`dialog input[type=file]`, []string{dockerfile}, chromedp.ByQuery),
+			chromedp.Click(`//dialog//button[text()="Start"]`, chromedp.BySearch))
+		tb.waitText(".results caption", "Recent builds")
+		tb.waitFor(`!!document.querySelector('.results button[aria-label^="Cancel build"]')`, "the queued build")
+		var list struct {
+			Builds []struct {
+				ID    string   `json:"id"`
+				Phase string   `json:"phase"`
+				Tags  []string `json:"tags"`
+			} `json:"builds"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/app/build/", nil, &list)
+		if len(list.Builds) != 1 || list.Builds[0].Phase != "waiting" || len(list.Builds[0].Tags) != 1 || list.Builds[0].Tags[0] != "latest" {
+			t.Fatalf("builds through the API: %+v", list.Builds)
+		}
+		id := list.Builds[0].ID
+		tb.run(chromedp.Click(`button[aria-label="Cancel build `+id+`"]`, chromedp.ByQuery),
+			chromedp.Click(`//dialog//button[text()="Cancel build"]`, chromedp.BySearch))
+		tb.waitText(".results tbody", "cancelled")
+		var b struct {
+			Phase string `json:"phase"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/app/build/"+id+"/status", nil, &b)
+		if b.Phase != "cancelled" {
+			t.Errorf("phase through the API after cancelling on the builds tab: %q", b.Phase)
+		}
 	})
 }

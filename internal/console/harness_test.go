@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -66,18 +67,8 @@ var (
 // tests (started on first use).
 func browser(t testing.TB) context.Context {
 	browserOnce.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.WindowSize(1280, 800), chromedp.Flag("lang", "en-GB"))
-		alloc, _ := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-			// chromedp reports DOM events it does not model (the top
-			// layer of <dialog>s) as errors; they are not the page's.
-			if !strings.Contains(format, "unhandled") {
-				log.Printf(format, args...)
-			}
-		}))
-		if err := chromedp.Run(ctx); err != nil {
+		ctx, cancel, err := startChromium(chromium(t))
+		if err != nil {
 			t.Fatalf("start Chromium: %v", err)
 		}
 		browserCtx, browserCancel = ctx, cancel
@@ -86,6 +77,27 @@ func browser(t testing.TB) context.Context {
 		t.Fatal("Chromium did not start")
 	}
 	return browserCtx
+}
+
+// startChromium starts a headless Chromium and returns its context.
+func startChromium(path string) (context.Context, context.CancelFunc, error) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 800), chromedp.Flag("lang", "en-GB"))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
+		// chromedp reports DOM events it does not model (the top layer
+		// of <dialog>s) as errors; they are not the page's.
+		if !strings.Contains(format, "unhandled") {
+			log.Printf(format, args...)
+		}
+	}))
+	stop := func() { cancel(); cancelAlloc() }
+	if err := chromedp.Run(ctx); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
 }
 
 func TestMain(m *testing.M) {
@@ -201,12 +213,30 @@ var (
 	phone   = [2]int64{390, 844}
 )
 
-// open starts a tab of its own (its own cookies) with the colour scheme
+// open starts a tab (tabs share the browser's cookies: see openApart) with the colour scheme
 // the system prefers ("light" or "dark") and the viewport size.
 func (s *site) open(scheme string, size [2]int64) *tab {
+	s.t.Helper()
+	return s.openIn(browser(s.t), scheme, size)
+}
+
+// openApart is open in a Chromium of its own, whose cookies are its own:
+// a second user signed in beside the first. (Chromium refuses new tabs in
+// a separate browser context when headless.)
+func (s *site) openApart(scheme string, size [2]int64) *tab {
+	s.t.Helper()
+	ctx, stop, err := startChromium(chromium(s.t))
+	if err != nil {
+		s.t.Fatalf("start Chromium: %v", err)
+	}
+	s.t.Cleanup(stop)
+	return s.openIn(ctx, scheme, size)
+}
+
+func (s *site) openIn(parent context.Context, scheme string, size [2]int64) *tab {
 	t := s.t
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser(t))
+	ctx, cancel := chromedp.NewContext(parent)
 	tb := &tab{t: t, site: s, ctx: ctx}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch e := ev.(type) {
@@ -233,7 +263,9 @@ func (s *site) open(scheme string, size [2]int64) *tab {
 			go chromedp.Run(ctx, page.HandleJavaScriptDialog(false))
 		}
 	})
-	err := chromedp.Run(ctx, cdplog.Enable(), runtime.Enable(), page.Enable(),
+	// Cookies are per host, not per port: a session cookie an earlier
+	// test's site set must not reach this one.
+	err := chromedp.Run(ctx, network.ClearBrowserCookies(), cdplog.Enable(), runtime.Enable(), page.Enable(),
 		emulation.SetDeviceMetricsOverride(size[0], size[1], 1, size[0] < 600),
 		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}))
 	if err != nil {
@@ -289,7 +321,9 @@ func (tb *tab) run(actions ...chromedp.Action) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, actions...); err != nil {
+	// Input goes to the tab in front: a test with two tabs (two users)
+	// brings the one it acts in forward.
+	if err := chromedp.Run(ctx, append([]chromedp.Action{page.BringToFront()}, actions...)...); err != nil {
 		tb.t.Fatalf("browser: %v", err)
 	}
 }

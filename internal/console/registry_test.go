@@ -17,9 +17,8 @@ import (
 	"time"
 )
 
-// pushBlob uploads size bytes to repo (namespace/name) as user, in one
-// monolithic upload, and returns the upload's status.
-func (s *site) pushBlob(user, password, repo string, size int) int {
+// registryToken gets a push-and-pull token for repo as user.
+func (s *site) registryToken(user, password, repo string) string {
 	s.t.Helper()
 	host := strings.TrimPrefix(s.url, "http://")
 	req, _ := http.NewRequest("GET", s.url+"/v2/auth?service="+url.QueryEscape(host)+"&scope=repository:"+repo+":push,pull", nil)
@@ -28,25 +27,72 @@ func (s *site) pushBlob(user, password, repo string, size int) int {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var tok struct {
 		Token string `json:"token"`
 	}
 	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || tok.Token == "" {
 		s.t.Fatalf("/v2/auth for %s: %d", user, resp.StatusCode)
 	}
-	body := bytes.Repeat([]byte("w"), size)
+	return tok.Token
+}
+
+// upload sends body to repo as one monolithic upload and returns the
+// status and the digest.
+func (s *site) upload(token, repo string, body []byte) (int, string) {
+	s.t.Helper()
 	sum := sha256.Sum256(body)
-	req, _ = http.NewRequest("POST", s.url+"/v2/"+repo+"/blobs/uploads/?digest=sha256:"+hex.EncodeToString(sum[:]), bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	req, _ := http.NewRequest("POST", s.url+"/v2/"+repo+"/blobs/uploads/?digest="+digest, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, digest
+}
+
+// pushBlob uploads size bytes to repo (namespace/name) as user, in one
+// monolithic upload, and returns the upload's status.
+func (s *site) pushBlob(user, password, repo string, size int) int {
+	s.t.Helper()
+	status, _ := s.upload(s.registryToken(user, password, repo), repo, bytes.Repeat([]byte("w"), size))
+	return status
+}
+
+// pushImage pushes a one-layer image (the layer made from seed) to
+// repo:tag as user and returns the manifest's digest.
+func (s *site) pushImage(user, password, repo, tag, seed string) string {
+	s.t.Helper()
+	token := s.registryToken(user, password, repo)
+	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}`)
+	layer := bytes.Repeat([]byte(seed), 4096)
+	if status, _ := s.upload(token, repo, config); status != http.StatusCreated {
+		s.t.Fatalf("config upload: %d", status)
+	}
+	_, configDigest := s.upload(token, repo, config)
+	status, layerDigest := s.upload(token, repo, layer)
+	if status != http.StatusCreated {
+		s.t.Fatalf("layer upload: %d", status)
+	}
+	manifest, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": configDigest, "size": len(config)},
+		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": len(layer)}}})
+	req, _ := http.NewRequest("PUT", s.url+"/v2/"+repo+"/manifests/"+tag, bytes.NewReader(manifest))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		s.t.Fatalf("manifest PUT: %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Docker-Content-Digest")
 }
 
 // failLogin makes one failed browser-style login as name, which the usage

@@ -35,6 +35,9 @@ func TestScreenshots(t *testing.T) {
 	for _, u := range []string{"user1", "user100", "user103"} {
 		s.mustJSON("POST", "/api/v1/superuser/users/"+u+"/quota", map[string]any{"limit": "2 GiB"}, nil)
 	}
+	for i, tag := range []string{"1.0", "1.1", "1.2", "2.0-rc1", "2.0", "latest"} {
+		s.pushImage("admin", adminPassword, "admin/web", tag, string(rune('a'+i)))
+	}
 	rawExec(t, uri, `INSERT INTO namespace_usage (namespace_id, shard, bytes) SELECT id, 0, 1288490188 FROM account WHERE name IN ('user1', 'user10')`,
 		`INSERT INTO namespace_usage (namespace_id, shard, bytes) SELECT id, 0, 2040109465 FROM account WHERE name = 'user103'`)
 	for _, scheme := range []string{"light", "dark"} {
@@ -43,6 +46,7 @@ func TestScreenshots(t *testing.T) {
 		for _, p := range []struct{ name, path, ready string }{
 			{"users", "/superuser/users?limit=10", ".results table"},
 			{"logs", "/superuser/logs", ".chart .bars"},
+			{"tags", "/repository/admin/web", ".results table"},
 		} {
 			tb.visit(p.path)
 			tb.settle(p.ready)

@@ -73,9 +73,15 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 		from += join + ` (SELECT namespace_id, SUM(bytes) AS used FROM namespace_usage GROUP BY namespace_id) u ON u.namespace_id = a.id`
 	}
 	from += ` WHERE ` + strings.Join(where, " AND ")
+	// A search scans every account of the kind whatever it does: it counts
+	// its matches in the same scan (a window count) instead of a second
+	// one. An unfiltered list counts from the index and pages the index.
+	search := q.Text != ""
 	var total int64
-	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*)`+from, args...).Scan(&total); err != nil {
-		return nil, nil, 0, wharf.Wrap(err, "count accounts")
+	if !search {
+		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*)`+from, args...).Scan(&total); err != nil {
+			return nil, nil, 0, wharf.Wrap(err, "count accounts")
+		}
 	}
 	dir := " ASC"
 	if q.Desc {
@@ -83,7 +89,17 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 	}
 	cols := "a." + strings.ReplaceAll(accountColumns, ", ", ", a.")
 	args = append(args, q.Limit, q.Offset)
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, `+usage+from+` ORDER BY `+order+dir+`, a.id`+dir+
+	// Names are unique, so they need no tie-breaker, and the engines walk
+	// the (kind, name) index for them; the other columns end in the id.
+	tie := `, a.id` + dir
+	if q.Sort == "name" || q.Sort == "created" {
+		tie = ""
+	}
+	counted := ""
+	if search {
+		counted = ", COUNT(*) OVER ()"
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+cols+`, `+usage+counted+from+` ORDER BY `+order+dir+tie+
 		` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, nil, 0, wharf.Wrap(err, "search accounts")
@@ -93,23 +109,36 @@ func (db *Accounts) ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) 
 	used := map[int64]int64{}
 	for rows.Next() {
 		var n int64
-		a, err := scanAccount(scanWithExtra{rows, &n})
+		extra := []any{&n}
+		if search {
+			extra = append(extra, &total)
+		}
+		a, err := scanAccount(scanWithExtra{rows, extra})
 		if err != nil {
 			return nil, nil, 0, wharf.Wrap(err, "scan account")
 		}
 		used[a.ID] = n
 		out = append(out, a)
 	}
-	return out, used, total, wharf.Wrap(rows.Err(), "search accounts")
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, wharf.Wrap(err, "search accounts")
+	}
+	if search && len(out) == 0 && q.Offset > 0 {
+		// A page past the last match has no row to carry the count.
+		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*)`+from, args[:len(args)-2]...).Scan(&total); err != nil {
+			return nil, nil, 0, wharf.Wrap(err, "count accounts")
+		}
+	}
+	return out, used, total, nil
 }
 
-// scanWithExtra scans an account row followed by one more column.
+// scanWithExtra scans an account row followed by more columns.
 type scanWithExtra struct {
 	rows  *sql.Rows
-	extra any
+	extra []any
 }
 
-func (s scanWithExtra) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra)...) }
+func (s scanWithExtra) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.extra...)...) }
 
 // logSearchWhere is the WHERE clause (and its arguments) of q.
 func (db *Logs) logSearchWhere(q wharf.LogSearch) (string, []any) {

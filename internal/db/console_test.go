@@ -40,6 +40,8 @@ func TestConsoleAccounts(t *testing.T) {
 			{"by creation", wharf.AccountSearch{Kinds: users, Sort: "created", Limit: 10}, []string{"carol", "Alice_x", "bob", "dave"}, 4},
 			{"text in the name, any case", wharf.AccountSearch{Kinds: users, Text: "ALI", Sort: "name", Limit: 10}, []string{"Alice_x"}, 1},
 			{"text in the e-mail", wharf.AccountSearch{Kinds: users, Text: "@x.example", Sort: "name", Limit: 10}, []string{"bob"}, 1},
+			{"text, paged", wharf.AccountSearch{Kinds: users, Text: "example", Sort: "name", Offset: 1, Limit: 2}, []string{"bob", "carol"}, 4},
+			{"text, past the last match", wharf.AccountSearch{Kinds: users, Text: "example", Sort: "name", Offset: 10, Limit: 2}, nil, 4},
 			{"LIKE wildcards are text", wharf.AccountSearch{Kinds: users, Text: "_x", Sort: "name", Limit: 10}, []string{"Alice_x"}, 1},
 			{"enabled only", wharf.AccountSearch{Kinds: users, EnabledOnly: true, Sort: "name", Limit: 10}, []string{"Alice_x", "bob", "carol"}, 3},
 			{"organizations", wharf.AccountSearch{Kinds: []wharf.AccountKind{wharf.KindOrg}, Sort: "name", Limit: 10}, []string{"acme"}, 1},

@@ -65,11 +65,13 @@ func (db *Accounts) ConvertToOrg(ctx context.Context, userID, adminID int64, ent
 	})
 }
 
-// OrgTeams returns the organization's teams by name, with member counts.
+// OrgTeams returns the organization's teams in creation order (Quay's
+// ordered_teams), with member and grant counts.
 func (db *Accounts) OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT t.id, t.org_id, t.name, t.role, t.description,
-		(SELECT COUNT(*) FROM team_member m WHERE m.team_id = t.id)
-		FROM team t WHERE t.org_id = $1 ORDER BY t.name`, orgID)
+		(SELECT COUNT(*) FROM team_member m WHERE m.team_id = t.id),
+		(SELECT COUNT(*) FROM repository_permission p WHERE p.team_id = t.id)
+		FROM team t WHERE t.org_id = $1 ORDER BY t.id`, orgID)
 	if err != nil {
 		return nil, wharf.Wrap(err, "list teams")
 	}
@@ -77,7 +79,7 @@ func (db *Accounts) OrgTeams(ctx context.Context, orgID int64) ([]wharf.Team, er
 	var out []wharf.Team
 	for rows.Next() {
 		var t wharf.Team
-		if err := rows.Scan(&t.ID, &t.OrgID, &t.Name, &t.Role, &t.Description, &t.MemberCount); err != nil {
+		if err := rows.Scan(&t.ID, &t.OrgID, &t.Name, &t.Role, &t.Description, &t.MemberCount, &t.RepoCount); err != nil {
 			return nil, wharf.Wrap(err, "scan team")
 		}
 		out = append(out, t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,5 +111,32 @@ func TestAppTokens(t *testing.T) {
 		e.poll()
 		mustErr(t, "the disabled owner's app token", e.as("$app", code).fetchToken(realm, e.host, "repository:dave/app:pull"),
 			http.StatusForbidden, "DENIED")
+	})
+}
+
+// TestAppTokenGuessesThrottled: guessing app tokens passes the login
+// throttle like any credential: an address that failed 20 times waits,
+// right token or not, and then logs in.
+func TestAppTokenGuessesThrottled(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		e := newEnv(t, store)
+		e.createUser("erin")
+		acct, err := store.Accounts.AccountByName(context.Background(), "erin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, err := identity.NewAppTokens(store.Accounts, 0, time.Now).Create(context.Background(), &wharf.Caller{Account: acct}, "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		guess := code[:identity.AppTokenNameLength] + strings.Repeat("Z", identity.AppTokenLength-identity.AppTokenNameLength)
+		for i := range 20 {
+			mustErr(t, fmt.Sprintf("guess #%d", i+1), e.as("$app", guess).login(throttleScope), http.StatusUnauthorized, "UNAUTHORIZED")
+		}
+		mustThrottle(t, "the right app token after 20 guesses", e.as("$app", code).login(throttleScope), 1)
+		e.clock.Advance(time.Second)
+		must(t, "the right app token after the wait", e.as("$app", code).login(throttleScope), http.StatusOK)
 	})
 }

@@ -108,7 +108,7 @@ func (s *Service) SetExpiration(ctx context.Context, c *wharf.Caller, repo *whar
 	if at != nil || l.End != nil {
 		meta := tagMeta(repo, c, tag)
 		meta["expiration_date"], meta["old_expiration_date"] = unixOrNil(at), unixOrNil(l.End)
-		entries = append(entries, c.Entry("change_tag_expiration", repo.NamespaceAccount(), meta))
+		entries = append(entries, c.RepositoryEntry("change_tag_expiration", repo, meta))
 	}
 	err = s.store.SetTagExpiration(ctx, repo.ID, tag, l.Start, at, entries...)
 	if errors.Is(err, wharf.ErrChanged) {
@@ -149,7 +149,7 @@ func (s *Service) Delete(ctx context.Context, c *wharf.Caller, repo *wharf.Repos
 	}
 	meta := tagMeta(repo, c, tag)
 	meta["manifest_digest"] = l.ManifestDigest
-	return s.store.DeleteTag(ctx, repo.ID, tag, c.Entry("delete_tag", repo.NamespaceAccount(), meta))
+	return s.store.DeleteTag(ctx, repo.ID, tag, c.RepositoryEntry("delete_tag", repo, meta))
 }
 
 // Manifest returns repo's manifest digest if an alive tag references it
@@ -213,7 +213,7 @@ func (s *Service) AddLabel(ctx context.Context, c *wharf.Caller, repo *wharf.Rep
 		Key: key, Value: value, MediaType: mt, SourceType: "api"}
 	meta := map[string]any{"id": l.ID, "key": key, "value": value, "manifest_digest": m.Digest, "media_type": mt,
 		"namespace": repo.Namespace, "repo": repo.Name}
-	return l, s.store.AddLabel(ctx, l, c.Entry("manifest_label_add", repo.NamespaceAccount(), meta))
+	return l, s.store.AddLabel(ctx, l, c.RepositoryEntry("manifest_label_add", repo, meta))
 }
 
 // DeleteLabel removes m's label id (NotFound if none); a label that came
@@ -228,7 +228,7 @@ func (s *Service) DeleteLabel(ctx context.Context, c *wharf.Caller, repo *wharf.
 	}
 	meta := map[string]any{"id": l.ID, "key": l.Key, "value": l.Value, "manifest_digest": m.Digest,
 		"namespace": repo.Namespace, "repo": repo.Name}
-	return s.store.DeleteLabel(ctx, m.ID, id, c.Entry("manifest_label_delete", repo.NamespaceAccount(), meta))
+	return s.store.DeleteLabel(ctx, m.ID, id, c.RepositoryEntry("manifest_label_delete", repo, meta))
 }
 
 // LayersSize is the compressed size of an image manifest's layers (the sum

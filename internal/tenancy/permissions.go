@@ -6,10 +6,6 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-func namespaceOf(repo *wharf.Repository) *wharf.Account {
-	return &wharf.Account{ID: repo.NamespaceID, Name: repo.Namespace}
-}
-
 // Permission returns the explicit grant on repo of the account (team nil)
 // or team. Invalid with Quay's words when there is none.
 func (s *Service) Permission(ctx context.Context, repo *wharf.Repository, account *wharf.Account, team *wharf.Team) (wharf.Permission, error) {
@@ -61,7 +57,7 @@ func (s *Service) SetPermission(ctx context.Context, actor *wharf.Caller, repo *
 	} else {
 		meta["username"], meta["namespace"] = account.Name, repo.Namespace
 	}
-	return s.store.SetPermission(ctx, p, actor.Entry("change_repo_permission", namespaceOf(repo), meta))
+	return s.store.SetPermission(ctx, p, actor.RepositoryEntry("change_repo_permission", repo, meta))
 }
 
 // DeletePermission removes the grant on repo of account (team nil) or team.
@@ -73,7 +69,7 @@ func (s *Service) DeletePermission(ctx context.Context, actor *wharf.Caller, rep
 	} else {
 		meta["username"], meta["namespace"] = account.Name, repo.Namespace
 	}
-	err := s.store.DeletePermission(ctx, p, actor.Entry("delete_repo_permission", namespaceOf(repo), meta))
+	err := s.store.DeletePermission(ctx, p, actor.RepositoryEntry("delete_repo_permission", repo, meta))
 	if wharf.IsCode(err, wharf.NotFound) {
 		if team != nil {
 			return wharf.Errorf(wharf.Invalid, "Team does not have permission for repo.")
@@ -90,7 +86,7 @@ func (s *Service) SetState(ctx context.Context, actor *wharf.Caller, repo *wharf
 	default:
 		return wharf.Errorf(wharf.Invalid, "state must be one of NORMAL, READ_ONLY, MIRROR")
 	}
-	return s.store.SetRepositoryState(ctx, repo.ID, state, actor.Entry("change_repo_state", namespaceOf(repo),
+	return s.store.SetRepositoryState(ctx, repo.ID, state, actor.RepositoryEntry("change_repo_state", repo,
 		map[string]any{"repo": repo.Name, "namespace": repo.Namespace, "state_changed": state}))
 }
 
@@ -108,7 +104,7 @@ func (s *Service) CreatePrototype(ctx context.Context, actor *wharf.Caller, org 
 	if !wharf.ValidRepositoryRole(role) {
 		return nil, wharf.Errorf(wharf.Invalid, "role must be one of read, write, admin")
 	}
-	p := &wharf.Prototype{UUID: newUUID(), OrgID: org.ID, Role: role}
+	p := &wharf.Prototype{UUID: wharf.NewUUID(), OrgID: org.ID, Role: role}
 	switch delegate.Kind {
 	case "team":
 		t, err := s.store.TeamByName(ctx, org.ID, delegate.Name)

@@ -8,9 +8,7 @@ package tenancy
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -185,12 +183,4 @@ func (s *Service) RemoveOrgMember(ctx context.Context, actor *wharf.Caller, org 
 		return wharf.Errorf(wharf.Invalid, "Cannot remove user as they are the only organization admin")
 	}
 	return err
-}
-
-// newUUID returns a random RFC 4122 version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -55,7 +55,7 @@ func (m TagMove) Entries(previous string) []LogEntry {
 		kind = "move_tag"
 		meta["original_manifest_digest"] = previous
 	}
-	return []LogEntry{m.Caller.Entry(kind, m.Repository.NamespaceAccount(), meta)}
+	return []LogEntry{m.Caller.RepositoryEntry(kind, m.Repository, meta)}
 }
 
 // Label is a key/value annotation on a manifest (Quay's manifest label).

@@ -48,6 +48,7 @@ type Team struct {
 	Role        string // admin | creator | member
 	Description string
 	MemberCount int
+	RepoCount   int // grants the team holds (OrgTeams only)
 }
 
 // OwnersTeam is the team every organization is created with; its members

@@ -43,6 +43,11 @@ async function show() {
     navigate,
     // readOnly: the caller may look but not change (a global read-only superuser).
     readOnly: !!(session.user && !session.user.super_user && session.user.global_readonly_super_user),
+    // refreshSession reads the session anew (messages changed) and redraws.
+    refreshSession: async () => {
+      await loadSession();
+      shell(root, session, location.pathname);
+    },
     // signedIn reads the session anew (after sign-in or set-up) and goes to
     // a local path.
     signedIn: async (to) => {

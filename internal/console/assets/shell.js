@@ -12,17 +12,19 @@ const superNav = [
   ['/superuser/keys', 'Service keys'],
   ['/superuser/logs', 'Usage logs'],
   ['/superuser/builds', 'Builds', 'builds'],
+  ['/superuser/messages', 'Messages'],
   ['/superuser/config', 'Configuration'],
   ['/superuser/health', 'Health'],
 ];
 
-let frame = null; // { root, main, nav, user }
+let frame = null; // { root, main, nav, user, banners }
 
 // shell draws the frame into root (once per signed-in user) and returns
 // the main element for the page.
 export function shell(root, session, path) {
   const user = session.user ? session.user.username : '';
   if (!frame || frame.user !== user || !document.contains(frame.main)) frame = build(root, session);
+  showBanners(frame.banners, session.messages || []);
   for (const a of frame.nav.querySelectorAll('a')) {
     const here = path === a.pathname || path.startsWith(`${a.pathname}/`);
     if (here) a.setAttribute('aria-current', 'page');
@@ -68,5 +70,14 @@ function build(root, session) {
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
     header, banner,
     h('div', { class: 'layout' }, nav, main));
-  return { root, main, nav, user: u ? u.username : '' };
+  return { root, main, nav, banners: banner, user: u ? u.username : '' };
+}
+
+// showBanners shows the global messages above every page. Their content
+// is shown as text, Markdown included: nothing a superuser writes there is
+// parsed as markup.
+function showBanners(box, messages) {
+  replace(box, messages.map((m) => h('p', { class: ['banner', m.severity], role: m.severity === 'error' ? 'alert' : 'status' },
+    h('span', { class: 'banner-label' }, m.severity === 'info' ? 'Notice: ' : `${m.severity[0].toUpperCase()}${m.severity.slice(1)}: `),
+    m.content)));
 }

@@ -48,7 +48,7 @@ function metadata(m) {
   return h('code', { class: 'meta' }, text === '{}' ? '' : text);
 }
 
-function rowsOf(logs) {
+export function rowsOf(logs) {
   return logs.map((l) => h('tr', null,
     h('td', { 'data-label': 'Time' }, when(l.datetime)),
     h('td', { 'data-label': 'Kind' }, h('code', null, l.kind)),

@@ -51,7 +51,7 @@ export async function render(ctx) {
     try {
       const data = await get(`/api/v1/console/organizations${qs({ q: q.get('q'), sort, offset: Number(q.get('offset') || 0), limit })}`);
       const columns = [
-        { label: 'Name', sort: 'name', render: (o) => h('span', { class: 'who-cell' }, avatar(o.avatar, o.name), o.name) },
+        { label: 'Name', sort: 'name', render: (o) => h('span', { class: 'who-cell' }, avatar(o.avatar, o.name), h('a', { href: `/organization/${seg(o.name)}` }, o.name)) },
         { label: 'E-mail', sort: 'email', render: (o) => o.email || '—' },
       ];
       if (c.session.features.quota) columns.push({ label: 'Storage', sort: 'usage', render: usageCell });

@@ -1,0 +1,121 @@
+// An organization: its repositories, teams (with members), robot accounts,
+// quota and usage logs, one tab at a time (the tab is in the URL), each what the
+// API shows the caller: teams to members, robots and logs to admins.
+import { h, replace } from '../dom.js';
+import { get, qs, seg } from '../api.js';
+import { avatar, dialog, errorBox, secretDialog, table, when } from '../ui.js';
+import { logsView } from '../reposettings.js';
+import { quotaOf, usageCell } from '../quota.js';
+
+export const title = 'Organization';
+
+const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['quota', 'Quota'], ['logs', 'Logs']];
+
+// quotaTab shows the organization's storage against its quota, read-only
+// (superusers change it on the organizations page).
+function quotaTab(org) {
+  const box = h('div', { class: 'results' });
+  get(`/api/v1/organization/${seg(org)}`).then((o) => {
+    if (!o.quota_report) {
+      replace(box, h('p', null, 'Only members of the organization see its quota.'));
+      return;
+    }
+    const q = quotaOf(o);
+    replace(box, h('div', { class: 'card' }, h('h2', null, 'Storage'), usageCell(o),
+      q ? h('p', null, q.limits.length ? `Limits: ${q.limits.map((l) => `${l.type} at ${l.limit_percent}%`).join(', ')}.` : 'No Warning or Reject limit.')
+        : h('p', null, 'No quota: pushes are limited only by the instance.')));
+  }).catch((err) => replace(box, errorBox(err)));
+  return box;
+}
+
+export function repositories(org) {
+  const box = h('div', { class: 'results' });
+  const body = h('tbody');
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show more');
+  let next = '';
+  const rows = (repos) => repos.map((r) => h('tr', null,
+    h('td', { 'data-label': 'Repository' }, h('a', { href: `/repository/${seg(r.namespace)}/${seg(r.name)}` }, r.name)),
+    h('td', { 'data-label': 'Visibility' }, r.is_public ? 'public' : 'private'),
+    h('td', { 'data-label': 'State' }, r.state || 'NORMAL'),
+    h('td', { 'data-label': 'Last modified' }, r.last_modified ? when(r.last_modified) : '—'),
+    h('td', { 'data-label': 'Description' }, r.description || '')));
+  const load = async () => {
+    const data = await get(`/api/v1/repository${qs({ namespace: org, last_modified: 'true', next_page: next || null })}`);
+    body.append(...rows(data.repositories));
+    next = data.next_page || '';
+    more.hidden = !next;
+    return data.repositories.length;
+  };
+  more.addEventListener('click', () => load().catch((err) => more.after(errorBox(err))));
+  load().then(() => {
+    replace(box, h('div', { class: 'table-wrap' }, h('table', null, h('caption', null, `Repositories of ${org}`),
+      h('thead', null, h('tr', null, ['Repository', 'Visibility', 'State', 'Last modified', 'Description'].map((c) => h('th', { scope: 'col' }, c)))),
+      body)), body.children.length ? null : h('p', { class: 'empty' }, 'No repository here.'), more);
+  }).catch((err) => replace(box, errorBox(err)));
+  return box;
+}
+
+async function members(org, team) {
+  const list = h('ul', null, h('li', null, 'Loading…'));
+  const open = dialog({ title: `Team ${team}`, body: [list] });
+  try {
+    const data = await get(`/api/v1/organization/${seg(org)}/team/${seg(team)}/members`);
+    replace(list, data.members.length ? data.members.map((m) => h('li', null, avatar(m.avatar, m.name), ' ', m.name, m.is_robot ? ' (robot)' : '')) : h('li', null, 'No member.'));
+  } catch (err) {
+    replace(list, h('li', null, errorBox(err)));
+  }
+  await open;
+}
+
+function teams(org) {
+  const box = h('div', { class: 'results' });
+  get(`/api/v1/organization/${seg(org)}`).then((o) => {
+    if (!o.teams) {
+      replace(box, h('p', null, 'Only members of the organization see its teams.'));
+      return;
+    }
+    const rows = o.ordered_teams.map((n) => o.teams[n]);
+    replace(box, table({ caption: `Teams of ${org}`, rows, empty: 'No team.', columns: [
+      { label: 'Team', render: (t) => t.name },
+      { label: 'Role', render: (t) => t.role },
+      { label: 'Members', render: (t) => String(t.member_count) },
+      { label: 'Description', render: (t) => t.description || '' },
+      { label: 'Actions', render: (t) => h('button', { type: 'button', class: 'secondary', 'aria-label': `Members of ${t.name}`, onclick: () => members(org, t.name) }, 'Members') },
+    ] }));
+  }).catch((err) => replace(box, errorBox(err)));
+  return box;
+}
+
+function robots(org) {
+  const box = h('div', { class: 'results' });
+  get(`/api/v1/organization/${seg(org)}/robots`).then((data) => {
+    replace(box, table({ caption: `Robot accounts of ${org}`, rows: data.robots, empty: 'No robot account.', columns: [
+      { label: 'Robot', render: (r) => r.name },
+      { label: 'Description', render: (r) => r.description || '' },
+      { label: 'Created', render: (r) => when(r.created) },
+      { label: 'Last used', render: (r) => (r.last_accessed ? when(r.last_accessed) : 'never') },
+      { label: 'Actions', render: (r) => h('button', { type: 'button', class: 'secondary', 'aria-label': `Show token of ${r.name}`, onclick: async () => {
+        const short = r.name.slice(r.name.indexOf('+') + 1);
+        try {
+          const full = await get(`/api/v1/organization/${seg(org)}/robots/${seg(short)}`);
+          await secretDialog(`Token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, full.token, null);
+        } catch (err) {
+          await dialog({ title: `Token of ${r.name}`, body: [errorBox(err)] });
+        }
+      } }, 'Show token') },
+    ] }));
+  }).catch((err) => replace(box, errorBox(err)));
+  return box;
+}
+
+export function render(ctx) {
+  const org = ctx.params.name;
+  const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
+  const views = { teams, robots, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const view = views[tab](org);
+  return h('section', null,
+    h('h1', null, org),
+    h('nav', { class: 'tabs', 'aria-label': 'Organization' }, TABS.map(([t, label]) =>
+      h('a', { href: `/organization/${seg(org)}${t === 'repositories' ? '' : `?tab=${t}`}`, 'aria-current': t === tab ? 'page' : null }, label))),
+    view);
+}

@@ -1,0 +1,128 @@
+package console_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+)
+
+// activeTags returns repo's active tags through the API, name → digest.
+func (s *site) activeTags(repo string) map[string]string {
+	s.t.Helper()
+	var out struct {
+		Tags []struct {
+			Name   string `json:"name"`
+			Digest string `json:"manifest_digest"`
+		} `json:"tags"`
+	}
+	s.mustJSON("GET", "/api/v1/repository/"+repo+"/tag/?onlyActiveTags=true&limit=100", nil, &out)
+	m := map[string]string{}
+	for _, t := range out.Tags {
+		m[t.Name] = t.Digest
+	}
+	return m
+}
+
+// TestRepositoryTags: on a repository's tags page, a tag added, tags
+// deleted in bulk and a tag restored from history are what the API then
+// lists.
+func TestRepositoryTags(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		v1 := s.pushImage("admin", adminPassword, "admin/app", "v1", "a")
+		s.pushImage("admin", adminPassword, "admin/app", "v2", "b")
+		s.pushImage("admin", adminPassword, "admin/app", "v3", "c")
+		tb := s.open("light", desktop)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/repository/admin/app")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "v3")
+		tb.axe("tags")
+
+		tb.run(chromedp.Click(`button[aria-label="Add tag to v1's manifest"]`, chromedp.ByQuery),
+			chromedp.SendKeys(`//dialog//label[text()="Tag name"]/following-sibling::input`, "stable", chromedp.BySearch),
+			chromedp.Click(`//dialog//button[text()="Add"]`, chromedp.BySearch))
+		tb.waitText(".results tbody", "stable")
+		if got := s.activeTags("admin/app")["stable"]; got != v1 {
+			t.Errorf("stable through the API points at %q, want %s", got, v1)
+		}
+
+		tb.run(chromedp.Click(`input[aria-label="Choose v2"]`, chromedp.ByQuery),
+			chromedp.Click(`input[aria-label="Choose v3"]`, chromedp.ByQuery))
+		tb.waitText(".bulk", "2 tags chosen")
+		tb.run(chromedp.Click(`//button[text()="Delete chosen"]`, chromedp.BySearch),
+			chromedp.Click(`//dialog//button[text()="Delete 2"]`, chromedp.BySearch))
+		tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("v3")`, "v3 to go")
+		active := s.activeTags("admin/app")
+		if _, ok := active["v2"]; ok || len(active) != 2 {
+			t.Errorf("active tags through the API after the bulk delete: %v", active)
+		}
+
+		tb.visit("/repository/admin/app?history=1&q=v2")
+		tb.settle(".results table")
+		tb.run(chromedp.Click(`//button[starts-with(@aria-label, "Restore v2")]`, chromedp.BySearch))
+		tb.waitFor(`!!document.querySelector(".toast")`, "the restore's notice")
+		if _, ok := s.activeTags("admin/app")["v2"]; !ok {
+			t.Error("v2 is not active through the API after restoring it in the console")
+		}
+		if q := tb.query(); q.Get("history") != "1" || q.Get("q") != "v2" {
+			t.Errorf("history and search not in the URL: %v", q)
+		}
+		var pull string
+		tb.eval(`document.getElementById("pull-cmd").value`, &pull)
+		if !strings.HasSuffix(pull, "/admin/app") {
+			t.Errorf("pull command %q", pull)
+		}
+	})
+}
+
+// TestRepositorySettings: visibility and description saved on the settings
+// tab are the API's; the logs tab lists the repository's entries; deleting
+// with the name typed removes it.
+func TestRepositorySettings(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "admin/site", "v1", "a")
+		tb := s.open("light", phone)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/repository/admin/site/settings")
+		tb.waitFor(`!!document.querySelector("form[aria-label='Visibility and description']")`, "the settings")
+		tb.axe("repository settings")
+		tb.run(chromedp.Click(`//label[starts-with(text(), "Public")]/preceding-sibling::input`, chromedp.BySearch),
+			chromedp.SetValue(`main textarea`, "The web site "+xss, chromedp.ByQuery),
+			chromedp.Click(`//main//button[text()="Save"]`, chromedp.BySearch))
+		tb.waitText(".toasts", "Saved.")
+		var repo struct {
+			IsPublic    bool   `json:"is_public"`
+			Description string `json:"description"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/site", nil, &repo)
+		if !repo.IsPublic || repo.Description != "The web site "+xss {
+			t.Errorf("through the API after saving: %+v", repo)
+		}
+		tb.visit("/repository/admin/site")
+		tb.waitText("main .description", "The web site "+xss)
+		if n := tb.count("main img:not(.brand img), main script"); n != 0 {
+			t.Errorf("%d elements made from the description", n)
+		}
+
+		tb.visit("/repository/admin/site/logs")
+		tb.settle(".results table")
+		tb.waitText(".results tbody", "change_repo_visibility")
+		tb.axe("repository logs")
+
+		tb.visit("/repository/admin/site/settings")
+		tb.waitFor(`!!document.querySelector("form[aria-label='Visibility and description']")`, "the settings")
+		tb.run(chromedp.Click(`//main//button[text()="Delete admin/site"]`, chromedp.BySearch),
+			chromedp.SendKeys(`//dialog//label[starts-with(text(), "Type")]/following-sibling::input`, "admin/site", chromedp.BySearch),
+			chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+		tb.waitFor(`location.pathname !== "/repository/admin/site/settings"`, "leaving the deleted repository")
+		if status, _ := s.call("GET", "/api/v1/repository/admin/site", nil); status != 404 {
+			t.Errorf("the deleted repository through the API: %d", status)
+		}
+	})
+}
