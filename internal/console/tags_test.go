@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -123,6 +125,64 @@ func TestRepositorySettings(t *testing.T) {
 		tb.waitFor(`location.pathname !== "/repository/admin/site/settings"`, "leaving the deleted repository")
 		if status, _ := s.call("GET", "/api/v1/repository/admin/site", nil); status != 404 {
 			t.Errorf("the deleted repository through the API: %d", status)
+		}
+	})
+}
+
+// TestTagExpiration: an expiration set on the tags page is the one the API
+// then reports for the tag, and clearing it there leaves the tag without
+// one; the dialog passes axe-core in both themes.
+func TestTagExpiration(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "admin/app", "v1", "a")
+		expiry := func() (end float64, ok bool) {
+			var out struct {
+				Tags []struct {
+					Name  string   `json:"name"`
+					EndTS *float64 `json:"end_ts"`
+				} `json:"tags"`
+			}
+			s.mustJSON("GET", "/api/v1/repository/admin/app/tag/?onlyActiveTags=true&specificTag=v1", nil, &out)
+			if len(out.Tags) != 1 || out.Tags[0].EndTS == nil {
+				return 0, false
+			}
+			return *out.Tags[0].EndTS, true
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/repository/admin/app")
+			tb.settle(".results table")
+			tb.run(chromedp.Click(`button[aria-label="Expiry of v1"]`, chromedp.ByQuery))
+			tb.waitFor(`!!document.querySelector("dialog input[type=datetime-local]")`, "the expiration dialog")
+			tb.axe(scheme + " tag expiration dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				continue
+			}
+			// Two days from now, to the minute, in the browser's time zone.
+			want := time.Now().Add(48 * time.Hour).Truncate(time.Minute).Unix()
+			var ignored bool
+			tb.eval(fmt.Sprintf(`(() => { const d = new Date(%d * 1000); const p = (n) => String(n).padStart(2, "0");
+				document.querySelector("dialog input[type=datetime-local]").value =
+					d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes());
+				return true; })()`, want), &ignored)
+			tb.run(chromedp.Click(`//dialog//button[text()="Save"]`, chromedp.BySearch))
+			tb.waitText(".toasts", "Saved.")
+			if end, ok := expiry(); !ok || int64(end) != want {
+				t.Errorf("v1's end through the API: %v (set: %v), want %d", end, ok, want)
+			}
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("never")`, "the expiration shown")
+
+			tb.run(chromedp.Click(`button[aria-label="Expiry of v1"]`, chromedp.ByQuery))
+			tb.waitFor(`!!document.querySelector("dialog input[type=datetime-local]")?.value`, "the dialog with the current expiration")
+			tb.run(chromedp.SetValue(`dialog input[type=datetime-local]`, "", chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Save"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "never")
+			if end, ok := expiry(); ok {
+				t.Errorf("v1 still ends at %v through the API after clearing its expiration", end)
+			}
 		}
 	})
 }
