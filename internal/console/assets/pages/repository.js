@@ -8,6 +8,7 @@ import { get, put, del, post, qs, seg } from '../api.js';
 import { settingsView, logsView } from '../reposettings.js';
 import { permissionsView } from '../repopermissions.js';
 import { buildsView } from '../repobuilds.js';
+import { markdown } from '../markdown.js';
 import { bytes, check, confirm, dialog, errorBox, field, searchBox, table, toast, when } from '../ui.js';
 
 export const title = 'Repository';
@@ -176,8 +177,8 @@ export async function render(ctx) {
   const root = h('section', null,
     h('h1', null, `${namespace}/${name}`),
     h('p', null, h('span', { class: ['badge', repo.is_public ? 'ok' : 'info'] }, repo.is_public ? 'public' : 'private'),
-      repo.state && repo.state !== 'NORMAL' ? h('span', { class: 'badge warn' }, repo.state) : null,
-      repo.description ? h('span', { class: 'description' }, ` ${repo.description}`) : null),
+      repo.state && repo.state !== 'NORMAL' ? h('span', { class: 'badge warn' }, repo.state) : null),
+    repo.description ? h('div', { class: 'description md' }, markdown(repo.description, { headingBase: 2 })) : null,
     h('div', { class: 'card pull' }, h('label', { for: 'pull-cmd' }, 'Pull'), h('input', { id: 'pull-cmd', readOnly: true, value: pull, spellcheck: false }),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { await navigator.clipboard.writeText(pull); toast('Copied.'); } catch { document.getElementById('pull-cmd').select(); }
