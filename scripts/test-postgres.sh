@@ -22,6 +22,25 @@ if ! ready; then
   ready || { echo "test-postgres: PostgreSQL did not become ready" >&2; exit 1; }
 fi
 
+# The suite runs several wharf processes at once (the scale-out and
+# revocation tests), each with a pool and a job per lease at start-up, while
+# another package's tests hold their own pools: PostgreSQL's default of 100
+# connections is too few ("sorry, too many clients already"). A local
+# cluster is given 300, once, with a restart.
+min_connections=300
+have="$(psql -h "$host" -p "$port" -U "$user" -d postgres -tAc "SHOW max_connections")"
+if (( have < min_connections )); then
+  if ! command -v pg_ctlcluster >/dev/null; then
+    echo "test-postgres: max_connections is $have on $host:$port; the suite needs $min_connections" >&2
+    exit 1
+  fi
+  echo "test-postgres: raising max_connections from $have to $min_connections (restarts PostgreSQL)" >&2
+  psql -h "$host" -p "$port" -U "$user" -d postgres -qc "ALTER SYSTEM SET max_connections = $min_connections" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart >&2
+  for _ in $(seq 1 60); do ready && break; sleep 0.5; done
+  ready || { echo "test-postgres: PostgreSQL did not come back after the restart" >&2; exit 1; }
+fi
+
 if ! psql -h "$host" -p "$port" -U "$user" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
   psql -h "$host" -p "$port" -U "$user" -d postgres -qc "CREATE DATABASE $dbname" >&2
 fi
