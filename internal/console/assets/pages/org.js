@@ -1,10 +1,12 @@
 // An organization: its repositories, teams (with members), robot accounts,
 // quota and usage logs, one tab at a time (the tab is in the URL), each what the
-// API shows the caller: teams to members, robots and logs to admins.
+// API shows the caller: teams to members (managed by admins, orgteams.js),
+// robots and logs to admins.
 import { h, replace } from '../dom.js';
 import { get, qs, seg } from '../api.js';
-import { avatar, dialog, errorBox, secretDialog, table, when } from '../ui.js';
+import { dialog, errorBox, secretDialog, table, when } from '../ui.js';
 import { logsView } from '../reposettings.js';
+import { teamsView } from '../orgteams.js';
 import { quotaOf, usageCell } from '../quota.js';
 
 export const title = 'Organization';
@@ -55,37 +57,6 @@ export function repositories(org) {
   return box;
 }
 
-async function members(org, team) {
-  const list = h('ul', null, h('li', null, 'Loading…'));
-  const open = dialog({ title: `Team ${team}`, body: [list] });
-  try {
-    const data = await get(`/api/v1/organization/${seg(org)}/team/${seg(team)}/members`);
-    replace(list, data.members.length ? data.members.map((m) => h('li', null, avatar(m.avatar, m.name), ' ', m.name, m.is_robot ? ' (robot)' : '')) : h('li', null, 'No member.'));
-  } catch (err) {
-    replace(list, h('li', null, errorBox(err)));
-  }
-  await open;
-}
-
-function teams(org) {
-  const box = h('div', { class: 'results' });
-  get(`/api/v1/organization/${seg(org)}`).then((o) => {
-    if (!o.teams) {
-      replace(box, h('p', null, 'Only members of the organization see its teams.'));
-      return;
-    }
-    const rows = o.ordered_teams.map((n) => o.teams[n]);
-    replace(box, table({ caption: `Teams of ${org}`, rows, empty: 'No team.', columns: [
-      { label: 'Team', render: (t) => t.name },
-      { label: 'Role', render: (t) => t.role },
-      { label: 'Members', render: (t) => String(t.member_count) },
-      { label: 'Description', render: (t) => t.description || '' },
-      { label: 'Actions', render: (t) => h('button', { type: 'button', class: 'secondary', 'aria-label': `Members of ${t.name}`, onclick: () => members(org, t.name) }, 'Members') },
-    ] }));
-  }).catch((err) => replace(box, errorBox(err)));
-  return box;
-}
-
 function robots(org) {
   const box = h('div', { class: 'results' });
   get(`/api/v1/organization/${seg(org)}/robots`).then((data) => {
@@ -111,7 +82,7 @@ function robots(org) {
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const views = { teams, robots, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const views = { teams: teamsView, robots, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
   const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),

@@ -1,0 +1,108 @@
+package console_test
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wharf-registry/wharf/internal/db"
+	"github.com/wharf-registry/wharf/internal/db/dbtest"
+)
+
+// teamOf returns org's team through the API: role, description and
+// member names (sorted); ok false when it has no such team.
+func (s *site) teamOf(org, team string) (role, description string, members []string, ok bool) {
+	s.t.Helper()
+	var o struct {
+		Teams map[string]struct {
+			Role        string `json:"role"`
+			Description string `json:"description"`
+		} `json:"teams"`
+	}
+	s.mustJSON("GET", "/api/v1/organization/"+org, nil, &o)
+	t, ok := o.Teams[team]
+	if !ok {
+		return "", "", nil, false
+	}
+	var m struct {
+		Members []struct {
+			Name string `json:"name"`
+		} `json:"members"`
+	}
+	s.mustJSON("GET", "/api/v1/organization/"+org+"/team/"+team+"/members", nil, &m)
+	for _, x := range m.Members {
+		members = append(members, x.Name)
+	}
+	sort.Strings(members)
+	return t.Role, t.Description, members, true
+}
+
+// TestOrganizationTeams: a team created, edited, given a user and a robot,
+// a member removed and the team deleted on the teams tab are what the API
+// then has; the dialogs pass axe-core in both themes.
+func TestOrganizationTeams(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.mustJSON("PUT", "/api/v1/organization/acme/robots/ci", map[string]any{"description": "CI"}, nil)
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/organization/acme?tab=teams")
+			tb.settle(".results table")
+			tb.run(chromedp.Click(`//main//button[text()="Create team"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog select")`, "the team dialog")
+			tb.axe(scheme + " create team dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				tb.run(chromedp.Click(`button[aria-label="Members of owners"]`, chromedp.ByQuery))
+				tb.waitText("dialog ul", "admin")
+				tb.axe(scheme + " team members dialog")
+				continue
+			}
+			tb.run(chromedp.SendKeys(`//dialog//label[text()="Team name"]/following-sibling::input`, "deployers", chromedp.BySearch),
+				chromedp.SetValue(`//dialog//label[text()="Role"]/following-sibling::select`, "creator", chromedp.BySearch),
+				chromedp.SetValue(`dialog textarea`, "Ship it "+xss, chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Create"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "deployers")
+			if role, desc, _, ok := s.teamOf("acme", "deployers"); !ok || role != "creator" || desc != "Ship it "+xss {
+				t.Fatalf("deployers through the API: %v %q %q", ok, role, desc)
+			}
+
+			tb.run(chromedp.Click(`button[aria-label="Members of deployers"]`, chromedp.ByQuery))
+			tb.waitText("dialog ul", "No member.")
+			tb.axe(scheme + " team members dialog")
+			for _, who := range []string{"alice", "acme+ci"} {
+				tb.run(chromedp.SendKeys(`//dialog//label[starts-with(text(), "User or robot")]/following-sibling::input`, who, chromedp.BySearch),
+					chromedp.Click(`//dialog//button[text()="Add member"]`, chromedp.BySearch))
+				tb.waitText("dialog ul", who)
+			}
+			if _, _, members, _ := s.teamOf("acme", "deployers"); len(members) != 2 || members[0] != "acme+ci" || members[1] != "alice" {
+				t.Errorf("deployers' members through the API: %v", members)
+			}
+			tb.run(chromedp.Click(`dialog button[aria-label="Remove alice"]`, chromedp.ByQuery))
+			tb.waitFor(`!document.querySelector("dialog ul").textContent.includes("alice")`, "alice to go")
+			if _, _, members, _ := s.teamOf("acme", "deployers"); len(members) != 1 || members[0] != "acme+ci" {
+				t.Errorf("deployers' members through the API after removing alice: %v", members)
+			}
+			tb.run(chromedp.Click(`//dialog//button[text()="Close"]`, chromedp.BySearch))
+			tb.waitFor(`[...document.querySelectorAll(".results tbody tr")].some((r) => r.children[0].textContent === "deployers" && r.children[2].textContent === "1")`,
+				"the table redrawn with deployers' one member")
+
+			tb.run(chromedp.Click(`button[aria-label="Edit deployers"]`, chromedp.ByQuery),
+				chromedp.SetValue(`//dialog//label[text()="Role"]/following-sibling::select`, "member", chromedp.BySearch),
+				chromedp.Click(`//dialog//button[text()="Save"]`, chromedp.BySearch))
+			tb.waitText(".toasts", "Saved.")
+			if role, _, _, _ := s.teamOf("acme", "deployers"); role != "member" {
+				t.Errorf("deployers' role through the API after the edit: %q", role)
+			}
+
+			tb.run(chromedp.Click(`button[aria-label="Delete deployers"]`, chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("deployers")`, "deployers to go")
+			if _, _, _, ok := s.teamOf("acme", "deployers"); ok {
+				t.Error("deployers still exists through the API")
+			}
+		}
+	})
+}
