@@ -106,3 +106,48 @@ func TestOrganizationTeams(t *testing.T) {
 		}
 	})
 }
+
+// TestOrganizationRobots: a robot created on the robots tab exists through
+// the API with the token the console showed once, and deleted there it is
+// gone; the dialogs pass axe-core in both themes.
+func TestOrganizationRobots(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/organization/acme?tab=robots")
+			tb.settle(".results table")
+			tb.run(chromedp.Click(`//main//button[text()="Create robot account"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog input")`, "the robot dialog")
+			tb.axe(scheme + " create robot dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				continue
+			}
+			tb.run(chromedp.SendKeys(`//dialog//label[text()="Robot name"]/following-sibling::input`, "deploy", chromedp.BySearch),
+				chromedp.SendKeys(`//dialog//label[text()="Description"]/following-sibling::input`, "Deploys", chromedp.BySearch),
+				chromedp.Click(`//dialog//button[text()="Create"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog textarea")`, "the new robot's token")
+			var shown string
+			tb.eval(`document.querySelector("dialog textarea").value`, &shown)
+			var robot struct {
+				Name        string `json:"name"`
+				Description string `json:"description"`
+				Token       string `json:"token"`
+			}
+			s.mustJSON("GET", "/api/v1/organization/acme/robots/deploy", nil, &robot)
+			if robot.Name != "acme+deploy" || robot.Description != "Deploys" || shown == "" || shown != robot.Token {
+				t.Fatalf("robot through the API %+v, token shown %q", robot, shown)
+			}
+			tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "acme+deploy")
+			tb.run(chromedp.Click(`button[aria-label="Delete acme+deploy"]`, chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("acme+deploy")`, "the robot to go")
+			if status, _ := s.call("GET", "/api/v1/organization/acme/robots/deploy", nil); status != 404 {
+				t.Errorf("the deleted robot through the API: %d", status)
+			}
+		}
+	})
+}

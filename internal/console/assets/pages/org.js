@@ -3,8 +3,8 @@
 // API shows the caller: teams to members (managed by admins, orgteams.js),
 // robots and logs to admins.
 import { h, replace } from '../dom.js';
-import { get, qs, seg } from '../api.js';
-import { dialog, errorBox, secretDialog, table, when } from '../ui.js';
+import { get, put, del, qs, seg } from '../api.js';
+import { confirm, dialog, errorBox, field, secretDialog, table, toast, when } from '../ui.js';
 import { logsView } from '../reposettings.js';
 import { teamsView } from '../orgteams.js';
 import { quotaOf, usageCell } from '../quota.js';
@@ -57,25 +57,48 @@ export function repositories(org) {
   return box;
 }
 
+// createRobot makes a robot (PUT …/robots/{short} with its description)
+// and shows its token once.
+async function createRobot(org, done) {
+  const name = h('input', { required: true, autocomplete: 'off', spellcheck: false });
+  const description = h('input', { autocomplete: 'off' });
+  let made = null;
+  const v = await dialog({ title: 'Create a robot account',
+    body: [field('Robot name', name, `The robot logs in as ${org}+name.`), field('Description', description)],
+    buttons: [{ label: 'Cancel', value: null }, { label: 'Create', value: 'ok' }],
+    onSubmit: async () => { made = await put(`/api/v1/organization/${seg(org)}/robots/${seg(name.value.trim())}`, { description: description.value }); } });
+  if (v !== 'ok') return;
+  done();
+  await secretDialog(`Token of ${made.name}`, `Log in to the registry as ${made.name} with this token.`, made.token, null);
+}
+
 function robots(org) {
   const box = h('div', { class: 'results' });
-  get(`/api/v1/organization/${seg(org)}/robots`).then((data) => {
-    replace(box, table({ caption: `Robot accounts of ${org}`, rows: data.robots, empty: 'No robot account.', columns: [
-      { label: 'Robot', render: (r) => r.name },
-      { label: 'Description', render: (r) => r.description || '' },
-      { label: 'Created', render: (r) => when(r.created) },
-      { label: 'Last used', render: (r) => (r.last_accessed ? when(r.last_accessed) : 'never') },
-      { label: 'Actions', render: (r) => h('button', { type: 'button', class: 'secondary', 'aria-label': `Show token of ${r.name}`, onclick: async () => {
-        const short = r.name.slice(r.name.indexOf('+') + 1);
-        try {
-          const full = await get(`/api/v1/organization/${seg(org)}/robots/${seg(short)}`);
-          await secretDialog(`Token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, full.token, null);
-        } catch (err) {
-          await dialog({ title: `Token of ${r.name}`, body: [errorBox(err)] });
-        }
-      } }, 'Show token') },
-    ] }));
+  const load = () => get(`/api/v1/organization/${seg(org)}/robots`).then((data) => {
+    const short = (r) => r.name.slice(r.name.indexOf('+') + 1);
+    replace(box,
+      h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'primary', onclick: () => createRobot(org, load) }, 'Create robot account')),
+      table({ caption: `Robot accounts of ${org}`, rows: data.robots, empty: 'No robot account.', columns: [
+        { label: 'Robot', render: (r) => r.name },
+        { label: 'Description', render: (r) => r.description || '' },
+        { label: 'Created', render: (r) => when(r.created) },
+        { label: 'Last used', render: (r) => (r.last_accessed ? when(r.last_accessed) : 'never') },
+        { label: 'Actions', render: (r) => h('div', { class: 'row-actions' },
+          h('button', { type: 'button', class: 'secondary', 'aria-label': `Show token of ${r.name}`, onclick: async () => {
+            try {
+              const full = await get(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}`);
+              await secretDialog(`Token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, full.token, null);
+            } catch (err) {
+              await dialog({ title: `Token of ${r.name}`, body: [errorBox(err)] });
+            }
+          } }, 'Show token'),
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${r.name}`, onclick: async () => {
+            if (!await confirm('Delete robot account', `Delete ${r.name}? Its token stops working.`, { action: 'Delete' })) return;
+            try { await del(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}`); toast(`Deleted ${r.name}.`); load(); } catch (err) { toast(err.message, 'bad'); }
+          } }, 'Delete')) },
+      ] }));
   }).catch((err) => replace(box, errorBox(err)));
+  load();
   return box;
 }
 
