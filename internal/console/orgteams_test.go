@@ -151,3 +151,79 @@ func TestOrganizationRobots(t *testing.T) {
 		}
 	})
 }
+
+// TestOrganizationDefaults: default permissions added on their tab (for
+// anyone's and for alice's new repositories) are the API's prototypes, and
+// one deleted there is gone; the dialog passes axe-core in both themes.
+func TestOrganizationDefaults(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.mustJSON("PUT", "/api/v1/organization/acme/team/readers", map[string]any{"role": "member"}, nil)
+		type proto struct {
+			ID             string `json:"id"`
+			Role           string `json:"role"`
+			ActivatingUser *struct {
+				Name string `json:"name"`
+			} `json:"activating_user"`
+			Delegate struct {
+				Name string `json:"name"`
+				Kind string `json:"kind"`
+			} `json:"delegate"`
+		}
+		prototypes := func() []proto {
+			var out struct {
+				Prototypes []proto `json:"prototypes"`
+			}
+			s.mustJSON("GET", "/api/v1/organization/acme/prototypes", nil, &out)
+			return out.Prototypes
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/organization/acme?tab=defaults")
+			tb.settle(".results table")
+			tb.axe(scheme + " default permissions")
+			tb.run(chromedp.Click(`//main//button[text()="Add default permission"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog select")`, "the dialog")
+			tb.axe(scheme + " add default permission dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				continue
+			}
+			tb.run(chromedp.SetValue(`//dialog//label[text()="Grant to"]/following-sibling::select`, "team", chromedp.BySearch),
+				chromedp.SendKeys(`//dialog//label[text()="Name"]/following-sibling::input`, "readers", chromedp.BySearch),
+				chromedp.SetValue(`//dialog//label[text()="Permission"]/following-sibling::select`, "write", chromedp.BySearch),
+				chromedp.Click(`//dialog//button[text()="Add"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "readers (team)")
+			tb.run(chromedp.Click(`//main//button[text()="Add default permission"]`, chromedp.BySearch),
+				chromedp.SendKeys(`//dialog//label[text()="Repositories created by"]/following-sibling::input`, "alice", chromedp.BySearch),
+				chromedp.SendKeys(`//dialog//label[text()="Name"]/following-sibling::input`, "auditor", chromedp.BySearch),
+				chromedp.Click(`//dialog//button[text()="Add"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "auditor (user)")
+			ps := prototypes()
+			if len(ps) != 2 {
+				t.Fatalf("prototypes through the API: %+v", ps)
+			}
+			for _, p := range ps {
+				switch p.Delegate.Name {
+				case "readers":
+					if p.Delegate.Kind != "team" || p.Role != "write" || p.ActivatingUser != nil {
+						t.Errorf("readers' prototype: %+v", p)
+					}
+				case "auditor":
+					if p.Role != "read" || p.ActivatingUser == nil || p.ActivatingUser.Name != "alice" {
+						t.Errorf("auditor's prototype: %+v", p)
+					}
+				default:
+					t.Errorf("unexpected prototype %+v", p)
+				}
+			}
+			tb.run(chromedp.Click(`button[aria-label="Delete default permission for readers"]`, chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("readers")`, "readers' default to go")
+			if ps := prototypes(); len(ps) != 1 || ps[0].Delegate.Name != "auditor" {
+				t.Errorf("prototypes through the API after the delete: %+v", ps)
+			}
+		}
+	})
+}
