@@ -227,3 +227,61 @@ func TestOrganizationDefaults(t *testing.T) {
 		}
 	})
 }
+
+// TestOrganizationApplications: an OAuth application created on its tab
+// exists through the API with the secret the console showed, and deleted
+// there it is gone; the dialog passes axe-core in both themes.
+func TestOrganizationApplications(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		type app struct {
+			Name         string `json:"name"`
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+			RedirectURI  string `json:"redirect_uri"`
+		}
+		apps := func() []app {
+			var out struct {
+				Applications []app `json:"applications"`
+			}
+			s.mustJSON("GET", "/api/v1/organization/acme/applications", nil, &out)
+			return out.Applications
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/organization/acme?tab=applications")
+			tb.settle(".results table")
+			tb.run(chromedp.Click(`//main//button[text()="Create application"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog textarea")`, "the dialog")
+			tb.axe(scheme + " create application dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				continue
+			}
+			tb.run(chromedp.SendKeys(`//dialog//label[text()="Application name"]/following-sibling::input`, "dashboard", chromedp.BySearch),
+				chromedp.SendKeys(`//dialog//label[text()="Redirect URL"]/following-sibling::input`, "https://dash.example.com/cb", chromedp.BySearch),
+				chromedp.Click(`//dialog//button[text()="Create"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog textarea[readonly]")`, "the client secret")
+			var shown string
+			tb.eval(`document.querySelector("dialog textarea[readonly]").value`, &shown)
+			list := apps()
+			if len(list) != 1 || list[0].Name != "dashboard" || list[0].RedirectURI != "https://dash.example.com/cb" {
+				t.Fatalf("applications through the API: %+v", list)
+			}
+			var full app
+			s.mustJSON("GET", "/api/v1/organization/acme/applications/"+list[0].ClientID, nil, &full)
+			if shown == "" || shown != full.ClientSecret {
+				t.Errorf("secret shown %q, the API's %q", shown, full.ClientSecret)
+			}
+			tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", list[0].ClientID)
+			tb.run(chromedp.Click(`button[aria-label="Delete dashboard"]`, chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("dashboard")`, "the application to go")
+			if list := apps(); len(list) != 0 {
+				t.Errorf("applications through the API after the delete: %+v", list)
+			}
+		}
+	})
+}
