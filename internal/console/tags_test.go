@@ -82,8 +82,8 @@ func TestRepositoryTags(t *testing.T) {
 	})
 }
 
-// TestRepositorySettings: visibility and description saved on the settings
-// tab are the API's; the logs tab lists the repository's entries; deleting
+// TestRepositorySettings: visibility, description and state saved on the
+// settings tab are the API's; the logs tab lists the repository's entries; deleting
 // with the name typed removes it.
 func TestRepositorySettings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
@@ -106,6 +106,18 @@ func TestRepositorySettings(t *testing.T) {
 		if !repo.IsPublic || repo.Description != "The web site "+xss {
 			t.Errorf("through the API after saving: %+v", repo)
 		}
+		tb.run(chromedp.SetValue(`//main//label[text()="State"]/following-sibling::select`, "READ_ONLY", chromedp.BySearch),
+			chromedp.Click(`//main//button[text()="Save state"]`, chromedp.BySearch))
+		tb.waitText(".toasts", "State: READ_ONLY.")
+		var state struct {
+			State string `json:"state"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/site", nil, &state)
+		if state.State != "READ_ONLY" {
+			t.Errorf("state through the API after saving READ_ONLY: %q", state.State)
+		}
+		s.mustJSON("PUT", "/api/v1/repository/admin/site/changestate", map[string]any{"state": "NORMAL"}, nil)
+
 		tb.visit("/repository/admin/site")
 		tb.waitText("main .description", "The web site "+xss)
 		if n := tb.count("main img:not(.brand img), main script"); n != 0 {
