@@ -285,3 +285,35 @@ func TestOrganizationApplications(t *testing.T) {
 		}
 	})
 }
+
+// TestOrganizationSettings: the e-mail saved on the settings tab is the
+// API's, and deleting the organization there with
+// its name typed removes it.
+func TestOrganizationSettings(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		tb := s.open("dark", phone)
+		tb.signIn("admin", adminPassword)
+		tb.visit("/organization/acme?tab=settings")
+		tb.settle("main form")
+		tb.axe("organization settings")
+		tb.run(chromedp.SetValue(`//main//label[text()="E-mail"]/following-sibling::input`, "ops@acme.example", chromedp.BySearch),
+			chromedp.Click(`//main//button[text()="Save"]`, chromedp.BySearch))
+		tb.waitText(".toasts", "Saved.")
+		var o struct {
+			Email string `json:"email"`
+		}
+		s.mustJSON("GET", "/api/v1/organization/acme", nil, &o)
+		if o.Email != "ops@acme.example" {
+			t.Errorf("acme through the API after saving: %+v", o)
+		}
+		tb.run(chromedp.Click(`//main//button[text()="Delete acme"]`, chromedp.BySearch),
+			chromedp.SendKeys(`//dialog//label[starts-with(text(), "Type")]/following-sibling::input`, "acme", chromedp.BySearch))
+		tb.axe("delete organization dialog")
+		tb.run(chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+		tb.waitFor(`location.pathname !== "/organization/acme"`, "leaving the deleted organization")
+		if status, _ := s.call("GET", "/api/v1/organization/acme", nil); status != 404 {
+			t.Errorf("the deleted organization through the API: %d", status)
+		}
+	})
+}

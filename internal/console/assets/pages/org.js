@@ -2,7 +2,7 @@
 // quota and usage logs, one tab at a time (the tab is in the URL), each what the
 // API shows the caller: teams to members (managed by admins, orgteams.js),
 // robots, default permissions (orgdefaults.js), OAuth applications
-// (orgapps.js) and logs to admins.
+// (orgapps.js), logs and settings (orgsettings.js) to admins.
 import { h, replace } from '../dom.js';
 import { get, put, del, qs, seg } from '../api.js';
 import { confirm, dialog, errorBox, field, secretDialog, table, toast, when } from '../ui.js';
@@ -10,11 +10,12 @@ import { logsView } from '../reposettings.js';
 import { teamsView } from '../orgteams.js';
 import { defaultsView } from '../orgdefaults.js';
 import { applicationsView } from '../orgapps.js';
+import { settingsView } from '../orgsettings.js';
 import { quotaOf, usageCell } from '../quota.js';
 
 export const title = 'Organization';
 
-const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['defaults', 'Default permissions'], ['applications', 'OAuth applications'], ['quota', 'Quota'], ['logs', 'Logs']];
+const TABS = [['repositories', 'Repositories'], ['teams', 'Teams'], ['robots', 'Robot accounts'], ['defaults', 'Default permissions'], ['applications', 'OAuth applications'], ['quota', 'Quota'], ['logs', 'Logs'], ['settings', 'Settings']];
 
 // quotaTab shows the organization's storage against its quota, read-only
 // (superusers change it on the organizations page).
@@ -108,7 +109,7 @@ function robots(org) {
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const views = { teams: teamsView, robots, defaults: defaultsView, applications: applicationsView, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const views = { teams: teamsView, robots, defaults: defaultsView, applications: applicationsView, settings: settingsView, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
   const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),
