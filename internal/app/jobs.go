@@ -46,11 +46,12 @@ func reconcileUsage(ctx context.Context, store *db.Usage, log *slog.Logger) erro
 }
 
 // Collector is the blob collector over the process's store and storage,
-// with the configured graces.
+// with the configured graces, pacing itself so that pushes keep most of
+// the process (see BenchmarkPushWhileCollecting).
 func (a *App) Collector() *blobgc.Collector {
 	return &blobgc.Collector{Store: a.Store.Collection, Blobs: a.Blobs, Log: a.Log, Obs: a.Metrics,
 		Grace: a.Config.BlobCollectionGrace, LinkGrace: time.Duration(a.Config.PushTempTagExpirationSec) * time.Second,
-		Workers: 8, Now: time.Now}
+		Workers: 8, PauseRatio: 1, Now: time.Now}
 }
 
 // collectionJobs are the blob collector's runs and its slow sweep, when

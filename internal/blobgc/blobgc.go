@@ -148,7 +148,12 @@ type Collector struct {
 	LinkGrace time.Duration
 	// Workers delete files in parallel (an object store's latency).
 	Workers int
-	Now     func() time.Time
+	// PauseRatio makes the collector pause after each chunk of candidates
+	// for this many times as long as the chunk took: 1 leaves pushes at
+	// least half the database and CPU the collector could take (a server's
+	// background job); 0 collects flat out (wharf gc, asked for now).
+	PauseRatio float64
+	Now        func() time.Time
 }
 
 // Result is what one run did.
@@ -207,8 +212,16 @@ func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res 
 		}
 		after = digests[len(digests)-1]
 		for chunk := range slices.Chunk(digests, dooms) {
+			began := time.Now()
 			if err := c.collect(ctx, chunk, cutoff, res); err != nil {
 				return err
+			}
+			if c.PauseRatio > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(float64(time.Since(began)) * c.PauseRatio)):
+				}
 			}
 		}
 		if len(digests) < batch {
