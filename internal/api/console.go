@@ -33,6 +33,7 @@ type consoleStore interface {
 	ConsoleAccounts(ctx context.Context, q wharf.AccountSearch) ([]*wharf.Account, map[int64]int64, int64, error)
 	SearchLogs(ctx context.Context, q wharf.LogSearch) ([]wharf.LogEntry, error)
 	CountLogs(ctx context.Context, q wharf.LogSearch, origin time.Time, bucket time.Duration) ([]wharf.LogCount, error)
+	CollectionTotals(ctx context.Context) (wharf.CollectionTotals, error)
 }
 
 // consoleFeatures tells the console which pages and controls exist.
@@ -219,5 +220,20 @@ func (h *consoleAPI) listNamespaceUsage(w http.ResponseWriter, r *http.Request, 
 		rows[i] = v
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "offset": q.Offset, "limit": q.Limit, "namespaces": rows})
+	return nil
+}
+
+// getCollection serves GET /api/v1/console/collection: what the blob
+// collector reclaimed in all its runs (every process's) and in the last.
+func (h *consoleAPI) getCollection(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	t, err := h.store.CollectionTotals(r.Context())
+	if err != nil {
+		return err
+	}
+	var last any
+	if t.LastRun != nil {
+		last = map[string]any{"at": t.LastRun.Format(time.RFC3339), "blobs": t.LastBlobs, "bytes": t.LastBytes, "links": t.LastLinks}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": t.Runs, "blobs": t.Blobs, "bytes": t.Bytes, "links": t.Links, "last_run": last})
 	return nil
 }

@@ -31,6 +31,12 @@ func consoleAccessMatrix() []accessEndpoint {
 			build: fixedPath("/api/v1/console/organizations"), ok: hasList("organizations")},
 		{method: GET, route: "/api/v1/console/namespaces", class: clsInspect, want: wantInspect,
 			build: fixedPath("/api/v1/console/namespaces"), ok: hasList("namespaces")},
+		{method: GET, route: "/api/v1/console/collection", class: clsInspect, want: wantInspect,
+			build: fixedPath("/api/v1/console/collection"), ok: func(t *testing.T, x *accessCellCtx, _ accessRequest, r *response) {
+				if _, ok := bodyField(t, r, "bytes").(float64); !ok {
+					t.Errorf("no bytes: %s", r.Body)
+				}
+			}},
 		{method: GET, route: "/api/v1/console/logs", class: clsInspect, want: wantInspect,
 			build: fixedPath("/api/v1/console/logs"), ok: hasList("logs")},
 		{method: GET, route: "/api/v1/console/logs/counts", class: clsInspect, want: wantInspect,

@@ -369,6 +369,7 @@ func (s *Server) routes(o Options, h resources) {
 		s.handle("/api/v1/console/users", map[string]method{GET: {inspect, h.console.listUsers, "listConsoleUsers"}})
 		s.handle("/api/v1/console/organizations", map[string]method{GET: {inspect, h.console.listOrganizations, "listConsoleOrganizations"}})
 		s.handle("/api/v1/console/namespaces", map[string]method{GET: {inspect, h.console.listNamespaceUsage, "listConsoleNamespaceUsage"}})
+		s.handle("/api/v1/console/collection", map[string]method{GET: {inspect, h.console.getCollection, "getConsoleBlobCollection"}})
 		s.handle("/api/v1/console/logs", map[string]method{GET: {inspect, h.consoleLogs.listLogs, "listConsoleLogs"}})
 		s.handle("/api/v1/console/logs/counts", map[string]method{GET: {inspect, h.consoleLogs.countLogs, "countConsoleLogs"}})
 		if h.consoleBuilds != nil {

@@ -157,7 +157,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	}
 	apiHandler := api.New(api.Deps{
 		Options:      apiOptions(cfg),
-		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy, consoleBuilds{store.Builds}},
+		Store:        apiStore{store.Accounts, store.OAuth, store.Quotas, store.Usage, store.Logs, store.Tenancy, consoleBuilds{store.Builds}, collectionTotals{store.Collection}},
 		Identity:     identity.NewService(store.Accounts, policy),
 		Applications: identity.NewApplications(store.OAuth),
 		Repositories: repository.NewService(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),

@@ -60,6 +60,16 @@ type apiStore struct {
 	*db.Logs
 	*db.Tenancy
 	consoleBuilds
+	collectionTotals
+}
+
+// collectionTotals gives the API what the blob collector reclaimed (the
+// storage page); the collector owns the rest of its store.
+type collectionTotals struct{ collection *db.Collection }
+
+// CollectionTotals reads the totals (db.Collection.CollectionTotals).
+func (c collectionTotals) CollectionTotals(ctx context.Context) (wharf.CollectionTotals, error) {
+	return c.collection.CollectionTotals(ctx)
 }
 
 // consoleBuilds gives the API the one build query it makes itself (the

@@ -124,6 +124,9 @@ type Store interface {
 	DoomOrphan(ctx context.Context, digest string, size int64) (wharf.BlobDoom, bool, error)
 	SweepRows(ctx context.Context) (int64, error)
 	Plan(ctx context.Context, cutoff, linkCutoff time.Time, fn func(kind string, repoID int64, digest string, size int64) error) error
+	// RecordCollection adds a run's reclaim to the totals every process
+	// shares (the superuser's storage page).
+	RecordCollection(ctx context.Context, at time.Time, blobs, bytes, links int64) error
 }
 
 // Observer is told what each run reclaimed (the process's metrics).
@@ -182,6 +185,10 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 	err := c.collectCandidates(ctx, start, &res)
 	if c.Obs != nil {
 		c.Obs.BlobsCollected(res.Blobs, res.Bytes, res.Links)
+	}
+	// What was removed is recorded even when the run then failed.
+	if rerr := c.Store.RecordCollection(ctx, c.Now(), res.Blobs, res.Bytes, res.Links); rerr != nil && err == nil {
+		err = rerr
 	}
 	if res.Blobs > 0 || res.Links > 0 || err != nil {
 		c.Log.Info("blob collection", slog.Int64("blobs", res.Blobs), slog.Int64("bytes", res.Bytes),

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -72,6 +73,24 @@ func seedLarge(b testing.TB, uri string, users, orgs, logs int) {
 	}
 }
 
+// seedRepositories gives organization org1 repos repositories and
+// repository admin/big tags tags (one manifest, pushed; its tags written
+// straight into the tag history).
+func seedRepositories(b testing.TB, s *site, uri string, repos, tags int) {
+	b.Helper()
+	digest := s.pushImage("admin", adminPassword, "admin/big", "tag0", "x")
+	now := time.Now().UnixMicro()
+	rawExec(b, uri,
+		fmt.Sprintf(`INSERT INTO repository (namespace_id, name, visibility, description, created_at)
+			WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
+			SELECT (SELECT id FROM account WHERE name = 'org1'), 'repo' || i, 'private', '', %d FROM seq`, repos, now),
+		fmt.Sprintf(`INSERT INTO tag_history (repository_id, name, manifest_digest, started_at)
+			WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
+			SELECT (SELECT r.id FROM repository r JOIN account a ON a.id = r.namespace_id WHERE a.name = 'admin' AND r.name = 'big'),
+				'tag' || i, '%s', %d - i FROM seq`, tags-1, digest, now),
+		`ANALYZE`)
+}
+
 // listPages are the list pages measured, with the selector present once
 // their rows are shown.
 var listPages = []struct{ name, path, ready string }{
@@ -83,6 +102,10 @@ var listPages = []struct{ name, path, ready string }{
 	{"storage", "/superuser/storage", ".results table"},
 	{"logs-week", "/superuser/logs", ".chart .bars"},
 	{"logs-month", "/superuser/logs?starttime=" + time.Now().AddDate(0, 0, -30).Format(time.DateOnly), ".chart .bars"},
+	{"org-repositories", "/organization/org1", ".results table"},
+	{"tags-first", "/repository/admin/big", ".results table"},
+	{"tags-last", "/repository/admin/big?page=400", ".results table"},
+	{"tags-search", "/repository/admin/big?q=tag9999", ".results table"},
 }
 
 // pageLoad is what one page load cost, read from the browser's
@@ -111,7 +134,9 @@ func (tb *tab) load(path, ready string) pageLoad {
 }
 
 // BenchmarkConsoleListPages loads each list page of an instance with
-// 100,000 users, 10,000 organizations and 200,000 log entries in Chromium
+// 100,000 users, 10,000 organizations, 200,000 log entries, an
+// organization with 10,000 repositories and a repository with 10,000 tags
+// in Chromium
 // and reports the 95th percentile of the time until its rows are shown
 // (p95-ms, and p95/budget against the issue's 1 s) and the API requests
 // per page of rows, which must be at most two. One iteration loads every
@@ -127,6 +152,7 @@ func BenchmarkConsoleListPages(b *testing.B) {
 			defer store.Close()
 			s := newSite(b, store, true, nil)
 			seedLarge(b, uri, 100_000, 10_000, 200_000)
+			seedRepositories(b, s, uri, 10_000, 10_000)
 			benchPages(b, s)
 		})
 	}

@@ -76,6 +76,10 @@ func TestPagesAccessible(t *testing.T) {
 		pages := append(superuserPages[:len(superuserPages):len(superuserPages)],
 			struct{ path, ready string }{"/organization/acme", ".results table"},
 			struct{ path, ready string }{"/organization/acme?tab=teams", ".results table"},
+			struct{ path, ready string }{"/organization/acme?tab=robots", ".results table"},
+			struct{ path, ready string }{"/organization/acme?tab=defaults", ".results table"},
+			struct{ path, ready string }{"/organization/acme?tab=applications", ".results table"},
+			struct{ path, ready string }{"/organization/acme?tab=settings", "main form"},
 			struct{ path, ready string }{"/repository/acme/app", ".results table"},
 			struct{ path, ready string }{"/repository/acme/app/settings", "main form"},
 			struct{ path, ready string }{"/user/admin", ".results"})

@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -80,8 +82,8 @@ func TestRepositoryTags(t *testing.T) {
 	})
 }
 
-// TestRepositorySettings: visibility and description saved on the settings
-// tab are the API's; the logs tab lists the repository's entries; deleting
+// TestRepositorySettings: visibility, description and state saved on the
+// settings tab are the API's; the logs tab lists the repository's entries; deleting
 // with the name typed removes it.
 func TestRepositorySettings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
@@ -104,6 +106,18 @@ func TestRepositorySettings(t *testing.T) {
 		if !repo.IsPublic || repo.Description != "The web site "+xss {
 			t.Errorf("through the API after saving: %+v", repo)
 		}
+		tb.run(chromedp.SetValue(`//main//label[text()="State"]/following-sibling::select`, "READ_ONLY", chromedp.BySearch),
+			chromedp.Click(`//main//button[text()="Save state"]`, chromedp.BySearch))
+		tb.waitText(".toasts", "State: READ_ONLY.")
+		var state struct {
+			State string `json:"state"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/site", nil, &state)
+		if state.State != "READ_ONLY" {
+			t.Errorf("state through the API after saving READ_ONLY: %q", state.State)
+		}
+		s.mustJSON("PUT", "/api/v1/repository/admin/site/changestate", map[string]any{"state": "NORMAL"}, nil)
+
 		tb.visit("/repository/admin/site")
 		tb.waitText("main .description", "The web site "+xss)
 		if n := tb.count("main img:not(.brand img), main script"); n != 0 {
@@ -123,6 +137,64 @@ func TestRepositorySettings(t *testing.T) {
 		tb.waitFor(`location.pathname !== "/repository/admin/site/settings"`, "leaving the deleted repository")
 		if status, _ := s.call("GET", "/api/v1/repository/admin/site", nil); status != 404 {
 			t.Errorf("the deleted repository through the API: %d", status)
+		}
+	})
+}
+
+// TestTagExpiration: an expiration set on the tags page is the one the API
+// then reports for the tag, and clearing it there leaves the tag without
+// one; the dialog passes axe-core in both themes.
+func TestTagExpiration(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		s.pushImage("admin", adminPassword, "admin/app", "v1", "a")
+		expiry := func() (end float64, ok bool) {
+			var out struct {
+				Tags []struct {
+					Name  string   `json:"name"`
+					EndTS *float64 `json:"end_ts"`
+				} `json:"tags"`
+			}
+			s.mustJSON("GET", "/api/v1/repository/admin/app/tag/?onlyActiveTags=true&specificTag=v1", nil, &out)
+			if len(out.Tags) != 1 || out.Tags[0].EndTS == nil {
+				return 0, false
+			}
+			return *out.Tags[0].EndTS, true
+		}
+		for _, scheme := range []string{"light", "dark"} {
+			tb := s.open(scheme, desktop)
+			tb.signIn("admin", adminPassword)
+			tb.visit("/repository/admin/app")
+			tb.settle(".results table")
+			tb.run(chromedp.Click(`button[aria-label="Expiry of v1"]`, chromedp.ByQuery))
+			tb.waitFor(`!!document.querySelector("dialog input[type=datetime-local]")`, "the expiration dialog")
+			tb.axe(scheme + " tag expiration dialog")
+			if scheme == "light" {
+				tb.run(chromedp.Click(`//dialog//button[text()="Cancel"]`, chromedp.BySearch))
+				continue
+			}
+			// Two days from now, to the minute, in the browser's time zone.
+			want := time.Now().Add(48 * time.Hour).Truncate(time.Minute).Unix()
+			var ignored bool
+			tb.eval(fmt.Sprintf(`(() => { const d = new Date(%d * 1000); const p = (n) => String(n).padStart(2, "0");
+				document.querySelector("dialog input[type=datetime-local]").value =
+					d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes());
+				return true; })()`, want), &ignored)
+			tb.run(chromedp.Click(`//dialog//button[text()="Save"]`, chromedp.BySearch))
+			tb.waitText(".toasts", "Saved.")
+			if end, ok := expiry(); !ok || int64(end) != want {
+				t.Errorf("v1's end through the API: %v (set: %v), want %d", end, ok, want)
+			}
+			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("never")`, "the expiration shown")
+
+			tb.run(chromedp.Click(`button[aria-label="Expiry of v1"]`, chromedp.ByQuery))
+			tb.waitFor(`!!document.querySelector("dialog input[type=datetime-local]")?.value`, "the dialog with the current expiration")
+			tb.run(chromedp.SetValue(`dialog input[type=datetime-local]`, "", chromedp.ByQuery),
+				chromedp.Click(`//dialog//button[text()="Save"]`, chromedp.BySearch))
+			tb.waitText(".results tbody", "never")
+			if end, ok := expiry(); ok {
+				t.Errorf("v1 still ends at %v through the API after clearing its expiration", end)
+			}
 		}
 	})
 }

@@ -266,3 +266,12 @@ type RegistrySize struct {
 	Running   bool
 	Completed *time.Time // nil before the first run
 }
+
+// CollectionTotals is what the blob collector reclaimed: in all its runs
+// and in the last one (LastRun nil before the first).
+type CollectionTotals struct {
+	Runs, Blobs, Bytes, Links int64
+	LastRun                   *time.Time
+	LastBlobs, LastBytes      int64
+	LastLinks                 int64
+}

@@ -1,5 +1,5 @@
-// A repository's settings (visibility, description, deletion with its
-// name typed) and its usage logs. Controls are offered when the API says
+// A repository's settings (visibility, description, state, deletion with
+// its name typed) and its usage logs. Controls are offered when the API says
 // the caller administers the repository (can_admin); the API decides.
 import { h, replace } from './dom.js';
 import { get, put, post, del, qs } from './api.js';
@@ -28,14 +28,29 @@ export function settingsView(ctx, base, repo) {
     } },
     h('h2', null, 'Visibility and description'),
     check('Public: anyone may pull it', isPublic),
-    field('Description', description, 'Shown as plain text.'),
+    field('Description', description, 'Markdown: paragraphs, headings, lists, code, emphasis and http(s) links; HTML shows as text.'),
     h('button', { type: 'submit', class: 'primary', disabled: ro }, 'Save')),
+    stateForm(base, repo, ro),
     h('div', { class: 'card' }, h('h2', null, 'Delete the repository'),
       h('p', null, 'Its tags, manifests and builds go; blobs no other repository uses are collected.'),
       h('button', { type: 'button', class: 'danger', disabled: ro, onclick: async () => {
         if (!await confirm('Delete repository', `Delete ${full}? This cannot be undone.`, { action: 'Delete', typed: full })) return;
         try { await del(base); toast(`Deleted ${full}.`); navigate('/'); } catch (err) { toast(err.message, 'bad'); }
       } }, `Delete ${full}`)));
+}
+
+const STATES = [['NORMAL', 'Normal: pushes and pulls'], ['READ_ONLY', 'Read-only: pulls only'], ['MIRROR', 'Mirror: only the mirror writes']];
+
+// stateForm changes the repository's state (PUT …/changestate).
+function stateForm(base, repo, ro) {
+  const state = h('select', { disabled: ro }, STATES.map(([v, label]) => h('option', { value: v, selected: (repo.state || 'NORMAL') === v }, label)));
+  return h('form', { class: 'card', 'aria-label': 'State', onsubmit: async (e) => {
+    e.preventDefault();
+    try { await put(`${base}/changestate`, { state: state.value }); toast(`State: ${state.value}.`); } catch (err) { toast(err.message, 'bad'); }
+  } },
+  h('h2', null, 'State'),
+  field('State', state),
+  h('button', { type: 'submit', class: 'primary', disabled: ro }, 'Save state'));
 }
 
 // logsView lists the usage logs at base + /logs (a repository's or an

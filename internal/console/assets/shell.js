@@ -1,6 +1,7 @@
 // The frame around every signed-in page: skip link, header (theme, the
 // account, sign-out), navigation and the main region.
 import { h, replace, uid } from './dom.js';
+import { markdown } from './markdown.js';
 import { post } from './api.js';
 import { navigate } from './router.js';
 import { applyTheme, theme, toast } from './ui.js';
@@ -73,11 +74,11 @@ function build(root, session) {
   return { root, main, nav, banners: banner, user: u ? u.username : '' };
 }
 
-// showBanners shows the global messages above every page. Their content
-// is shown as text, Markdown included: nothing a superuser writes there is
-// parsed as markup.
+// showBanners shows the global messages above every page: plain text as
+// text, text/markdown through the safe subset of markdown.js (DOM nodes
+// only), so nothing a superuser writes there is parsed as HTML.
 function showBanners(box, messages) {
-  replace(box, messages.map((m) => h('p', { class: ['banner', m.severity], role: m.severity === 'error' ? 'alert' : 'status' },
+  replace(box, messages.map((m) => h('div', { class: ['banner', m.severity], role: m.severity === 'error' ? 'alert' : 'status' },
     h('span', { class: 'banner-label' }, m.severity === 'info' ? 'Notice: ' : `${m.severity[0].toUpperCase()}${m.severity.slice(1)}: `),
-    m.content)));
+    m.media_type === 'text/markdown' ? h('div', { class: 'md' }, markdown(m.content, { headingBase: 2 })) : h('span', { class: 'plain' }, m.content))));
 }

@@ -11,7 +11,7 @@ async function createMessage(done) {
   const severity = h('select', null, ['info', 'warning', 'error'].map((v) => h('option', { value: v }, v)));
   const media = h('select', null, h('option', { value: 'text/plain' }, 'Plain text'), h('option', { value: 'text/markdown' }, 'Markdown'));
   const v = await dialog({ title: 'Publish a message',
-    body: [field('Message', content), field('Severity', severity), field('Format', media, 'The console shows either as text.')],
+    body: [field('Message', content), field('Severity', severity), field('Format', media, 'Markdown is shown with its paragraphs, lists, emphasis, code and http(s) links; HTML in it shows as text.')],
     buttons: [{ label: 'Cancel', value: null }, { label: 'Publish', value: 'publish' }],
     onSubmit: () => post('/api/v1/messages', { message: { content: content.value, severity: severity.value, media_type: media.value } }) });
   if (v === 'publish') { toast('Published.'); done(); }

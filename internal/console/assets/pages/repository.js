@@ -1,6 +1,6 @@
 // A repository: its tags (Quay's tag API, one request a page besides the
 // repository's own view): digest, size, age, expiration, manifest-list
-// children; add, move, delete, restore from history, and bulk deletion of
+// children; add, move, expire, delete, restore from history, and bulk deletion of
 // tags chosen across pages, search, history and the page in the URL; its
 // settings and its logs (reposettings.js), each tab a path of its own.
 import { h, replace } from '../dom.js';
@@ -8,6 +8,7 @@ import { get, put, del, post, qs, seg } from '../api.js';
 import { settingsView, logsView } from '../reposettings.js';
 import { permissionsView } from '../repopermissions.js';
 import { buildsView } from '../repobuilds.js';
+import { markdown } from '../markdown.js';
 import { bytes, check, confirm, dialog, errorBox, field, searchBox, table, toast, when } from '../ui.js';
 
 export const title = 'Repository';
@@ -46,6 +47,33 @@ async function tagDialog(base, t, mode, done) {
   const v = await dialog({ title: mode === 'move' ? `Move ${t.name}` : 'Add a tag', body,
     buttons: [{ label: 'Cancel', value: null }, { label: mode === 'move' ? 'Move' : 'Add', value: 'ok' }],
     onSubmit: () => put(`${base}/tag/${seg(name.value.trim())}`, { manifest_digest: digest.value.trim() }) });
+  if (v === 'ok') { toast('Saved.'); done(); }
+}
+
+// localInput formats seconds since the epoch for a datetime-local input.
+function localInput(ts) {
+  const d = new Date(ts * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+// expiryDialog sets or clears a tag's expiration (PUT …/tag/{tag} with
+// expiration: seconds since the epoch, or null for never); the server
+// judges the time (not in the past, within the configured bounds).
+async function expiryDialog(base, t, done) {
+  const at = h('input', { type: 'datetime-local', value: t.end_ts ? localInput(t.end_ts) : '' });
+  const v = await dialog({ title: `Expiration of ${t.name}`,
+    body: [h('p', null, `When ${t.name} ends; empty: never. The manifest stays while other tags use it.`), field('Expires at (your local time)', at)],
+    buttons: [{ label: 'Cancel', value: null }, { label: 'Save', value: 'ok' }],
+    onSubmit: () => {
+      let expiration = null;
+      if (at.value) {
+        const ms = new Date(at.value).getTime();
+        if (Number.isNaN(ms)) throw new Error('That is not a date and time.');
+        expiration = Math.floor(ms / 1000);
+      }
+      return put(`${base}/tag/${seg(t.name)}`, { expiration });
+    } });
   if (v === 'ok') { toast('Saved.'); done(); }
 }
 
@@ -95,6 +123,7 @@ function tagsView(ctx, base, repo) {
             } }, 'Restore')
             : [h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Add tag to ${t.name}'s manifest`, onclick: () => tagDialog(base, t, 'add', () => load(current)) }, 'Add tag'),
               h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Move ${t.name}`, onclick: () => tagDialog(base, t, 'move', () => load(current)) }, 'Move'),
+              h('button', { type: 'button', class: 'secondary', disabled: !canWrite, 'aria-label': `Expiry of ${t.name}`, onclick: () => expiryDialog(base, t, () => load(current)) }, 'Expiry'),
               h('button', { type: 'button', class: 'danger', disabled: !canWrite, 'aria-label': `Delete ${t.name}`, onclick: async () => {
                 if (!await confirm('Delete tag', `Delete ${t.name}? Its manifest stays while other tags use it.`, { action: 'Delete' })) return;
                 try { await del(`${base}/tag/${seg(t.name)}`); chosen.delete(t.name); toast(`Deleted ${t.name}.`); load(current); } catch (err) { toast(err.message, 'bad'); }
@@ -148,8 +177,8 @@ export async function render(ctx) {
   const root = h('section', null,
     h('h1', null, `${namespace}/${name}`),
     h('p', null, h('span', { class: ['badge', repo.is_public ? 'ok' : 'info'] }, repo.is_public ? 'public' : 'private'),
-      repo.state && repo.state !== 'NORMAL' ? h('span', { class: 'badge warn' }, repo.state) : null,
-      repo.description ? h('span', { class: 'description' }, ` ${repo.description}`) : null),
+      repo.state && repo.state !== 'NORMAL' ? h('span', { class: 'badge warn' }, repo.state) : null),
+    repo.description ? h('div', { class: 'description md' }, markdown(repo.description, { headingBase: 2 })) : null,
     h('div', { class: 'card pull' }, h('label', { for: 'pull-cmd' }, 'Pull'), h('input', { id: 'pull-cmd', readOnly: true, value: pull, spellcheck: false }),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { await navigator.clipboard.writeText(pull); toast('Copied.'); } catch { document.getElementById('pull-cmd').select(); }

@@ -1,6 +1,7 @@
 // Superuser: what the registry stores. Its total size (recomputed on
-// request, the calculation's state polled while it runs) and each
-// namespace's usage against its quota, largest first (two requests).
+// request, the calculation's state polled while it runs), what the blob
+// collector reclaimed, and each namespace's usage against its quota,
+// largest first (three requests).
 import { h, replace } from '../dom.js';
 import { get, post, qs } from '../api.js';
 import { avatar, bytes, errorBox, pageSize, pager, table, toast, usageBar, when } from '../ui.js';
@@ -32,6 +33,19 @@ function sizeCard(ctx) {
   return card;
 }
 
+// collectionCard shows what the blob collector reclaimed: in all its
+// runs, every process's, and in the last one.
+function collectionCard() {
+  const card = h('div', { class: 'card collection' }, h('h2', null, 'Garbage collection'));
+  get('/api/v1/console/collection').then((c) => {
+    replace(card, h('h2', null, 'Garbage collection'),
+      h('p', { class: 'big' }, `${bytes(c.bytes)} reclaimed`),
+      h('p', null, `${c.blobs} blob${c.blobs === 1 ? '' : 's'} and ${c.links} unused upload link${c.links === 1 ? '' : 's'} removed in ${c.runs} run${c.runs === 1 ? '' : 's'}.`),
+      h('p', null, 'Last run: ', c.last_run ? [when(c.last_run.at), ` — ${bytes(c.last_run.bytes)} in ${c.last_run.blobs} blob${c.last_run.blobs === 1 ? '' : 's'}`] : 'never'));
+  }, (err) => replace(card, h('h2', null, 'Garbage collection'), errorBox(err)));
+  return card;
+}
+
 export async function render(ctx) {
   const results = h('div', { class: 'results' });
   const load = async (c) => {
@@ -54,7 +68,7 @@ export async function render(ctx) {
       replace(results, errorBox(err));
     }
   };
-  const root = h('section', null, h('h1', null, 'Storage'), sizeCard(ctx), results);
+  const root = h('section', null, h('h1', null, 'Storage'), h('div', { class: 'grid2' }, sizeCard(ctx), collectionCard()), results);
   root.refresh = load;
   await load(ctx);
   return root;
