@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wharf-registry/wharf/internal/jsonstr"
 )
 
 // Output is the process's log output: an slog.Handler in slog's text or
@@ -130,7 +132,7 @@ func (o *Output) appendInt(b []byte, key string, v int64) []byte {
 func (o *Output) appendString(b []byte, key, v string) []byte {
 	b = o.appendKey(b, key)
 	if o.json {
-		return append(appendJSONString(append(b, '"'), v), '"')
+		return jsonstr.Append(b, v, jsonstr.Slog)
 	}
 	if needsQuoting(v) {
 		return strconv.AppendQuote(b, v)
@@ -193,54 +195,4 @@ func needsQuoting(s string) bool {
 		i += size
 	}
 	return false
-}
-
-// appendJSONString appends s escaped for a JSON string: quotes,
-// backslashes and control characters escaped, invalid UTF-8 as U+FFFD,
-// and U+2028/U+2029 escaped as slog does.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			switch r {
-			case utf8.RuneError:
-				b = append(b, `\ufffd`...)
-			case '\u2028':
-				b = append(b, `\u2028`...)
-			default:
-				b = append(b, `\u2029`...)
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }
