@@ -193,10 +193,7 @@ func (h *teams) transitivePermissions(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	a, err := h.tenancy.Member(r.Context(), r.PathValue("username"))
-	if wharf.IsCode(err, wharf.Invalid) {
-		return errNotFound
-	}
+	a, err := h.memberInPath(r, "username")
 	if err != nil {
 		return err
 	}

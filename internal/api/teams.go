@@ -221,10 +221,7 @@ func (h *teams) deleteTeamMember(w http.ResponseWriter, r *http.Request, c *whar
 	if err != nil {
 		return err
 	}
-	member, err := h.tenancy.Member(r.Context(), r.PathValue("membername"))
-	if wharf.IsCode(err, wharf.Invalid) {
-		return errNotFound
-	}
+	member, err := h.memberInPath(r, "membername")
 	if err != nil {
 		return err
 	}
@@ -292,13 +289,20 @@ func (h *teams) listOrgMembers(w http.ResponseWriter, r *http.Request, c *wharf.
 	return nil
 }
 
+// memberInPath loads the user or robot the path parameter param names;
+// an unknown name is NotFound here (a lookup, not a grant to validate).
+func (h *teams) memberInPath(r *http.Request, param string) (*wharf.Account, error) {
+	a, err := h.tenancy.Member(r.Context(), r.PathValue(param))
+	if wharf.IsCode(err, wharf.Invalid) {
+		return nil, errNotFound
+	}
+	return a, err
+}
+
 // orgMemberInPath loads the member in the path: a user or robot in a team
 // of the organization, or one of its robots. NotFound otherwise.
 func (h *teams) orgMemberInPath(r *http.Request, org *wharf.Account) (wharf.OrgMember, error) {
-	a, err := h.tenancy.Member(r.Context(), r.PathValue("membername"))
-	if wharf.IsCode(err, wharf.Invalid) {
-		return wharf.OrgMember{}, errNotFound
-	}
+	a, err := h.memberInPath(r, "membername")
 	if err != nil {
 		return wharf.OrgMember{}, err
 	}
@@ -334,12 +338,12 @@ func (h *teams) deleteOrgMember(w http.ResponseWriter, r *http.Request, c *wharf
 	if err != nil {
 		return err
 	}
-	a, err := h.tenancy.Member(r.Context(), r.PathValue("membername"))
-	if wharf.IsCode(err, wharf.Invalid) || (err == nil && a.Kind == wharf.KindRobot) {
-		return errNotFound
-	}
+	a, err := h.memberInPath(r, "membername")
 	if err != nil {
 		return err
+	}
+	if a.Kind == wharf.KindRobot {
+		return errNotFound
 	}
 	m, err := h.store.OrgMember(r.Context(), org.ID, a)
 	if err != nil {
