@@ -131,7 +131,9 @@ func (a *App) Jobs() []worker.Job {
 				}
 			}
 			for {
-				n, err := store.Registry.CollectUntaggedManifests(ctx, 500)
+				// A manifest pushed by digest keeps Quay's temporary tag this long.
+				pushedBefore := time.Now().Add(-time.Duration(cfg.PushTempTagExpirationSec) * time.Second)
+				n, err := store.Registry.CollectUntaggedManifests(ctx, 500, pushedBefore)
 				if err != nil || n < 500 {
 					return err
 				}

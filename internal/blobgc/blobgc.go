@@ -50,6 +50,16 @@
 //     checks the links holding the namespace's lock shared; unlinking takes
 //     it exclusively. A linked blob is never doomed (T1 checks links), so
 //     a manifest cannot reference a doomed blob.
+//   - Deleting a manifest unlinks the blobs no other manifest of the
+//     repository references, except those a push in progress may still
+//     reference: every upload or mount counts one push on its pending link
+//     (pending_link.uploads), every manifest PUT ends one for each blob it
+//     references, and a link with pushes left stays until it expires
+//     after PUSH_TEMP_TAG_EXPIRATION_SEC. Both sides hold the namespace's
+//     lock (the delete exclusively), so an upload is counted before the
+//     delete looks, or links the blob again after it. Without this, client
+//     A deleting its image between client B's upload of a shared layer and
+//     B's manifest PUT refused B's push (TestManifestDeleteSparesPushInProgress).
 //   - An upload finishing with digest D pins D before it touches
 //     blobs/D (PinBlob: create the row if missing, lock it, refuse a
 //     fresh doom, set upload.digest = D), then stats blobs/D, moves its

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -30,8 +31,19 @@ func (db *Registry) PutManifest(ctx context.Context, put wharf.ManifestPush) err
 		if err := checkReferences(ctx, tx, m); err != nil {
 			return err
 		}
-		if _, err := db.insertManifest(ctx, tx, m); err != nil {
+		added, err := db.insertManifest(ctx, tx, m)
+		if err != nil {
 			return err
+		}
+		if err := consumeUploads(ctx, tx, m); err != nil {
+			return err
+		}
+		if added && put.Tag == "" {
+			// Pushed by digest: untagged from the start (Quay gives it a
+			// temporary tag; CollectUntaggedManifests honours it).
+			if _, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = created_at WHERE id = $1`, m.ID); err != nil {
+				return wharf.Wrap(err, "mark manifest untagged")
+			}
 		}
 		previous := ""
 		if put.Tag != "" {
@@ -102,6 +114,19 @@ func markIfUntagged(ctx context.Context, tx *sql.Tx, id, now int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE manifest SET untagged_at = $1 WHERE id = $2
 		AND NOT EXISTS (SELECT 1 FROM tag WHERE manifest_id = $2)`, now, id)
 	return wharf.Wrap(err, "mark manifest untagged")
+}
+
+// consumeUploads counts m's PUT as the end of one push of each blob it
+// references (pending_link.uploads): the pushes still counted are those a
+// manifest deletion must not unlink from under (unreferencedBlobs).
+func consumeUploads(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
+	for _, d := range m.Blobs {
+		if _, err := tx.ExecContext(ctx, `UPDATE pending_link SET uploads = uploads - 1
+			WHERE repository_id = $1 AND digest = $2 AND uploads > 0`, m.RepositoryID, d); err != nil {
+			return wharf.Wrap(err, "end pending push")
+		}
+	}
+	return nil
 }
 
 func checkReferences(ctx context.Context, tx *sql.Tx, m *wharf.Manifest) error {
@@ -251,18 +276,30 @@ func (db *Registry) DeleteTag(ctx context.Context, repoID int64, tag string, ent
 	})
 }
 
-// CollectUntaggedManifests deletes up to limit manifests whose last tag went
-// away longer ago than their namespace's tag expiration (Quay's time
-// machine; 0 = at once) and that no index in their repository lists, and
-// releases their usage. It returns how many it deleted.
-func (db *Registry) CollectUntaggedManifests(ctx context.Context, limit int) (int, error) {
+// untaggedDue is the condition under which manifest m (joined with its
+// namespace a) is collected, at $1 (now) for manifests pushed before $2
+// (now - PUSH_TEMP_TAG_EXPIRATION_SEC): no tag points at it; its last tag
+// went longer ago than the namespace's tag expiration (the time machine),
+// or, pushed by digest and never tagged (untagged_at = created_at), its
+// temporary push tag is over too and it is no referrer of a manifest
+// still in the repository (a signature or SBOM stays with its image); and
+// no index in the repository lists it.
+const untaggedDue = `m.untagged_at IS NOT NULL AND m.untagged_at + a.tag_expiration_s * 1000000 <= $1
+	AND (m.untagged_at > m.created_at OR (m.created_at <= $2
+		AND NOT EXISTS (SELECT 1 FROM manifest s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest)))
+	AND NOT EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id)
+	AND NOT EXISTS (SELECT 1 FROM manifest_child c JOIN manifest p ON p.id = c.manifest_id
+		WHERE p.repository_id = m.repository_id AND c.child_digest = m.digest)`
+
+// CollectUntaggedManifests deletes up to limit manifests that are due
+// (untaggedDue: their last tag went longer ago than their namespace's tag
+// expiration, or they were pushed by digest before pushedBefore and never
+// tagged) and releases their usage. It returns how many it deleted.
+func (db *Registry) CollectUntaggedManifests(ctx context.Context, limit int, pushedBefore time.Time) (int, error) {
+	now, pushed := micros(db.now()), micros(pushedBefore)
 	rows, err := db.sql.QueryContext(ctx, `SELECT m.id, m.repository_id FROM manifest m
 		JOIN repository r ON r.id = m.repository_id JOIN account a ON a.id = r.namespace_id
-		WHERE m.untagged_at IS NOT NULL AND m.untagged_at + a.tag_expiration_s * 1000000 <= $1
-		AND NOT EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id)
-		AND NOT EXISTS (SELECT 1 FROM manifest_child c JOIN manifest p ON p.id = c.manifest_id
-			WHERE p.repository_id = m.repository_id AND c.child_digest = m.digest)
-		ORDER BY m.untagged_at LIMIT $2`, micros(db.now()), limit)
+		WHERE `+untaggedDue+` ORDER BY m.untagged_at LIMIT $3`, now, pushed, limit)
 	if err != nil {
 		return 0, wharf.Wrap(err, "find untagged manifests")
 	}
@@ -283,14 +320,32 @@ func (db *Registry) CollectUntaggedManifests(ctx context.Context, limit int) (in
 	deleted := 0
 	for _, c := range found {
 		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			// Re-check inside the transaction: a push may have tagged it since.
-			var untagged sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT untagged_at FROM manifest WHERE id = $1`+db.forUpdate(), c.id).Scan(&untagged)
-			if errors.Is(err, sql.ErrNoRows) || (err == nil && !untagged.Valid) {
+			// Check again under the namespace's lock and the manifest's row
+			// lock: a push may have tagged it, or PUT an index listing it
+			// or a manifest it refers to, since.
+			nsID, err := repositoryNamespace(ctx, tx, c.repoID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := db.lockNamespaceGrowth(ctx, tx, nsID, true); err != nil {
+				return err
+			}
+			var id int64
+			err = tx.QueryRowContext(ctx, `SELECT id FROM manifest WHERE id = $1`+db.forUpdate(), c.id).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			if err != nil {
 				return wharf.Wrap(err, "lock untagged manifest")
+			}
+			var due bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM manifest m
+				JOIN repository r ON r.id = m.repository_id JOIN account a ON a.id = r.namespace_id
+				WHERE m.id = $3 AND `+untaggedDue+`)`, now, pushed, c.id).Scan(&due); err != nil || !due {
+				return wharf.Wrap(err, "check untagged manifest")
 			}
 			if err := db.deleteManifest(ctx, tx, c.repoID, c.id); err != nil {
 				return err

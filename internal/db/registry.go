@@ -254,8 +254,10 @@ func (db *Registry) LinkBlob(ctx context.Context, l wharf.BlobLink) error {
 		if err := db.lockLiveBlob(ctx, tx, l.Digest); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_link (repository_id, digest, since) VALUES ($1, $2, $3)
-			ON CONFLICT (repository_id, digest) DO UPDATE SET since = excluded.since`, l.RepositoryID, l.Digest, now); err != nil {
+		// One more push that may PUT a manifest referencing the blob here.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_link (repository_id, digest, since, uploads) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (repository_id, digest) DO UPDATE SET since = excluded.since, uploads = pending_link.uploads + 1`,
+			l.RepositoryID, l.Digest, now); err != nil {
 			return wharf.Wrap(err, "record pending link")
 		}
 		if l.UploadID != "" {

@@ -86,7 +86,7 @@ func TestTagHistoryAndTimeMachine(t *testing.T) {
 		if got, want := f.history(t, wharf.TagQuery{}), "v1@2 ended, v1@1 ended"; got != want {
 			t.Fatalf("history %q, want %q", got, want)
 		}
-		if n, _ := store.Registry.CollectUntaggedManifests(ctx, 10); n != 0 {
+		if n, _ := store.Registry.CollectUntaggedManifests(ctx, 10, time.Now()); n != 0 {
 			t.Fatalf("collected %d manifests within the two-week window", n)
 		}
 		c.add(time.Second)
@@ -108,7 +108,7 @@ func TestTagHistoryAndTimeMachine(t *testing.T) {
 		if !wharf.IsCode(err, wharf.Invalid) || !strings.Contains(err.Error(), "1209600 seconds") {
 			t.Fatalf("restore outside the window: %v, want Invalid naming it", err)
 		}
-		if n, _ := store.Registry.CollectUntaggedManifests(ctx, 10); n != 1 || f.usage(t) != 10 {
+		if n, _ := store.Registry.CollectUntaggedManifests(ctx, 10, time.Now()); n != 1 || f.usage(t) != 10 {
 			t.Fatalf("after the window: collected %d, usage %d; want 1 and 10", n, f.usage(t))
 		}
 		// An expiration ends the tag at that moment.

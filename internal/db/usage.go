@@ -162,11 +162,20 @@ func (db *base) unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64,
 }
 
 // unreferencedBlobs returns the blobs manifest id references that no other
-// manifest of repoID does: deleting the manifest unlinks them.
+// manifest of repoID does and that no push in progress may still
+// reference: deleting the manifest unlinks them. A push in progress is an
+// upload or mount of the blob into repoID that no manifest PUT has
+// consumed yet (pending_link.uploads > 0): another client may be about to
+// PUT a manifest referencing the blob, so its link stays, and expires
+// after PUSH_TEMP_TAG_EXPIRATION_SEC as every pending link does. The
+// caller holds the namespace's lock exclusively, which LinkBlob and
+// PutManifest take too, so an upload made concurrently is counted here or
+// links after the unlink.
 func unreferencedBlobs(ctx context.Context, tx *sql.Tx, repoID, id int64) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT mb.digest FROM manifest_blob mb WHERE mb.manifest_id = $1
 		AND NOT EXISTS (SELECT 1 FROM manifest_blob o JOIN manifest m ON m.id = o.manifest_id
-			WHERE m.repository_id = $2 AND o.digest = mb.digest AND o.manifest_id <> $1)`, id, repoID)
+			WHERE m.repository_id = $2 AND o.digest = mb.digest AND o.manifest_id <> $1)
+		AND NOT EXISTS (SELECT 1 FROM pending_link p WHERE p.repository_id = $2 AND p.digest = mb.digest AND p.uploads > 0)`, id, repoID)
 	if err != nil {
 		return nil, wharf.Wrap(err, "find unreferenced blobs")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
@@ -321,7 +322,7 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 			}
 		}
 		collect := func() int {
-			n, err := store.Registry.CollectUntaggedManifests(ctx, 100)
+			n, err := store.Registry.CollectUntaggedManifests(ctx, 100, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -344,9 +345,77 @@ func TestUntaggedManifestsAreCollected(t *testing.T) {
 			t.Fatalf("after deleting the last tag: collected %d, usage %d; want 1 and 0", n, f.usage(t))
 		}
 		f.link(t, 1, 10)
-		put(3, "", a) // pushed by digest, never tagged: not garbage
-		if n := collect(); n != 0 {
-			t.Fatalf("collected %d manifests that were never tagged", n)
+		put(3, "", a) // pushed by digest: its temporary push tag keeps it
+		if n, err := store.Registry.CollectUntaggedManifests(ctx, 100, time.Now().Add(-time.Hour)); n != 0 || err != nil {
+			t.Fatalf("collected %d manifests pushed by digest within their push tag's time (%v)", n, err)
+		}
+	})
+}
+
+// TestDigestPushedManifestsAreCollected checks that a manifest pushed by
+// digest and never tagged is collected once its temporary push tag and
+// its namespace's time machine are over, while an index's children, a
+// referrer of a manifest still there and a tagged manifest stay.
+func TestDigestPushedManifestsAreCollected(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		f := newUsageFixture(t, store, "bydigest")
+		setExpiration := func(seconds int64) {
+			t.Helper()
+			before, err := store.Accounts.AccountByName(ctx, f.ns.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := *before
+			after.TagExpirationS = seconds
+			if err := store.Accounts.UpdateAccount(ctx, before, &after); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put := func(n int, tag string, m wharf.Manifest) string {
+			t.Helper()
+			m.RepositoryID, m.Digest = f.repo.ID, fmt.Sprintf("sha256:%064x", 3_000_000+n)
+			m.MediaType, m.Content, m.Size = "application/vnd.oci.image.manifest.v1+json", []byte("{}"), 2
+			if err := store.Registry.PutManifest(ctx, wharf.ManifestPush{Manifest: &m, Repository: f.repo, Tag: tag}); err != nil {
+				t.Fatal(err)
+			}
+			return m.Digest
+		}
+		a, b, c := f.link(t, 1, 10), f.link(t, 2, 20), f.link(t, 3, 40)
+		setExpiration(14 * 24 * 3600)
+		alone := put(1, "", wharf.Manifest{Blobs: []string{a}})
+		child := put(2, "", wharf.Manifest{Blobs: []string{b}})
+		index := put(3, "multi", wharf.Manifest{Children: []string{child}})
+		put(4, "", wharf.Manifest{Blobs: []string{c}, SubjectDigest: index})
+		collect := func(pushedBefore time.Time) int {
+			t.Helper()
+			n, err := store.Registry.CollectUntaggedManifests(ctx, 100, pushedBefore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		later := time.Now().Add(time.Hour)
+		if n := collect(later); n != 0 {
+			t.Fatalf("collected %d manifests within the time machine window", n)
+		}
+		setExpiration(0)
+		if n := collect(time.Now().Add(-time.Hour)); n != 0 {
+			t.Fatalf("collected %d manifests within their push tag's time", n)
+		}
+		if n := collect(later); n != 1 {
+			t.Fatalf("collected %d manifests, want 1 (the lone one)", n)
+		}
+		if _, err := store.Registry.AliveManifest(ctx, f.repo.ID, alone); !wharf.IsCode(err, wharf.NotFound) {
+			t.Errorf("the lone manifest is still there (%v)", err)
+		}
+		// Without its index, the child goes; without its subject, the
+		// referrer goes.
+		if err := store.Registry.DeleteManifest(ctx, wharf.ManifestDeletion{Repository: f.repo, Digest: index}); err != nil {
+			t.Fatal(err)
+		}
+		if n := collect(later); n != 2 {
+			t.Fatalf("after deleting the index collected %d manifests, want 2 (its child and the referrer)", n)
 		}
 	})
 }
