@@ -240,66 +240,74 @@ func stillThere(ctx context.Context, reg *registryClient, repo, digest string) b
 func TestCollectorKilledMidRun(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine db.Dialect) {
-		const user, password, org = "killer", "killer-password-1", "kill"
-		dataDir, env := t.TempDir(), engineEnv(t, engine)
-		s := newGCStore(t, "filesystem", dataDir)
-		config := filepath.Join(t.TempDir(), "config.yaml")
-		if err := os.WriteFile(config, []byte("GARBAGE_COLLECTION_FREQUENCY: 1\nBLOB_COLLECTION_GRACE: 0s\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		srv := startWharfAt(t, dataDir, env, "--config", config)
-		admin := srv.initialize(t, user, password, "killer@example.com")
-		expect(t, admin.call("POST", "organization/", map[string]any{"name": org}), okCreate...)
-		reg := newRegistryClient(srv.URL, user, password)
-		ctx := context.Background()
-		kept := gcImage(t, "kept", randomBytes(t, 16<<10))
-		if o := pushSmallImage(ctx, reg, org+"/keep", "v1", kept); !o.accepted {
-			t.Fatalf("push: %s %v %v", o.step, o.err, o.refused)
-		}
-		const junk = 1000
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Go(func() {
-				for i := w; i < junk; i += 8 {
-					b := []byte(fmt.Sprintf("junk blob %d %d", i, time.Now().UnixNano()))
-					r, err := reg.exchange(ctx, "POST", org+"/junk", "/v2/"+org+"/junk/blobs/uploads/?digest="+sha256Digest(b), bytes.NewReader(b), int64(len(b)), nil)
-					if err != nil || r.Status != 201 {
-						t.Errorf("junk upload: %v %v", r, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if got := len(s.stored(t)); got != junk+len(kept.blobs) {
-			t.Fatalf("%d blobs stored, want %d", got, junk+len(kept.blobs))
-		}
-		expect(t, admin.call("DELETE", "repository/"+org+"/junk", nil), 204)
-		deadline := time.Now().Add(30 * time.Second)
-		for n := len(s.stored(t)); n > junk+len(kept.blobs)-50; n = len(s.stored(t)) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the collector did not start within 30 s (%d blobs stored)", n)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		srv.kill9(t)
-		left := len(s.stored(t))
-		t.Logf("killed with %d of %d junk blobs left", left-len(kept.blobs), junk)
-		srv = startWharfAt(t, dataDir, env, "--config", config)
-		want := map[string]bool{}
-		for d := range kept.blobs {
-			want[d] = true
-		}
-		// The dead holder's lease and its dooms lapse after a minute each.
-		s.waitStoredWithin(t, "after the restart", want, 3*time.Minute)
-		reg = newRegistryClient(srv.URL, user, password)
-		if problem := pullExact(ctx, reg, org+"/keep", "v1", kept); problem != "" {
-			t.Fatal(problem)
-		}
-		if out := runCLI(t, env, "check", "--data", dataDir, "--config", config); !checkLine.MatchString(out) {
-			t.Errorf("wharf check:\n%s", out)
+		for _, kind := range []string{"filesystem", "s3"} {
+			t.Run(kind, func(t *testing.T) { collectorKilledMidRun(t, engine, kind) })
 		}
 	})
+}
+
+// collectorKilledMidRun is TestCollectorKilledMidRun on one database and
+// one storage driver.
+func collectorKilledMidRun(t *testing.T, engine db.Dialect, kind string) {
+	const user, password, org = "killer", "killer-password-1", "kill"
+	dataDir, env := t.TempDir(), engineEnv(t, engine)
+	s := newGCStore(t, kind, dataDir)
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(config, []byte(s.yaml+"GARBAGE_COLLECTION_FREQUENCY: 1\nBLOB_COLLECTION_GRACE: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startWharfAt(t, dataDir, env, "--config", config)
+	admin := srv.initialize(t, user, password, "killer@example.com")
+	expect(t, admin.call("POST", "organization/", map[string]any{"name": org}), okCreate...)
+	reg := newRegistryClient(srv.URL, user, password)
+	ctx := context.Background()
+	kept := gcImage(t, "kept", randomBytes(t, 16<<10))
+	if o := pushSmallImage(ctx, reg, org+"/keep", "v1", kept); !o.accepted {
+		t.Fatalf("push: %s %v %v", o.step, o.err, o.refused)
+	}
+	const junk = 1000
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < junk; i += 8 {
+				b := []byte(fmt.Sprintf("junk blob %d %d", i, time.Now().UnixNano()))
+				r, err := reg.exchange(ctx, "POST", org+"/junk", "/v2/"+org+"/junk/blobs/uploads/?digest="+sha256Digest(b), bytes.NewReader(b), int64(len(b)), nil)
+				if err != nil || r.Status != 201 {
+					t.Errorf("junk upload: %v %v", r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(s.stored(t)); got != junk+len(kept.blobs) {
+		t.Fatalf("%d blobs stored, want %d", got, junk+len(kept.blobs))
+	}
+	expect(t, admin.call("DELETE", "repository/"+org+"/junk", nil), 204)
+	deadline := time.Now().Add(30 * time.Second)
+	for n := len(s.stored(t)); n > junk+len(kept.blobs)-50; n = len(s.stored(t)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector did not start within 30 s (%d blobs stored)", n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	srv.kill9(t)
+	left := len(s.stored(t))
+	t.Logf("killed with %d of %d junk blobs left", left-len(kept.blobs), junk)
+	srv = startWharfAt(t, dataDir, env, "--config", config)
+	want := map[string]bool{}
+	for d := range kept.blobs {
+		want[d] = true
+	}
+	// The dead holder's lease and its dooms lapse after a minute each.
+	s.waitStoredWithin(t, "after the restart", want, 3*time.Minute)
+	reg = newRegistryClient(srv.URL, user, password)
+	if problem := pullExact(ctx, reg, org+"/keep", "v1", kept); problem != "" {
+		t.Fatal(problem)
+	}
+	if out := runCLI(t, env, "check", "--data", dataDir, "--config", config); !checkLine.MatchString(out) {
+		t.Errorf("wharf check:\n%s", out)
+	}
 }
 
 // TestAutoPruneE2E: issue 12's auto-prune acceptance. A repository policy
