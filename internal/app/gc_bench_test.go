@@ -21,14 +21,14 @@ import (
 // the latency of whole pushes (config, layer, manifest over HTTP) with
 // the collector idle and while it runs flat out (grace 0, no pause,
 // looping) over a backlog of unreferenced blobs. Idle and busy pushes
-// take turns in rounds of ten, so that load from outside the benchmark
+// take turns in rounds of thirty, so that load from outside the benchmark
 // (other processes on the machine) falls on both alike; it stops when the
 // backlog is gone. It reports p50 and p99 of each, the ratios busy/idle
 // (the target is ≤ 1.3) and how fast the collector removed blobs while
 // pushes went on (on SQLite it writes in the gaps between pushes' writes,
 // see internal/db/writegate.go). Run it once: -benchtime=1x.
 func BenchmarkPushWhileCollecting(b *testing.B) {
-	const rounds, perRound, junk = 15, 10, 12000
+	const rounds, perRound, junk = 5, 30, 12000
 	for _, d := range dbtest.Engines(b) {
 		b.Run(string(d), func(b *testing.B) {
 			s, a := newServerLogging(b, dbtest.Open(b, d), io.Discard, func(c *config.Config) { c.FeatureGarbageCollection = false })

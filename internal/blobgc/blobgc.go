@@ -180,7 +180,6 @@ const batch = 500
 // Run unlinks the expired pending links, then removes every candidate
 // due by the grace, and logs a summary line.
 func (c *Collector) Run(ctx context.Context) (Result, error) {
-	ctx = wharf.Background(ctx) // pushes go first (a job's context is marked already)
 	start := c.Now()
 	var res Result
 	for {
@@ -193,7 +192,9 @@ func (c *Collector) Run(ctx context.Context) (Result, error) {
 			break
 		}
 	}
-	err := c.collectCandidates(ctx, start, &res)
+	// Removing blobs is heavy and can wait: it writes in the gaps between
+	// pushes' writes (package db's requestPace).
+	err := c.collectCandidates(wharf.Background(ctx), start, &res)
 	if c.Obs != nil {
 		c.Obs.BlobsCollected(res.Blobs, res.Bytes, res.Links)
 	}

@@ -24,10 +24,23 @@ type base struct {
 	// changes counts the credential-epoch bumps and account updates this
 	// process made (see Changes): caches of what they guard look at it.
 	changes atomic.Uint64
+	// pace lets background transactions go between requests' ones on
+	// PostgreSQL (SQLite's write gate has its own).
+	pace requestPace
 }
 
 // inTx runs fn in a transaction and commits it when fn returns nil.
 func (db *base) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.dialect == Postgres {
+		if wharf.InBackground(ctx) {
+			if !db.pace.awaitQuiet(ctx, time.Now()) {
+				return wharf.Wrap(ctx.Err(), "begin transaction")
+			}
+		} else {
+			db.pace.begin()
+			defer db.pace.end()
+		}
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return wharf.Wrap(err, "begin transaction")

@@ -13,7 +13,7 @@ import (
 
 // writeGate queues one process's SQLite writers: requests in arrival
 // order, background work (wharf.Background: jobs, the blob collector) in
-// the gaps between them.
+// the gaps between them (requestPace).
 //
 // SQLite lets one connection write at a time. Without the gate, a writer
 // that finds the lock taken polls for it (busy_timeout: sleeps of 1, 2, 5,
@@ -22,16 +22,9 @@ import (
 // polls finds it taken again and again and sleeps ever longer
 // (BenchmarkPushWhileCollecting: p99 2 to 3 times idle, in
 // modernc.org/sqlite's busyHandler). Through the gate a waiting writer is
-// handed the lock the moment the writer before it commits.
-//
-// Background work goes only when no request has written for bgQuiet (a
-// push writes several times, with gaps of a millisecond or two between its
-// writes, and the collector's step would land in them), or once it has
-// waited bgMaxWait: requests slow it, never stop it, and it runs flat out
-// when they stop. The collector's writes also bring its file deletes,
-// which compete with pushes for the filesystem's journal; pacing the
-// writes paces them too. Writers of other processes (wharf gc beside a
-// server) still meet at busy_timeout.
+// handed the lock the moment the writer before it commits, a request
+// before background work unless that has waited bgMaxWait. Writers of
+// other processes (wharf gc beside a server) still meet at busy_timeout.
 //
 // A transaction holds the gate from BEGIN to COMMIT or ROLLBACK, a
 // statement outside one while it runs. A writer that waits longer than
@@ -41,10 +34,9 @@ import (
 type writeGate struct {
 	mu     sync.Mutex
 	held   bool
+	fgHeld bool          // a request holds the gate
 	fg, bg []*gateWaiter // in arrival order
-	// fgHeld says a request holds the gate; lastFg is when one last left.
-	fgHeld bool
-	lastFg time.Time
+	pace   requestPace
 }
 
 type gateWaiter struct {
@@ -53,15 +45,9 @@ type gateWaiter struct {
 	bg    bool
 }
 
-const (
-	// gateWait is how long a writer waits for the gate before going on to
-	// SQLite's busy_timeout: as long as busy_timeout itself.
-	gateWait = 10 * time.Second
-	// bgQuiet is how long no request must have written before background
-	// work writes; bgMaxWait is how long it gives way at most.
-	bgQuiet   = 10 * time.Millisecond
-	bgMaxWait = 200 * time.Millisecond
-)
+// gateWait is how long a writer waits for the gate before going on to
+// SQLite's busy_timeout: as long as busy_timeout itself.
+const gateWait = 10 * time.Second
 
 func newWriteGate() *writeGate { return &writeGate{} }
 
@@ -70,8 +56,11 @@ func newWriteGate() *writeGate { return &writeGate{} }
 func (g *writeGate) enter(ctx context.Context) bool {
 	bg := wharf.InBackground(ctx)
 	since := time.Now()
-	if bg && !g.awaitQuiet(ctx, since) {
+	if bg && !g.pace.awaitQuiet(ctx, since) {
 		return false
+	}
+	if !bg {
+		g.pace.begin()
 	}
 	g.mu.Lock()
 	if !g.held { // a free gate has no queue: leave hands it over
@@ -101,32 +90,10 @@ func (g *writeGate) enter(ctx context.Context) bool {
 	g.mu.Unlock()
 	if !queued { // handed the gate while giving up: pass it on
 		g.leave()
+	} else if !bg {
+		g.pace.end()
 	}
 	return false
-}
-
-// awaitQuiet holds a background writer back until no request holds or
-// waits for the gate and none has left it for bgQuiet, or until bgMaxWait
-// has passed since it came; false if ctx ends first.
-func (g *writeGate) awaitQuiet(ctx context.Context, since time.Time) bool {
-	for {
-		g.mu.Lock()
-		wait := bgQuiet - time.Since(g.lastFg)
-		if g.fgHeld || len(g.fg) > 0 {
-			wait = bgQuiet
-		}
-		g.mu.Unlock()
-		if wait <= 0 || time.Since(since) >= bgMaxWait {
-			return true
-		}
-		t := time.NewTimer(min(wait, bgMaxWait-time.Since(since)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-	}
 }
 
 // take marks the gate held by a writer; g.mu is held.
@@ -140,7 +107,7 @@ func (g *writeGate) leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.fgHeld {
-		g.lastFg = time.Now()
+		g.pace.end()
 	}
 	var next *gateWaiter
 	switch {

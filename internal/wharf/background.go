@@ -4,10 +4,10 @@ import "context"
 
 type backgroundKey struct{}
 
-// Background marks ctx as background work (a job, the blob collector):
-// where it shares a scarce resource with requests, such as SQLite's one
-// write lock, it goes after the requests waiting for it, so that it cannot
-// make them wait longer than one of its steps.
+// Background marks ctx as background work (the blob collector removing
+// blobs): where it shares the database with requests, it writes in the
+// gaps between their writes (package db), so that it cannot make a push
+// wait longer than one of its steps.
 func Background(ctx context.Context) context.Context {
 	return context.WithValue(ctx, backgroundKey{}, true)
 }

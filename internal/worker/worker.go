@@ -28,8 +28,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // Leaser grants exclusive, expiring leases on job names and records the
@@ -111,8 +109,7 @@ func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
 	if !ok {
 		return false
 	}
-	// Jobs give way to requests where they share a resource.
-	runCtx, cancel := context.WithTimeout(wharf.Background(ctx), job.Lease)
+	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
 	defer cancel()
 	err = job.Run(runCtx)
 	took := time.Since(start)
