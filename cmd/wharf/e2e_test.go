@@ -1276,6 +1276,7 @@ func TestAnsibleModules(t *testing.T) {
 				t.Run("quay_message", m.quayMessage)
 				t.Run("quay_docker_token", m.quayDockerToken)
 				t.Run("tenancy", m.quayTenancy)
+				t.Run("tags", m.quayTags)
 			})
 		}
 	})

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/app"
@@ -232,19 +231,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	holder := holderName()
 	runner := worker.NewRunner(store.Leases, holder, log, a.Metrics, a.Jobs()...)
 	workCtx, stopWork := context.WithCancel(ctx)
-	workDone := make(chan struct{})
-	go func() {
-		var wg sync.WaitGroup
-		wg.Go(func() { runner.Run(workCtx) })
-		wg.Go(func() { a.Run(workCtx) })
-		wg.Go(func() {
-			if err := a.RunBuildWorkers(workCtx, executor, buildRegistry, opts.dataDir, holder); err != nil {
-				log.Error("build workers cannot start", slog.Any("err", err))
-			}
-		})
-		wg.Wait()
-		close(workDone)
-	}()
+	work := newBackgroundWork()
+	work.Go("jobs", func() { runner.Run(workCtx) })
+	work.Go("application", func() { a.Run(workCtx) })
+	work.Go("build workers", func() {
+		if err := a.RunBuildWorkers(workCtx, executor, buildRegistry, opts.dataDir, holder); err != nil {
+			log.Error("build workers cannot start", slog.Any("err", err))
+		}
+	})
 
 	if opts.debugAddr != "" {
 		go serveDebug(ctx, opts.debugAddr, log)
@@ -265,7 +259,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cancel()
 	}
 	stopWork()
-	<-workDone
+	if still := work.Wait(workShutdownGrace); len(still) > 0 {
+		// What a lease guards (a job run, a build) is taken over by
+		// another process once the lease lapses; waiting longer would only
+		// keep an orchestrator's restart waiting.
+		log.Warn("shutdown: background work still running; exiting without it", slog.Any("work", still))
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -1,10 +1,11 @@
 package main
 
 // TestTenancyRegistry is issue 11's registry scenario, with crane against
-// the built binary on both databases: teams, grants, default permissions,
-// public reads and repository states decide who pulls and pushes, and
-// taking a membership or a grant away stops a token already issued within
-// the revocation bound.
+// the built binary on both databases, with blobs on the filesystem and in
+// S3: teams, grants, default permissions, public reads, app tokens and
+// repository states decide who pulls and pushes, and taking a membership,
+// a grant or an app token away stops a token already issued within the
+// revocation bound.
 
 import (
 	"archive/tar"
@@ -33,10 +34,11 @@ type tenancyWorld struct {
 	pass   map[string]string
 }
 
-func newTenancyWorld(t *testing.T, engine db.Dialect) *tenancyWorld {
+// newTenancyWorld starts wharf on engine with args (the storage).
+func newTenancyWorld(t *testing.T, engine db.Dialect, args ...string) *tenancyWorld {
 	t.Helper()
 	w := &tenancyWorld{crane: clientTool(t, "crane"), people: map[string]*sandbox{}, pass: map[string]string{}}
-	w.srv = startWharf(t, engineEnv(t, engine))
+	w.srv = startWharf(t, engineEnv(t, engine), args...)
 	w.host = strings.TrimPrefix(w.srv.URL, "http://")
 	w.pass["owner"] = "owner-password-1"
 	w.admin = w.srv.initialize(t, "owner", w.pass["owner"], "owner@example.com")
@@ -171,94 +173,129 @@ func (w *tenancyWorld) stopsWithin(t *testing.T, token, repo string, revoke func
 func TestTenancyRegistry(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine db.Dialect) {
-		w := newTenancyWorld(t, engine)
-		a := w.admin
-		w.mustPush(t, "owner", "a", "v1")
-		w.mustPush(t, "owner", "b", "v1")
-
-		t.Run("a robot with read on acme/a pulls it, cannot push it, cannot see acme/b", func(t *testing.T) {
-			r := a.call("PUT", "organization/acme/robots/reader", map[string]any{"description": "reads acme/a"})
-			expect(t, r, 201)
-			token, _ := r.object(t)["token"].(string)
-			w.person(t, "acme+reader", token)
-			expect(t, a.call("PUT", "repository/acme/a/permissions/user/acme+reader", map[string]any{"role": "read"}), 200)
-			w.mustPull(t, "acme+reader", "a", "v1")
-			w.mustNotPush(t, "acme+reader", "a", "robot", "read only")
-			w.mustNotPull(t, "acme+reader", "b", "v1")
-			perms := a.call("GET", "organization/acme/robots/reader/permissions", nil)
-			expect(t, perms, 200)
-			if !strings.Contains(string(perms.Body), `"name":"a"`) || strings.Contains(string(perms.Body), `"name":"b"`) {
-				t.Errorf("the robot's permissions: %s", perms.Body)
+		t.Run("filesystem", func(t *testing.T) { tenancyScenario(t, newTenancyWorld(t, engine)) })
+		t.Run("s3", func(t *testing.T) {
+			config := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(config, []byte(s3StorageYAML(t, "tenancy")), 0o600); err != nil {
+				t.Fatal(err)
 			}
+			tenancyScenario(t, newTenancyWorld(t, engine, "--config", config))
 		})
+	})
+}
 
-		t.Run("a team with write lets its members push", func(t *testing.T) {
-			expect(t, a.call("PUT", "organization/acme/team/devs", map[string]any{"role": "member", "description": "developers"}), 200)
-			w.mustNotPush(t, "dev", "a", "dev", "not yet a member")
-			expect(t, a.call("PUT", "organization/acme/team/devs/members/dev", map[string]any{}), 200)
-			expect(t, a.call("PUT", "repository/acme/a/permissions/team/devs", map[string]any{"role": "write"}), 200)
-			w.mustPush(t, "dev", "a", "dev")
-			w.mustNotPull(t, "dev", "b", "v1")
-		})
+// tenancyScenario is the acceptance scenario, in order, against w.
+func tenancyScenario(t *testing.T, w *tenancyWorld) {
+	a := w.admin
+	w.mustPush(t, "owner", "a", "v1")
+	w.mustPush(t, "owner", "b", "v1")
 
-		t.Run("removing the member stops its token within the bound", func(t *testing.T) {
-			took := w.stopsWithin(t, w.pushToken(t, "dev", "a"), "a", func() {
-				expect(t, a.call("DELETE", "organization/acme/team/devs/members/dev", nil), 204)
-			})
-			t.Logf("the member's token stopped %v after the removal", took.Round(time.Millisecond))
-			w.mustNotPush(t, "dev", "a", "gone", "no longer a member")
-		})
+	t.Run("a robot with read on acme/a pulls it, cannot push it, cannot see acme/b", func(t *testing.T) {
+		r := a.call("PUT", "organization/acme/robots/reader", map[string]any{"description": "reads acme/a"})
+		expect(t, r, 201)
+		token, _ := r.object(t)["token"].(string)
+		w.person(t, "acme+reader", token)
+		expect(t, a.call("PUT", "repository/acme/a/permissions/user/acme+reader", map[string]any{"role": "read"}), 200)
+		w.mustPull(t, "acme+reader", "a", "v1")
+		w.mustNotPush(t, "acme+reader", "a", "robot", "read only")
+		w.mustNotPull(t, "acme+reader", "b", "v1")
+		perms := a.call("GET", "organization/acme/robots/reader/permissions", nil)
+		expect(t, perms, 200)
+		if !strings.Contains(string(perms.Body), `"name":"a"`) || strings.Contains(string(perms.Body), `"name":"b"`) {
+			t.Errorf("the robot's permissions: %s", perms.Body)
+		}
+	})
 
-		t.Run("removing the grant stops its token within the bound", func(t *testing.T) {
-			expect(t, a.call("PUT", "organization/acme/team/devs/members/dev", map[string]any{}), 200)
-			took := w.stopsWithin(t, w.pushToken(t, "dev", "a"), "a", func() {
-				expect(t, a.call("DELETE", "repository/acme/a/permissions/team/devs", nil), 204)
-			})
-			t.Logf("the grantee's token stopped %v after the grant went", took.Round(time.Millisecond))
-		})
+	t.Run("a team with write lets its members push", func(t *testing.T) {
+		expect(t, a.call("PUT", "organization/acme/team/devs", map[string]any{"role": "member", "description": "developers"}), 200)
+		w.mustNotPush(t, "dev", "a", "dev", "not yet a member")
+		expect(t, a.call("PUT", "organization/acme/team/devs/members/dev", map[string]any{}), 200)
+		expect(t, a.call("PUT", "repository/acme/a/permissions/team/devs", map[string]any{"role": "write"}), 200)
+		w.mustPush(t, "dev", "a", "dev")
+		w.mustNotPull(t, "dev", "b", "v1")
+	})
 
-		t.Run("a creator creates a repository by push, a member cannot", func(t *testing.T) {
-			expect(t, a.call("PUT", "organization/acme/team/makers", map[string]any{"role": "creator"}), 200)
-			expect(t, a.call("PUT", "organization/acme/team/makers/members/maker", map[string]any{}), 200)
-			expect(t, a.call("PUT", "organization/acme/team/readers", map[string]any{"role": "member"}), 200)
-			expect(t, a.call("PUT", "organization/acme/team/readers/members/plain", map[string]any{}), 200)
-			w.mustPush(t, "maker", "made", "v1")
-			w.mustNotPush(t, "plain", "notmade", "v1", "a member creates nothing")
-			w.mustNotPush(t, "maker", "b", "v2", "a creator holds nothing on others' repositories")
+	t.Run("removing the member stops its token within the bound", func(t *testing.T) {
+		took := w.stopsWithin(t, w.pushToken(t, "dev", "a"), "a", func() {
+			expect(t, a.call("DELETE", "organization/acme/team/devs/members/dev", nil), 204)
 		})
+		t.Logf("the member's token stopped %v after the removal", took.Round(time.Millisecond))
+		w.mustNotPush(t, "dev", "a", "gone", "no longer a member")
+	})
 
-		t.Run("a default permission for devs applies to a repository created by push", func(t *testing.T) {
-			r := a.call("POST", "organization/acme/prototypes", map[string]any{"role": "write",
-				"delegate": map[string]any{"name": "devs", "kind": "team"}})
-			expect(t, r, 200)
-			w.mustPush(t, "maker", "proto", "v1")
-			perms := a.call("GET", "repository/acme/proto/permissions/team/devs", nil)
-			expect(t, perms, 200)
-			if role, _ := perms.object(t)["role"].(string); role != "write" {
-				t.Errorf("devs on acme/proto: %s", perms.Body)
-			}
-			w.mustPush(t, "dev", "proto", "dev")
-			w.mustNotPush(t, "dev", "made", "dev", "made before the prototype")
+	t.Run("removing the grant stops its token within the bound", func(t *testing.T) {
+		expect(t, a.call("PUT", "organization/acme/team/devs/members/dev", map[string]any{}), 200)
+		took := w.stopsWithin(t, w.pushToken(t, "dev", "a"), "a", func() {
+			expect(t, a.call("DELETE", "repository/acme/a/permissions/team/devs", nil), 204)
 		})
+		t.Logf("the grantee's token stopped %v after the grant went", took.Round(time.Millisecond))
+	})
 
-		t.Run("a public repository pulls anonymously", func(t *testing.T) {
-			w.mustNotPull(t, "anonymous", "a", "v1")
-			expect(t, a.call("POST", "repository/acme/a/changevisibility", map[string]any{"visibility": "public"}), 200)
-			w.mustPull(t, "anonymous", "a", "v1")
-			w.mustPull(t, "plain", "a", "v1")
-			w.mustNotPush(t, "plain", "a", "plain", "public is read")
-		})
+	t.Run("a creator creates a repository by push, a member cannot", func(t *testing.T) {
+		expect(t, a.call("PUT", "organization/acme/team/makers", map[string]any{"role": "creator"}), 200)
+		expect(t, a.call("PUT", "organization/acme/team/makers/members/maker", map[string]any{}), 200)
+		expect(t, a.call("PUT", "organization/acme/team/readers", map[string]any{"role": "member"}), 200)
+		expect(t, a.call("PUT", "organization/acme/team/readers/members/plain", map[string]any{}), 200)
+		w.mustPush(t, "maker", "made", "v1")
+		w.mustNotPush(t, "plain", "notmade", "v1", "a member creates nothing")
+		w.mustNotPush(t, "maker", "b", "v2", "a creator holds nothing on others' repositories")
+	})
 
-		t.Run("a READ_ONLY repository refuses pushes", func(t *testing.T) {
-			expect(t, a.call("PUT", "repository/acme/b/changestate", map[string]any{"state": "READ_ONLY"}), 200)
-			w.mustNotPush(t, "owner", "b", "ro", "read-only")
-			w.mustPull(t, "owner", "b", "v1")
-			v := a.call("GET", "repository/acme/b", nil).object(t)
-			if v["state"] != "READ_ONLY" || v["can_write"] != false || v["can_admin"] != true {
-				t.Errorf("the read-only repository's view: %v", v)
-			}
-			expect(t, a.call("PUT", "repository/acme/b/changestate", map[string]any{"state": "NORMAL"}), 200)
-			w.mustPush(t, "owner", "b", "rw")
+	t.Run("a default permission for devs applies to a repository created by push", func(t *testing.T) {
+		r := a.call("POST", "organization/acme/prototypes", map[string]any{"role": "write",
+			"delegate": map[string]any{"name": "devs", "kind": "team"}})
+		expect(t, r, 200)
+		w.mustPush(t, "maker", "proto", "v1")
+		perms := a.call("GET", "repository/acme/proto/permissions/team/devs", nil)
+		expect(t, perms, 200)
+		if role, _ := perms.object(t)["role"].(string); role != "write" {
+			t.Errorf("devs on acme/proto: %s", perms.Body)
+		}
+		w.mustPush(t, "dev", "proto", "dev")
+		w.mustNotPush(t, "dev", "made", "dev", "made before the prototype")
+	})
+
+	t.Run("an app token works with crane auth login and stops when revoked", func(t *testing.T) {
+		dev := w.srv.client(t)
+		dev.login("dev", w.pass["dev"])
+		defer dev.signout()
+		r := dev.call("POST", "user/apptoken", map[string]any{"title": "crane"})
+		expect(t, r, 200)
+		tok := asObject(r.object(t)["token"])
+		code, _ := tok["token_code"].(string)
+		uuid, _ := tok["uuid"].(string)
+		if code == "" || uuid == "" {
+			t.Fatalf("created app token: %s", r)
+		}
+		sb := newSandbox(t, w.host, code)
+		sb.run(t, "", code, w.crane, "auth", "login", w.host, "-u", "$app", "--password-stdin")
+		w.people["dev's app token"], w.pass["$app"] = sb, code
+		w.mustPush(t, "dev's app token", "proto", "app")
+		w.mustNotPull(t, "dev's app token", "b", "v1")
+		took := w.stopsWithin(t, w.pushToken(t, "$app", "proto"), "proto", func() {
+			expect(t, dev.call("DELETE", "user/apptoken/"+uuid, nil), 204)
 		})
+		t.Logf("the app token's registry token stopped %v after the revocation", took.Round(time.Millisecond))
+		w.mustNotPush(t, "dev's app token", "proto", "revoked", "the app token is revoked")
+	})
+
+	t.Run("a public repository pulls anonymously", func(t *testing.T) {
+		w.mustNotPull(t, "anonymous", "a", "v1")
+		expect(t, a.call("POST", "repository/acme/a/changevisibility", map[string]any{"visibility": "public"}), 200)
+		w.mustPull(t, "anonymous", "a", "v1")
+		w.mustPull(t, "plain", "a", "v1")
+		w.mustNotPush(t, "plain", "a", "plain", "public is read")
+	})
+
+	t.Run("a READ_ONLY repository refuses pushes", func(t *testing.T) {
+		expect(t, a.call("PUT", "repository/acme/b/changestate", map[string]any{"state": "READ_ONLY"}), 200)
+		w.mustNotPush(t, "owner", "b", "ro", "read-only")
+		w.mustPull(t, "owner", "b", "v1")
+		v := a.call("GET", "repository/acme/b", nil).object(t)
+		if v["state"] != "READ_ONLY" || v["can_write"] != false || v["can_admin"] != true {
+			t.Errorf("the read-only repository's view: %v", v)
+		}
+		expect(t, a.call("PUT", "repository/acme/b/changestate", map[string]any{"state": "NORMAL"}), 200)
+		w.mustPush(t, "owner", "b", "rw")
 	})
 }

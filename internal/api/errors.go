@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -94,6 +95,14 @@ func (s *Server) getErrorType(w http.ResponseWriter, r *http.Request, _ *wharf.C
 }
 
 // writeJSON writes v as the response body with status.
+// viewBuffers keep the buffers typed views are written into: a page of a
+// hundred users is some 60 KB, and growing a fresh buffer to that size
+// by doubling cost more than writing it. Buffers past maxPooledView (a
+// rare huge page) are left to the collector rather than kept.
+var viewBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledView = 1 << 20
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -101,7 +110,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	if a, ok := v.(jsonAppender); ok {
-		w.Write(append(a.appendJSON(make([]byte, 0, 4096)), '\n')) // as Encoder.Encode ends a value
+		bp := viewBuffers.Get().(*[]byte)
+		b := append(a.appendJSON((*bp)[:0]), '\n') // as Encoder.Encode ends a value
+		w.Write(b)
+		if cap(b) <= maxPooledView {
+			*bp = b
+			viewBuffers.Put(bp)
+		}
 		return
 	}
 	json.NewEncoder(w).Encode(v)

@@ -198,13 +198,15 @@ func (h *teams) starRepository(w http.ResponseWriter, r *http.Request, c *wharf.
 	return nil
 }
 
-// unstarRepository serves DELETE /api/v1/user/starred/{namespace}/{repository}: 204.
+// unstarRepository serves DELETE /api/v1/user/starred/{namespace}/{repository}:
+// 204; a repository the caller cannot read is 404, as a missing one (its
+// 204 would tell that the private repository exists).
 func (h *teams) unstarRepository(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	d, err := h.access.Repository(r.Context(), c.Unscoped(), r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
 		return err
 	}
-	if d.Repository == nil {
+	if !d.Visible() {
 		return errNotFound
 	}
 	if err := h.store.SetStar(r.Context(), c.AccountID(), d.Repository.ID, false); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/repository"
+	"github.com/wharf-registry/wharf/internal/tags"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
@@ -15,6 +16,7 @@ type repositories struct {
 	access       *access.Service
 	repositories *repository.Service
 	store        repositoryStore
+	tags         *tags.Service
 }
 
 // repositoryStore is what the repository view reads directly: the
@@ -116,13 +118,47 @@ func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *
 	// can_write is false outside NORMAL even for administrators (access
 	// refuses writes then); can_admin is a UI hint Quay also gives
 	// read-only superusers.
-	writeJSON(w, http.StatusOK, map[string]any{
+	v := map[string]any{
 		"namespace": repo.Namespace, "name": repo.Name, "kind": "image", "description": nullable(repo.Description),
 		"is_public": repo.Visibility == wharf.Public, "is_organization": ns.Kind == wharf.KindOrg,
 		"is_starred": starred[repo.ID], "status_token": "", "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
 		"state": repoState(repo), "can_write": d.Write, "can_admin": d.Admin || d.Inspect, "is_free_account": true,
-	})
+	}
+	if queryBool(r, "includeTags", true) {
+		if v["tags"], err = h.aliveTags(r, repo); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// repositoryViewTags is how many alive tags the repository view shows, as
+// Quay's (spec §5.3).
+const repositoryViewTags = 500
+
+// aliveTags is the repository view's tags: up to repositoryViewTags alive
+// tags, newest first, by name (spec §5.3).
+func (h *repositories) aliveTags(r *http.Request, repo *wharf.Repository) (map[string]any, error) {
+	rows, _, err := h.tags.History(r.Context(), repo, wharf.TagQuery{OnlyActive: true, Limit: repositoryViewTags, Page: 1})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(rows))
+	for _, l := range rows {
+		t := map[string]any{"name": l.Name, "manifest_digest": l.ManifestDigest, "size": nil}
+		if size, ok := tags.LayersSize(l.MediaType, l.Content); ok {
+			t["size"] = size
+		}
+		if l.Start.Unix() > 0 {
+			t["last_modified"] = formatDate(l.Start)
+		}
+		if l.End != nil {
+			t["expiration"] = formatDate(*l.End)
+		}
+		out[l.Name] = t
+	}
+	return out, nil
 }
 
 type updateRepoRequest struct {

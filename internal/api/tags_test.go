@@ -192,3 +192,48 @@ func TestTagAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestRepositoryViewTags: the repository view carries its alive tags by
+// name (spec §5.3) unless includeTags is false; an expiring tag shows its
+// expiration, a deleted one is gone.
+func TestRepositoryViewTags(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store, nil)
+		admin := e.bootstrap()
+		repo, err := repositories(store).Create(t.Context(), &wharf.Caller{}, mustAccount(t, store, "admin"), "app", wharf.Private, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := storeImage(t, store, repo, "latest", "view", 100, 23)
+		const path = "/api/v1/repository/admin/app"
+		mustStatus(t, admin.do("PUT", path+"/tag/v1", map[string]any{"manifest_digest": d}), http.StatusCreated)
+		mustStatus(t, admin.do("PUT", path+"/tag/gone", map[string]any{"manifest_digest": d}), http.StatusCreated)
+		mustStatus(t, admin.do("DELETE", path+"/tag/gone", nil), http.StatusNoContent)
+		expires := time.Now().Add(48 * time.Hour).Unix()
+		mustStatus(t, admin.do("PUT", path+"/tag/v1", map[string]any{"expiration": expires}), http.StatusCreated)
+
+		r := admin.do("GET", path, nil)
+		mustStatus(t, r, http.StatusOK)
+		tags, _ := r.JSON(t)["tags"].(map[string]any)
+		if len(tags) != 2 {
+			t.Fatalf("tags %v, want latest and v1", tags)
+		}
+		latest, _ := tags["latest"].(map[string]any)
+		if latest["name"] != "latest" || latest["manifest_digest"] != d || latest["size"] != float64(123) || latest["last_modified"] == nil {
+			t.Errorf("latest: %v", latest)
+		}
+		if _, ok := latest["expiration"]; ok {
+			t.Errorf("latest has an expiration: %v", latest)
+		}
+		v1, _ := tags["v1"].(map[string]any)
+		if v1["expiration"] != time.Unix(expires, 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 -0000") {
+			t.Errorf("v1: %v, want expiration at %d", v1, expires)
+		}
+
+		r = admin.do("GET", path+"?includeTags=False", nil)
+		mustStatus(t, r, http.StatusOK)
+		if _, ok := r.JSON(t)["tags"]; ok {
+			t.Errorf("includeTags=False: %s", r.Body)
+		}
+	})
+}

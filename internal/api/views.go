@@ -86,13 +86,13 @@ type quotaReport struct {
 }
 
 // quotaParts are a namespace view's quota keys when quota management is on
-// (sums is nil otherwise: both nil).
-func (av *accountViews) quotaParts(sums map[int64]quotaSummary, ns *wharf.Account) (*[]quotaShort, *quotaReport) {
+// (sums is nil otherwise: ok is false).
+func (av *accountViews) quotaParts(sums map[int64]quotaSummary, ns *wharf.Account) (quotas []quotaShort, report quotaReport, ok bool) {
 	if sums == nil {
-		return nil, nil
+		return nil, quotaReport{}, false
 	}
 	sum := sums[ns.ID]
-	quotas := []quotaShort{}
+	quotas = []quotaShort{}
 	var configured *int64
 	switch {
 	case sum.quota != nil:
@@ -103,15 +103,15 @@ func (av *accountViews) quotaParts(sums map[int64]quotaSummary, ns *wharf.Accoun
 	}
 	// Usage is kept current on every push and delete: there is no backfill
 	// to wait for.
-	return &quotas, &quotaReport{BackfillStatus: "complete", ConfiguredQuota: configured, QuotaBytes: sum.used, RunningBackfill: "complete"}
+	return quotas, quotaReport{BackfillStatus: "complete", ConfiguredQuota: configured, QuotaBytes: sum.used, RunningBackfill: "complete"}, true
 }
 
 // addQuotaFields adds Quay's quota keys to a namespace view when quota
 // management is on (sums is nil otherwise): its quota in the short view
 // (§1.9.4b) and the quota report with the bytes it uses now (§1.9.2).
 func (av *accountViews) addQuotaFields(v map[string]any, sums map[int64]quotaSummary, ns *wharf.Account) {
-	if quotas, report := av.quotaParts(sums, ns); quotas != nil {
-		v["quotas"], v["quota_report"] = *quotas, *report
+	if quotas, report, ok := av.quotaParts(sums, ns); ok {
+		v["quotas"], v["quota_report"] = quotas, report
 	}
 }
 
@@ -141,6 +141,11 @@ type superUserView struct {
 	SuperUser               bool            `json:"super_user"`
 	Username                string          `json:"username"`
 	Verified                bool            `json:"verified"`
+
+	// quotas and report hold what Quotas and QuotaReport point to, in the
+	// view's own allocation.
+	quotas []quotaShort
+	report quotaReport
 }
 
 // superUserView is the superuser panel's view of user u.
@@ -159,7 +164,10 @@ func (av *accountViews) superUserViewWith(sums map[int64]quotaSummary, u *wharf.
 	if u.Email != "" {
 		v.Email = &u.Email
 	}
-	v.Quotas, v.QuotaReport = av.quotaParts(sums, u)
+	var ok bool
+	if v.quotas, v.report, ok = av.quotaParts(sums, u); ok {
+		v.Quotas, v.QuotaReport = &v.quotas, &v.report
+	}
 	return v
 }
 

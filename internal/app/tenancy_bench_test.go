@@ -21,19 +21,23 @@ import (
 
 // The scale of the loaded instance (issue 11): teams of one organization,
 // its repositories, and the grants on them (nine teams and one user per
-// repository). The measured user, admin, is in scaleMemberTeams of the teams.
+// repository), and the teams' members. The measured user, admin, is in
+// scaleMemberTeams of the teams.
 const (
 	scaleTeams       = 1000
 	scaleRepos       = 10_000
 	scaleTeamGrants  = 9 // per repository
 	scaleMemberTeams = 100
+	scaleOtherUsers  = 1000
+	scaleTeamSize    = 10 // members of each team beside admin
 )
 
 // BenchmarkTenancyScale measures what the size of the tenancy data costs:
-// the registry's access decision for one repository (App.RegistryAccess) and a
-// whole /v2/auth for pull,push on it, each on an instance holding only
-// what the decision needs and on one with 1,000 teams, 10,000
-// repositories and 100,000 grants, alternating request by request; and
+// the registry's access decision for one repository (App.RegistryAccess),
+// granting and refusing, and a whole /v2/auth for pull,push on it, each on
+// an instance holding only what the decision needs and on one with 1,000
+// teams of ten members, 10,000 repositories and 100,000 grants,
+// alternating request by request; and
 // the repository list of a user in 100 teams on its first and its last
 // page. It reports medians and the ratios loaded/empty and last/first
 // (the targets: within 1.2).
@@ -60,6 +64,27 @@ func BenchmarkTenancyScale(b *testing.B) {
 					}
 				}
 				compareScale(b, 2000, "loaded", "empty", decide(loadedApp), decide(emptyApp))
+			})
+
+			// The same decision for a user who holds nothing on acme/target
+			// (in 100 other teams when loaded): the refusal walks every
+			// team grant of the repository.
+			b.Run("refusal", func(b *testing.B) {
+				refuse := func(a *app.App) func() {
+					ctx := context.Background()
+					acct, err := a.Store.Accounts.AccountByName(ctx, "outsider")
+					if err != nil {
+						b.Fatal(err)
+					}
+					c := &wharf.Caller{Account: acct}
+					return func() {
+						d, err := a.RegistryAccess.Repository(ctx, c, "acme", "target")
+						if err != nil || d.Read {
+							b.Fatalf("decision %+v, %v: want nothing", d.Rights, err)
+						}
+					}
+				}
+				compareScale(b, 2000, "loaded", "empty", refuse(loadedApp), refuse(emptyApp))
 			})
 
 			b.Run("v2auth", func(b *testing.B) {
@@ -154,6 +179,10 @@ func scaleServer(b *testing.B, uri string, loaded bool) (*server, *app.App) {
 	if err := store.Accounts.CreateAccount(ctx, org, boss); err != nil {
 		b.Fatal(err)
 	}
+	outsider := &wharf.Account{Name: "outsider", Kind: wharf.KindUser, Email: "outsider@example.com", Enabled: true}
+	if err := store.Accounts.CreateAccount(ctx, outsider, nil); err != nil {
+		b.Fatal(err)
+	}
 	admin, err := store.Accounts.AccountByName(ctx, "admin")
 	if err != nil {
 		b.Fatal(err)
@@ -216,6 +245,19 @@ func scaleServer(b *testing.B, uri string, loaded bool) (*server, *app.App) {
 		}
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO repository_permission (repository_id, account_id, role)
 			SELECT id, %d, 'admin' FROM repository WHERE namespace_id = %d`, boss.ID, org.ID))
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO team_member (team_id, account_id)
+			SELECT id, %d FROM team WHERE org_id = %d AND name IN (%s)`, outsider.ID, org.ID, teamNames(200, 200+scaleMemberTeams)))
+		// Teams have members: scaleOtherUsers users, each team with
+		// scaleTeamSize of them beside admin (a planner that saw
+		// team_member hold only admin's memberships would scan it whole).
+		rows("INSERT INTO account (name, kind, created_at) VALUES ", scaleOtherUsers, func(i int) string {
+			return fmt.Sprintf("('member%d', 'user', 0)", i)
+		})
+		for k := 0; k < scaleTeamSize; k++ {
+			stmts = append(stmts, fmt.Sprintf(`INSERT INTO team_member (team_id, account_id)
+				SELECT t.id, a.id FROM team t JOIN account a ON a.name = 'member' || CAST(((t.id - (SELECT MIN(id) FROM team WHERE org_id = %d)) * %d + %d) %% %d AS TEXT)
+				WHERE t.org_id = %d AND t.name LIKE 'team%%'`, org.ID, scaleTeamSize, k, scaleOtherUsers, org.ID))
+		}
 	}
 	tx, err := raw.BeginTx(ctx, nil)
 	if err != nil {

@@ -19,19 +19,35 @@ var rankTeamRoles = map[int]string{1: wharf.TeamMember, 2: wharf.TeamCreator, 3:
 
 // grantsQuery is built once: every access decision runs it. Its cost does
 // not grow with the number of teams, repositories or grants in the
-// instance, nor with the teams the account is in: the organization part
+// instance, nor with the teams the account is in, only with the team
+// grants of the one repository: the organization part
 // walks the organization's admin and creator teams (index team_org_role)
-// probing each for the account (team_member's key), and the repository
-// part walks the repository's own grants probing each team's membership.
+// probing each for the account (team_member's key); the direct grant is
+// one probe of repository_permission's (repository_id, account_id) key;
+// the team grants are walked role by role, strongest first (index
+// repository_permission_role), probing each team for the account and
+// stopping at the first it is in, so a decision that grants costs the
+// walk up to that team, one that refuses a walk of the repository's team
+// grants. (One OR of the last two walked every grant of the repository,
+// users' included, and PostgreSQL hashed all of the account's memberships
+// for it.)
 var grantsQuery = `SELECT
 	CASE WHEN EXISTS (SELECT 1 FROM team t WHERE t.org_id = $1 AND t.role = 'admin'
 			AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = t.id AND m.account_id = $3)) THEN 3
 		WHEN EXISTS (SELECT 1 FROM team t WHERE t.org_id = $1 AND t.role = 'creator'
 			AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = t.id AND m.account_id = $3)) THEN 2
 		ELSE 0 END,
-	(SELECT COALESCE(MAX(` + roleRankSQL("p.role") + `), 0) FROM repository_permission p
-		WHERE p.repository_id = $2 AND (p.account_id = $3
-			OR EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = p.team_id AND m.account_id = $3)))`
+	COALESCE((SELECT ` + roleRankSQL("p.role") + ` FROM repository_permission p
+		WHERE p.repository_id = $2 AND p.account_id = $3), 0),
+	CASE WHEN ` + teamGrant(wharf.RoleAdmin) + ` THEN 3 WHEN ` + teamGrant(wharf.RoleWrite) + ` THEN 2
+		WHEN ` + teamGrant(wharf.RoleRead) + ` THEN 1 ELSE 0 END`
+
+// teamGrant is the condition that a team account $3 is in holds role on
+// repository $2.
+func teamGrant(role string) string {
+	return `EXISTS (SELECT 1 FROM repository_permission p JOIN team_member m ON m.team_id = p.team_id
+			WHERE p.repository_id = $2 AND p.role = '` + role + `' AND m.account_id = $3)`
+}
 
 // Grants returns the strongest of the admin and creator roles account
 // holds through the teams of organization orgID ("" when neither; pass 0
@@ -39,11 +55,11 @@ var grantsQuery = `SELECT
 // repoID directly or through a team ("" when none; pass 0 for a repository
 // not yet created).
 func (db *Tenancy) Grants(ctx context.Context, orgID, repoID, accountID int64) (teamRole, repoRole string, err error) {
-	var team, repo int
-	if err := db.sql.QueryRowContext(ctx, grantsQuery, orgID, repoID, accountID).Scan(&team, &repo); err != nil {
+	var team, direct, viaTeams int
+	if err := db.sql.QueryRowContext(ctx, grantsQuery, orgID, repoID, accountID).Scan(&team, &direct, &viaTeams); err != nil {
 		return "", "", wharf.Wrap(err, "load grants")
 	}
-	return rankTeamRoles[team], rankRoles[repo], nil
+	return rankTeamRoles[team], rankRoles[max(direct, viaTeams)], nil
 }
 
 // RepositoryPermissions returns the explicit grants on a repository: users

@@ -186,12 +186,14 @@ func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*w
 		// Quotas and usage in one query; limits in a second, only when
 		// some namespace of the page has a quota (most have none).
 		byID := map[int64]*wharf.Quota{}
+		// Scanned into once per query, not per row: each destination
+		// passed to Scan escapes to the heap.
+		var ns int64
+		var quotaID, limit, used sql.NullInt64
 		err := db.eachRow(ctx, `SELECT a.id, q.id, q.limit_bytes,
 			(SELECT SUM(u.bytes) FROM namespace_usage u WHERE u.namespace_id = a.id)
 			FROM account a LEFT JOIN namespace_quota q ON q.namespace_id = a.id WHERE a.id `+in, args,
 			func(rows *sql.Rows) error {
-				var ns int64
-				var quotaID, limit, used sql.NullInt64
 				if err := rows.Scan(&ns, &quotaID, &limit, &used); err != nil {
 					return err
 				}
