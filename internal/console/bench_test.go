@@ -68,8 +68,8 @@ func seedLarge(b testing.TB, uri string, users, orgs, logs int) {
 	}
 	// The hourly counts wharf keeps with every entry it writes, recounted
 	// over the entries written behind its back.
-	for _, q := range []string{`DELETE FROM log_count`, `INSERT INTO log_count (hour, kind, n)
-		SELECT created_at / 3600000000, kind, COUNT(*) FROM log_entry GROUP BY created_at / 3600000000, kind`} {
+	for _, q := range []string{`DELETE FROM log_count`, `INSERT INTO log_count (hour, kind, shard, n)
+		SELECT created_at / 3600000000, kind, 0, COUNT(*) FROM log_entry GROUP BY created_at / 3600000000, kind`} {
 		if _, err := raw.Exec(q); err != nil {
 			b.Fatal(err)
 		}
