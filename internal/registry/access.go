@@ -31,6 +31,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	requestlog.FromContext(r.Context()).SetWharfCaller(c)
+	if len(r.URL.Query()["scope"]) == 0 && c.Account != nil && c.Build == nil {
+		if err := s.logLogin(r, c); err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+	}
 	var access []auth.RegistryAccess
 	for _, scope := range r.URL.Query()["scope"] {
 		for _, one := range strings.Split(scope, " ") {
@@ -94,6 +100,28 @@ func (s *Server) login(r *http.Request) (*wharf.Caller, error) {
 		return nil, ociError(errDenied, "this account is disabled")
 	}
 	return c, err
+}
+
+// logLogin files Quay's login_success for a docker login (a token request
+// without a scope): under the user, or under the robot's namespace; kind
+// says which credential it was (none for an OAuth token, as Quay's).
+func (s *Server) logLogin(r *http.Request, c *wharf.Caller) error {
+	meta := map[string]any{"type": "v2auth", "useragent": r.UserAgent()}
+	ns := c.Account
+	switch {
+	case c.AppToken != nil:
+		meta["kind"], meta["app_specific_token_title"] = "app_specific_token", c.AppToken.Title
+	case c.Robot != nil:
+		meta["kind"], meta["robot"] = "robot", c.Account.Name
+		owner, err := s.Store.AccountByID(r.Context(), c.Robot.NamespaceID)
+		if err != nil {
+			return err
+		}
+		ns = owner
+	case c.Token == nil:
+		meta["kind"] = "user"
+	}
+	return s.Store.AppendLogs(r.Context(), c.Entry("login_success", ns, meta))
 }
 
 // buildTokenLifetime is how long a registry token issued to a build

@@ -67,6 +67,8 @@ type Store interface {
 	Catalog(ctx context.Context, last string, limit int) ([]string, error)
 	RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error)
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
+	// AccountByID returns NotFound.
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
 }
 
 // Logins turns credentials into callers (auth.Service).
