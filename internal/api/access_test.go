@@ -828,6 +828,12 @@ func accessMatrix() []accessEndpoint {
 				org := x.callerOrg()
 				return accessRequest{path: "/api/v1/organization/" + org.Name + "/robots/" + x.newRobot(org)}
 			}},
+		{method: POST, route: "/api/v1/organization/{orgname}/robots/{robot_shortname}/regenerate", class: clsOrgAdmin, want: wantUsers(200), variants: accessNotOrgAdmin,
+			build: func(x *accessCellCtx) accessRequest {
+				org := x.callerOrg()
+				return accessRequest{path: "/api/v1/organization/" + org.Name + "/robots/" + x.newRobot(org) + "/regenerate"}
+			},
+			ok: wantFreshRobotToken},
 		{method: GET, route: "/api/v1/user/robots", class: clsSignedIn, want: wantUsers(200), build: fixedPath("/api/v1/user/robots")},
 		{method: GET, route: "/api/v1/user/robots/{robot_shortname}", class: clsSignedIn, want: wantUsers(200),
 			build: func(x *accessCellCtx) accessRequest {
@@ -846,6 +852,11 @@ func accessMatrix() []accessEndpoint {
 			build: func(x *accessCellCtx) accessRequest {
 				return accessRequest{path: "/api/v1/user/robots/" + x.newRobot(x.f.accounts[x.owner()])}
 			}},
+		{method: POST, route: "/api/v1/user/robots/{robot_shortname}/regenerate", class: clsSignedIn, want: wantUsers(200),
+			build: func(x *accessCellCtx) accessRequest {
+				return accessRequest{path: "/api/v1/user/robots/" + x.newRobot(x.f.accounts[x.owner()]) + "/regenerate"}
+			},
+			ok: wantFreshRobotToken},
 		{method: GET, route: "/api/v1/entities/{prefix}", class: clsSignedIn, want: wantUsers(200), build: fixedPath("/api/v1/entities/ali")},
 
 		// Instance administration (Quay's superuser API).

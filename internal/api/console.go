@@ -57,8 +57,8 @@ type consoleUser struct {
 // getSession serves GET /api/v1/console/session: whether the instance has
 // its first user, who the caller is, the CSRF token for its changes, the
 // features on and, for a signed-in user, the global messages (which every
-// signed-in user may read) — everything the console needs to start, in
-// one request.
+// signed-in user may read) and the tag expirations allowed — everything the
+// console needs to start, in one request.
 func (h *consoleAPI) getSession(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	initialized, err := h.identity.Initialized(r.Context())
 	if err != nil {
@@ -74,7 +74,14 @@ func (h *consoleAPI) getSession(w http.ResponseWriter, r *http.Request, c *wharf
 		CSRFToken   string          `json:"csrf_token"`
 		Features    consoleFeatures `json:"features"`
 		Messages    []messageView   `json:"messages"`
-	}{Initialized: initialized, CSRFToken: tok, Features: h.features, Messages: []messageView{}}
+		// TagExpirationOptions are the seconds an organization's or user's
+		// tag_expiration_s may be (TAG_EXPIRATION_OPTIONS), for its setting.
+		TagExpirationOptions []int64 `json:"tag_expiration_options"`
+	}{Initialized: initialized, CSRFToken: tok, Features: h.features, Messages: []messageView{},
+		TagExpirationOptions: make([]int64, 0, len(h.policy.TagExpirationOptions))}
+	for _, d := range h.policy.TagExpirationOptions {
+		resp.TagExpirationOptions = append(resp.TagExpirationOptions, int64(d/time.Second))
+	}
 	if u := c.Account; u != nil && u.Kind == wharf.KindUser {
 		resp.User = &consoleUser{Username: u.Name, Email: ptrOrNil(u.Email), Avatar: avatar(u),
 			SuperUser: h.policy.IsSuperuser(u), GlobalReadonlySuperUser: h.policy.IsReadonlySuperuser(u)}

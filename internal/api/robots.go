@@ -85,6 +85,25 @@ func (h *orgs) deleteRobot(w http.ResponseWriter, r *http.Request, c *wharf.Call
 	return nil
 }
 
+// regenerateRobot serves POST …/robots/{robot_shortname}/regenerate: a new
+// token replaces the old one, which stops working (token included in the
+// answer, as Quay's).
+func (h *orgs) regenerateRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	ns, err := h.robotNamespace(r, c)
+	if err != nil {
+		return err
+	}
+	rb, err := h.repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	if err != nil {
+		return err
+	}
+	if rb, err = h.repositories.RegenerateRobotToken(r.Context(), c, ns, rb); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, robotView(rb))
+	return nil
+}
+
 // listRobots serves GET …/robots.
 func (h *orgs) listRobots(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
 	ns, err := h.robotNamespace(r, c)

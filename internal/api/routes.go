@@ -122,15 +122,18 @@ func (s *Server) routes(o Options, h resources) {
 	}
 	// An organization's robots and the caller's own run the same handlers;
 	// Quay names their operations apart.
-	for _, robots := range []struct{ base, list, get, put, del string }{
-		{"/api/v1/organization/{orgname}/robots", "getOrgRobots", "getOrgRobot", "createOrgRobot", "deleteOrgRobot"},
-		{"/api/v1/user/robots", "getUserRobots", "getUserRobot", "createUserRobot", "deleteUserRobot"},
+	for _, robots := range []struct{ base, list, get, put, del, regenerate string }{
+		{"/api/v1/organization/{orgname}/robots", "getOrgRobots", "getOrgRobot", "createOrgRobot", "deleteOrgRobot", "regenerateOrgRobotToken"},
+		{"/api/v1/user/robots", "getUserRobots", "getUserRobot", "createUserRobot", "deleteUserRobot", "regenerateUserRobotToken"},
 	} {
 		s.handle(robots.base, map[string]method{GET: {user(""), h.orgs.listRobots, robots.list}})
 		s.handle(robots.base+"/{robot_shortname}", map[string]method{
 			GET:    {user(""), h.orgs.getRobot, robots.get},
 			PUT:    {user(""), h.orgs.putRobot, robots.put},
 			DELETE: {user(""), h.orgs.deleteRobot, robots.del},
+		})
+		s.handle(robots.base+"/{robot_shortname}/regenerate", map[string]method{
+			POST: {user(""), h.orgs.regenerateRobot, robots.regenerate},
 		})
 	}
 	s.handle("/api/v1/repository/{namespace}/{repository}/changestate", map[string]method{

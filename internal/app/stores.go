@@ -31,6 +31,12 @@ type registryStore struct {
 	*db.Uploads
 	*db.Logs
 	repositories *repositoryCache
+	servedBlobs  *servedBlobCache
+}
+
+// ServedBlobSize reads through the served-blob cache.
+func (s registryStore) ServedBlobSize(ctx context.Context, repoID int64, digest string) (int64, error) {
+	return s.servedBlobs.ServedBlobSize(ctx, repoID, digest)
 }
 
 // RepositoryByName reads through the repository cache.

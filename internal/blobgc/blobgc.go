@@ -170,6 +170,7 @@ const batch = 500
 // Run unlinks the expired pending links, then removes every candidate
 // due by the grace, and logs a summary line.
 func (c *Collector) Run(ctx context.Context) (Result, error) {
+	ctx = wharf.Background(ctx) // pushes go first (a job's context is marked already)
 	start := c.Now()
 	var res Result
 	for {

@@ -108,7 +108,8 @@ func TestOrganizationTeams(t *testing.T) {
 }
 
 // TestOrganizationRobots: a robot created on the robots tab exists through
-// the API with the token the console showed once, and deleted there it is
+// the API with the token the console showed once; its token regenerated
+// there is the API's, the old one refused at /v2/auth; deleted there it is
 // gone; the dialogs pass axe-core in both themes.
 func TestOrganizationRobots(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
@@ -142,6 +143,24 @@ func TestOrganizationRobots(t *testing.T) {
 			}
 			tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
 			tb.waitText(".results tbody", "acme+deploy")
+
+			tb.run(chromedp.Click(`button[aria-label="Regenerate token of acme+deploy"]`, chromedp.ByQuery))
+			tb.waitFor(`!!document.querySelector("dialog") && document.querySelector("dialog").textContent.includes("stops working")`, "the regenerate confirmation")
+			tb.axe(scheme + " regenerate robot token confirmation")
+			tb.run(chromedp.Click(`//dialog//button[text()="Regenerate"]`, chromedp.BySearch))
+			tb.waitFor(`!!document.querySelector("dialog textarea")`, "the regenerated token")
+			var fresh string
+			tb.eval(`document.querySelector("dialog textarea").value`, &fresh)
+			s.mustJSON("GET", "/api/v1/organization/acme/robots/deploy", nil, &robot)
+			if fresh == "" || fresh == shown || fresh != robot.Token {
+				t.Fatalf("regenerated token shown %q, the API's %q, the old %q", fresh, robot.Token, shown)
+			}
+			for secret, want := range map[string]int{shown: 401, fresh: 200} {
+				if got := s.registryLogin("acme+deploy", secret); got != want {
+					t.Errorf("/v2/auth with the %s token: %d, want %d", map[bool]string{true: "old", false: "new"}[secret == shown], got, want)
+				}
+			}
+			tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
 			tb.run(chromedp.Click(`button[aria-label="Delete acme+deploy"]`, chromedp.ByQuery),
 				chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
 			tb.waitFor(`!document.querySelector(".results tbody").textContent.includes("acme+deploy")`, "the robot to go")

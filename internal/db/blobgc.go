@@ -125,11 +125,36 @@ func (db *Collection) DueCandidates(ctx context.Context, cutoff time.Time, after
 // push referencing the blob right now) are skipped, not waited for: the
 // collector never waits for a push, so it cannot deadlock with one
 // holding several blobs.
+//
+// On SQLite the batch is split into transactions of batchRows blobs, each
+// holding the one write lock briefly (writegate.go), so that a push waits
+// for one short step, not for a hundred blobs.
 func (db *Collection) DoomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error) {
-	if len(digests) == 0 {
-		return nil, nil
+	var all []wharf.BlobDoom
+	for part := range slices.Chunk(slices.Sorted(slices.Values(digests)), db.batchRows()) {
+		dooms, err := db.doomBlobs(ctx, part, cutoff, staleBefore)
+		if err != nil {
+			// The parts already doomed go stale and are taken over.
+			return nil, err
+		}
+		all = append(all, dooms...)
 	}
-	digests = slices.Sorted(slices.Values(digests))
+	return all, nil
+}
+
+// batchRows is how many blobs one of the collector's transactions
+// handles: on PostgreSQL a hundred (fewer commits, each an fsync, while
+// the rows it locks stay few); on SQLite, whose every transaction holds
+// the one write lock that pushes need too, twenty.
+func (db *base) batchRows() int {
+	if db.dialect == SQLite {
+		return 20
+	}
+	return 100
+}
+
+// doomBlobs is DoomBlobs for sorted digests in one transaction.
+func (db *Collection) doomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error) {
 	var dooms []wharf.BlobDoom
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		dooms = dooms[:0]
@@ -230,6 +255,19 @@ func (db *Collection) DoomBlobs(ctx context.Context, digests []string, cutoff, s
 // doom is no longer the collector's (a push took a stale doom back, or
 // another collector took it over). It returns the dooms it forgot.
 func (db *Collection) ForgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) ([]wharf.BlobDoom, error) {
+	var all []wharf.BlobDoom
+	for part := range slices.Chunk(dooms, db.batchRows()) {
+		forgot, err := db.forgetBlobs(ctx, part)
+		all = append(all, forgot...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// forgetBlobs is ForgetBlobs in one transaction.
+func (db *Collection) forgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) ([]wharf.BlobDoom, error) {
 	byStamp := map[int64][]wharf.BlobDoom{}
 	for _, d := range dooms {
 		byStamp[d.Stamp] = append(byStamp[d.Stamp], d)
@@ -267,7 +305,10 @@ func (db *Collection) ForgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) (
 		}
 		return nil
 	})
-	return forgot, err
+	if err != nil {
+		return nil, err // rolled back: nothing forgotten
+	}
+	return forgot, nil
 }
 
 // placeholderListFrom returns "$first, …, $(first+n-1)".

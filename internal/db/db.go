@@ -33,6 +33,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -83,6 +84,7 @@ type DB struct {
 	Messages    *Messages
 	Collection  *Collection
 	Tenancy     *Tenancy
+	wal         *walCheckpointer // SQLite only (walcheckpoint.go)
 }
 
 // Open connects to uri, applies pending migrations and, with
@@ -111,10 +113,13 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 		}
 	}
 	var sqlDB *sql.DB
+	var wal *walCheckpointer
 	if dialect == Postgres {
 		sqlDB, err = openPostgres(dsn) // reports outages as Unavailable (outage.go)
 	} else {
-		sqlDB = sql.OpenDB(sqliteConnector{dsn: dsn}) // prepares each statement once per connection (stmtcache.go)
+		wal, err = startCheckpointer(func(context.Context) (driver.Conn, error) { return (&sqlite.Driver{}).Open(dsn) })
+		// prepares each statement once per connection (stmtcache.go), queues writers (writegate.go)
+		sqlDB = sql.OpenDB(&sqliteConnector{dsn: dsn, gate: newWriteGate(), wal: wal})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -133,19 +138,19 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
-	db := &DB{base: b, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
+	db := &DB{base: b, wal: wal, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
 		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
 		Messages: &Messages{b}, Collection: &Collection{b}, Tenancy: &Tenancy{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		sqlDB.Close()
+		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	if err := db.migrate(ctx); err != nil {
-		sqlDB.Close()
+		db.Close()
 		return nil, err
 	}
 	if err := db.sealStored(ctx); err != nil {
-		sqlDB.Close()
+		db.Close()
 		return nil, fmt.Errorf("stored credentials: %w", err)
 	}
 	return db, nil
@@ -196,8 +201,12 @@ func makePrivate(path string) error {
 // Dialect reports the engine behind db.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
-// Close closes the connection pool.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the connection pool (and SQLite's checkpointer).
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	db.wal.close()
+	return err
+}
 
 func (db *DB) migrate(ctx context.Context) error {
 	dir := "migrations/" + string(db.dialect)

@@ -23,6 +23,24 @@ type Logs struct{ *base }
 const logInsertBatch = 10
 
 func (db *base) appendLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	// The hourly counts must file each entry under the time it is stored
+	// with: an entry without one gets it here, once.
+	stamped := make([]wharf.LogEntry, len(entries))
+	counts := logHours{}
+	for i, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = db.now()
+		}
+		stamped[i] = e
+		counts.add(micros(e.Time), e.Kind, 1)
+	}
+	if err := counts.apply(ctx, tx); err != nil {
+		return err
+	}
+	entries = stamped
 	for len(entries) > 0 {
 		n := min(len(entries), logInsertBatch)
 		if err := db.insertLogs(ctx, tx, entries[:n]); err != nil {
@@ -41,9 +59,6 @@ func (db *base) insertLogs(ctx context.Context, tx *sql.Tx, entries []wharf.LogE
 		performer_id, performer_name, performer_kind, performer_email, ip, created_at, metadata, repository_id) VALUES `)
 	args := make([]any, 0, columns*len(entries))
 	for i, e := range entries {
-		if e.Time.IsZero() {
-			e.Time = db.now()
-		}
 		meta := e.Metadata
 		if meta == nil {
 			meta = map[string]any{}
@@ -186,19 +201,38 @@ func (db *Logs) OldestLogs(ctx context.Context, cutoff time.Time, limit int) ([]
 	return scanLogs(rows, false)
 }
 
-// DeleteLogs removes the entries with the given ids.
+// DeleteLogs removes the entries with the given ids, and takes them off
+// the hourly counts.
 func (db *Logs) DeleteLogs(ctx context.Context, ids []int64) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		counts := logHours{}
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
 			args := make([]any, len(batch))
 			for i, id := range batch {
 				args[i] = id
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM log_entry WHERE id IN (`+placeholderList(len(batch))+`)`, args...); err != nil {
+			rows, err := tx.QueryContext(ctx, `DELETE FROM log_entry WHERE id IN (`+placeholderList(len(batch))+`)
+				RETURNING created_at, kind`, args...)
+			if err != nil {
+				return wharf.Wrap(err, "delete logs")
+			}
+			for rows.Next() {
+				var at int64
+				var kind string
+				if err := rows.Scan(&at, &kind); err != nil {
+					rows.Close()
+					return wharf.Wrap(err, "delete logs")
+				}
+				counts.add(at, kind, -1)
+			}
+			if err := rows.Close(); err != nil {
+				return wharf.Wrap(err, "delete logs")
+			}
+			if err := rows.Err(); err != nil {
 				return wharf.Wrap(err, "delete logs")
 			}
 		}
-		return nil
+		return counts.apply(ctx, tx)
 	})
 }

@@ -81,3 +81,24 @@ func (db *Accounts) Robots(ctx context.Context, namespaceID int64) ([]*wharf.Rob
 	}
 	return out, wharf.Wrap(rows.Err(), "list robots")
 }
+
+// SetRobotToken replaces robot accountID's token with token and logs
+// entries. The robot's credential epoch moves in the same transaction, so
+// registry tokens earned with the old token stop too (auth.Revocations).
+// NotFound if no such robot.
+func (db *Accounts) SetRobotToken(ctx context.Context, accountID int64, token string, entries ...wharf.LogEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE robot SET token = $1 WHERE account_id = $2`,
+			db.seal(sealRobotToken, token), accountID)
+		if err != nil {
+			return wharf.Wrap(err, "set robot token")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wharf.Errorf(wharf.NotFound, "Not Found")
+		}
+		if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(accountID)); err != nil {
+			return err
+		}
+		return db.appendLogs(ctx, tx, entries)
+	})
+}

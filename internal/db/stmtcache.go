@@ -15,17 +15,27 @@ import (
 // connection by itself.)
 type sqliteConnector struct {
 	dsn string
+	// shared by the connections of one store: the writers' queue
+	// (writegate.go) and the checkpointer they tell of their commits
+	// (walcheckpoint.go).
+	gate *writeGate
+	wal  *walCheckpointer
 }
 
-func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := (&sqlite.Driver{}).Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}}, nil
+	// The checkpointer copies the WAL back, not the commit that fills it.
+	if _, err := conn.(driver.ExecerContext).ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`, nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}, gate: c.gate, wal: c.wal}, nil
 }
 
-func (c sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+func (c *sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }
 
 // stmtCacheMax bounds one connection's cache: wharf's SQL is a fixed set
 // of texts, save IN lists whose length varies; past the bound a statement
@@ -50,6 +60,11 @@ type sqliteConn interface {
 type cachingConn struct {
 	conn  driver.Conn
 	stmts map[string]*cachedStmt
+	gate  *writeGate
+	wal   *walCheckpointer
+	// inTx is set from BeginTx to the transaction's end; gated while this
+	// connection holds the gate.
+	inTx, gated bool
 }
 
 type cachedStmt struct {
@@ -78,6 +93,10 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, bool
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if !c.inTx && writes(query) {
+		c.enterGate(ctx)
+		defer c.leaveGate()
+	}
 	s, cached, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -89,8 +108,17 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	// A writing query outside a transaction (… RETURNING) holds the gate
+	// until its rows close.
+	gated := !c.inTx && writes(query)
+	if gated {
+		c.enterGate(ctx)
+	}
 	s, cached, err := c.stmt(ctx, query)
 	if err != nil {
+		if gated {
+			c.leaveGate()
+		}
 		return nil, err
 	}
 	rows, err := s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
@@ -98,10 +126,17 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		if !cached {
 			s.stmt.Close()
 		}
+		if gated {
+			c.leaveGate()
+		}
 		return nil, err
 	}
 	s.busy = true
-	return &stmtRows{Rows: rows, s: s, cached: cached}, nil
+	r := &stmtRows{Rows: rows, s: s, cached: cached}
+	if gated {
+		r.done = c.leaveGate
+	}
+	return r, nil
 }
 
 // stmtRows frees its statement when closed: the cached one for the next
@@ -110,10 +145,14 @@ type stmtRows struct {
 	driver.Rows
 	s      *cachedStmt
 	cached bool
+	done   func() // leaves the write gate, for a writing query
 }
 
 func (r *stmtRows) Close() error {
 	err := r.Rows.Close()
+	if r.done != nil {
+		r.done()
+	}
 	r.s.busy = false
 	if !r.cached {
 		if cerr := r.s.stmt.Close(); err == nil {
@@ -130,11 +169,38 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 }
 
 func (c *cachingConn) Begin() (driver.Tx, error) {
-	return c.sqlite().BeginTx(context.Background(), driver.TxOptions{})
+	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
+// BeginTx begins an IMMEDIATE transaction (it takes the write lock) once
+// the connection holds the write gate.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.sqlite().BeginTx(ctx, opts)
+	c.enterGate(ctx)
+	tx, err := c.sqlite().BeginTx(ctx, opts)
+	if err != nil {
+		c.leaveGate()
+		return nil, err
+	}
+	c.inTx = true
+	return &gatedTx{Tx: tx, c: c}, nil
+}
+
+// enterGate waits for the store's write gate (writegate.go).
+func (c *cachingConn) enterGate(ctx context.Context) {
+	if c.gate != nil && !c.gated {
+		c.gated = c.gate.enter(ctx)
+	}
+}
+
+// leaveGate ends the connection's transaction, if any, and lets the next
+// writer in.
+func (c *cachingConn) leaveGate() {
+	c.inTx = false
+	if c.gated {
+		c.gated = false
+		c.gate.leave()
+		c.wal.committed()
+	}
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error         { return c.sqlite().Ping(ctx) }
@@ -143,6 +209,7 @@ func (c *cachingConn) IsValid() bool                          { return c.sqlite(
 
 // Close finalizes the cached statements, then closes the connection.
 func (c *cachingConn) Close() error {
+	c.leaveGate()
 	for q, s := range c.stmts {
 		s.stmt.Close()
 		delete(c.stmts, q)

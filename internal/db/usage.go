@@ -120,6 +120,11 @@ func linkBlob(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digest string
 // those no repository of namespace nsID links any more; those become
 // collection candidates (the collector checks the other namespaces).
 func (db *base) unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64, digests []string) error {
+	if len(digests) > 0 {
+		// Counted before the commit, as bumpEpochs: a cache of links
+		// (the registry's served blobs) drops entries at once.
+		db.changes.Add(1)
+	}
 	var freed int64
 	now := micros(db.now())
 	for _, d := range digests {

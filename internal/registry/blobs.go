@@ -43,7 +43,7 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, req *request) e
 	if err != nil {
 		return err
 	}
-	size, err := s.Store.RepositoryBlobSize(r.Context(), repo.ID, d.String())
+	size, err := s.Store.ServedBlobSize(r.Context(), repo.ID, d.String())
 	if err != nil {
 		return blobError(err)
 	}

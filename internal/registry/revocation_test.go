@@ -53,6 +53,20 @@ func TestRevokedTokens(t *testing.T) {
 			mustErr(t, "the deleted robot logs in", robot.do("GET", "/v2/robots/app/manifests/v1", nil), http.StatusUnauthorized, "UNAUTHORIZED")
 		})
 
+		t.Run("robot token regenerated: the old token and what it earned stop", func(t *testing.T) {
+			e.createOrg("regen")
+			robot := e.as("regen+ci", e.createRobot("regen", "ci"))
+			e.joinTeam("regen", "ci", "creator", "regen+ci")
+			robot.pushImage("regen/app", "v1", "robot")
+			must(t, "pull with the robot's token", robot.stale("GET", "/v2/regen/app/manifests/v1", nil), http.StatusOK)
+			fresh := jsonField(t, e.mustAPI(http.StatusOK, "POST", "/api/v1/organization/regen/robots/ci/regenerate", nil), "token")
+			mustErr(t, "the old token at /v2/auth", robot.login("repository:regen/app:pull"), http.StatusUnauthorized, "UNAUTHORIZED")
+			e.poll()
+			mustErr(t, "a registry token earned with the old token", robot.stale("GET", "/v2/regen/app/manifests/v1", nil),
+				http.StatusUnauthorized, "UNAUTHORIZED")
+			must(t, "the new token", e.as("regen+ci", fresh).do("GET", "/v2/regen/app/manifests/v1", nil), http.StatusOK)
+		})
+
 		t.Run("user deleted, name reused: the new user inherits nothing", func(t *testing.T) {
 			carol := e.as("carol", e.createUser("carol"))
 			carol.pushImage("carol/app", "v1", "the first carol")

@@ -33,6 +33,10 @@ type Store interface {
 	RepositoryByName(ctx context.Context, namespace, name string) (*wharf.Repository, error)
 	EnsureRepository(ctx context.Context, repo *wharf.Repository, creatorID int64, entries ...wharf.LogEntry) (bool, error)
 	RepositoryBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
+	// ServedBlobSize is RepositoryBlobSize for serving the blob (HEAD,
+	// GET), which may answer from a cache within the revocation bound;
+	// decisions that write read RepositoryBlobSize.
+	ServedBlobSize(ctx context.Context, repoID int64, digest string) (int64, error)
 	// LinkBlob returns QuotaExceeded when the blob would take its
 	// namespace past its Reject limit.
 	LinkBlob(ctx context.Context, l wharf.BlobLink) error

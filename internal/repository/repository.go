@@ -27,6 +27,8 @@ type Store interface {
 	// CreateRobot returns Invalid when the name is taken.
 	CreateRobot(ctx context.Context, r *wharf.Robot, entries ...wharf.LogEntry) error
 	DeleteAccount(ctx context.Context, id int64, entries ...wharf.LogEntry) error
+	// SetRobotToken returns NotFound when the robot is gone.
+	SetRobotToken(ctx context.Context, accountID int64, token string, entries ...wharf.LogEntry) error
 }
 
 // Service manages repositories and robots.
@@ -128,7 +130,7 @@ func (s *Service) CreateRobot(ctx context.Context, actor *wharf.Caller, ns *whar
 	}
 	r := &wharf.Robot{
 		Account:     &wharf.Account{Name: ns.Name + "+" + short, Kind: wharf.KindRobot, Enabled: true, Verified: true},
-		NamespaceID: ns.ID, Token: identity.RandomString(64, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), Description: description,
+		NamespaceID: ns.ID, Token: newRobotToken(), Description: description,
 	}
 	entry := actor.Entry("create_robot", ns, map[string]any{"robot": r.Account.Name, "description": description,
 		"unstructured_metadata": map[string]any{}})
@@ -136,6 +138,27 @@ func (s *Service) CreateRobot(ctx context.Context, actor *wharf.Caller, ns *whar
 		return nil, err
 	}
 	return r, nil
+}
+
+// robotTokenAlphabet is the alphabet of Quay's robot tokens.
+const robotTokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+func newRobotToken() string { return identity.RandomString(64, robotTokenAlphabet) }
+
+// RegenerateRobotToken gives r a fresh token and returns r with it, logged
+// as Quay's regenerate_robot_token in namespace ns. The old token stops at
+// once for logins, and the registry tokens earned with it within the
+// revocation bound.
+func (s *Service) RegenerateRobotToken(ctx context.Context, actor *wharf.Caller, ns *wharf.Account, r *wharf.Robot) (*wharf.Robot, error) {
+	short := strings.TrimPrefix(r.Account.Name, ns.Name+"+")
+	token := newRobotToken()
+	if err := s.store.SetRobotToken(ctx, r.Account.ID, token, actor.Entry("regenerate_robot_token", ns,
+		map[string]any{"robot": short})); err != nil {
+		return nil, err
+	}
+	out := *r
+	out.Token = token
+	return &out, nil
 }
 
 // DeleteRobot removes a robot; its tokens stop working at once.

@@ -28,6 +28,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // Leaser grants exclusive, expiring leases on job names and records the
@@ -109,7 +111,8 @@ func (r *Runner) RunOnce(ctx context.Context, job Job) bool {
 	if !ok {
 		return false
 	}
-	runCtx, cancel := context.WithTimeout(ctx, job.Lease)
+	// Jobs give way to requests where they share a resource.
+	runCtx, cancel := context.WithTimeout(wharf.Background(ctx), job.Lease)
 	defer cancel()
 	err = job.Run(runCtx)
 	took := time.Since(start)

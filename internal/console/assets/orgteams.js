@@ -1,7 +1,8 @@
 // An organization's teams tab: its teams with role, members and
 // description; an administrator (is_admin of the organization's view)
 // creates, edits and deletes teams and adds and removes members, users or
-// robots, through Quay's team endpoints.
+// robots, through Quay's team endpoints; anyone who sees a team sees the
+// repositories it is granted.
 import { h, replace } from './dom.js';
 import { get, put, del, seg } from './api.js';
 import { avatar, confirm, dialog, errorBox, field, table, toast } from './ui.js';
@@ -50,6 +51,25 @@ async function membersDialog(org, team, canAdmin, done) {
   if (changed) done();
 }
 
+// permissionsDialog lists the repositories team is granted, with the role.
+async function permissionsDialog(org, team) {
+  const box = h('div', { class: 'results', 'aria-live': 'polite' }, h('p', null, 'Loading…'));
+  const open = dialog({ title: `Permissions of team ${team}`, body: [box] });
+  try {
+    const data = await get(`/api/v1/organization/${seg(org)}/team/${seg(team)}/permissions`);
+    replace(box, table({ caption: `Repositories team ${team} is granted`, rows: data.permissions, empty: 'The team is granted no repository.', columns: [
+      // Following a link closes the dialog (the router then shows the page).
+      { label: 'Repository', render: (p) => h('a', { href: `/repository/${seg(org)}/${seg(p.repository.name)}`,
+        onclick: (e) => e.target.closest('dialog').dispatchEvent(new Event('cancel')) }, p.repository.name) },
+      { label: 'Visibility', render: (p) => (p.repository.is_public ? 'public' : 'private') },
+      { label: 'Permission', render: (p) => p.role },
+    ] }));
+  } catch (err) {
+    replace(box, errorBox(err));
+  }
+  await open;
+}
+
 export function teamsView(org) {
   const box = h('div', { class: 'results' });
   const load = () => get(`/api/v1/organization/${seg(org)}`).then((o) => {
@@ -68,6 +88,7 @@ export function teamsView(org) {
         { label: 'Description', render: (t) => t.description || '' },
         { label: 'Actions', render: (t) => h('div', { class: 'row-actions' },
           h('button', { type: 'button', class: 'secondary', 'aria-label': `Members of ${t.name}`, onclick: () => membersDialog(org, t.name, canAdmin, load) }, 'Members'),
+          h('button', { type: 'button', class: 'secondary', 'aria-label': `Permissions of ${t.name}`, onclick: () => permissionsDialog(org, t.name) }, 'Permissions'),
           h('button', { type: 'button', class: 'secondary', disabled: !canAdmin, 'aria-label': `Edit ${t.name}`, onclick: () => teamDialog(org, t, load) }, 'Edit'),
           h('button', { type: 'button', class: 'danger', disabled: !canAdmin, 'aria-label': `Delete ${t.name}`, onclick: async () => {
             if (!await confirm('Delete team', `Delete team ${t.name}? Its members lose what it grants.`, { action: 'Delete' })) return;

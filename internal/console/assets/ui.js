@@ -169,9 +169,57 @@ export function pageSize(query) {
   return PAGE_SIZES.includes(n) ? n : 25;
 }
 
+const COLUMNS_KEY = 'wharf.columns.';
+
+// hiddenColumns are the labels of the columns hidden in table id,
+// remembered in the browser as the page size is.
+function hiddenColumns(id) {
+  try {
+    const v = JSON.parse(localStorage.getItem(COLUMNS_KEY + id) || '[]');
+    return new Set(Array.isArray(v) ? v : []);
+  } catch {
+    return new Set();
+  }
+}
+
+// hideable: every column but the first and those marked fixed (a row must
+// still say what it is).
+const hideable = (c, i) => i > 0 && !c.fixed;
+
+// columnChooser is a disclosure of checkboxes, one per hideable column;
+// onChange redraws the table.
+function columnChooser(id, columns, hidden, onChange) {
+  const boxes = columns.filter(hideable).map((c) => {
+    const input = h('input', { type: 'checkbox', checked: !hidden.has(c.label), onchange: () => {
+      if (input.checked) hidden.delete(c.label);
+      else hidden.add(c.label);
+      if (hidden.size) localStorage.setItem(COLUMNS_KEY + id, JSON.stringify([...hidden]));
+      else localStorage.removeItem(COLUMNS_KEY + id);
+      onChange();
+    } });
+    return check(c.label, input);
+  });
+  return h('details', { class: 'columns' }, h('summary', null, 'Columns'),
+    h('fieldset', null, h('legend', null, 'Columns shown'), boxes));
+}
+
 // table draws rows with sortable headers. columns: {key, label, sort
-// (the server's sort key), render(row) → node|string, class}.
-export function table({ caption, columns, rows, sort, onSort, empty = 'Nothing here.' }) {
+// (the server's sort key), render(row) → node|string, class, fixed (never
+// hidden)}. With id, the user may hide columns, remembered per id.
+export function table({ id, caption, columns, rows, sort, onSort, empty = 'Nothing here.' }) {
+  if (!id) return tableOf({ caption, columns, rows, sort, onSort, empty });
+  const hidden = hiddenColumns(id);
+  const shown = () => columns.filter((c, i) => !hideable(c, i) || !hidden.has(c.label));
+  let drawn = tableOf({ caption, columns: shown(), rows, sort, onSort, empty });
+  const chooser = columnChooser(id, columns, hidden, () => {
+    const next = tableOf({ caption, columns: shown(), rows, sort, onSort, empty });
+    drawn.replaceWith(next);
+    drawn = next;
+  });
+  return h('div', { class: 'table-block' }, chooser, drawn);
+}
+
+function tableOf({ caption, columns, rows, sort, onSort, empty }) {
   const head = h('tr', null, columns.map((c) => {
     if (!c.sort) return h('th', { scope: 'col', class: c.class }, c.label);
     const active = sort === c.sort || sort === `-${c.sort}`;

@@ -30,9 +30,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -238,14 +240,30 @@ func (d *Driver) Move(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-// DeleteFiles removes the files at paths (storage.FilesDeleter): local
-// removals are cheap enough one after another. Missing files are not an
-// error.
+// DeleteFiles removes the files at paths (storage.FilesDeleter), then
+// prunes each emptied directory once: the collector calls it with
+// hundreds of blobs spread over a few fan-out directories, and an rmdir
+// per file that fails on a non-empty directory is most of the work (and
+// of the journal traffic that slows pushes' own renames beside it).
+// Missing files are not an error.
 func (d *Driver) DeleteFiles(ctx context.Context, paths []string) error {
+	dirs := map[string]bool{}
 	for _, p := range paths {
-		if err := d.Delete(ctx, p); err != nil && !wharf.IsCode(err, wharf.NotFound) {
+		if err := check(ctx, "delete", p); err != nil {
 			return err
 		}
+		full := d.fullPath(p)
+		err := os.Remove(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return wharf.Wrap(err, "filesystem: delete "+p)
+		}
+		dirs[filepath.Dir(full)] = true
+	}
+	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		d.prune(dir)
 	}
 	return nil
 }
@@ -439,10 +457,11 @@ func (d *Driver) install(from, key string) error {
 }
 
 // prune removes dir and its ancestors below the root while they are empty;
-// os.Remove refuses a non-empty directory, which ends the climb.
+// rmdir refuses a non-empty directory, which ends the climb. (Not
+// os.Remove: it tries unlink first, a second failing call per level.)
 func (d *Driver) prune(dir string) {
 	for len(dir) > len(d.root) {
-		if os.Remove(dir) != nil {
+		if syscall.Rmdir(dir) != nil {
 			return
 		}
 		dir = filepath.Dir(dir)

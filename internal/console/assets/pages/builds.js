@@ -58,7 +58,7 @@ export async function render(ctx) {
       replace(results,
         h('div', { class: 'toolbar' }, field('Show', sel),
           h('button', { type: 'button', class: 'secondary', onclick: () => load(current) }, 'Refresh')),
-        table({ caption: `Builds (${data.total.toLocaleString('en')})`, rows: data.builds, empty: 'No build here.',
+        table({ id: 'builds', caption: `Builds (${data.total.toLocaleString('en')})`, rows: data.builds, empty: 'No build here.',
           columns: [
             { label: 'Repository', render: (b) => `${b.repository.namespace}/${b.repository.name}` },
             { label: 'Build', render: (b) => h('span', null, b.display_name || '—', h('br'), h('code', { class: 'small' }, b.id)) },

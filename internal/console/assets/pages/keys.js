@@ -88,7 +88,7 @@ export async function render(ctx) {
       const ro = c.readOnly;
       replace(results,
         h('div', { class: 'toolbar' }, field('Show', sel)),
-        table({ caption: `Service keys (${rows.length} of ${data.keys.length})`, rows, empty: 'No key matches.',
+        table({ id: 'keys', caption: `Service keys (${rows.length} of ${data.keys.length})`, rows, empty: 'No key matches.',
           columns: [
             { label: 'Name', render: (k) => h('span', null, k.name || '(unnamed)', h('br'), h('code', { class: 'small' }, k.kid)) },
             { label: 'Service', render: (k) => k.service },

@@ -1,10 +1,10 @@
 // An organization: its repositories, teams (with members), robot accounts,
 // quota and usage logs, one tab at a time (the tab is in the URL), each what the
 // API shows the caller: teams to members (managed by admins, orgteams.js),
-// robots, default permissions (orgdefaults.js), OAuth applications
+// robots (token shown, regenerated), default permissions (orgdefaults.js), OAuth applications
 // (orgapps.js), logs and settings (orgsettings.js) to admins.
 import { h, replace } from '../dom.js';
-import { get, put, del, qs, seg } from '../api.js';
+import { get, put, post, del, qs, seg } from '../api.js';
 import { confirm, dialog, errorBox, field, secretDialog, table, toast, when } from '../ui.js';
 import { logsView } from '../reposettings.js';
 import { teamsView } from '../orgteams.js';
@@ -96,6 +96,13 @@ function robots(org) {
               await dialog({ title: `Token of ${r.name}`, body: [errorBox(err)] });
             }
           } }, 'Show token'),
+          h('button', { type: 'button', class: 'secondary', 'aria-label': `Regenerate token of ${r.name}`, onclick: async () => {
+            if (!await confirm('Regenerate robot token', `Give ${r.name} a new token? The current one stops working.`, { action: 'Regenerate' })) return;
+            try {
+              const fresh = await post(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}/regenerate`);
+              await secretDialog(`New token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, fresh.token, null);
+            } catch (err) { toast(err.message, 'bad'); }
+          } }, 'Regenerate token'),
           h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${r.name}`, onclick: async () => {
             if (!await confirm('Delete robot account', `Delete ${r.name}? Its token stops working.`, { action: 'Delete' })) return;
             try { await del(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}`); toast(`Deleted ${r.name}.`); load(); } catch (err) { toast(err.message, 'bad'); }
@@ -109,7 +116,7 @@ function robots(org) {
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const views = { teams: teamsView, robots, defaults: defaultsView, applications: applicationsView, settings: settingsView, quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const views = { teams: teamsView, robots, defaults: defaultsView, applications: applicationsView, settings: (o) => settingsView(o, ctx.session), quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
   const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),

@@ -57,7 +57,7 @@ export async function render(ctx) {
       if (c.session.features.quota) columns.push({ label: 'Storage', sort: 'usage', render: usageCell });
       columns.push({ label: 'Actions', render: (o) => actions(o, c, () => load(current)) });
       replace(results,
-        table({ caption: `Organizations (${data.total.toLocaleString('en')})`, columns, rows: data.organizations, sort,
+        table({ id: 'organizations', caption: `Organizations (${data.total.toLocaleString('en')})`, columns, rows: data.organizations, sort,
           onSort: (s) => c.setQuery({ sort: s, offset: null }) }),
         pager({ offset: data.offset, limit: data.limit, total: data.total,
           onChange: (p) => c.setQuery({ offset: p.offset || null, limit: p.limit }) }));

@@ -110,7 +110,7 @@ function tagsView(ctx, base, repo) {
       const columns = [
         { label: 'Choose', render: (t) => (t.end_ts ? '' : h('input', { type: 'checkbox', checked: chosen.has(t.name), disabled: !canWrite, 'aria-label': `Choose ${t.name}`,
           onchange: (e) => { if (e.target.checked) chosen.add(t.name); else chosen.delete(t.name); drawBulk(); } })) },
-        { label: 'Tag', render: (t) => h('span', null, h('strong', null, t.name), t.is_manifest_list ? h('span', { class: 'badge info' }, 'manifest list') : null) },
+        { label: 'Tag', fixed: true, render: (t) => h('span', null, h('strong', null, t.name), t.is_manifest_list ? h('span', { class: 'badge info' }, 'manifest list') : null) },
         { label: 'Digest', render: (t) => h('code', { title: t.manifest_digest }, short(t.manifest_digest)) },
         { label: 'Size', render: (t) => (t.size === null ? '—' : bytes(t.size)) },
         { label: 'Changed', render: (t) => h('span', { title: t.last_modified }, ago(t.start_ts)) },
@@ -132,7 +132,7 @@ function tagsView(ctx, base, repo) {
       const historyBox = h('input', { type: 'checkbox', checked: history, onchange: (e) => c.setQuery({ history: e.target.checked ? '1' : null, page: null }) });
       replace(results,
         h('div', { class: 'toolbar' }, check('Show history (ended tags, to restore)', historyBox)),
-        table({ caption: history ? `Tag history, page ${page}` : `Tags, page ${page}`, columns, rows: data.tags, empty: 'No tag here.' }),
+        table({ id: 'tags', caption: history ? `Tag history, page ${page}` : `Tags, page ${page}`, columns, rows: data.tags, empty: 'No tag here.' }),
         h('nav', { class: 'pager', 'aria-label': 'Pages' },
           h('button', { type: 'button', class: 'secondary', disabled: page <= 1, onclick: () => c.setQuery({ page: page - 1 > 1 ? page - 1 : null }) }, 'Previous'),
           h('span', null, `Page ${page}`),

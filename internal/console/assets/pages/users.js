@@ -83,7 +83,7 @@ export async function render(ctx) {
       if (c.session.features.quota) columns.push({ label: 'Storage', sort: 'usage', render: usageCell });
       columns.push({ label: 'Actions', render: (u) => actions(u, c, () => load(current)) });
       replace(results,
-        table({ caption: `Users (${data.total.toLocaleString('en')})`, columns, rows: data.users, sort,
+        table({ id: 'users', caption: `Users (${data.total.toLocaleString('en')})`, columns, rows: data.users, sort,
           onSort: (s) => c.setQuery({ sort: s, offset: null }) }),
         pager({ offset: data.offset, limit: data.limit, total: data.total,
           onChange: (p) => c.setQuery({ offset: p.offset || null, limit: p.limit }) }));
