@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/config"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -15,7 +16,8 @@ import (
 // TestDockerLoginLogged: a /v2/auth request without a scope (what docker
 // login sends) writes Quay's login_success under the user, or under the
 // robot's namespace, with type v2auth and the kind of credential; a
-// request for a scope (every pull and push) writes none.
+// request for a scope (every pull and push) writes none, nor (by default)
+// a refused login.
 func TestDockerLoginLogged(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		s := newServer(t, store, nil)
@@ -31,19 +33,7 @@ func TestDockerLoginLogged(t *testing.T) {
 		}
 		json.Unmarshal(must(t, s.do("POST", "/api/v1/user/apptoken", admin, map[string]any{"title": "laptop"}), http.StatusOK).body, &app)
 
-		logins := func() []wharf.LogEntry {
-			entries, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []wharf.LogEntry
-			for _, e := range entries {
-				if e.Kind == "login_success" && e.Metadata["type"] == "v2auth" {
-					out = append(out, e)
-				}
-			}
-			return out
-		}
+		logins := func() []wharf.LogEntry { return v2authLogs(t, store, "login_success") }
 		cases := []struct {
 			name, user, secret   string
 			namespace, performer string
@@ -81,6 +71,58 @@ func TestDockerLoginLogged(t *testing.T) {
 		must(t, s.do("GET", "/v2/auth?service="+s.host+"&scope=repository:admin/app:pull,push", "Basic "+basicAuth("admin", adminPassword), nil), http.StatusOK)
 		if n := len(logins()); n != before {
 			t.Errorf("a token request for a scope wrote %d login_success entries", n-before)
+		}
+		must(t, s.do("GET", "/v2/auth?service="+s.host, "Basic "+basicAuth("admin", "wrong-password"), nil), http.StatusUnauthorized)
+		if got := v2authLogs(t, store, "login_failure"); len(got) != 0 {
+			t.Errorf("ACTION_LOG_AUDIT_LOGIN_FAILURES is off by default, yet %d login_failure entries", len(got))
+		}
+	})
+}
+
+// v2authLogs returns the entries of kind that /v2/auth wrote, newest first.
+func v2authLogs(t *testing.T, store *db.DB, kind string) []wharf.LogEntry {
+	t.Helper()
+	entries, err := store.Logs.ListLogs(context.Background(), wharf.LogQuery{Start: time.Unix(0, 0), End: time.Now().Add(time.Hour), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []wharf.LogEntry
+	for _, e := range entries {
+		if e.Kind == kind && e.Metadata["type"] == "v2auth" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestDockerLoginAuditSwitches: ACTION_LOG_AUDIT_LOGINS off logs no
+// login; ACTION_LOG_AUDIT_LOGIN_FAILURES on logs refused credentials as
+// Quay's login_failure: a robot's under its namespace, by the robot; a
+// user's under none. (TestDockerLoginLogged runs the defaults: logins
+// logged, failures not.)
+func TestDockerLoginAuditSwitches(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newServer(t, store, func(c *config.Config) { c.ActionLogAuditLogins, c.ActionLogAuditLoginFailures = false, true })
+		admin := "Bearer " + s.admin
+		must(t, s.do("POST", "/api/v1/organization/", admin, map[string]any{"name": "acme"}), http.StatusCreated)
+		must(t, s.do("PUT", "/api/v1/organization/acme/robots/ci", admin, map[string]any{}), http.StatusCreated)
+		must(t, s.do("GET", "/v2/auth?service="+s.host, "Basic "+basicAuth("admin", adminPassword), nil), http.StatusOK)
+		if got := v2authLogs(t, store, "login_success"); len(got) != 0 {
+			t.Errorf("ACTION_LOG_AUDIT_LOGINS off: %d login_success entries", len(got))
+		}
+		must(t, s.do("GET", "/v2/auth?service="+s.host, "Basic "+basicAuth("admin", "wrong-password"), nil), http.StatusUnauthorized)
+		must(t, s.do("GET", "/v2/auth?service="+s.host, "Basic "+basicAuth("acme+ci", "wrong-token"), nil), http.StatusUnauthorized)
+		got := v2authLogs(t, store, "login_failure")
+		if len(got) != 2 {
+			t.Fatalf("%d login_failure entries, want 2", len(got))
+		}
+		robot, user := got[0], got[1]
+		if robot.Account.Name != "acme" || robot.Performer.Name != "acme+ci" || robot.Metadata["kind"] != "robot" ||
+			robot.Metadata["robot"] != "acme+ci" || robot.Metadata["username"] != "acme" || robot.Metadata["message"] == nil {
+			t.Errorf("the robot's failure: under %q by %q, %v", robot.Account.Name, robot.Performer.Name, robot.Metadata)
+		}
+		if user.Account.Name != "" || user.Metadata["kind"] != "user" || user.Metadata["username"] != "admin" {
+			t.Errorf("the user's failure: under %q, %v", user.Account.Name, user.Metadata)
 		}
 	})
 }

@@ -107,6 +107,10 @@ type Deps struct {
 	Now                     func() time.Time
 	// UploadsInFlight (may be nil) counts the upload requests being served.
 	UploadsInFlight Gauge
+	// AuditLogins and AuditLoginFailures are ACTION_LOG_AUDIT_LOGINS and
+	// ACTION_LOG_AUDIT_LOGIN_FAILURES: whether /v2/auth logs logins
+	// (login_success) and refused credentials (login_failure).
+	AuditLogins, AuditLoginFailures bool
 }
 
 // Gauge is a number that goes up and down (a Prometheus gauge).
