@@ -226,21 +226,39 @@ func (h *consoleAPI) listNamespaceUsage(w http.ResponseWriter, r *http.Request, 
 		}
 		rows[i] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "offset": q.Offset, "limit": q.Limit, "namespaces": rows})
+	// What the collector reclaimed comes along (the same view as
+	// /console/collection): the storage page then costs two requests, this
+	// and the registry size, as every list page may.
+	coll, err := h.collection(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "offset": q.Offset, "limit": q.Limit, "namespaces": rows,
+		"collection": coll})
 	return nil
 }
 
-// getCollection serves GET /api/v1/console/collection: what the blob
-// collector reclaimed in all its runs (every process's) and in the last.
-func (h *consoleAPI) getCollection(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
-	t, err := h.store.CollectionTotals(r.Context())
+// collection is what the blob collector reclaimed in all its runs (every
+// process's) and in the last.
+func (h *consoleAPI) collection(ctx context.Context) (map[string]any, error) {
+	t, err := h.store.CollectionTotals(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var last any
 	if t.LastRun != nil {
 		last = map[string]any{"at": t.LastRun.Format(time.RFC3339), "blobs": t.LastBlobs, "bytes": t.LastBytes, "links": t.LastLinks}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": t.Runs, "blobs": t.Blobs, "bytes": t.Bytes, "links": t.Links, "last_run": last})
+	return map[string]any{"runs": t.Runs, "blobs": t.Blobs, "bytes": t.Bytes, "links": t.Links, "last_run": last}, nil
+}
+
+// getCollection serves GET /api/v1/console/collection: what the blob
+// collector reclaimed in all its runs (every process's) and in the last.
+func (h *consoleAPI) getCollection(w http.ResponseWriter, r *http.Request, _ *wharf.Caller) error {
+	coll, err := h.collection(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, coll)
 	return nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/repository"
@@ -17,13 +18,16 @@ type repositories struct {
 	repositories *repository.Service
 	store        repositoryStore
 	tags         *tags.Service
+	now          func() time.Time
 }
 
 // repositoryStore is what the repository view reads directly: the
-// repository's namespace and whether the caller starred it.
+// repository's namespace, whether the caller starred it and its daily
+// action counts.
 type repositoryStore interface {
 	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
 	Starred(ctx context.Context, accountID int64, repoIDs []int64) (map[int64]bool, error)
+	AggregateLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogCount, error)
 }
 
 // repoAccess loads {namespace}/{repository} from the path with what the
@@ -129,6 +133,11 @@ func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *
 			return err
 		}
 	}
+	if queryBool(r, "includeStats", false) {
+		if v["stats"], err = h.dailyActions(r, repo); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -221,4 +230,41 @@ func (h *repositories) deleteRepository(w http.ResponseWriter, r *http.Request, 
 	}
 	writeJSON(w, http.StatusNoContent, nil)
 	return nil
+}
+
+// statsDays is how many days before today the repository view's stats
+// cover, as Quay's zero-filled three months (spec §5.3).
+const statsDays = 91
+
+// dailyActions is the repository view's stats (spec §5.3): the number of
+// the repository's action log entries on each of the statsDays UTC days
+// before today, as Quay lists them: the days that have entries, oldest
+// first, then a zero for each of the others, newest first.
+func (h *repositories) dailyActions(r *http.Request, repo *wharf.Repository) ([]map[string]any, error) {
+	today := h.now().UTC().Truncate(24 * time.Hour)
+	counts, err := h.store.AggregateLogs(r.Context(), wharf.LogQuery{RepositoryID: repo.ID,
+		Start: today.AddDate(0, 0, -statsDays), End: today})
+	if err != nil {
+		return nil, err
+	}
+	perDay := map[string]int64{}
+	var days []string
+	for _, c := range counts {
+		day := c.Day.UTC().Format(time.DateOnly)
+		if _, seen := perDay[day]; !seen {
+			days = append(days, day)
+		}
+		perDay[day] += c.Count
+	}
+	stats := make([]map[string]any, 0, statsDays)
+	for _, day := range days {
+		stats = append(stats, map[string]any{"date": day, "count": perDay[day]})
+	}
+	for back := 1; back <= statsDays; back++ {
+		day := today.AddDate(0, 0, -back).Format(time.DateOnly)
+		if _, seen := perDay[day]; !seen {
+			stats = append(stats, map[string]any{"date": day, "count": 0})
+		}
+	}
+	return stats, nil
 }

@@ -54,13 +54,20 @@ func (h *orgs) putRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller)
 	return nil
 }
 
-// getRobot serves GET …/robots/{robot_shortname}, token included.
-func (h *orgs) getRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+// robotInPath is the namespace the caller manages robots of and the robot
+// the path names in it.
+func (h *orgs) robotInPath(r *http.Request, c *wharf.Caller) (*wharf.Account, *wharf.Robot, error) {
 	ns, err := h.robotNamespace(r, c)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rb, err := h.repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	return ns, rb, err
+}
+
+// getRobot serves GET …/robots/{robot_shortname}, token included.
+func (h *orgs) getRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
+	_, rb, err := h.robotInPath(r, c)
 	if err != nil {
 		return err
 	}
@@ -70,11 +77,7 @@ func (h *orgs) getRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller)
 
 // deleteRobot serves DELETE …/robots/{robot_shortname}.
 func (h *orgs) deleteRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := h.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	rb, err := h.repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	ns, rb, err := h.robotInPath(r, c)
 	if err != nil {
 		return err
 	}
@@ -89,11 +92,7 @@ func (h *orgs) deleteRobot(w http.ResponseWriter, r *http.Request, c *wharf.Call
 // token replaces the old one, which stops working (token included in the
 // answer, as Quay's).
 func (h *orgs) regenerateRobot(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	ns, err := h.robotNamespace(r, c)
-	if err != nil {
-		return err
-	}
-	rb, err := h.repositories.Robot(r.Context(), ns, r.PathValue("robot_shortname"))
+	ns, rb, err := h.robotInPath(r, c)
 	if err != nil {
 		return err
 	}

@@ -193,7 +193,7 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 			policy: policy, secretKey: d.SecretKey},
 		orgs: &orgs{identity: d.Identity, applications: d.Applications, repositories: d.Repositories,
 			store: d.Store, views: views, accounts: accounts, policy: policy},
-		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store, tags: d.Tags},
+		repositories: &repositories{access: d.Access, repositories: d.Repositories, store: d.Store, tags: d.Tags, now: d.Now},
 		logs:         &logs{store: d.Store, pages: d.Pages, now: d.Now, configDump: o.ConfigDump},
 		console: &consoleAPI{auth: d.Auth, identity: d.Identity, views: views, store: d.Store, policy: policy, messages: d.Messages,
 			features: consoleFeatures{SuperUsers: o.FeatureSuperUsers, Quota: o.FeatureQuotaManagement && o.FeatureEditQuota,

@@ -237,3 +237,47 @@ func TestRepositoryViewTags(t *testing.T) {
 		}
 	})
 }
+
+// TestRepositoryViewStats: includeStats adds the repository's action
+// counts for each of the 91 days before today, days with entries first.
+func TestRepositoryViewStats(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store, nil)
+		admin := e.bootstrap()
+		owner := mustAccount(t, store, "admin")
+		repo, err := repositories(store).Create(t.Context(), &wharf.Caller{}, owner, "app", wharf.Private, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		for back, n := range map[int]int{0: 1, 1: 3, 10: 1, 100: 2} {
+			for range n {
+				if err := store.Logs.AppendLogs(t.Context(), wharf.LogEntry{Kind: "pull_repo", Account: wharf.PartyOf(owner),
+					RepositoryID: repo.ID, Time: today.AddDate(0, 0, -back).Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		r := admin.do("GET", "/api/v1/repository/admin/app?includeStats=true&includeTags=false", nil)
+		mustStatus(t, r, http.StatusOK)
+		stats, _ := r.JSON(t)["stats"].([]any)
+		if len(stats) != 91 {
+			t.Fatalf("%d stats, want 91: %s", len(stats), r.Body)
+		}
+		day := func(back int) string { return today.AddDate(0, 0, -back).Format(time.DateOnly) }
+		want := []map[string]any{{"date": day(10), "count": float64(1)}, {"date": day(1), "count": float64(3)},
+			{"date": day(2), "count": float64(0)}, {"date": day(3), "count": float64(0)}}
+		for i, w := range want {
+			if got, _ := stats[i].(map[string]any); got["date"] != w["date"] || got["count"] != w["count"] {
+				t.Errorf("stats[%d] = %v, want %v", i, got, w)
+			}
+		}
+		if last, _ := stats[90].(map[string]any); last["date"] != day(91) {
+			t.Errorf("last stats entry %v, want %s", last, day(91))
+		}
+		r = admin.do("GET", "/api/v1/repository/admin/app", nil)
+		if _, ok := r.JSON(t)["stats"]; ok {
+			t.Errorf("stats without includeStats: %s", r.Body)
+		}
+	})
+}

@@ -189,6 +189,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,
 		DefaultRejectQuotaBytes: cfg.DefaultSystemRejectQuotaBytes,
 		Logger:                  log, Now: time.Now, UploadsInFlight: m.UploadsInFlight,
+		AuditLogins: cfg.ActionLogAuditLogins, AuditLoginFailures: cfg.ActionLogAuditLoginFailures,
 	})
 	web, err := console.New()
 	if err != nil {

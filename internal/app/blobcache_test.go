@@ -2,12 +2,9 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/wharf-registry/wharf/internal/auth"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -24,14 +21,7 @@ func TestServedBlobCache(t *testing.T) {
 func testServedBlobCache(t *testing.T, uri string) {
 	ctx := context.Background()
 	store, other := twoProcesses(t, uri)
-	ns := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
-	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
-		t.Fatal(err)
-	}
-	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Public}
-	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
-		t.Fatal(err)
-	}
+	_, repo := publicRepository(t, store)
 	const digest = "sha256:" + "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
 	link := func() {
 		t.Helper()
@@ -39,10 +29,7 @@ func testServedBlobCache(t *testing.T, uri string) {
 			t.Fatal(err)
 		}
 	}
-	revocations := auth.NewRevocations(store.Accounts, time.Hour, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := revocations.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	revocations := polledRevocations(t, store)
 	now := time.Now()
 	c := newServedBlobCache(store.Registry, revocations, store.Changes)
 	c.now = func() time.Time { return now }

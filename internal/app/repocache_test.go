@@ -25,18 +25,8 @@ func TestRepositoryCache(t *testing.T) {
 func testRepositoryCache(t *testing.T, uri string) {
 	ctx := context.Background()
 	store, other := twoProcesses(t, uri)
-	ns := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
-	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
-		t.Fatal(err)
-	}
-	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Public}
-	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
-		t.Fatal(err)
-	}
-	revocations := auth.NewRevocations(store.Accounts, time.Hour, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := revocations.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ns, repo := publicRepository(t, store)
+	revocations := polledRevocations(t, store)
 	c := newRepositoryCache(store.Registry, revocations, store.Changes)
 	visibility := func(what string) string {
 		t.Helper()
@@ -101,4 +91,31 @@ func twoProcesses(t *testing.T, uri string) (store, other *db.DB) {
 		stores[i] = s
 	}
 	return stores[0], stores[1]
+}
+
+// publicRepository creates organization acme and its public repository
+// app through store.
+func publicRepository(t *testing.T, store *db.DB) (*wharf.Account, *wharf.Repository) {
+	t.Helper()
+	ctx := context.Background()
+	ns := &wharf.Account{Name: "acme", Kind: wharf.KindOrg, Enabled: true}
+	if err := store.Accounts.CreateAccount(ctx, ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	repo := &wharf.Repository{NamespaceID: ns.ID, Namespace: ns.Name, Name: "app", Visibility: wharf.Public}
+	if err := store.Registry.CreateRepository(ctx, repo, 0); err != nil {
+		t.Fatal(err)
+	}
+	return ns, repo
+}
+
+// polledRevocations is this process's view of the credential epochs of
+// store, polled once; tests poll it again to see other processes' changes.
+func polledRevocations(t *testing.T, store *db.DB) *auth.Revocations {
+	t.Helper()
+	revocations := auth.NewRevocations(store.Accounts, time.Hour, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := revocations.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return revocations
 }

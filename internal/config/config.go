@@ -36,6 +36,8 @@ type Config struct {
 	AuthenticationType            string                     // AUTHENTICATION_TYPE, only "Database"
 	FreshLoginTimeout             time.Duration              // FRESH_LOGIN_TIMEOUT, default 10m
 	ActionLogRotationThreshold    time.Duration              // ACTION_LOG_ROTATION_THRESHOLD, default 30d, > 0
+	ActionLogAuditLogins          bool                       // ACTION_LOG_AUDIT_LOGINS, default true: registry logins (docker login) are logged
+	ActionLogAuditLoginFailures   bool                       // ACTION_LOG_AUDIT_LOGIN_FAILURES, default false: failed registry logins are logged
 	RegistryState                 string                     // REGISTRY_STATE: "normal" (default) or "readonly"
 	BootstrapSecret               string                     // BOOTSTRAP_SECRET: lets an operator create the first superuser; "" = off
 	FeatureBuildSupport           bool                       // FEATURE_BUILD_SUPPORT, default true
@@ -107,6 +109,7 @@ func Default() Config {
 		AuthenticationType:         "Database",
 		FreshLoginTimeout:          10 * time.Minute,
 		ActionLogRotationThreshold: 30 * day,
+		ActionLogAuditLogins:       true,
 		RegistryState:              "normal",
 		FeatureBuildSupport:        true,
 		BuildExecutor:              "builtin",
@@ -157,6 +160,8 @@ var keys = []key{
 	{"AUTHENTICATION_TYPE", func(c *Config) any { return &c.AuthenticationType }},
 	{"FRESH_LOGIN_TIMEOUT", func(c *Config) any { return &c.FreshLoginTimeout }},
 	{"ACTION_LOG_ROTATION_THRESHOLD", func(c *Config) any { return &c.ActionLogRotationThreshold }},
+	{"ACTION_LOG_AUDIT_LOGINS", func(c *Config) any { return &c.ActionLogAuditLogins }},
+	{"ACTION_LOG_AUDIT_LOGIN_FAILURES", func(c *Config) any { return &c.ActionLogAuditLoginFailures }},
 	{"REGISTRY_STATE", func(c *Config) any { return &c.RegistryState }},
 	{"BOOTSTRAP_SECRET", func(c *Config) any { return &c.BootstrapSecret }},
 	{"FEATURE_BUILD_SUPPORT", func(c *Config) any { return &c.FeatureBuildSupport }},

@@ -51,6 +51,8 @@
 //	AUTHENTICATION_TYPE                Database                          WHARF_AUTHENTICATION_TYPE
 //	FRESH_LOGIN_TIMEOUT                10m                               WHARF_FRESH_LOGIN_TIMEOUT
 //	ACTION_LOG_ROTATION_THRESHOLD      30d                               WHARF_ACTION_LOG_ROTATION_THRESHOLD
+//	ACTION_LOG_AUDIT_LOGINS            true                              WHARF_ACTION_LOG_AUDIT_LOGINS
+//	ACTION_LOG_AUDIT_LOGIN_FAILURES    false                             WHARF_ACTION_LOG_AUDIT_LOGIN_FAILURES
 //	REGISTRY_STATE                     normal                            WHARF_REGISTRY_STATE
 //	BOOTSTRAP_SECRET                   "" (off)                          WHARF_BOOTSTRAP_SECRET
 //	FEATURE_BUILD_SUPPORT              true                              WHARF_FEATURE_BUILD_SUPPORT

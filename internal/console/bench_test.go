@@ -68,8 +68,8 @@ func seedLarge(b testing.TB, uri string, users, orgs, logs int) {
 	}
 	// The hourly counts wharf keeps with every entry it writes, recounted
 	// over the entries written behind its back.
-	for _, q := range []string{`DELETE FROM log_count`, `INSERT INTO log_count (hour, kind, n)
-		SELECT created_at / 3600000000, kind, COUNT(*) FROM log_entry GROUP BY created_at / 3600000000, kind`} {
+	for _, q := range []string{`DELETE FROM log_count`, `INSERT INTO log_count (hour, kind, shard, n)
+		SELECT created_at / 3600000000, kind, 0, COUNT(*) FROM log_entry GROUP BY created_at / 3600000000, kind`} {
 		if _, err := raw.Exec(q); err != nil {
 			b.Fatal(err)
 		}
@@ -96,6 +96,11 @@ func seedRepositories(b testing.TB, s *site, uri string, repos, tags int) {
 			WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
 			SELECT (SELECT r.id FROM repository r JOIN account a ON a.id = r.namespace_id WHERE a.name = 'admin' AND r.name = 'big'),
 				'tag' || i, '%s', %d - i FROM seq`, tags-1, digest, now),
+		// admin administers org1 (a team with the admin role), so that its
+		// repositories page lists every repository, the private ones too.
+		`INSERT INTO team (org_id, name, role) SELECT id, 'owners', 'admin' FROM account WHERE name = 'org1'`,
+		`INSERT INTO team_member (team_id, account_id) SELECT t.id, a.id FROM team t, account a
+			WHERE t.org_id = (SELECT id FROM account WHERE name = 'org1') AND a.name = 'admin'`,
 		`ANALYZE`)
 }
 

@@ -17,7 +17,8 @@ import (
 
 // TestScreenshots renders the pages the README shows, in the light and
 // the dark theme at 1280×800, and checks each is a whole picture. With
-// WHARF_README_SCREENSHOTS=docs/console they are written there (that is
+// WHARF_README_SCREENSHOTS=$PWD/docs/console (absolute: a test runs in its
+// package directory) they are written there (that is
 // how the README's pictures are made).
 func TestScreenshots(t *testing.T) {
 	dir := os.Getenv("WHARF_README_SCREENSHOTS")

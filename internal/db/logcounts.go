@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -30,9 +31,15 @@ func (c logHours) add(at int64, kind string, delta int64) {
 	c[logHour{floorDiv(at, hourMicros), kind}] += delta
 }
 
+// logCountShards is how many rows share an hour and kind's count: each
+// change goes to one at random, so that concurrent transactions logging the
+// same kind (pushes) rarely wait for each other's commit on PostgreSQL,
+// which locks each row it upserts until then. Readers sum the shards.
+const logCountShards = 16
+
 // apply adds the changes to log_count inside tx, in one order for every
 // transaction, so that two writing the same hours never wait on each other
-// in a cycle (PostgreSQL locks each row it upserts until the commit).
+// in a cycle.
 func (c logHours) apply(ctx context.Context, tx *sql.Tx) error {
 	keys := make([]logHour, 0, len(c))
 	for k, n := range c {
@@ -42,8 +49,8 @@ func (c logHours) apply(ctx context.Context, tx *sql.Tx) error {
 	}
 	slices.SortFunc(keys, func(a, b logHour) int { return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.kind, b.kind)) })
 	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO log_count (hour, kind, n) VALUES ($1, $2, $3)
-			ON CONFLICT (hour, kind) DO UPDATE SET n = log_count.n + excluded.n`, k.hour, k.kind, c[k]); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_count (hour, kind, shard, n) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (hour, kind, shard) DO UPDATE SET n = log_count.n + excluded.n`, k.hour, k.kind, rand.IntN(logCountShards), c[k]); err != nil {
 			return wharf.Wrap(err, "count action log")
 		}
 	}

@@ -183,16 +183,18 @@ func (db *Quotas) QuotaSummaries(ctx context.Context, ids []int64) (map[int64]*w
 	for start := 0; start < len(ids); start += 500 {
 		batch := ids[start:min(start+500, len(ids))]
 		in, args := idSet(batch)
-		// Quotas and usage in one query; limits in a second, only when
-		// some namespace of the page has a quota (most have none).
+		// Quotas and usage in one query over the two tables, not over the
+		// accounts: only namespaces that have a quota or hold bytes give
+		// rows (most users of a page have neither). Limits in a second
+		// query, only when some namespace of the page has a quota.
 		byID := map[int64]*wharf.Quota{}
 		// Scanned into once per query, not per row: each destination
 		// passed to Scan escapes to the heap.
 		var ns int64
 		var quotaID, limit, used sql.NullInt64
-		err := db.eachRow(ctx, `SELECT a.id, q.id, q.limit_bytes,
-			(SELECT SUM(u.bytes) FROM namespace_usage u WHERE u.namespace_id = a.id)
-			FROM account a LEFT JOIN namespace_quota q ON q.namespace_id = a.id WHERE a.id `+in, args,
+		err := db.eachRow(ctx, `SELECT namespace_id, id, limit_bytes, NULL FROM namespace_quota WHERE namespace_id `+in+`
+			UNION ALL
+			SELECT namespace_id, NULL, NULL, SUM(bytes) FROM namespace_usage WHERE namespace_id `+in+` GROUP BY namespace_id`, args,
 			func(rows *sql.Rows) error {
 				if err := rows.Scan(&ns, &quotaID, &limit, &used); err != nil {
 					return err

@@ -9,8 +9,8 @@ import (
 )
 
 // visibleRepositories is the set of repositories account $1 may read:
-// its own namespace's, those it or one of its teams holds a grant on, and
-// every repository of the organizations it administers. The sets of its
+// its own namespace's, every repository of the organizations it
+// administers, and those it or one of its teams holds a grant on. The sets of its
 // own grants and administered organizations are built once per query from
 // the account's rows; so is, on PostgreSQL, the set of its teams' grants
 // (through index repository_permission_team), while SQLite probes each
@@ -24,10 +24,14 @@ func (db *Tenancy) visibleRepositories() string {
 		teams = `EXISTS (SELECT 1 FROM repository_permission p WHERE p.repository_id = r.id AND p.team_id IS NOT NULL
 		AND EXISTS (SELECT 1 FROM team_member m WHERE m.team_id = p.team_id AND m.account_id = $1))`
 	}
+	// The walk of team grants comes last: SQLite evaluates an OR left to
+	// right, and the sets before it are built once per query, so a
+	// repository of an organization the account administers (every row of
+	// an admin's organization page) is decided without it.
 	return `(r.namespace_id = $1
+	OR r.namespace_id IN (SELECT t.org_id FROM team t JOIN team_member m ON m.team_id = t.id WHERE m.account_id = $1 AND t.role = 'admin')
 	OR r.id IN (SELECT repository_id FROM repository_permission WHERE account_id = $1)
-	OR ` + teams + `
-	OR r.namespace_id IN (SELECT t.org_id FROM team t JOIN team_member m ON m.team_id = t.id WHERE m.account_id = $1 AND t.role = 'admin'))`
+	OR ` + teams + `)`
 }
 
 // ListRepositories returns up to q.Limit repositories after q.AfterID in

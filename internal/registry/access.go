@@ -31,6 +31,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	requestlog.FromContext(r.Context()).SetWharfCaller(c)
+	if s.AuditLogins && len(r.URL.Query()["scope"]) == 0 && c.Account != nil && c.Build == nil {
+		if err := s.logLogin(r, c); err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+	}
 	var access []auth.RegistryAccess
 	for _, scope := range r.URL.Query()["scope"] {
 		for _, one := range strings.Split(scope, " ") {
@@ -87,13 +93,68 @@ func (s *Server) login(r *http.Request) (*wharf.Caller, error) {
 		return wharf.Anonymous(auth.ClientIP(r)), nil
 	}
 	c, err := s.Auth.Login(r.Context(), auth.BasicCredential(user, secret, auth.ClientIP(r)))
+	refused := ""
 	switch {
 	case wharf.IsCode(err, wharf.Unauthenticated):
-		return nil, ociError(errUnauthorized, "invalid username or password")
+		refused, err = "invalid username or password", ociError(errUnauthorized, "invalid username or password")
 	case wharf.IsCode(err, wharf.Forbidden):
-		return nil, ociError(errDenied, "this account is disabled")
+		refused, err = "this account is disabled", ociError(errDenied, "this account is disabled")
+	}
+	if refused != "" && s.AuditLoginFailures {
+		if lerr := s.logLoginFailure(r, user, refused); lerr != nil {
+			return nil, lerr
+		}
 	}
 	return c, err
+}
+
+// logLoginFailure files Quay's login_failure for refused Basic
+// credentials: a robot's under its namespace, by the robot; a user's or an
+// app token's under no namespace; an OAuth token's not at all (Quay's).
+func (s *Server) logLoginFailure(r *http.Request, username, message string) error {
+	meta := map[string]any{"type": "v2auth", "useragent": r.UserAgent(), "message": message}
+	e := wharf.LogEntry{Kind: "login_failure", Metadata: meta, IP: auth.ClientIP(r)}
+	owner, _, isRobot := strings.Cut(username, "+")
+	switch {
+	case username == "$oauthtoken":
+		return nil
+	case username == "$app":
+		meta["kind"] = "app_specific_token"
+	case isRobot:
+		meta["kind"], meta["robot"], meta["username"] = "robot", username, owner
+		for name, party := range map[string]*wharf.LogParty{owner: &e.Account, username: &e.Performer} {
+			a, err := s.Store.AccountByName(r.Context(), name)
+			if err != nil && !wharf.IsCode(err, wharf.NotFound) {
+				return err
+			}
+			*party = wharf.PartyOf(a)
+		}
+	default:
+		meta["kind"], meta["username"] = "user", username
+	}
+	return s.Store.AppendLogs(r.Context(), e)
+}
+
+// logLogin files Quay's login_success for a docker login (a token request
+// without a scope): under the user, or under the robot's namespace; kind
+// says which credential it was (none for an OAuth token, as Quay's).
+func (s *Server) logLogin(r *http.Request, c *wharf.Caller) error {
+	meta := map[string]any{"type": "v2auth", "useragent": r.UserAgent()}
+	ns := c.Account
+	switch {
+	case c.AppToken != nil:
+		meta["kind"], meta["app_specific_token_title"] = "app_specific_token", c.AppToken.Title
+	case c.Robot != nil:
+		meta["kind"], meta["robot"] = "robot", c.Account.Name
+		owner, err := s.Store.AccountByID(r.Context(), c.Robot.NamespaceID)
+		if err != nil {
+			return err
+		}
+		ns = owner
+	case c.Token == nil:
+		meta["kind"] = "user"
+	}
+	return s.Store.AppendLogs(r.Context(), c.Entry("login_success", ns, meta))
 }
 
 // buildTokenLifetime is how long a registry token issued to a build

@@ -71,6 +71,8 @@ type Store interface {
 	Catalog(ctx context.Context, last string, limit int) ([]string, error)
 	RepositoriesWithBlob(ctx context.Context, digest string, limit int) ([]string, error)
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
+	// AccountByID returns NotFound.
+	AccountByID(ctx context.Context, id int64) (*wharf.Account, error)
 }
 
 // Logins turns credentials into callers (auth.Service).
@@ -105,6 +107,10 @@ type Deps struct {
 	Now                     func() time.Time
 	// UploadsInFlight (may be nil) counts the upload requests being served.
 	UploadsInFlight Gauge
+	// AuditLogins and AuditLoginFailures are ACTION_LOG_AUDIT_LOGINS and
+	// ACTION_LOG_AUDIT_LOGIN_FAILURES: whether /v2/auth logs logins
+	// (login_success) and refused credentials (login_failure).
+	AuditLogins, AuditLoginFailures bool
 }
 
 // Gauge is a number that goes up and down (a Prometheus gauge).

@@ -1,7 +1,8 @@
 // Superuser: what the registry stores. Its total size (recomputed on
 // request, the calculation's state polled while it runs), what the blob
 // collector reclaimed, and each namespace's usage against its quota,
-// largest first (three requests).
+// largest first (two requests: the size, and the namespaces with what the
+// collector reclaimed).
 import { h, replace } from '../dom.js';
 import { get, post, qs } from '../api.js';
 import { avatar, bytes, errorBox, pageSize, pager, table, toast, usageBar, when } from '../ui.js';
@@ -33,26 +34,25 @@ function sizeCard(ctx) {
   return card;
 }
 
-// collectionCard shows what the blob collector reclaimed: in all its
-// runs, every process's, and in the last one.
-function collectionCard() {
-  const card = h('div', { class: 'card collection' }, h('h2', null, 'Garbage collection'));
-  get('/api/v1/console/collection').then((c) => {
-    replace(card, h('h2', null, 'Garbage collection'),
-      h('p', { class: 'big' }, `${bytes(c.bytes)} reclaimed`),
-      h('p', null, `${c.blobs} blob${c.blobs === 1 ? '' : 's'} and ${c.links} unused upload link${c.links === 1 ? '' : 's'} removed in ${c.runs} run${c.runs === 1 ? '' : 's'}.`),
-      h('p', null, 'Last run: ', c.last_run ? [when(c.last_run.at), ` — ${bytes(c.last_run.bytes)} in ${c.last_run.blobs} blob${c.last_run.blobs === 1 ? '' : 's'}`] : 'never'));
-  }, (err) => replace(card, h('h2', null, 'Garbage collection'), errorBox(err)));
-  return card;
+// collectionCard shows what the blob collector reclaimed (c: the
+// namespaces answer's collection): in all its runs, every process's, and
+// in the last one.
+function collectionCard(card, c) {
+  replace(card, h('h2', null, 'Garbage collection'),
+    h('p', { class: 'big' }, `${bytes(c.bytes)} reclaimed`),
+    h('p', null, `${c.blobs} blob${c.blobs === 1 ? '' : 's'} and ${c.links} unused upload link${c.links === 1 ? '' : 's'} removed in ${c.runs} run${c.runs === 1 ? '' : 's'}.`),
+    h('p', null, 'Last run: ', c.last_run ? [when(c.last_run.at), ` — ${bytes(c.last_run.bytes)} in ${c.last_run.blobs} blob${c.last_run.blobs === 1 ? '' : 's'}`] : 'never'));
 }
 
 export async function render(ctx) {
   const results = h('div', { class: 'results' });
+  const collection = h('div', { class: 'card collection' }, h('h2', null, 'Garbage collection'));
   const load = async (c) => {
     const limit = pageSize(c.query);
     const sort = c.query.get('sort') || '-usage';
     try {
       const data = await get(`/api/v1/console/namespaces${qs({ sort, offset: Number(c.query.get('offset') || 0), limit })}`);
+      collectionCard(collection, data.collection);
       replace(results,
         table({ caption: 'Usage by namespace', sort, onSort: (s) => c.setQuery({ sort: s, offset: null }), rows: data.namespaces,
           empty: 'No namespace stores anything yet.',
@@ -66,9 +66,10 @@ export async function render(ctx) {
           onChange: (p) => c.setQuery({ offset: p.offset || null, limit: p.limit }) }));
     } catch (err) {
       replace(results, errorBox(err));
+      replace(collection, h('h2', null, 'Garbage collection'), errorBox(err));
     }
   };
-  const root = h('section', null, h('h1', null, 'Storage'), h('div', { class: 'grid2' }, sizeCard(ctx), collectionCard()), results);
+  const root = h('section', null, h('h1', null, 'Storage'), h('div', { class: 'grid2' }, sizeCard(ctx), collection), results);
   root.refresh = load;
   await load(ctx);
   return root;
