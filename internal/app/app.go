@@ -183,7 +183,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	a.RegistryAccess = access.New(cachedRepositories{repositoryStore{store.Accounts, store.Registry, store.Tenancy}, repos}, policy)
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs, repos,
-			newServedBlobCache(store.Registry, a.Revocations, store.Changes)},
+			newServedBlobCache(store.Registry, a.Revocations, linkOrEpochChanges(store))},
 		Blobs: blobs, Auth: a.Auth, Access: a.RegistryAccess,
 		Tokens: auth.NewRegistryTokens(keys, a.Revocations, cfg.ServerHostname, RegistryTokenLifetime, time.Now),
 		Realm:  cfg.PreferredURLScheme + "://" + cfg.ServerHostname, Service: cfg.ServerHostname,

@@ -19,7 +19,7 @@ type blobSizeLookup interface {
 // keeps only positive answers, and an entry only while
 //
 //   - this process has unlinked no blob and bumped no epoch since it was
-//     filled (db.DB.Changes: seen at once);
+//     filled (db.DB.LinkChanges and Changes: seen at once);
 //   - the repository's epoch polled from other processes is the one it
 //     recorded (a repository deleted or made private elsewhere);
 //   - it is younger than servedBlobCacheTTL, the revocation bound: a link
@@ -59,6 +59,15 @@ const (
 	servedBlobCacheTTL = accessTokenCacheTTL
 	servedBlobCacheMax = 100_000
 )
+
+// linkOrEpochChanges moves whenever store's LinkChanges or Changes does
+// (both only grow, so their sum is unchanged only while both are).
+func linkOrEpochChanges(store interface {
+	Changes() uint64
+	LinkChanges() uint64
+}) func() uint64 {
+	return func() uint64 { return store.Changes() + store.LinkChanges() }
+}
 
 func newServedBlobCache(store blobSizeLookup, epochs *auth.Revocations, changes func() uint64) *servedBlobCache {
 	return &servedBlobCache{store: store, epochs: epochs, changes: changes, now: time.Now, entries: map[servedBlobKey]servedBlobEntry{}}

@@ -31,7 +31,7 @@ func testServedBlobCache(t *testing.T, uri string) {
 	}
 	revocations := polledRevocations(t, store)
 	now := time.Now()
-	c := newServedBlobCache(store.Registry, revocations, store.Changes)
+	c := newServedBlobCache(store.Registry, revocations, linkOrEpochChanges(store))
 	c.now = func() time.Time { return now }
 	served := func(what string, want bool) {
 		t.Helper()

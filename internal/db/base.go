@@ -24,6 +24,10 @@ type base struct {
 	// changes counts the credential-epoch bumps and account updates this
 	// process made (see Changes): caches of what they guard look at it.
 	changes atomic.Uint64
+	// linkChanges counts the blob unlinks this process made (see
+	// LinkChanges), apart from changes: a manifest delete need not empty
+	// the caches of repositories and tokens.
+	linkChanges atomic.Uint64
 	// pace lets background transactions go between requests' ones on
 	// PostgreSQL (SQLite's write gate has its own).
 	pace requestPace

@@ -78,9 +78,14 @@ func (db *Accounts) EpochChanges(ctx context.Context, since int64, window int64)
 
 // Changes returns how many credential-epoch bumps (rights taken away: an
 // account deleted, disabled or renamed, a repository deleted or made
-// private, an OAuth application deleted), account updates and blob unlinks
-// this process has made so far. A cache of repositories or
+// private, an OAuth application deleted) and account updates this process
+// has made so far. A cache of repositories or
 // accounts that records it when it fills an entry knows the entry may be
 // stale once it moved; other processes' changes reach it through the
 // polled epochs (auth.Revocations).
 func (db *DB) Changes() uint64 { return db.changes.Load() }
+
+// LinkChanges returns how many times this process removed blob links (a
+// manifest, repository or namespace delete, a collection). A cache of
+// which repositories link which blobs drops its entries once it moved.
+func (db *DB) LinkChanges() uint64 { return db.linkChanges.Load() }

@@ -123,7 +123,7 @@ func (db *base) unlinkBlobs(ctx context.Context, tx *sql.Tx, nsID, repoID int64,
 	if len(digests) > 0 {
 		// Counted before the commit, as bumpEpochs: a cache of links
 		// (the registry's served blobs) drops entries at once.
-		db.changes.Add(1)
+		db.linkChanges.Add(1)
 	}
 	var freed int64
 	now := micros(db.now())
