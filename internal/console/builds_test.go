@@ -108,7 +108,11 @@ func TestRepositoryBuilds(t *testing.T) {
 			t.Fatalf("builds through the API: %+v", list.Builds)
 		}
 		id := list.Builds[0].ID
-		tb.run(chromedp.Click(`button[aria-label="Cancel build `+id+`"]`, chromedp.ByQuery),
+		// Its log, through the repository's build API.
+		tb.run(chromedp.Click(`button[aria-label="Logs of build `+id+`"]`, chromedp.ByQuery))
+		tb.waitText("dialog [role=status]", "waiting")
+		tb.run(chromedp.Click(`//dialog//button[text()="Close"]`, chromedp.BySearch),
+			chromedp.Click(`button[aria-label="Cancel build `+id+`"]`, chromedp.ByQuery),
 			chromedp.Click(`//dialog//button[text()="Cancel build"]`, chromedp.BySearch))
 		tb.waitText(".results tbody", "cancelled")
 		var b struct {

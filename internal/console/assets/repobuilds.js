@@ -3,9 +3,8 @@
 // it. The build API decides who may do each.
 import { h, replace } from './dom.js';
 import { get, post, del, qs, seg } from './api.js';
+import { TERMINAL, showBuildLog } from './buildlog.js';
 import { confirm, dialog, errorBox, field, table, toast, when } from './ui.js';
-
-const TERMINAL = new Set(['complete', 'error', 'internalerror', 'cancelled']);
 
 async function startBuild(base, done) {
   const file = h('input', { type: 'file', required: true });
@@ -24,30 +23,6 @@ async function startBuild(base, done) {
   if (v === 'start') { toast('Build queued.'); done(); }
 }
 
-// watch shows a build's log, fetched again every 2 s until it ends.
-async function watch(base, b) {
-  const out = h('pre', { class: 'build-log', tabIndex: 0, 'aria-label': `Log of build ${b.id}` });
-  const state = h('p', { role: 'status' }, 'Loading…');
-  let start = 0;
-  let open = true;
-  let timer = 0;
-  const poll = async () => {
-    try {
-      const [logs, status] = await Promise.all([get(`${base}/build/${seg(b.id)}/logs${qs({ start })}`), get(`${base}/build/${seg(b.id)}/status`)]);
-      for (const line of logs.logs) out.append(`${line.message}\n`);
-      start = logs.total;
-      state.textContent = TERMINAL.has(status.phase) ? `Finished: ${status.phase}` : `Running: ${status.phase} (updating)`;
-      if (open && !TERMINAL.has(status.phase)) timer = setTimeout(poll, 2000);
-    } catch (err) {
-      replace(state, errorBox(err));
-    }
-  };
-  poll();
-  await dialog({ title: `Build ${b.display_name || b.id}`, body: [state, out] });
-  open = false;
-  clearTimeout(timer);
-}
-
 export function buildsView(base, repo) {
   const box = h('div', { class: 'results' });
   const load = async () => {
@@ -62,7 +37,7 @@ export function buildsView(base, repo) {
           { label: 'Started', render: (b) => when(b.started) },
           { label: 'Tags', render: (b) => b.tags.join(', ') || '—' },
           { label: 'Actions', render: (b) => h('div', { class: 'row-actions' },
-            h('button', { type: 'button', class: 'secondary', 'aria-label': `Logs of build ${b.id}`, onclick: () => watch(base, b) }, 'Logs'),
+            h('button', { type: 'button', class: 'secondary', 'aria-label': `Logs of build ${b.id}`, onclick: () => showBuildLog(`${base}/build/${seg(b.id)}`, b) }, 'Logs'),
             h('button', { type: 'button', class: 'danger', disabled: !repo.can_admin || TERMINAL.has(b.phase), 'aria-label': `Cancel build ${b.id}`, onclick: async () => {
               if (!await confirm('Cancel build', `Cancel build ${b.id}?`, { action: 'Cancel build' })) return;
               try { await del(`${base}/build/${seg(b.id)}`); toast('Cancelled.'); load(); } catch (err) { toast(err.message, 'bad'); }

@@ -3,42 +3,14 @@
 // build API, so it is allowed exactly when the API allows it.
 import { h, replace } from '../dom.js';
 import { get, del, qs, seg } from '../api.js';
-import { confirm, dialog, errorBox, field, pageSize, pager, table, toast, when } from '../ui.js';
+import { TERMINAL, showBuildLog } from '../buildlog.js';
+import { confirm, errorBox, field, pageSize, pager, table, toast, when } from '../ui.js';
 
 export const title = 'Builds';
-
-const TERMINAL = new Set(['complete', 'error', 'internalerror', 'cancelled']);
 
 function phaseBadge(b) {
   const cls = b.phase === 'complete' ? 'ok' : TERMINAL.has(b.phase) ? 'bad' : 'info';
   return h('span', null, h('span', { class: ['badge', cls] }, b.phase), b.error ? h('small', { class: 'build-error' }, ` ${b.error}`) : null);
-}
-
-// showLogs opens the build's log, fetched again every 2 s while it runs.
-async function showLogs(b) {
-  const out = h('pre', { class: 'build-log', tabIndex: 0, 'aria-label': `Log of build ${b.id}` });
-  const state = h('p', { role: 'status' }, 'Loading…');
-  let start = 0;
-  let open = true;
-  let timer = 0;
-  const poll = async () => {
-    try {
-      const [logs, status] = await Promise.all([
-        get(`/api/v1/superuser/${seg(b.id)}/logs${qs({ start })}`),
-        get(`/api/v1/superuser/${seg(b.id)}/status`)]);
-      for (const line of logs.logs) out.append(`${line.message}\n`);
-      start = logs.total;
-      out.scrollTop = out.scrollHeight;
-      state.textContent = TERMINAL.has(status.phase) ? `Finished: ${status.phase}` : `Running: ${status.phase} (updating)`;
-      if (open && !TERMINAL.has(status.phase)) timer = setTimeout(poll, 2000);
-    } catch (err) {
-      replace(state, errorBox(err));
-    }
-  };
-  poll();
-  await dialog({ title: `Build ${b.display_name || b.id}`, body: [h('p', null, `${b.repository.namespace}/${b.repository.name}`), state, out] });
-  open = false;
-  clearTimeout(timer);
 }
 
 export async function render(ctx) {
@@ -66,7 +38,7 @@ export async function render(ctx) {
             { label: 'Started', render: (b) => when(b.started) },
             { label: 'Tags', render: (b) => b.tags.join(', ') || '—' },
             { label: 'Actions', render: (b) => h('div', { class: 'row-actions' },
-              h('button', { type: 'button', class: 'secondary', 'aria-label': `Logs of build ${b.id}`, onclick: () => showLogs(b) }, 'Logs'),
+              h('button', { type: 'button', class: 'secondary', 'aria-label': `Logs of build ${b.id}`, onclick: () => showBuildLog(`/api/v1/superuser/${seg(b.id)}`, b, [h('p', null, `${b.repository.namespace}/${b.repository.name}`)]) }, 'Logs'),
               h('button', { type: 'button', class: 'danger', disabled: c.readOnly || !b.cancellable, 'aria-label': `Cancel build ${b.id}`,
                 onclick: async () => {
                   if (!await confirm('Cancel build', `Cancel build ${b.id} of ${b.repository.namespace}/${b.repository.name}?`, { action: 'Cancel build' })) return;
