@@ -177,10 +177,11 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
 	})
 	// The /v2 face reads repositories through the cache, its access
-	// decisions included (the same rules over the same data, one query
-	// fewer per request).
+	// decisions included, and their grants through another (the same rules
+	// over the same data, two queries fewer per request).
 	repos := newRepositoryCache(store.Registry, a.Revocations, store.Changes)
-	a.RegistryAccess = access.New(cachedRepositories{repositoryStore{store.Accounts, store.Registry, store.Tenancy}, repos}, policy)
+	grants := newGrantCache(store.Tenancy, a.Revocations, store.Changes, store.GrantChanges)
+	a.RegistryAccess = access.New(cachedRepositories{repositoryStore{store.Accounts, store.Registry, store.Tenancy}, repos, grants}, policy)
 	a.Registry = registry.New(registry.Deps{
 		Store: registryStore{store.Accounts, store.Registry, store.Uploads, store.Logs, repos,
 			newServedBlobCache(store.Registry, a.Revocations, linkOrEpochChanges(store))},

@@ -41,7 +41,7 @@ func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics,
 		rec, rw, body := &x.rec, &x.rw, &x.body
 		x.idHeader[0] = rec.ID
 		w.Header()["X-Request-Id"] = x.idHeader[:] // canonical already
-		r = r.WithContext(requestlog.NewContext(r.Context(), rec))
+		r = r.WithContext(x.ctx.Carry(r.Context(), rec))
 		body.ReadCloser = r.Body
 		if r.Body != nil { // a server's requests always have one; a test's may not
 			r.Body = body
@@ -102,6 +102,7 @@ type exchange struct {
 	rw       recorder
 	body     countingBody
 	idHeader [1]string
+	ctx      requestlog.Carrier
 }
 
 // apiRoute is the route label of an /api/v1 pattern: without the method

@@ -44,11 +44,17 @@ func (s registryStore) RepositoryByName(ctx context.Context, namespace, name str
 	return s.repositories.RepositoryByName(ctx, namespace, name)
 }
 
-// cachedRepositories is repositoryStore reading repositories through the
-// repository cache, for the /v2 face's access decisions.
+// cachedRepositories is repositoryStore reading repositories and grants
+// through their caches, for the /v2 face's access decisions.
 type cachedRepositories struct {
 	repositoryStore
 	repositories *repositoryCache
+	grants       *grantCache
+}
+
+// Grants reads through the grant cache.
+func (s cachedRepositories) Grants(ctx context.Context, orgID, repoID, accountID int64) (string, string, error) {
+	return s.grants.Grants(ctx, orgID, repoID, accountID)
 }
 
 // RepositoryByName reads through the repository cache.

@@ -39,7 +39,8 @@ const (
 // teams of ten members, 10,000 repositories and 100,000 grants,
 // alternating request by request; and
 // the repository list of a user in 100 teams on its first and its last
-// page. It reports medians and the ratios loaded/empty and last/first
+// page. The decisions read grants through the grant cache, as every
+// request does; refusal-uncached times the query behind it. It reports medians and the ratios loaded/empty and last/first
 // (the targets: within 1.2).
 func BenchmarkTenancyScale(b *testing.B) {
 	for _, d := range dbtest.Engines(b) {
@@ -85,6 +86,36 @@ func BenchmarkTenancyScale(b *testing.B) {
 					}
 				}
 				compareScale(b, 2000, "loaded", "empty", refuse(loadedApp), refuse(emptyApp))
+			})
+
+			// The query the decisions above answer from the grant cache,
+			// as a decision pays it once the cache cannot answer (the
+			// first request, or the first after a change of grants): it
+			// walks the team grants of the one repository, nine when
+			// loaded and one when empty.
+			b.Run("refusal-uncached", func(b *testing.B) {
+				query := func(a *app.App) func() {
+					ctx := context.Background()
+					org, err := a.Store.Accounts.AccountByName(ctx, "acme")
+					if err != nil {
+						b.Fatal(err)
+					}
+					repo, err := a.Store.Registry.RepositoryByName(ctx, "acme", "target")
+					if err != nil {
+						b.Fatal(err)
+					}
+					outsider, err := a.Store.Accounts.AccountByName(ctx, "outsider")
+					if err != nil {
+						b.Fatal(err)
+					}
+					return func() {
+						team, role, err := a.Store.Tenancy.Grants(ctx, org.ID, repo.ID, outsider.ID)
+						if err != nil || team != "" || role != "" {
+							b.Fatalf("grants %q %q, %v: want none", team, role, err)
+						}
+					}
+				}
+				compareScale(b, 2000, "loaded", "empty", query(loadedApp), query(emptyApp))
 			})
 
 			b.Run("v2auth", func(b *testing.B) {

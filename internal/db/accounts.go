@@ -164,7 +164,7 @@ func (db *Accounts) insertAccount(ctx context.Context, tx *sql.Tx, a, owner *wha
 		return translateAccountWrite(err, a)
 	}
 	if a.Kind == wharf.KindOrg && owner != nil {
-		if err := addToTeam(ctx, tx, a.ID, wharf.OwnersTeam, "admin", owner.ID); err != nil {
+		if err := db.addToTeam(ctx, tx, a.ID, wharf.OwnersTeam, "admin", owner.ID); err != nil {
 			return err
 		}
 	}

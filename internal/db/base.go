@@ -28,6 +28,10 @@ type base struct {
 	// LinkChanges), apart from changes: a manifest delete need not empty
 	// the caches of repositories and tokens.
 	linkChanges atomic.Uint64
+	// grantChanges counts the transactions this process committed (or
+	// tried to) that changed teams, their members or repository grants
+	// (see GrantChanges), the ones that give rights included.
+	grantChanges atomic.Uint64
 	// pace lets background transactions go between requests' ones on
 	// PostgreSQL (SQLite's write gate has its own).
 	pace requestPace

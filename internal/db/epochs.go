@@ -85,6 +85,14 @@ func (db *Accounts) EpochChanges(ctx context.Context, since int64, window int64)
 // polled epochs (auth.Revocations).
 func (db *DB) Changes() uint64 { return db.changes.Load() }
 
+// GrantChanges returns how many transactions this process made that
+// changed teams, team members or repository grants, those that give
+// rights as well as those that take them away (which also move epochs).
+// A cache of grants that records it when it fills an entry knows the
+// entry may be stale once it moved; other processes' grants that give
+// rights move no epoch, so such a cache also bounds an entry's age.
+func (db *DB) GrantChanges() uint64 { return db.grantChanges.Load() }
+
 // LinkChanges returns how many times this process removed blob links (a
 // manifest, repository or namespace delete, a collection). A cache of
 // which repositories link which blobs drops its entries once it moved.

@@ -8,7 +8,8 @@ import (
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
-func addToTeam(ctx context.Context, tx *sql.Tx, orgID int64, team, role string, memberID int64) error {
+func (db *base) addToTeam(ctx context.Context, tx *sql.Tx, orgID int64, team, role string, memberID int64) error {
+	db.grantChanges.Add(1) // before the commit, as every change counter
 	var teamID int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM team WHERE org_id = $1 AND name = $2`, orgID, team).Scan(&teamID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -27,7 +28,7 @@ func addToTeam(ctx context.Context, tx *sql.Tx, orgID int64, team, role string, 
 // no-op if it already is) and writes entries, in one transaction.
 func (db *Accounts) AddOrgAdmin(ctx context.Context, orgID, memberID int64, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := addToTeam(ctx, tx, orgID, wharf.OwnersTeam, "admin", memberID); err != nil {
+		if err := db.addToTeam(ctx, tx, orgID, wharf.OwnersTeam, "admin", memberID); err != nil {
 			return err
 		}
 		return db.appendLogs(ctx, tx, entries)
@@ -55,7 +56,7 @@ func (db *Accounts) ConvertToOrg(ctx context.Context, userID, adminID int64, ent
 				return wharf.Wrap(err, "convert account")
 			}
 		}
-		if err := addToTeam(ctx, tx, userID, wharf.OwnersTeam, "admin", adminID); err != nil {
+		if err := db.addToTeam(ctx, tx, userID, wharf.OwnersTeam, "admin", adminID); err != nil {
 			return err
 		}
 		if err := db.bumpEpochs(ctx, tx, wharf.AccountSubject(userID)); err != nil {

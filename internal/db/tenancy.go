@@ -17,6 +17,16 @@ import (
 // bound.
 type Tenancy struct{ *base }
 
+// inTx is base's for every write of teams, members, grants and default
+// permissions: each counts as a change of grants (DB.GrantChanges),
+// before it commits.
+func (db *Tenancy) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.base.inTx(ctx, func(tx *sql.Tx) error {
+		db.grantChanges.Add(1)
+		return fn(tx)
+	})
+}
+
 const teamColumns = `t.id, t.org_id, t.name, t.role, t.description,
 	(SELECT COUNT(*) FROM team_member m WHERE m.team_id = t.id)`
 

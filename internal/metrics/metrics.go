@@ -123,11 +123,15 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
-// methods are the request methods that get a label of their own; a client
-// may send any token as a method, so the rest share "other".
-var methods = map[string]bool{
-	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
-	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+// methodLabel is method's label: the standard methods have their own; a
+// client may send any token as a method, so the rest share "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // BlobsCollected records what one garbage-collection run reclaimed.
@@ -139,9 +143,7 @@ func (m *Metrics) BlobsCollected(blobs, bytes, links int64) {
 
 // Request records one served request.
 func (m *Metrics) Request(face, route, method string, status int, took time.Duration) {
-	if !methods[method] {
-		method = "other"
-	}
+	method = methodLabel(method)
 	key := requestKey{face, route, method, status}
 	s, ok := m.requestSeries.Load(key)
 	if !ok {

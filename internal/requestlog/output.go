@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,6 +26,18 @@ type Output struct {
 	out  *lockedWriter
 	json bool
 	bufs sync.Pool
+	// second is the time of the last line, formatted to the second: the
+	// lines of one second share it, and formatting a time whole was a
+	// fifth of a line's cost.
+	second atomic.Pointer[formattedSecond]
+}
+
+// formattedSecond is one second of one location in RFC 3339, split where
+// the fraction goes.
+type formattedSecond struct {
+	unix       int64
+	loc        *time.Location
+	date, zone string // "2006-01-02T15:04:05", "Z07:00"
 }
 
 // lockedWriter serialises the lines of both paths: each is one Write, and
@@ -81,15 +94,15 @@ func (o *Output) WriteRequest(ctx context.Context, req *Request) {
 	rec := req.Record
 	if o.json {
 		b = append(b, `{"time":"`...)
-		b = req.Completed.AppendFormat(b, time.RFC3339Nano)
+		b = o.appendTime(b, req.Completed, false)
 		b = append(b, `","level":"`...)
-		b = append(b, req.Level.String()...)
+		b = appendLevel(b, req.Level)
 		b = append(b, `","msg":"request"`...)
 	} else {
 		b = append(b, "time="...)
-		b = appendRFC3339Millis(b, req.Completed)
+		b = o.appendTime(b, req.Completed, true)
 		b = append(b, " level="...)
-		b = append(b, req.Level.String()...)
+		b = appendLevel(b, req.Level)
 		b = append(b, " msg=request"...)
 	}
 	b = o.appendString(b, "request_id", rec.ID)
@@ -161,15 +174,45 @@ func appendMillis(b []byte, us int64) []byte {
 	return append(append(b, '.'), digits[:n]...)
 }
 
-// appendRFC3339Millis is slog's text time: RFC 3339 with exactly three
-// fraction digits.
-func appendRFC3339Millis(b []byte, t time.Time) []byte {
-	const prefix = len("2006-01-02T15:04:05.000")
-	n := len(b)
-	// RFC3339Nano trims trailing zeros; a tenth of a millisecond keeps
-	// four digits, of which the fourth is dropped.
-	b = t.Truncate(time.Millisecond).Add(time.Millisecond/10).AppendFormat(b, time.RFC3339Nano)
-	return append(b[:n+prefix], b[n+prefix+1:]...)
+// appendTime appends t as slog writes it: RFC 3339 with the nanoseconds
+// trimmed of trailing zeros (JSON, time.RFC3339Nano) or with exactly three
+// fraction digits (text).
+func (o *Output) appendTime(b []byte, t time.Time, millis bool) []byte {
+	sec := o.second.Load()
+	if sec == nil || sec.unix != t.Unix() || sec.loc != t.Location() {
+		sec = &formattedSecond{unix: t.Unix(), loc: t.Location(),
+			date: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		o.second.Store(sec)
+	}
+	b = append(b, sec.date...)
+	ns := t.Nanosecond()
+	if millis {
+		ms := ns / 1e6
+		b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	} else if ns != 0 {
+		var digits [9]byte
+		for i := 8; i >= 0; i-- {
+			digits[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(append(b, '.'), digits[:n]...)
+	}
+	return append(b, sec.zone...)
+}
+
+// appendLevel appends l's name; the request levels' without formatting.
+func appendLevel(b []byte, l slog.Level) []byte {
+	switch l {
+	case slog.LevelInfo:
+		return append(b, "INFO"...)
+	case slog.LevelDebug:
+		return append(b, "DEBUG"...)
+	}
+	return append(b, l.String()...)
 }
 
 // needsQuoting says whether a text value must be quoted, by slog's rule:

@@ -108,3 +108,37 @@ func TestWriteRequestBelowLevel(t *testing.T) {
 		t.Errorf("a debug line was written at the default level: %q", out.String())
 	}
 }
+
+// TestWriteRequestTimes writes lines at a sequence of times through one
+// Output, whose formatted second is reused within a second and location:
+// each line's time must be slog's, in both formats.
+func TestWriteRequestTimes(t *testing.T) {
+	india := time.FixedZone("IST", 5*3600+1800)
+	base := time.Date(2026, 12, 7, 23, 59, 59, 0, time.UTC)
+	times := []time.Time{
+		base,
+		base.Add(123456789),
+		base.Add(100 * time.Millisecond),
+		base.Add(999999999),
+		base.Add(time.Second), // the next day
+		base.Add(time.Second).In(india),
+		base.Add(time.Second + 1).In(india),
+		base.Add(time.Second + 1),
+		time.Date(1999, 1, 1, 0, 0, 0, 5000, time.Local),
+	}
+	for _, json := range []bool{false, true} {
+		var got bytes.Buffer
+		out := requestlog.NewOutput(&got, json)
+		for _, at := range times {
+			got.Reset()
+			var want bytes.Buffer
+			req := requestlog.Request{Face: "api", Method: "GET", Path: "/", Status: 200, Completed: at,
+				Record: &requestlog.Record{ID: "1"}}
+			out.WriteRequest(context.Background(), &req)
+			requestlog.NewOutput(&want, json).Handle(context.Background(), slogRecord(&req))
+			if got.String() != want.String() {
+				t.Errorf("json=%v, %v: line differs from slog's:\n got %q\nwant %q", json, at, got.String(), want.String())
+			}
+		}
+	}
+}

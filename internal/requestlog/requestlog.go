@@ -71,6 +71,28 @@ func NewContext(ctx context.Context, rec *Record) context.Context {
 	return context.WithValue(ctx, contextKey{}, rec)
 }
 
+// Carrier is a context carrying a Record, as NewContext's is. Kept beside
+// the Record it carries (the front keeps one per request), it spares the
+// allocation of NewContext's on every request.
+type Carrier struct {
+	context.Context
+	rec *Record
+}
+
+// Carry makes c parent carrying rec and returns it.
+func (c *Carrier) Carry(parent context.Context, rec *Record) context.Context {
+	c.Context, c.rec = parent, rec
+	return c
+}
+
+// Value returns the record for FromContext and asks the parent otherwise.
+func (c *Carrier) Value(key any) any {
+	if _, ok := key.(contextKey); ok {
+		return c.rec
+	}
+	return c.Context.Value(key)
+}
+
 // FromContext returns the record ctx carries, nil when none.
 func FromContext(ctx context.Context) *Record {
 	rec, _ := ctx.Value(contextKey{}).(*Record)
