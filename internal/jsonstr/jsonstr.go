@@ -20,16 +20,33 @@ const (
 	Slog
 )
 
+// plain marks the ASCII bytes each escaping writes as they are, bit
+// 1<<Escaping: one table load per byte on the common path instead of a
+// chain of comparisons.
+var plain = func() (t [utf8.RuneSelf]uint8) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		switch c {
+		case '"', '\\':
+		case '<', '>', '&':
+			t[c] = 1 << Slog
+		default:
+			t[c] = 1<<Slog | 1<<EncodingJSON
+		}
+	}
+	return t
+}()
+
 // Append appends s to b as a quoted JSON string escaped as e says.
 func Append(b []byte, s string, e Escaping) []byte {
 	const hex = "0123456789abcdef"
 	html := e == EncodingJSON
+	mask := uint8(1) << e
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
+			if plain[c]&mask != 0 {
 				i++
 				continue
 			}
