@@ -44,7 +44,7 @@ import (
 func TestAccessMatrix(t *testing.T) {
 	eps := slices.Concat(accessMatrix(), serviceKeyAccessMatrix(), quotaAccessMatrix(), buildAccessMatrix(),
 		messageAccessMatrix(), appTokenAccessMatrix(), namespaceLogsAccessMatrix(), consoleAccessMatrix(),
-		tagsAccessMatrix(), autoPruneAccessMatrix(), tenancyAccessMatrix())
+		tagsAccessMatrix(), autoPruneAccessMatrix(), tenancyAccessMatrix(), logExportsAccessMatrix())
 	t.Run("coverage", func(t *testing.T) { checkRouteCoverage(t, eps) })
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		start := time.Now()

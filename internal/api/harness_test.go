@@ -29,6 +29,7 @@ type testEnv struct {
 	srv   *httptest.Server
 	store *db.DB
 	cfg   *config.Config
+	app   *app.App
 	// clock is the login throttle's: tests move it past a wait.
 	clock *testclock.Clock
 }
@@ -61,7 +62,7 @@ func newEnv(t testing.TB, store *db.DB, tweak func(*config.Config)) *testEnv {
 	srv.Config.Handler = a.Handler
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg, clock: clock}
+	return &testEnv{t: t, srv: srv, store: store, cfg: &cfg, app: a, clock: clock}
 }
 
 // client is one caller: anonymous, a bearer token, or a cookie session.

@@ -40,20 +40,31 @@ func readsAsReadonlySuperuser(p identity.Policy, c *wharf.Caller) bool {
 // read-only superusers (tokens need org:admin: routes.go); 404 for no such
 // organization, 403 for anyone else, then 400 for a bad performer.
 func (h *namespaceLogs) orgFilter(r *http.Request, c *wharf.Caller) (wharf.LogQuery, error) {
-	org, err := h.identity.Org(r.Context(), r.PathValue("orgname"))
+	org, err := h.logsOrg(r, c)
 	if err != nil {
 		return wharf.LogQuery{}, err
+	}
+	return h.withPerformer(r, wharf.LogQuery{AccountID: org.ID})
+}
+
+// logsOrg returns {orgname} if c may read its logs, or export them: its
+// administrators and read-only superusers. 404 for no such organization,
+// 403 for anyone else.
+func (h *namespaceLogs) logsOrg(r *http.Request, c *wharf.Caller) (*wharf.Account, error) {
+	org, err := h.identity.Org(r.Context(), r.PathValue("orgname"))
+	if err != nil {
+		return nil, err
 	}
 	if !readsAsReadonlySuperuser(h.policy, c) {
 		admin, err := h.identity.IsOrgAdmin(r.Context(), org, c.Account)
 		if err != nil {
-			return wharf.LogQuery{}, err
+			return nil, err
 		}
 		if !admin {
-			return wharf.LogQuery{}, wharf.Errorf(wharf.Forbidden, "Unauthorized")
+			return nil, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 		}
 	}
-	return h.withPerformer(r, wharf.LogQuery{AccountID: org.ID})
+	return org, nil
 }
 
 // userFilter is the filter of the caller's own namespace's logs.

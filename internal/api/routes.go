@@ -213,6 +213,14 @@ func (s *Server) routes(o Options, h resources) {
 	s.handle("/api/v1/user/aggregatelogs", map[string]method{GET: {user(wharf.UserAdmin), h.nsLogs.aggregate(h.nsLogs.userFilter), "getAggregateUserLogs"}})
 	s.handle("/api/v1/repository/{namespace}/{repository}/logs", map[string]method{GET: {user(""), h.nsLogs.list(h.nsLogs.repoFilter), "listRepoLogs"}})
 	s.handle("/api/v1/repository/{namespace}/{repository}/aggregatelogs", map[string]method{GET: {user(""), h.nsLogs.aggregate(h.nsLogs.repoFilter), "getAggregateRepoLogs"}})
+	// Log exports (spec §7.5), with FEATURE_LOG_EXPORT; the file is
+	// downloaded outside /api/, at Quay's path, by its unguessable name.
+	if x := h.logExports; x != nil {
+		s.handle("/api/v1/organization/{orgname}/exportlogs", map[string]method{POST: {user(wharf.OrgAdmin), x.exportOrgLogs, "exportOrgLogs"}})
+		s.handle("/api/v1/user/exportlogs", map[string]method{POST: {user(wharf.UserAdmin), x.exportUserLogs, "exportUserLogs"}})
+		s.handle("/api/v1/repository/{namespace}/{repository}/exportlogs", map[string]method{POST: {user(""), x.exportRepoLogs, "exportRepoLogs"}})
+		s.handleSigned("GET /exportedlogs/{file_id}", x.getExportedLogs)
+	}
 
 	// The caller's app-specific tokens: registry passwords for "$app".
 	if h.appTokens != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/autoprune"
 	"github.com/wharf-registry/wharf/internal/build"
 	"github.com/wharf-registry/wharf/internal/identity"
+	"github.com/wharf-registry/wharf/internal/logexport"
 	"github.com/wharf-registry/wharf/internal/message"
 	"github.com/wharf-registry/wharf/internal/pagetoken"
 	"github.com/wharf-registry/wharf/internal/quota"
@@ -118,6 +119,9 @@ type Deps struct {
 	AppTokens *identity.AppTokens
 	// Tenancy changes teams, grants, default permissions and repository states.
 	Tenancy *tenancy.Service
+	// LogExports serves the log export endpoints and the exported files;
+	// nil (FEATURE_LOG_EXPORT off) leaves them unregistered.
+	LogExports *logexport.Service
 }
 
 // Server is the /api/v1 handler: the mux and the request plumbing every
@@ -177,6 +181,7 @@ type resources struct {
 	tags          *repoTags
 	autoPrune     *autoPrune // nil: FEATURE_AUTO_PRUNE off
 	teams         *teams
+	logExports    *logExports // nil: FEATURE_LOG_EXPORT off
 }
 
 // newResources hands each resource the dependencies it uses.
@@ -203,6 +208,9 @@ func newResources(d Deps, policy identity.Policy, site site) resources {
 		messages:    &messages{messages: d.Messages},
 	}
 	h.nsLogs = &namespaceLogs{logs: h.logs, identity: d.Identity, access: d.Access, policy: policy, store: d.Store}
+	if d.LogExports != nil {
+		h.logExports = &logExports{nsLogs: h.nsLogs, exports: d.LogExports}
+	}
 	if d.AppTokens != nil {
 		h.appTokens = &appTokens{tokens: d.AppTokens}
 	}
@@ -310,7 +318,8 @@ func (s *Server) handle(path string, methods map[string]method) {
 }
 
 // handleSigned registers pattern (method included) for a handler whose
-// credential is a signed URL, which the handler checks itself: no
+// credential is a signed or unguessable URL, which the handler checks
+// itself: no
 // authentication, access rule or body limit, only CORS and the one error
 // body.
 func (s *Server) handleSigned(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {

@@ -232,6 +232,15 @@ type logPerformer struct {
 	Name    string          `json:"name"`
 }
 
+// ExportedLogView renders e, read with its raw metadata, as an exported
+// log file holds it: the namespace and repository lists' view, without
+// the namespace block (Quay's log.to_dict(avatar, False)).
+func ExportedLogView(e wharf.LogEntry) any {
+	v := viewLog(e)
+	v.Namespace = nil
+	return v
+}
+
 // viewLog renders e, read with its raw metadata (LogQuery.Raw).
 func viewLog(e wharf.LogEntry) logView {
 	v := logView{Datetime: formatDate(e.Time), Kind: e.Kind, Metadata: e.RawMetadata}

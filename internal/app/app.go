@@ -175,6 +175,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 		Messages:     message.New(store.Messages),
 		AppTokens:    appTokens(cfg, store),
 		Tenancy:      tenancy.New(repositoryStore{store.Accounts, store.Registry, store.Tenancy}),
+		LogExports:   a.logExportService(),
 	})
 	// The /v2 face reads repositories through the cache, its access
 	// decisions included, and their grants through another (the same rules

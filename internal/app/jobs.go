@@ -99,7 +99,7 @@ func (a *App) autoPruneJobs() []worker.Job {
 func (a *App) Jobs() []worker.Job {
 	cfg, store, blobs, log := a.Config, a.Store, a.Blobs, a.Log
 	archiver := &auditlog.Archiver{Store: store.Logs, Blobs: blobs, Threshold: cfg.ActionLogRotationThreshold, BatchSize: 1000, Now: time.Now}
-	return append(append(a.collectionJobs(), a.autoPruneJobs()...), []worker.Job{
+	return append(append(append(a.collectionJobs(), a.autoPruneJobs()...), a.logExportJobs()...), []worker.Job{
 		{Name: "expire-uploads", Interval: time.Hour, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
 			if _, err := registry.ExpireUploads(ctx, store.Uploads, blobs, time.Now(), uploadMaxIdle); err != nil {
 				return err

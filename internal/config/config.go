@@ -59,6 +59,7 @@ type Config struct {
 	AutoPruningPollPeriod         int64                      // AUTO_PRUNING_POLL_PERIOD: seconds between auto-prune runs, default 30, > 0
 	FeatureAppSpecificTokens      bool                       // FEATURE_APP_SPECIFIC_TOKENS, default true
 	AppSpecificTokenExpiration    time.Duration              // APP_SPECIFIC_TOKEN_EXPIRATION: lifetime of new app tokens, default 0 = never expire
+	FeatureLogExport              bool                       // FEATURE_LOG_EXPORT, default true: the exportlogs endpoints and their job
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -124,6 +125,7 @@ func Default() Config {
 		BlobOrphanSweepInterval:    day,
 		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
+		FeatureLogExport:           true,
 		Raw:                        map[string]any{},
 	}
 }
@@ -183,6 +185,7 @@ var keys = []key{
 	{"AUTO_PRUNING_POLL_PERIOD", func(c *Config) any { return &c.AutoPruningPollPeriod }},
 	{"FEATURE_APP_SPECIFIC_TOKENS", func(c *Config) any { return &c.FeatureAppSpecificTokens }},
 	{"APP_SPECIFIC_TOKEN_EXPIRATION", func(c *Config) any { return &c.AppSpecificTokenExpiration }},
+	{"FEATURE_LOG_EXPORT", func(c *Config) any { return &c.FeatureLogExport }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

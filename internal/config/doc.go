@@ -74,6 +74,7 @@
 //	AUTO_PRUNING_POLL_PERIOD           30 (seconds between runs)         WHARF_AUTO_PRUNING_POLL_PERIOD
 //	FEATURE_APP_SPECIFIC_TOKENS        true                              WHARF_FEATURE_APP_SPECIFIC_TOKENS
 //	APP_SPECIFIC_TOKEN_EXPIRATION      0 (app tokens never expire)       WHARF_APP_SPECIFIC_TOKEN_EXPIRATION
+//	FEATURE_LOG_EXPORT                 true                              WHARF_FEATURE_LOG_EXPORT
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,

@@ -16,6 +16,7 @@
 //	    ├─ Builds        builds and their queue, build logs, uploaded build contexts
 //	    ├─ ServiceKeys   service keys and wharf's own instance keys
 //	    ├─ Logs          the action log: append, list, aggregate, archive
+//	    ├─ LogExports    log exports requested through the API and their progress
 //	    ├─ Leases        job leases (one process runs each background job)
 //	    ├─ Messages      the global messages superusers publish
 //	    └─ Tenancy       teams and members, repository permissions, default permissions, stars, repository lists
@@ -80,6 +81,7 @@ type DB struct {
 	Builds      *Builds
 	ServiceKeys *ServiceKeys
 	Logs        *Logs
+	LogExports  *LogExports
 	Leases      *Leases
 	Messages    *Messages
 	Collection  *Collection
@@ -139,7 +141,7 @@ func Open(ctx context.Context, uri string, opts ...Option) (*DB, error) {
 	}
 	b := &base{sql: sqlDB, dialect: dialect, now: time.Now, aead: aead}
 	db := &DB{base: b, wal: wal, Accounts: &Accounts{b}, OAuth: &OAuth{b}, Registry: &Registry{b}, Uploads: &Uploads{b},
-		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, Leases: &Leases{b},
+		Usage: &Usage{b}, Quotas: &Quotas{b}, Builds: &Builds{b}, ServiceKeys: &ServiceKeys{b}, Logs: &Logs{b}, LogExports: &LogExports{b}, Leases: &Leases{b},
 		Messages: &Messages{b}, Collection: &Collection{b}, Tenancy: &Tenancy{b}}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		db.Close()
