@@ -315,7 +315,7 @@ var jobRuns = []struct {
 	{"expire-uploads", time.Hour}, {"action-log-rotation", time.Hour}, {"reconcile-usage", 24 * time.Hour},
 	{"expired-sessions", time.Hour}, {"expired-app-tokens", time.Hour}, {"collect-user-files", time.Hour}, {"service-key-gc", time.Hour},
 	{"collect-untagged-manifests", time.Minute}, {"registry-size", 10 * time.Second}, {"build-reaper", 15 * time.Second},
-	{"collect-blobs", 30 * time.Second}, {"sweep-blobs", 24 * time.Hour},
+	{"collect-blobs", 30 * time.Second}, {"sweep-blobs", 24 * time.Hour}, {"export-action-logs", 10 * time.Second},
 }
 
 // jobsRunOnce asks for the registry size and a build through the

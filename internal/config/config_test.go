@@ -79,6 +79,7 @@ func TestDefault(t *testing.T) {
 		BlobOrphanSweepInterval:    24 * time.Hour,
 		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
+		FeatureLogExport:           true,
 		Raw:                        map[string]any{},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
