@@ -27,6 +27,7 @@ package access
 
 import (
 	"context"
+	"crypto/subtle"
 
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -218,4 +219,15 @@ func (s *Service) RequesterMayPush(ctx context.Context, b *wharf.Build) (bool, e
 // build).
 func (s *Service) Catalog(c *wharf.Caller) bool {
 	return c != nil && !c.Scoped && c.Build == nil && c.Robot == nil && s.policy.CanInspect(c.Account)
+}
+
+// Badge reports whether the build-status badge of repo may be shown to a
+// request presenting token: anyone may see a public repository's; a
+// private one's needs its badge token, which its readers see in the
+// repository view and put in the badge's URL (Quay's rule).
+func Badge(repo *wharf.Repository, token string) bool {
+	if repo.Visibility == wharf.Public {
+		return true
+	}
+	return repo.BadgeToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(repo.BadgeToken)) == 1
 }

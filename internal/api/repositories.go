@@ -121,11 +121,15 @@ func (h *repositories) getRepository(w http.ResponseWriter, r *http.Request, c *
 	}
 	// can_write is false outside NORMAL even for administrators (access
 	// refuses writes then); can_admin is a UI hint Quay also gives
-	// read-only superusers.
+	// read-only superusers. A public repository's badge needs no token.
+	statusToken := repo.BadgeToken
+	if repo.Visibility == wharf.Public {
+		statusToken = ""
+	}
 	v := map[string]any{
 		"namespace": repo.Namespace, "name": repo.Name, "kind": "image", "description": nullable(repo.Description),
 		"is_public": repo.Visibility == wharf.Public, "is_organization": ns.Kind == wharf.KindOrg,
-		"is_starred": starred[repo.ID], "status_token": "", "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
+		"is_starred": starred[repo.ID], "status_token": statusToken, "trust_enabled": false, "tag_expiration_s": ns.TagExpirationS,
 		"state": repoState(repo), "can_write": d.Write, "can_admin": d.Admin || d.Inspect, "is_free_account": true,
 	}
 	if queryBool(r, "includeTags", true) {

@@ -197,7 +197,7 @@ func New(cfg *config.Config, store *db.DB, blobs storage.Driver, out *requestlog
 	if err != nil {
 		return nil, err
 	}
-	a.Handler = observe(front(a.Registry, apiHandler, web, cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
+	a.Handler = observe(front(a.Registry, apiHandler, web, badge(badgeRepositories{repos, store.Builds}, apiHandler), cfg.RegistryState == "readonly"), a.opsRoutes(o.separateMetrics), m, out)
 	return a, nil
 }
 

@@ -16,19 +16,23 @@ type errorWriter interface {
 	WriteError(w http.ResponseWriter, r *http.Request, err error)
 }
 
-// front sends /v2 to the registry, the web console's paths (console.Owns:
-// "/", /static/ and its pages) to the console, and every other path to the
-// API, after the rules the faces share. In read-only mode (REGISTRY_STATE readonly)
+// front sends /v2 to the registry, build-status badges to badge, the web
+// console's paths (console.Owns: "/", /static/ and its pages) to the
+// console, and every other path to the API, after the rules the faces share. In read-only mode (REGISTRY_STATE readonly)
 // every write on either face is refused with 503, in that face's format:
 // only reads and logging in and out pass, as in Quay.
 //
 // The registry parses its own paths (names contain '/'), so they must not
 // pass through ServeMux's path cleaning, which would redirect hostile
 // "/v2/a/../b" paths instead of refusing them.
-func front(reg, rest errorWriter, web http.Handler, readOnly bool) http.Handler {
+func front(reg, rest errorWriter, web, badge http.Handler, readOnly bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v2" {
 			r.URL.Path = "/v2/"
+		}
+		if _, _, ok := badgeRepository(r.URL.Path); ok {
+			badge.ServeHTTP(w, r) // under the console's /repository/ pages, but no page
+			return
 		}
 		if console.Owns(r.URL.Path) {
 			// Pages and assets only: the console reads and writes through the API.

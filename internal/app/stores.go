@@ -104,3 +104,10 @@ type loginStore struct {
 func (s loginStore) AccessTokenByName(ctx context.Context, name string) (*wharf.AccessToken, *wharf.Account, error) {
 	return s.tokens.AccessTokenByName(ctx, name)
 }
+
+// badgeRepositories serves the build-status badge: repositories through
+// the repository cache, their builds from the store.
+type badgeRepositories struct {
+	*repositoryCache
+	*db.Builds
+}

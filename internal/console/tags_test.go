@@ -82,8 +82,8 @@ func TestRepositoryTags(t *testing.T) {
 	})
 }
 
-// TestRepositorySettings: visibility, description and state saved on the
-// settings tab are the API's; the logs tab lists the repository's entries; deleting
+// TestRepositorySettings: the build-status badge shows with its token;
+// visibility, description and state saved on the settings tab are the API's; the logs tab lists the repository's entries; deleting
 // with the name typed removes it.
 func TestRepositorySettings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
@@ -94,6 +94,18 @@ func TestRepositorySettings(t *testing.T) {
 		tb.visit("/repository/admin/site/settings")
 		tb.waitFor(`!!document.querySelector("form[aria-label='Visibility and description']")`, "the settings")
 		tb.axe("repository settings")
+		// The badge of the private repository: shown through its token.
+		var view struct {
+			StatusToken string `json:"status_token"`
+		}
+		s.mustJSON("GET", "/api/v1/repository/admin/site", nil, &view)
+		tb.waitFor(`(() => { const i = document.querySelector("section[aria-label='Build status badge'] img");
+			return !!i && i.complete && i.naturalWidth > 0; })()`, "the badge image")
+		var markdown string
+		tb.run(chromedp.Value(`section[aria-label='Build status badge'] input`, &markdown, chromedp.ByQuery))
+		if view.StatusToken == "" || !strings.HasSuffix(markdown, "/repository/admin/site/status?token="+view.StatusToken+")") {
+			t.Errorf("badge Markdown %q; want the badge URL with status token %q", markdown, view.StatusToken)
+		}
 		tb.run(chromedp.Click(`//label[starts-with(text(), "Public")]/preceding-sibling::input`, chromedp.BySearch),
 			chromedp.SetValue(`main textarea`, "The web site "+xss, chromedp.ByQuery),
 			chromedp.Click(`//main//button[text()="Save"]`, chromedp.BySearch))

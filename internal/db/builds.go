@@ -43,7 +43,7 @@ func scanBuild(row rowScanner) (*wharf.Build, error) {
 	var pullRobot, manual, completed, lease, heartbeat, mirror sql.NullInt64
 	var job string
 	r := &b.Repository
-	if err := row.Scan(&b.ID, &b.UUID, &r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror,
+	if err := row.Scan(&b.ID, &b.UUID, &r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror, &r.BadgeToken,
 		&b.Phase, &b.DisplayName, &resource, &job, &b.PullRobot, &pullRobot, &manual, &started, &phaseAt, &completed,
 		&errMsg, &b.RetriesRemaining, &worker, &lease, &heartbeat); err != nil {
 		return nil, err

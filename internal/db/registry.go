@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -15,13 +16,13 @@ import (
 // Linking and unlinking keeps the namespace usage that Usage reports.
 type Registry struct{ *base }
 
-const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at, r.state, r.mirror_robot_id`
+const repositoryColumns = `r.id, r.namespace_id, a.name, r.name, r.visibility, r.description, r.created_at, r.state, r.mirror_robot_id, r.badge_token`
 
 func scanRepository(row rowScanner) (*wharf.Repository, error) {
 	var r wharf.Repository
 	var created int64
 	var mirror sql.NullInt64
-	if err := row.Scan(&r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror); err != nil {
+	if err := row.Scan(&r.ID, &r.NamespaceID, &r.Namespace, &r.Name, &r.Visibility, &r.Description, &created, &r.State, &mirror, &r.BadgeToken); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.MirrorRobotID = fromMicros(created), mirror.Int64
@@ -96,9 +97,10 @@ func (db *Registry) insertRepository(ctx context.Context, tx *sql.Tx, repo *whar
 	if repo.State == "" {
 		repo.State = wharf.StateNormal
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO repository (namespace_id, name, visibility, description, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id`,
-		repo.NamespaceID, repo.Name, repo.Visibility, repo.Description, micros(repo.CreatedAt)).Scan(&repo.ID)
+	repo.BadgeToken = rand.Text()
+	err := tx.QueryRowContext(ctx, `INSERT INTO repository (namespace_id, name, visibility, description, created_at, badge_token)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id`,
+		repo.NamespaceID, repo.Name, repo.Visibility, repo.Description, micros(repo.CreatedAt), repo.BadgeToken).Scan(&repo.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		existing, err := scanRepository(tx.QueryRowContext(ctx, `SELECT `+repositoryColumns+`
 			FROM repository r JOIN account a ON a.id = r.namespace_id WHERE r.namespace_id = $1 AND r.name = $2`, repo.NamespaceID, repo.Name))

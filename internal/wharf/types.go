@@ -175,6 +175,9 @@ type Repository struct {
 	// (0: none).
 	MirrorRobotID int64
 	CreatedAt     time.Time
+	// BadgeToken lets a build-status badge of the repository be shown
+	// while it is private (Quay's status_token); "" for none.
+	BadgeToken string
 }
 
 // Manifest is a stored image manifest, index or artifact manifest.

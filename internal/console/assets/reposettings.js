@@ -31,12 +31,27 @@ export function settingsView(ctx, base, repo) {
     field('Description', description, 'Markdown: paragraphs, headings, lists, code, emphasis and http(s) links; HTML shows as text.'),
     h('button', { type: 'submit', class: 'primary', disabled: ro }, 'Save')),
     stateForm(base, repo, ro),
+    badgeCard(repo),
     h('div', { class: 'card' }, h('h2', null, 'Delete the repository'),
       h('p', null, 'Its tags, manifests and builds go; blobs no other repository uses are collected.'),
       h('button', { type: 'button', class: 'danger', disabled: ro, onclick: async () => {
         if (!await confirm('Delete repository', `Delete ${full}? This cannot be undone.`, { action: 'Delete', typed: full })) return;
         try { await del(base); toast(`Deleted ${full}.`); navigate('/'); } catch (err) { toast(err.message, 'bad'); }
       } }, `Delete ${full}`)));
+}
+
+// badgeCard shows the build-status badge and the Markdown that embeds it;
+// a private repository's URL carries its status token.
+function badgeCard(repo) {
+  const token = repo.status_token ? `?token=${encodeURIComponent(repo.status_token)}` : '';
+  const url = `${location.origin}/repository/${encodeURIComponent(repo.namespace)}/${encodeURIComponent(repo.name)}/status${token}`;
+  const markdown = h('input', { type: 'text', readOnly: true, value: `![build status](${url})` });
+  return h('section', { class: 'card', 'aria-label': 'Build status badge' },
+    h('h2', null, 'Build status badge'),
+    h('p', null, h('img', { src: url, alt: 'Build status of the latest build' })),
+    field('Markdown', markdown, repo.status_token
+      ? 'The URL holds the repository\'s status token: whoever has it sees the state of its builds, nothing else.'
+      : 'The repository is public: the badge needs no token.'));
 }
 
 const STATES = [['NORMAL', 'Normal: pushes and pulls'], ['READ_ONLY', 'Read-only: pulls only'], ['MIRROR', 'Mirror: only the mirror writes']];
