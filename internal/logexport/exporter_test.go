@@ -1,0 +1,189 @@
+package logexport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharf-registry/wharf/internal/storage/filesystem"
+	"github.com/wharf-registry/wharf/internal/wharf"
+)
+
+// fakeJobStore holds one export and serves its log entries a page at a
+// time, recording every query; failAfter > 0 makes that query fail, and
+// block makes every query wait for its context.
+type fakeJobStore struct {
+	mu        sync.Mutex
+	export    *wharf.LogExport
+	entries   []wharf.LogEntry // newest first
+	queries   []wharf.LogQuery
+	failAfter int
+	block     bool
+}
+
+func (s *fakeJobStore) NextLogExport(_ context.Context, now time.Time) (*wharf.LogExport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.export.Delivery != wharf.DeliveryPending || s.export.NextAttemptAt.After(now) {
+		return nil, wharf.Errorf(wharf.NotFound, "none due")
+	}
+	x := *s.export
+	return &x, nil
+}
+
+func (s *fakeJobStore) UpdateLogExport(_ context.Context, x *wharf.LogExport) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *x
+	s.export = &c
+	return nil
+}
+
+func (s *fakeJobStore) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
+	s.mu.Lock()
+	s.queries = append(s.queries, q)
+	n := len(s.queries)
+	s.mu.Unlock()
+	if s.block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if n == s.failAfter {
+		return nil, errors.New("database gone")
+	}
+	var out []wharf.LogEntry
+	for _, e := range s.entries {
+		if q.After != nil && (e.Time.After(q.After.Time) || e.Time.Equal(q.After.Time) && e.ID >= q.After.ID) {
+			continue
+		}
+		if out = append(out, e); len(out) == q.Limit+1 {
+			break
+		}
+	}
+	return out, nil
+}
+
+type exporterHarness struct {
+	store     *fakeJobStore
+	exporter  *Exporter
+	callbacks chan map[string]any
+}
+
+func newExporterHarness(t *testing.T, entries int) *exporterHarness {
+	blobs, err := filesystem.New(t.TempDir(), filesystem.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &exporterHarness{callbacks: make(chan map[string]any, 10)}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		h.callbacks <- body
+	}))
+	t.Cleanup(hook.Close)
+	now := time.Now().UTC()
+	h.store = &fakeJobStore{export: &wharf.LogExport{ID: 1, UUID: wharf.NewUUID(), NamespaceID: 7, NamespaceName: "acme",
+		Start: now.Add(-time.Hour), End: now.Add(time.Hour), CallbackURL: hook.URL, Delivery: wharf.DeliveryPending}}
+	h.store.export.FileName = h.store.export.UUID + "-" + wharf.NewUUID()
+	for i := range entries {
+		h.store.entries = append(h.store.entries, wharf.LogEntry{ID: int64(entries - i), Kind: "push_repo",
+			Time: now.Add(-time.Duration(i) * time.Second), Metadata: map[string]any{"n": i}})
+	}
+	h.exporter = &Exporter{Store: h.store, Blobs: blobs, Client: http.DefaultClient,
+		View:    func(e wharf.LogEntry) any { return map[string]any{"id": e.ID} },
+		FileURL: func(name string) string { return "http://wharf.test/exportedlogs/" + name },
+		Now:     time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxDuration: time.Minute}
+	return h
+}
+
+// TestExporterStreamsInBatches: the file is written from queries of at
+// most exportBatch entries, each after the last entry of the one before,
+// and holds every entry once, newest first.
+func TestExporterStreamsInBatches(t *testing.T) {
+	h := newExporterHarness(t, 2*exportBatch+7)
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.store.queries) != 3 {
+		t.Fatalf("%d queries, want 3 batches", len(h.store.queries))
+	}
+	for i, q := range h.store.queries {
+		if q.Limit != exportBatch || q.AccountID != 7 || (i > 0) != (q.After != nil) {
+			t.Errorf("query %d: %+v", i, q)
+		}
+	}
+	raw, err := h.exporter.Blobs.GetContent(t.Context(), storagePrefix+h.store.export.FileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Logs []map[string]any `json:"logs"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(file.Logs); n != 2*exportBatch+8 || file.Logs[n-1]["terminator"] != true {
+		t.Fatalf("%d elements, want %d entries and the terminator", n, 2*exportBatch+7)
+	}
+	for i, l := range file.Logs[:len(file.Logs)-1] {
+		if l["id"] != float64(2*exportBatch+7-i) {
+			t.Fatalf("element %d is %v", i, l)
+		}
+	}
+	if cb := <-h.callbacks; cb["status"] != "success" || cb["exported_data_url"] == nil {
+		t.Errorf("callback %v", cb)
+	}
+}
+
+// TestExporterFailures: a store failure mid-export and an export that
+// outlasts MaxDuration leave no file, and the callback says failed or
+// timedout with no URL, as Quay's does.
+func TestExporterFailures(t *testing.T) {
+	for _, c := range []struct {
+		name, status string
+		setup        func(h *exporterHarness)
+	}{
+		{"store fails", wharf.ExportFailed, func(h *exporterHarness) { h.store.failAfter = 2 }},
+		{"too slow", wharf.ExportTimedOut, func(h *exporterHarness) {
+			h.store.block, h.exporter.MaxDuration = true, 50*time.Millisecond
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newExporterHarness(t, 2*exportBatch)
+			c.setup(h)
+			if _, err := h.exporter.Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.exporter.Blobs.Stat(t.Context(), storagePrefix+h.store.export.FileName); !wharf.IsCode(err, wharf.NotFound) {
+				t.Errorf("a file was left: %v", err)
+			}
+			cb := <-h.callbacks
+			if cb["status"] != c.status || cb["exported_data_url"] != nil {
+				t.Errorf("callback %v, want status %s and no URL", cb, c.status)
+			}
+			if x := h.store.export; x.Status != c.status || x.Delivery != wharf.DeliveryDone {
+				t.Errorf("export %+v", x)
+			}
+		})
+	}
+}
+
+// TestValidFileName: only two UUIDs joined by '-' name a file.
+func TestValidFileName(t *testing.T) {
+	id := wharf.NewUUID() + "-" + wharf.NewUUID()
+	for name, want := range map[string]bool{
+		id: true, wharf.NewUUID(): false, id + "x": false, "../" + id[3:]: false,
+		id[:36] + "/" + id[37:]: false, "": false,
+	} {
+		if got := validFileName(name); got != want {
+			t.Errorf("validFileName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
