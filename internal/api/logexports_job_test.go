@@ -203,7 +203,8 @@ func TestLogExportSSRF(t *testing.T) {
 }
 
 // TestExportedLogsDownload: only an export's file name downloads, and only
-// once the file is written; anything else is 404 with the error JSON.
+// once the file is written and until it expires; anything else is 404
+// with the error JSON.
 func TestExportedLogsDownload(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, store *db.DB) {
 		f := newExportFixture(t, store, nil)
@@ -225,6 +226,14 @@ func TestExportedLogsDownload(t *testing.T) {
 		var file exportedFile
 		if err := json.Unmarshal(r.Body, &file); err != nil || file.ExportID != x.UUID || file.Details["repository"] != nil {
 			t.Errorf("downloaded %v %s", err, r.Body)
+		}
+		// EXPORT_ACTION_LOGS_SECONDS (an hour) later the job removes it.
+		runExports(t, f.e, time.Hour+time.Minute)
+		if r := anonymous.do("GET", "/exportedlogs/"+x.FileName, nil); r.Status != http.StatusNotFound {
+			t.Errorf("an expired file: %d", r.Status)
+		}
+		if x, _ = store.LogExports.LogExportByUUID(t.Context(), x.UUID); !x.FileExpiresAt.IsZero() || x.Status != wharf.ExportSucceeded {
+			t.Errorf("after the file expired: %+v", x)
 		}
 	})
 }

@@ -34,7 +34,8 @@ const logExportMaxDuration = 2 * time.Hour
 // LogExporter is the export job's work: it writes the files of queued log
 // exports and calls their callbacks through the outbound client; nil
 // when FEATURE_LOG_EXPORT is off. Files are downloaded at
-// PREFERRED_URL_SCHEME://SERVER_HOSTNAME/exportedlogs/<name>.
+// PREFERRED_URL_SCHEME://SERVER_HOSTNAME/exportedlogs/<name> for
+// EXPORT_ACTION_LOGS_SECONDS, then removed.
 func (a *App) LogExporter() *logexport.Exporter {
 	if !a.Config.FeatureLogExport {
 		return nil
@@ -42,7 +43,8 @@ func (a *App) LogExporter() *logexport.Exporter {
 	base := a.Config.PreferredURLScheme + "://" + a.Config.ServerHostname + "/exportedlogs/"
 	return &logexport.Exporter{Store: logExportStore{a.Store.LogExports, a.Store.Logs}, Blobs: a.Blobs,
 		Client: OutboundPolicy(a.Config).Client(time.Minute), View: api.ExportedLogView,
-		FileURL: func(name string) string { return base + name }, Now: time.Now, Log: a.Log, MaxDuration: logExportMaxDuration}
+		FileURL: func(name string) string { return base + name }, Now: time.Now, Log: a.Log, MaxDuration: logExportMaxDuration,
+		FileLifetime: time.Duration(a.Config.ExportActionLogsSeconds) * time.Second}
 }
 
 // logExportJobs runs the exporter every 10 seconds; its lease outlasts

@@ -60,6 +60,7 @@ type Config struct {
 	FeatureAppSpecificTokens      bool                       // FEATURE_APP_SPECIFIC_TOKENS, default true
 	AppSpecificTokenExpiration    time.Duration              // APP_SPECIFIC_TOKEN_EXPIRATION: lifetime of new app tokens, default 0 = never expire
 	FeatureLogExport              bool                       // FEATURE_LOG_EXPORT, default true: the exportlogs endpoints and their job
+	ExportActionLogsSeconds       int64                      // EXPORT_ACTION_LOGS_SECONDS: how long an exported log file is served, default 3600, > 0
 
 	// Raw holds every key as loaded (after env overrides), for the config
 	// dump; see [Config.Redacted]. Nested mappings are map[string]any and
@@ -126,6 +127,7 @@ func Default() Config {
 		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
 		FeatureLogExport:           true,
+		ExportActionLogsSeconds:    3600,
 		Raw:                        map[string]any{},
 	}
 }
@@ -186,6 +188,7 @@ var keys = []key{
 	{"FEATURE_APP_SPECIFIC_TOKENS", func(c *Config) any { return &c.FeatureAppSpecificTokens }},
 	{"APP_SPECIFIC_TOKEN_EXPIRATION", func(c *Config) any { return &c.AppSpecificTokenExpiration }},
 	{"FEATURE_LOG_EXPORT", func(c *Config) any { return &c.FeatureLogExport }},
+	{"EXPORT_ACTION_LOGS_SECONDS", func(c *Config) any { return &c.ExportActionLogsSeconds }},
 }
 
 // envPrefix is prepended to a key's name to form its override variable.

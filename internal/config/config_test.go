@@ -80,6 +80,7 @@ func TestDefault(t *testing.T) {
 		AutoPruningPollPeriod:      30,
 		FeatureAppSpecificTokens:   true,
 		FeatureLogExport:           true,
+		ExportActionLogsSeconds:    3600,
 		Raw:                        map[string]any{},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -188,6 +189,7 @@ func TestLoadQuayConfig(t *testing.T) {
 		AutoPruningPollPeriod:       30,
 		FeatureAppSpecificTokens:    true,
 		AppSpecificTokenExpiration:  52 * week,
+		ExportActionLogsSeconds:     7200,
 	}
 	if diff := cmp.Diff(want, typed); diff != "" {
 		t.Errorf("typed config mismatch (-want +got):\n%s", diff)
@@ -440,7 +442,7 @@ func TestValidate(t *testing.T) {
 		{"zero everything", func(c *Config) { *c = Config{} }, []string{
 			"PREFERRED_URL_SCHEME", "DISTRIBUTED_STORAGE_CONFIG", "DISTRIBUTED_STORAGE_PREFERENCE",
 			"DEFAULT_TAG_EXPIRATION", "AUTHENTICATION_TYPE", "FRESH_LOGIN_TIMEOUT",
-			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "GARBAGE_COLLECTION_FREQUENCY", "BLOB_ORPHAN_SWEEP_INTERVAL", "AUTO_PRUNING_POLL_PERIOD", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
+			"ACTION_LOG_ROTATION_THRESHOLD", "REGISTRY_STATE", "GARBAGE_COLLECTION_FREQUENCY", "BLOB_ORPHAN_SWEEP_INTERVAL", "AUTO_PRUNING_POLL_PERIOD", "EXPORT_ACTION_LOGS_SECONDS", "BUILD_EXECUTOR", "BUILD_TIMEOUT", "BUILD_WORKER_LEASE", "BUILD_CONTEXT_MAX_BYTES",
 		}},
 	}
 	for _, tt := range tests {

@@ -75,6 +75,7 @@
 //	FEATURE_APP_SPECIFIC_TOKENS        true                              WHARF_FEATURE_APP_SPECIFIC_TOKENS
 //	APP_SPECIFIC_TOKEN_EXPIRATION      0 (app tokens never expire)       WHARF_APP_SPECIFIC_TOKEN_EXPIRATION
 //	FEATURE_LOG_EXPORT                 true                              WHARF_FEATURE_LOG_EXPORT
+//	EXPORT_ACTION_LOGS_SECONDS         3600 (an exported file's life)    WHARF_EXPORT_ACTION_LOGS_SECONDS
 //
 // Defaults differ from Quay's where a self-hosted registry needs it
 // (FEATURE_MAILING off: no SMTP server is assumed; quota management,

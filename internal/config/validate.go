@@ -93,6 +93,9 @@ func (c *Config) validate(bad map[string]bool) []error {
 	if c.AutoPruningPollPeriod <= 0 {
 		add("AUTO_PRUNING_POLL_PERIOD", "must be > 0 seconds, got %d", c.AutoPruningPollPeriod)
 	}
+	if c.ExportActionLogsSeconds <= 0 {
+		add("EXPORT_ACTION_LOGS_SECONDS", "must be > 0 seconds, got %d", c.ExportActionLogsSeconds)
+	}
 	problems = append(problems, c.validateBuilds()...)
 	return problems
 }

@@ -14,7 +14,7 @@ import (
 type LogExports struct{ *base }
 
 const logExportColumns = `id, uuid, file_name, namespace_id, namespace_name, repository_id, repository_name,
-	start_at, end_at, callback_url, callback_email, status, delivery, attempts, next_attempt_at, note, created_at`
+	start_at, end_at, callback_url, callback_email, status, delivery, attempts, next_attempt_at, note, file_expires_at, created_at`
 
 // QueueLogExport stores x, due at once (its ID and CreatedAt are set),
 // with entries.
@@ -56,12 +56,32 @@ func (db *LogExports) LogExportByUUID(ctx context.Context, uuid string) (*wharf.
 	return x, wharf.Wrap(err, "load log export")
 }
 
+// ExpiredLogExportFiles returns up to limit exports whose file expired
+// at now, oldest first.
+func (db *LogExports) ExpiredLogExportFiles(ctx context.Context, now time.Time, limit int) ([]*wharf.LogExport, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+logExportColumns+` FROM log_export
+		WHERE file_expires_at <= $1 ORDER BY file_expires_at, id LIMIT $2`, micros(now), limit)
+	if err != nil {
+		return nil, wharf.Wrap(err, "list expired log exports")
+	}
+	defer rows.Close()
+	var out []*wharf.LogExport
+	for rows.Next() {
+		x, err := scanLogExport(rows)
+		if err != nil {
+			return nil, wharf.Wrap(err, "scan log export")
+		}
+		out = append(out, x)
+	}
+	return out, wharf.Wrap(rows.Err(), "list expired log exports")
+}
+
 // UpdateLogExport stores the progress of x: its status, delivery,
-// attempts, next attempt and note. NotFound if x is gone.
+// attempts, next attempt, note and file expiry. NotFound if x is gone.
 func (db *LogExports) UpdateLogExport(ctx context.Context, x *wharf.LogExport) error {
 	res, err := db.sql.ExecContext(ctx, `UPDATE log_export SET status = $1, delivery = $2, attempts = $3,
-		next_attempt_at = $4, note = $5 WHERE id = $6`,
-		nullString(x.Status), x.Delivery, x.Attempts, micros(x.NextAttemptAt), nullString(x.Note), x.ID)
+		next_attempt_at = $4, note = $5, file_expires_at = $6 WHERE id = $7`,
+		nullString(x.Status), x.Delivery, x.Attempts, micros(x.NextAttemptAt), nullString(x.Note), nullMicros(x.FileExpiresAt), x.ID)
 	if err != nil {
 		return wharf.Wrap(err, "update log export")
 	}
@@ -71,17 +91,20 @@ func (db *LogExports) UpdateLogExport(ctx context.Context, x *wharf.LogExport) e
 	return nil
 }
 
-func scanLogExport(row *sql.Row) (*wharf.LogExport, error) {
+func scanLogExport(row interface{ Scan(dest ...any) error }) (*wharf.LogExport, error) {
 	var x wharf.LogExport
-	var repoID sql.NullInt64
+	var repoID, fileExpires sql.NullInt64
 	var repoName, callbackURL, callbackEmail, status, note sql.NullString
 	var start, end, next, created int64
 	if err := row.Scan(&x.ID, &x.UUID, &x.FileName, &x.NamespaceID, &x.NamespaceName, &repoID, &repoName,
-		&start, &end, &callbackURL, &callbackEmail, &status, &x.Delivery, &x.Attempts, &next, &note, &created); err != nil {
+		&start, &end, &callbackURL, &callbackEmail, &status, &x.Delivery, &x.Attempts, &next, &note, &fileExpires, &created); err != nil {
 		return nil, err
 	}
 	x.RepositoryID, x.RepositoryName = repoID.Int64, repoName.String
 	x.CallbackURL, x.CallbackEmail, x.Status, x.Note = callbackURL.String, callbackEmail.String, status.String, note.String
 	x.Start, x.End, x.NextAttemptAt, x.CreatedAt = fromMicros(start), fromMicros(end), fromMicros(next), fromMicros(created)
+	if fileExpires.Valid {
+		x.FileExpiresAt = fromMicros(fileExpires.Int64)
+	}
 	return &x, nil
 }

@@ -27,6 +27,9 @@ type JobStore interface {
 	UpdateLogExport(ctx context.Context, x *wharf.LogExport) error
 	// ListLogs returns up to q.Limit+1 entries of q, newest first.
 	ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error)
+	// ExpiredLogExportFiles returns up to limit exports whose file
+	// expired at now.
+	ExpiredLogExportFiles(ctx context.Context, now time.Time, limit int) ([]*wharf.LogExport, error)
 }
 
 // Exporter is the export job: it writes the file of every pending export
@@ -49,6 +52,9 @@ type Exporter struct {
 	// MaxDuration bounds the writing of one file (Quay's
 	// EXPORT_ACTION_LOGS_MAXIMUM_SECONDS): past it the export is timedout.
 	MaxDuration time.Duration
+	// FileLifetime is how long a written file is served before it is
+	// removed (EXPORT_ACTION_LOGS_SECONDS).
+	FileLifetime time.Duration
 }
 
 // Callback retries: a callback that does not answer 2xx is tried again
@@ -62,9 +68,13 @@ const (
 // batch at a time, never the whole log set in memory.
 const exportBatch = 500
 
-// Run works on every export due, oldest first, and returns how many it
-// finished (done or abandoned). It stops at the first store error.
+// Run removes the files past their lifetime, then works on every export
+// due, oldest first, and returns how many it finished (done or
+// abandoned). It stops at the first store error.
 func (j *Exporter) Run(ctx context.Context) (int, error) {
+	if err := j.removeExpired(ctx); err != nil {
+		return 0, err
+	}
 	finished := 0
 	for {
 		x, err := j.Store.NextLogExport(ctx, j.Now())
@@ -91,6 +101,9 @@ func (j *Exporter) process(ctx context.Context, x *wharf.LogExport) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // shutting down: the export stays pending, to be written again
 		}
+		if x.Status == wharf.ExportSucceeded {
+			x.FileExpiresAt = j.Now().Add(j.FileLifetime)
+		}
 	}
 	var notes []string
 	if x.CallbackEmail != "" {
@@ -111,6 +124,26 @@ func (j *Exporter) process(ctx context.Context, x *wharf.LogExport) error {
 	}
 	x.Note = strings.Join(notes, "; ")
 	return j.Store.UpdateLogExport(context.WithoutCancel(ctx), x)
+}
+
+// removeExpired removes the files whose lifetime is over, a batch at a
+// time; an export forgets its file once it is gone.
+func (j *Exporter) removeExpired(ctx context.Context) error {
+	for {
+		expired, err := j.Store.ExpiredLogExportFiles(ctx, j.Now(), exportBatch)
+		if err != nil || len(expired) == 0 {
+			return err
+		}
+		for _, x := range expired {
+			if err := j.Blobs.Delete(ctx, storagePrefix+x.FileName); err != nil && !wharf.IsCode(err, wharf.NotFound) {
+				return err
+			}
+			x.FileExpiresAt = time.Time{}
+			if err := j.Store.UpdateLogExport(ctx, x); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // write streams x's entries to its file and returns the export's status.

@@ -46,6 +46,34 @@ func (s *fakeJobStore) UpdateLogExport(_ context.Context, x *wharf.LogExport) er
 	return nil
 }
 
+func (s *fakeJobStore) ExpiredLogExportFiles(_ context.Context, now time.Time, _ int) ([]*wharf.LogExport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.export.FileExpiresAt.IsZero() || s.export.FileExpiresAt.After(now) {
+		return nil, nil
+	}
+	x := *s.export
+	return []*wharf.LogExport{&x}, nil
+}
+
+// LogExportByUUID, QueueLogExport and AppendLogs make the fake the
+// Service's store too.
+func (s *fakeJobStore) LogExportByUUID(_ context.Context, uuid string) (*wharf.LogExport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.export.UUID != uuid {
+		return nil, wharf.Errorf(wharf.NotFound, "Not Found")
+	}
+	x := *s.export
+	return &x, nil
+}
+
+func (s *fakeJobStore) QueueLogExport(context.Context, *wharf.LogExport, ...wharf.LogEntry) error {
+	return errors.New("not used")
+}
+
+func (s *fakeJobStore) AppendLogs(context.Context, ...wharf.LogEntry) error { return errors.New("not used") }
+
 func (s *fakeJobStore) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
 	s.mu.Lock()
 	s.queries = append(s.queries, q)
@@ -99,7 +127,7 @@ func newExporterHarness(t *testing.T, entries int) *exporterHarness {
 	h.exporter = &Exporter{Store: h.store, Blobs: blobs, Client: http.DefaultClient,
 		View:    func(e wharf.LogEntry) any { return map[string]any{"id": e.ID} },
 		FileURL: func(name string) string { return "http://wharf.test/exportedlogs/" + name },
-		Now:     time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxDuration: time.Minute}
+		Now:     time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxDuration: time.Minute, FileLifetime: time.Hour}
 	return h
 }
 
@@ -172,6 +200,49 @@ func TestExporterFailures(t *testing.T) {
 				t.Errorf("export %+v", x)
 			}
 		})
+	}
+}
+
+// TestExportedFileLifetime: a written file is served under its exact name
+// until FileLifetime has passed, then the job removes it.
+func TestExportedFileLifetime(t *testing.T) {
+	h := newExporterHarness(t, 3)
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.callbacks
+	x := h.store.export
+	if d := time.Until(x.FileExpiresAt); d < 59*time.Minute || d > time.Hour {
+		t.Fatalf("file expires in %v, want an hour", d)
+	}
+	at := time.Now()
+	svc := NewService(h.store, nil, h.exporter.Blobs, func() time.Time { return at })
+	open := func(name string) error {
+		rc, _, err := svc.Open(t.Context(), name)
+		if err == nil {
+			rc.Close()
+		}
+		return err
+	}
+	if err := open(x.FileName); err != nil {
+		t.Fatalf("open the file: %v", err)
+	}
+	if err := open(x.UUID + "-" + wharf.NewUUID()); !wharf.IsCode(err, wharf.NotFound) {
+		t.Errorf("another random half: %v, want NotFound", err)
+	}
+	at = x.FileExpiresAt
+	if err := open(x.FileName); !wharf.IsCode(err, wharf.NotFound) {
+		t.Errorf("an expired file: %v, want NotFound", err)
+	}
+	h.exporter.Now = func() time.Time { return x.FileExpiresAt }
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.exporter.Blobs.Stat(t.Context(), storagePrefix+x.FileName); !wharf.IsCode(err, wharf.NotFound) {
+		t.Errorf("the expired file is still stored: %v", err)
+	}
+	if !h.store.export.FileExpiresAt.IsZero() {
+		t.Errorf("the export still names a file: %+v", h.store.export)
 	}
 }
 

@@ -16,6 +16,7 @@ package logexport
 
 import (
 	"context"
+	"crypto/subtle"
 	"io"
 	"net/url"
 	"strings"
@@ -32,6 +33,8 @@ type Store interface {
 	QueueLogExport(ctx context.Context, x *wharf.LogExport, entries ...wharf.LogEntry) error
 	// AppendLogs writes entries that accompany no other change.
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
+	// LogExportByUUID returns the export uuid; NotFound if there is none.
+	LogExportByUUID(ctx context.Context, uuid string) (*wharf.LogExport, error)
 }
 
 // URLChecker vets a user-given URL (outbound.Policy): a refusal is a
@@ -64,6 +67,9 @@ type Request struct {
 	CallbackURL        string // "": none
 	CallbackEmail      string // "": none
 }
+
+// uuidLen is the length of a UUID's text.
+const uuidLen = 36
 
 // storagePrefix is where exported files go (Quay's
 // EXPORT_ACTION_LOGS_STORAGE_PATH default).
@@ -144,14 +150,27 @@ func nullable(s string) any {
 }
 
 // Open returns the exported file named name and its size. NotFound for a
-// name that is not an export's, or whose file is not written (yet).
+// name that is not an export's, or whose file is not written (yet) or
+// has expired.
 func (s *Service) Open(ctx context.Context, name string) (io.ReadCloser, int64, error) {
+	notFound := wharf.Errorf(wharf.NotFound, "Not Found")
 	if !validFileName(name) {
-		return nil, 0, wharf.Errorf(wharf.NotFound, "Not Found")
+		return nil, 0, notFound
+	}
+	x, err := s.store.LogExportByUUID(ctx, name[:uuidLen])
+	if wharf.IsCode(err, wharf.NotFound) {
+		return nil, 0, notFound
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	// The name is the credential: compared in constant time.
+	if subtle.ConstantTimeCompare([]byte(x.FileName), []byte(name)) != 1 || !s.now().Before(x.FileExpiresAt) {
+		return nil, 0, notFound
 	}
 	info, err := s.blobs.Stat(ctx, storagePrefix+name)
 	if wharf.IsCode(err, wharf.NotFound) {
-		return nil, 0, wharf.Errorf(wharf.NotFound, "Not Found")
+		return nil, 0, notFound
 	}
 	if err != nil {
 		return nil, 0, err
@@ -163,7 +182,6 @@ func (s *Service) Open(ctx context.Context, name string) (io.ReadCloser, int64, 
 // validFileName reports whether name has the form of an export's file
 // name, two UUIDs joined by '-', before it becomes a storage key.
 func validFileName(name string) bool {
-	const uuidLen = 36
 	if len(name) != 2*uuidLen+1 || name[uuidLen] != '-' {
 		return false
 	}

@@ -31,8 +31,12 @@ type LogExport struct {
 	NextAttemptAt time.Time
 	// Note says what went wrong, for operators: the last callback failure,
 	// an e-mail that was not sent.
-	Note      string
-	CreatedAt time.Time
+	Note string
+	// FileExpiresAt is when the written file stops being served and is
+	// removed (EXPORT_ACTION_LOGS_SECONDS after it was written); zero
+	// while there is no file to serve.
+	FileExpiresAt time.Time
+	CreatedAt     time.Time
 }
 
 // Export outcomes, the "status" of Quay's callback.

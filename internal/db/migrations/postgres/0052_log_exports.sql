@@ -19,6 +19,8 @@ CREATE TABLE log_export (
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	next_attempt_at BIGINT  NOT NULL,
 	note            TEXT,
+	file_expires_at BIGINT,           -- NULL: no file to download (not written, failed, or removed)
 	created_at      BIGINT  NOT NULL
 );
 CREATE INDEX log_export_due ON log_export (delivery, next_attempt_at, id);
+CREATE INDEX log_export_file_expires ON log_export (file_expires_at);
