@@ -72,7 +72,9 @@ func (s *fakeJobStore) QueueLogExport(context.Context, *wharf.LogExport, ...whar
 	return errors.New("not used")
 }
 
-func (s *fakeJobStore) AppendLogs(context.Context, ...wharf.LogEntry) error { return errors.New("not used") }
+func (s *fakeJobStore) AppendLogs(context.Context, ...wharf.LogEntry) error {
+	return errors.New("not used")
+}
 
 func (s *fakeJobStore) ListLogs(ctx context.Context, q wharf.LogQuery) ([]wharf.LogEntry, error) {
 	s.mu.Lock()
