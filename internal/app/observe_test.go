@@ -11,6 +11,7 @@ import (
 	"github.com/wharf-registry/wharf/internal/app"
 	"github.com/wharf-registry/wharf/internal/db"
 	"github.com/wharf-registry/wharf/internal/db/dbtest"
+	"github.com/wharf-registry/wharf/internal/wharf"
 )
 
 // TestMetricsAfterPushAndPull pushes an image, pulls it back, has a login
@@ -165,6 +166,7 @@ func TestRequestLog(t *testing.T) {
 		s := newServer(t, store, nil)
 		tok := s.registryToken("admin/app")
 		im := newImage("log")
+		exportID, exportSecret := wharf.NewUUID(), wharf.NewUUID()
 		tests := []struct {
 			name string
 			send func() *response
@@ -185,6 +187,10 @@ func TestRequestLog(t *testing.T) {
 				"status": 200.0, "caller_kind": "oauth", "caller": "admin"}},
 			{"API error", func() *response { return s.do("GET", "/api/v1/superuser/users/nobody", "Bearer "+s.admin, nil) },
 				map[string]any{"route": "/api/v1/superuser/users/{username}", "status": 404.0, "error": "not_found"}},
+			{"exported logs download, whose path is its credential", func() *response {
+				return s.do("GET", "/exportedlogs/"+exportID+"-"+exportSecret, "", nil)
+			}, map[string]any{"face": "api", "route": "/exportedlogs/{file_id}", "path": "/exportedlogs/" + exportID + "-…",
+				"status": 404.0, "error": "not_found"}},
 			{"unmatched path", func() *response { return s.do("GET", "/nothing/here", "", nil) },
 				map[string]any{"face": "api", "route": "unmatched", "status": 404.0}},
 			{"health probe, at debug level", func() *response { return s.do("GET", "/healthz", "", nil) }, nil},
@@ -226,7 +232,7 @@ func TestRequestLog(t *testing.T) {
 			})
 		}
 		logs := s.logs.String()
-		for _, secret := range []string{adminPassword, s.admin, strings.TrimPrefix(tok, "Bearer "), "query-secret-value"} {
+		for _, secret := range []string{adminPassword, s.admin, strings.TrimPrefix(tok, "Bearer "), "query-secret-value", exportSecret} {
 			if strings.Contains(logs, secret) {
 				t.Errorf("the log holds a secret %q:\n%s", secret, logs)
 			}
