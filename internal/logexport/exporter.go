@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -253,6 +254,11 @@ func (j *Exporter) callback(ctx context.Context, x *wharf.LogExport) error {
 	client := *j.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
+	if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+		// Without the URL, whose query may hold the receiver's secret: the
+		// error goes to the log and the export's note.
+		return uerr.Err
+	}
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func newExporterHarness(t *testing.T, entries int) *exporterHarness {
 	t.Cleanup(hook.Close)
 	now := time.Now().UTC()
 	h.store = &fakeJobStore{export: &wharf.LogExport{ID: 1, UUID: wharf.NewUUID(), NamespaceID: 7, NamespaceName: "acme",
-		Start: now.Add(-time.Hour), End: now.Add(time.Hour), CallbackURL: hook.URL, Delivery: wharf.DeliveryPending}}
+		Start: now.Add(-time.Hour), End: now.Add(time.Hour), CallbackURL: hook.URL + "/?token=hook-secret", Delivery: wharf.DeliveryPending}}
 	h.store.export.FileName = h.store.export.UUID + "-" + wharf.NewUUID()
 	for i := range entries {
 		h.store.entries = append(h.store.entries, wharf.LogEntry{ID: int64(entries - i), Kind: "push_repo",
@@ -258,5 +259,25 @@ func TestValidFileName(t *testing.T) {
 		if got := validFileName(name); got != want {
 			t.Errorf("validFileName(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestCallbackFailureKeepsURLSecret: a callback that cannot be reached
+// is recorded and logged without its URL, whose query may hold the
+// receiver's secret.
+func TestCallbackFailureKeepsURLSecret(t *testing.T) {
+	h := newExporterHarness(t, 1)
+	var logged strings.Builder
+	h.exporter.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	h.store.export.CallbackURL = "http://127.0.0.1:1/hook?token=hook-secret"
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	x := h.store.export
+	if x.Delivery != wharf.DeliveryPending || x.Attempts != 1 || !strings.Contains(x.Note, "callback attempt 1 failed") {
+		t.Fatalf("export %+v", x)
+	}
+	if strings.Contains(x.Note, "hook-secret") || strings.Contains(logged.String(), "hook-secret") {
+		t.Errorf("the callback URL's secret was recorded: note %q, log %s", x.Note, logged.String())
 	}
 }
