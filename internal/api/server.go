@@ -4,7 +4,8 @@
 // that WriteError turns into Quay's error JSON.
 //
 // Handlers belong to one type per resource (sessions, users, orgs,
-// repositories, quotas, serviceKeys, builds, logs, messages, appTokens),
+// repositories, quotas, serviceKeys, builds, logs, logExports, messages,
+// appTokens),
 // each holding only the
 // services it calls and declaring the store reads it makes; Server keeps
 // what every request shares.

@@ -82,6 +82,9 @@ const storagePrefix = "exportedactionlogs/"
 func (s *Service) Queue(ctx context.Context, c *wharf.Caller, r Request) (string, error) {
 	now := s.now()
 	win, err := s.validate(ctx, r, now)
+	if err != nil && !wharf.IsCode(err, wharf.Invalid) {
+		return "", err // not the request's fault (a done context): nothing to log
+	}
 	if err != nil {
 		meta := s.metadata(r, now)
 		meta["error"] = wharf.ErrorMessage(err)
