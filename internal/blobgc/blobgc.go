@@ -74,7 +74,9 @@
 // committed before each statement) or T1 does (the reference then sees
 // the doom). No storage call is made while a database lock is held.
 //
-// A collector that dies between T1 and T2 leaves a doomed row. Its doom
+// A run that is cancelled (a shutdown) after T1 still deletes the files
+// it doomed and runs T2. A collector that dies between T1 and T2 leaves a
+// doomed row. Its doom
 // goes stale after DoomTTL; the next collector takes it over (a new stamp
 // by the same version check) and finishes, or a push of the same digest
 // revives it (PinBlob clears a stale doom by its stamp) and then finds out
@@ -126,8 +128,9 @@ type Store interface {
 	ExpirePendingLinks(ctx context.Context, cutoff time.Time, limit int) (unlinked, seen int, err error)
 	DueCandidates(ctx context.Context, cutoff time.Time, after string, limit int) ([]string, error)
 	// DoomBlobs dooms those of digests that are due, unreferenced and not
-	// doomed by another collector (T1); ForgetBlobs removes the rows of
-	// dooms still theirs (T2) and returns those.
+	// doomed by another collector (T1), in one or more transactions (with
+	// an error it returns the dooms committed before it); ForgetBlobs
+	// removes the rows of dooms still theirs (T2) and returns those.
 	DoomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error)
 	ForgetBlobs(ctx context.Context, dooms []wharf.BlobDoom) ([]wharf.BlobDoom, error)
 	HasBlob(ctx context.Context, digest string) (bool, error)
@@ -245,18 +248,23 @@ func (c *Collector) collectCandidates(ctx context.Context, start time.Time, res 
 // collect runs the protocol for a chunk of candidates: doom them, delete
 // their files, forget them.
 func (c *Collector) collect(ctx context.Context, digests []string, cutoff time.Time, res *Result) error {
-	doomed, err := c.Store.DoomBlobs(ctx, digests, cutoff, c.Now().Add(-DoomTTL))
-	if err != nil || len(doomed) == 0 {
-		return err
+	doomed, doomErr := c.Store.DoomBlobs(ctx, digests, cutoff, c.Now().Add(-DoomTTL))
+	if len(doomed) == 0 {
+		return doomErr
 	}
-	done, missed, delErr := c.deleteFiles(ctx, doomed)
-	forgot, err := c.Store.ForgetBlobs(ctx, done)
+	// A chunk once doomed is finished even when the run is cancelled (a
+	// shutdown): its file deletes give up by themselves a quarter of
+	// DoomTTL after the doom, and a doom left behind would refuse pushes
+	// of its digest until it went stale.
+	finish := context.WithoutCancel(ctx)
+	done, missed, delErr := c.deleteFiles(finish, doomed)
+	forgot, err := c.Store.ForgetBlobs(finish, done)
 	for _, d := range forgot {
 		res.Blobs++
 		res.Bytes += d.Size
 	}
 	res.Missed += missed
-	return cmp.Or(err, delErr)
+	return cmp.Or(doomErr, err, delErr)
 }
 
 // deleteFiles deletes the doomed blobs' files, giving up a quarter of

@@ -2,9 +2,12 @@ package blobgc_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -228,6 +231,49 @@ func TestSweep(t *testing.T) {
 		rd.Close()
 		if !bytes.Equal(got, []byte("kept")) {
 			t.Fatalf("kept blob holds %q", got)
+		}
+	})
+}
+
+// cancelledAfterDoom is a store whose run is cancelled (a shutdown) just
+// after its dooms committed: DoomBlobs answers them with the cancellation.
+type cancelledAfterDoom struct {
+	blobgc.Store
+	cancel context.CancelFunc
+}
+
+func (s cancelledAfterDoom) DoomBlobs(ctx context.Context, digests []string, cutoff, staleBefore time.Time) ([]wharf.BlobDoom, error) {
+	dooms, err := s.Store.DoomBlobs(ctx, digests, cutoff, staleBefore)
+	s.cancel()
+	return dooms, cmp.Or(err, context.Canceled)
+}
+
+// A run cancelled after it doomed blobs still deletes their files and
+// forgets them: a doom left behind would refuse pushes of those digests
+// until it went stale, and leave the files for a minute.
+func TestCancelledRunFinishesItsDooms(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		t.Parallel()
+		f := newFixture(t, store, "gcstop")
+		var digests []string
+		for i := range 30 { // more than one of SQLite's doom transactions
+			digests = append(digests, f.upload([]byte(fmt.Sprintf("layer %d", i))))
+		}
+		f.run(time.Hour, 0) // unlinks them: candidates
+		ctx, cancel := context.WithCancel(context.Background())
+		f.gc.Store, f.gc.Grace = cancelledAfterDoom{store.Collection, cancel}, 0
+		if _, err := f.gc.Run(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run: %v, want the cancellation", err)
+		}
+		for _, d := range digests {
+			known, err := store.Collection.HasBlob(context.Background(), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if known || f.stored(d) {
+				t.Errorf("%s after the cancelled run: row %v, file %v; want neither", d[:19], known, f.stored(d))
+			}
 		}
 	})
 }

@@ -134,8 +134,9 @@ func (db *Collection) DoomBlobs(ctx context.Context, digests []string, cutoff, s
 	for part := range slices.Chunk(slices.Sorted(slices.Values(digests)), db.batchRows()) {
 		dooms, err := db.doomBlobs(ctx, part, cutoff, staleBefore)
 		if err != nil {
-			// The parts already doomed go stale and are taken over.
-			return nil, err
+			// The parts already doomed are returned with the error, for
+			// the collector to finish.
+			return all, err
 		}
 		all = append(all, dooms...)
 	}
