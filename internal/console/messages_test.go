@@ -105,3 +105,34 @@ func (s *site) registryLogin(user, password string) int {
 	}
 	return resp.StatusCode
 }
+
+// TestAccountRobots: a robot created on the account page belongs to the
+// user (alice+deploy) and logs in to the registry with the token shown
+// once; deleted there, it no longer does.
+func TestAccountRobots(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		s := newSuperuserSite(t, store)
+		tb := s.open("dark", desktop)
+		tb.signIn("alice", "alice-pass-1")
+		tb.visit("/account")
+		tb.waitFor(`!!document.querySelector("section[aria-labelledby='robots-h'] table")`, "the robot accounts")
+		tb.run(chromedp.Click(`//button[text()="Create robot account"]`, chromedp.BySearch),
+			chromedp.SendKeys(`//dialog//label[text()="Robot name"]/following-sibling::input`, "deploy", chromedp.BySearch),
+			chromedp.Click(`//dialog//button[text()="Create"]`, chromedp.BySearch))
+		tb.waitFor(`!!document.querySelector("dialog textarea")`, "the new robot's token")
+		var token string
+		tb.eval(`document.querySelector("dialog textarea").value`, &token)
+		tb.run(chromedp.Click(`//dialog//button[text()="Done"]`, chromedp.BySearch))
+		tb.waitText("section[aria-labelledby='robots-h'] tbody", "alice+deploy")
+		tb.axe("account robots")
+		if status := s.registryLogin("alice+deploy", token); status != http.StatusOK {
+			t.Fatalf("registry login as the robot with the token shown: %d", status)
+		}
+		tb.run(chromedp.Click(`button[aria-label="Delete alice+deploy"]`, chromedp.ByQuery),
+			chromedp.Click(`//dialog//button[text()="Delete"]`, chromedp.BySearch))
+		tb.waitFor(`!document.querySelector("section[aria-labelledby='robots-h'] tbody").textContent.includes("alice+deploy")`, "the robot to go")
+		if status := s.registryLogin("alice+deploy", token); status != http.StatusUnauthorized {
+			t.Errorf("registry login as the deleted robot: %d, want 401", status)
+		}
+	})
+}

@@ -1,8 +1,10 @@
-// The signed-in user's own account, as /api/v1/user/ shows it, and the
-// app-specific tokens that serve as registry passwords.
+// The signed-in user's own account, as /api/v1/user/ shows it, the
+// app-specific tokens that serve as registry passwords, and the user's
+// robot accounts (robots.js).
 import { h, replace } from '../dom.js';
 import { get, post, del, seg } from '../api.js';
 import { avatar, confirm, dialog, errorBox, field, secretDialog, table, toast, usageBar, when } from '../ui.js';
+import { robotsView } from '../robots.js';
 
 export const title = 'Account';
 
@@ -66,5 +68,6 @@ export async function render(ctx) {
   return h('section', null,
     h('h1', null, 'Your account'),
     profile(me),
-    ctx.session.features.app_tokens ? tokens() : null);
+    ctx.session.features.app_tokens ? tokens() : null,
+    h('section', { 'aria-labelledby': 'robots-h' }, h('h2', { id: 'robots-h' }, 'Robot accounts'), robotsView('/api/v1/user', me.username)));
 }

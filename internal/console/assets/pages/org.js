@@ -1,13 +1,14 @@
 // An organization: its repositories, teams (with members), robot accounts,
 // quota and usage logs, one tab at a time (the tab is in the URL), each what the
 // API shows the caller: teams to members (managed by admins, orgteams.js),
-// robots (token shown, regenerated), default permissions (orgdefaults.js), OAuth applications
+// robots (robots.js), default permissions (orgdefaults.js), OAuth applications
 // (orgapps.js), logs and settings (orgsettings.js) to admins.
 import { h, replace } from '../dom.js';
-import { get, put, post, del, qs, seg } from '../api.js';
-import { confirm, dialog, errorBox, field, secretDialog, table, toast, when } from '../ui.js';
+import { get, qs, seg } from '../api.js';
+import { errorBox, when } from '../ui.js';
 import { logsView } from '../reposettings.js';
 import { teamsView } from '../orgteams.js';
+import { robotsView } from '../robots.js';
 import { defaultsView } from '../orgdefaults.js';
 import { applicationsView } from '../orgapps.js';
 import { settingsView } from '../orgsettings.js';
@@ -61,62 +62,10 @@ export function repositories(org) {
   return box;
 }
 
-// createRobot makes a robot (PUT …/robots/{short} with its description)
-// and shows its token once.
-async function createRobot(org, done) {
-  const name = h('input', { required: true, autocomplete: 'off', spellcheck: false });
-  const description = h('input', { autocomplete: 'off' });
-  let made = null;
-  const v = await dialog({ title: 'Create a robot account',
-    body: [field('Robot name', name, `The robot logs in as ${org}+name.`), field('Description', description)],
-    buttons: [{ label: 'Cancel', value: null }, { label: 'Create', value: 'ok' }],
-    onSubmit: async () => { made = await put(`/api/v1/organization/${seg(org)}/robots/${seg(name.value.trim())}`, { description: description.value }); } });
-  if (v !== 'ok') return;
-  done();
-  await secretDialog(`Token of ${made.name}`, `Log in to the registry as ${made.name} with this token.`, made.token, null);
-}
-
-function robots(org) {
-  const box = h('div', { class: 'results' });
-  const load = () => get(`/api/v1/organization/${seg(org)}/robots`).then((data) => {
-    const short = (r) => r.name.slice(r.name.indexOf('+') + 1);
-    replace(box,
-      h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'primary', onclick: () => createRobot(org, load) }, 'Create robot account')),
-      table({ caption: `Robot accounts of ${org}`, rows: data.robots, empty: 'No robot account.', columns: [
-        { label: 'Robot', render: (r) => r.name },
-        { label: 'Description', render: (r) => r.description || '' },
-        { label: 'Created', render: (r) => when(r.created) },
-        { label: 'Last used', render: (r) => (r.last_accessed ? when(r.last_accessed) : 'never') },
-        { label: 'Actions', render: (r) => h('div', { class: 'row-actions' },
-          h('button', { type: 'button', class: 'secondary', 'aria-label': `Show token of ${r.name}`, onclick: async () => {
-            try {
-              const full = await get(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}`);
-              await secretDialog(`Token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, full.token, null);
-            } catch (err) {
-              await dialog({ title: `Token of ${r.name}`, body: [errorBox(err)] });
-            }
-          } }, 'Show token'),
-          h('button', { type: 'button', class: 'secondary', 'aria-label': `Regenerate token of ${r.name}`, onclick: async () => {
-            if (!await confirm('Regenerate robot token', `Give ${r.name} a new token? The current one stops working.`, { action: 'Regenerate' })) return;
-            try {
-              const fresh = await post(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}/regenerate`);
-              await secretDialog(`New token of ${r.name}`, `Log in to the registry as ${r.name} with this token.`, fresh.token, null);
-            } catch (err) { toast(err.message, 'bad'); }
-          } }, 'Regenerate token'),
-          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${r.name}`, onclick: async () => {
-            if (!await confirm('Delete robot account', `Delete ${r.name}? Its token stops working.`, { action: 'Delete' })) return;
-            try { await del(`/api/v1/organization/${seg(org)}/robots/${seg(short(r))}`); toast(`Deleted ${r.name}.`); load(); } catch (err) { toast(err.message, 'bad'); }
-          } }, 'Delete')) },
-      ] }));
-  }).catch((err) => replace(box, errorBox(err)));
-  load();
-  return box;
-}
-
 export function render(ctx) {
   const org = ctx.params.name;
   const tab = TABS.some(([t]) => t === ctx.query.get('tab')) ? ctx.query.get('tab') : 'repositories';
-  const views = { teams: teamsView, robots, defaults: defaultsView, applications: applicationsView, settings: (o) => settingsView(o, ctx.session), quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
+  const views = { teams: teamsView, robots: (o) => robotsView(`/api/v1/organization/${seg(o)}`, o), defaults: defaultsView, applications: applicationsView, settings: (o) => settingsView(o, ctx.session), quota: quotaTab, logs: (o) => logsView(`/api/v1/organization/${seg(o)}`), repositories };
   const view = views[tab](org);
   return h('section', null,
     h('h1', null, org),
