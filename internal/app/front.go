@@ -18,9 +18,10 @@ type errorWriter interface {
 
 // front sends /v2 to the registry, build-status badges to badge, the web
 // console's paths (console.Owns: "/", /static/ and its pages) to the
-// console, and every other path to the API, after the rules the faces share. In read-only mode (REGISTRY_STATE readonly)
-// every write on either face is refused with 503, in that face's format:
-// only reads and logging in and out pass, as in Quay.
+// console, and every other path to the API, after the rules the faces
+// share. In read-only mode (REGISTRY_STATE readonly) every write on either
+// face is refused with 503, in that face's format: only reads and logging
+// in and out pass, as in Quay.
 //
 // The registry parses its own paths (names contain '/'), so they must not
 // pass through ServeMux's path cleaning, which would redirect hostile

@@ -76,8 +76,7 @@
 //
 // A run that is cancelled (a shutdown) after T1 still deletes the files
 // it doomed and runs T2. A collector that dies between T1 and T2 leaves a
-// doomed row. Its doom
-// goes stale after DoomTTL; the next collector takes it over (a new stamp
+// doomed row. Its doom goes stale after DoomTTL; the next collector takes it over (a new stamp
 // by the same version check) and finishes, or a push of the same digest
 // revives it (PinBlob clears a stale doom by its stamp) and then finds out
 // from storage whether the file is still there. Its file delete gave up at

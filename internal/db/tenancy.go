@@ -17,9 +17,10 @@ import (
 // bound.
 type Tenancy struct{ *base }
 
-// inTx is base's for every write of teams, members, grants and default
-// permissions: each counts as a change of grants (DB.GrantChanges),
-// before it commits.
+// inTx is base's for every write of the tenancy store (teams, members,
+// grants, default permissions, repository states): each counts as a
+// change of grants (DB.GrantChanges) before it commits — more than the
+// grants change, which costs a cache entry, never a stale one.
 func (db *Tenancy) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.base.inTx(ctx, func(tx *sql.Tx) error {
 		db.grantChanges.Add(1)

@@ -162,14 +162,23 @@ func appendMillis(b []byte, us int64) []byte {
 		us = -us
 	}
 	b = strconv.AppendInt(b, us/1000, 10)
-	frac := us % 1000
-	if frac == 0 {
-		return b
+	return appendFraction(b, us%1000, 3, true)
+}
+
+// appendFraction appends "." and frac, a count of 10^-places, in places
+// digits; trim drops trailing zeros, and the whole fraction when it is 0.
+func appendFraction(b []byte, frac int64, places int, trim bool) []byte {
+	var digits [9]byte
+	for i := places - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
 	}
-	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
-	n := 3
-	for digits[n-1] == '0' {
+	n := places
+	for trim && n > 0 && digits[n-1] == '0' {
 		n--
+	}
+	if n == 0 {
+		return b
 	}
 	return append(append(b, '.'), digits[:n]...)
 }
@@ -185,21 +194,11 @@ func (o *Output) appendTime(b []byte, t time.Time, millis bool) []byte {
 		o.second.Store(sec)
 	}
 	b = append(b, sec.date...)
-	ns := t.Nanosecond()
+	ns := int64(t.Nanosecond())
 	if millis {
-		ms := ns / 1e6
-		b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
-	} else if ns != 0 {
-		var digits [9]byte
-		for i := 8; i >= 0; i-- {
-			digits[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 9
-		for digits[n-1] == '0' {
-			n--
-		}
-		b = append(append(b, '.'), digits[:n]...)
+		b = appendFraction(b, ns/1e6, 3, false)
+	} else {
+		b = appendFraction(b, ns, 9, true)
 	}
 	return append(b, sec.zone...)
 }
