@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/wharf-registry/wharf/internal/logexport"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -58,7 +59,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	msg := wharf.ErrorMessage(err)
 	if code == wharf.Internal {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
+			slog.String("path", logexport.RedactPath(r.URL.Path)), slog.Any("err", err))
 	}
 	if secs, ok := wharf.RetryAfter(err); ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))

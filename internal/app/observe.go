@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharf-registry/wharf/internal/console"
+	"github.com/wharf-registry/wharf/internal/logexport"
 	"github.com/wharf-registry/wharf/internal/metrics"
 	"github.com/wharf-registry/wharf/internal/requestlog"
 	"github.com/wharf-registry/wharf/internal/wharf"
@@ -90,7 +91,7 @@ func observe(next http.Handler, ops map[string]http.Handler, m *metrics.Metrics,
 			level = slog.LevelDebug
 		}
 		out.WriteRequest(r.Context(), &requestlog.Request{
-			Level: level, Record: rec, Face: face, Method: r.Method, Path: loggedPath(r.URL.Path), Status: status,
+			Level: level, Record: rec, Face: face, Method: r.Method, Path: logexport.RedactPath(r.URL.Path), Status: status,
 			BytesOut: rw.n, BytesIn: body.n, Took: took, IP: clientIP(r), Completed: start.Add(took),
 		})
 	})
@@ -116,22 +117,6 @@ func apiRoute(pattern string) string {
 		return pattern[i+1:]
 	}
 	return pattern
-}
-
-// exportedLogsPrefix starts the download path of exported log files,
-// /exportedlogs/<export_id>-<random uuid>, whose random half is the
-// download's only credential.
-const exportedLogsPrefix = "/exportedlogs/"
-
-// loggedPath is the path as the request log shows it: an exported log
-// file's download path keeps its export_id and loses the random half, so
-// that the log does not hand out the download.
-func loggedPath(path string) string {
-	const exportIDLen = 36
-	if rest, ok := strings.CutPrefix(path, exportedLogsPrefix); ok && len(rest) > exportIDLen {
-		return exportedLogsPrefix + rest[:exportIDLen] + "-…"
-	}
-	return path
 }
 
 // consoleRoute is the route label of a console path: its assets, or a page.

@@ -105,6 +105,12 @@ func (j *Exporter) process(ctx context.Context, x *wharf.LogExport) error {
 		if x.Status == wharf.ExportSucceeded {
 			x.FileExpiresAt = j.Now().Add(j.FileLifetime)
 		}
+		// Recorded before anyone is told: a callback's receiver may
+		// download the file at once, and an error after the callback must
+		// not write the file again.
+		if err := j.Store.UpdateLogExport(context.WithoutCancel(ctx), x); err != nil {
+			return err
+		}
 	}
 	var notes []string
 	if x.CallbackEmail != "" {
@@ -128,21 +134,29 @@ func (j *Exporter) process(ctx context.Context, x *wharf.LogExport) error {
 }
 
 // removeExpired removes the files whose lifetime is over, a batch at a
-// time; an export forgets its file once it is gone.
+// time; an export forgets its file once it is gone. A file storage will
+// not delete is logged and left for the next run: it must not hold up
+// the exports behind it.
 func (j *Exporter) removeExpired(ctx context.Context) error {
 	for {
 		expired, err := j.Store.ExpiredLogExportFiles(ctx, j.Now(), exportBatch)
 		if err != nil || len(expired) == 0 {
 			return err
 		}
+		removed := 0
 		for _, x := range expired {
 			if err := j.Blobs.Delete(ctx, storagePrefix+x.FileName); err != nil && !wharf.IsCode(err, wharf.NotFound) {
-				return err
+				j.Log.Warn("remove expired log export file", slog.String("export_id", x.UUID), slog.Any("err", err))
+				continue
 			}
 			x.FileExpiresAt = time.Time{}
 			if err := j.Store.UpdateLogExport(ctx, x); err != nil {
 				return err
 			}
+			removed++
+		}
+		if removed < len(expired) {
+			return nil // the batch would come back whole: the rest waits for the next run
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-registry/wharf/internal/storage"
 	"github.com/wharf-registry/wharf/internal/storage/filesystem"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -279,5 +280,74 @@ func TestCallbackFailureKeepsURLSecret(t *testing.T) {
 	}
 	if strings.Contains(x.Note, "hook-secret") || strings.Contains(logged.String(), "hook-secret") {
 		t.Errorf("the callback URL's secret was recorded: note %q, log %s", x.Note, logged.String())
+	}
+}
+
+// TestCallbackReceiverDownloads: the export is recorded before its
+// callback, so a receiver that downloads exported_data_url while it
+// handles the callback gets the file.
+func TestCallbackReceiverDownloads(t *testing.T) {
+	h := newExporterHarness(t, 3)
+	svc := NewService(h.store, nil, h.exporter.Blobs, time.Now)
+	opened := make(chan error, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		url, _ := body["exported_data_url"].(string)
+		rc, _, err := svc.Open(r.Context(), url[strings.LastIndex(url, "/")+1:])
+		if err == nil {
+			rc.Close()
+		}
+		opened <- err
+	}))
+	defer hook.Close()
+	h.store.export.CallbackURL = hook.URL
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Errorf("download from inside the callback: %v", err)
+	}
+}
+
+// undeletable is storage that refuses every delete.
+type undeletable struct{ storage.Driver }
+
+func (undeletable) Delete(context.Context, string) error { return errors.New("storage refuses") }
+
+// TestUndeletableFileDoesNotBlockExports: an expired file storage will not
+// delete is left for a later run; the exports due (here a callback
+// retry) still go on.
+func TestUndeletableFileDoesNotBlockExports(t *testing.T) {
+	h := newExporterHarness(t, 3)
+	x := h.store.export
+	x.Status, x.Attempts, x.FileExpiresAt = wharf.ExportSucceeded, 1, time.Now().Add(-time.Second)
+	h.exporter.Blobs = undeletable{h.exporter.Blobs}
+	if _, err := h.exporter.Run(t.Context()); err != nil {
+		t.Fatalf("run with an undeletable expired file: %v", err)
+	}
+	select {
+	case <-h.callbacks:
+	default:
+		t.Fatal("the callback due was not made")
+	}
+	if h.store.export.FileExpiresAt.IsZero() {
+		t.Error("the export forgot a file storage still holds")
+	}
+}
+
+// TestRedactPath: a download path loses its random half in any log, and
+// every other path is logged as it is.
+func TestRedactPath(t *testing.T) {
+	id, secret := wharf.NewUUID(), wharf.NewUUID()
+	for path, want := range map[string]string{
+		FilePathPrefix + id + "-" + secret: FilePathPrefix + id + "-…",
+		FilePathPrefix + id:                FilePathPrefix + id,
+		"/api/v1/user/exportlogs":          "/api/v1/user/exportlogs",
+		"/v2/acme/exportedlogs/" + secret:  "/v2/acme/exportedlogs/" + secret,
+	} {
+		if got := RedactPath(path); got != want || strings.Contains(got, secret) && strings.HasPrefix(path, FilePathPrefix) {
+			t.Errorf("RedactPath(%q) = %q, want %q", path, got, want)
+		}
 	}
 }

@@ -195,3 +195,17 @@ func validFileName(name string) bool {
 	}
 	return true
 }
+
+// FilePathPrefix starts the download path of exported files,
+// /exportedlogs/<export_id>-<random uuid>.
+const FilePathPrefix = "/exportedlogs/"
+
+// RedactPath is path as logs may show it: an exported file's download
+// path keeps its export_id and loses the random half, the download's only
+// credential; any other path is unchanged.
+func RedactPath(path string) string {
+	if rest, ok := strings.CutPrefix(path, FilePathPrefix); ok && len(rest) > uuidLen {
+		return FilePathPrefix + rest[:uuidLen] + "-…"
+	}
+	return path
+}
