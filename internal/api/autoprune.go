@@ -31,15 +31,9 @@ func (h *autoPrune) userScope(_ *http.Request, c *wharf.Caller) (autoprune.Scope
 
 // repoScope loads the path's repository for one of its administrators.
 func (h *autoPrune) repoScope(r *http.Request, c *wharf.Caller) (autoprune.Scope, error) {
-	d, err := h.repos.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
+	d, err := administered(r, c, h.repos.access, false)
 	if err != nil {
 		return autoprune.Scope{}, err
-	}
-	if !d.Visible() {
-		return autoprune.Scope{}, errNotFound
-	}
-	if !d.Admin {
-		return autoprune.Scope{}, wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return autoprune.Scope{Namespace: d.Namespace, Repository: d.Repository}, nil
 }

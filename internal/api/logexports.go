@@ -43,15 +43,9 @@ func (h *logExports) exportUserLogs(w http.ResponseWriter, r *http.Request, c *w
 // for the repository's administrators (tokens need repo:admin); a
 // repository the caller cannot see is 404, one it may not administer 403.
 func (h *logExports) exportRepoLogs(w http.ResponseWriter, r *http.Request, c *wharf.Caller) error {
-	d, err := h.nsLogs.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
+	d, err := administered(r, c, h.nsLogs.access, false)
 	if err != nil {
 		return err
-	}
-	if !d.Visible() {
-		return errNotFound
-	}
-	if !d.Admin {
-		return wharf.Errorf(wharf.Forbidden, "Unauthorized")
 	}
 	return h.queue(w, r, c, logexport.Request{Namespace: d.Namespace, Repository: d.Repository})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/wharf-registry/wharf/internal/access"
 	"github.com/wharf-registry/wharf/internal/identity"
 	"github.com/wharf-registry/wharf/internal/wharf"
 )
@@ -13,17 +14,25 @@ import (
 // wharf); one it reads but may not administer is 403.
 
 func (h *teams) adminRepository(r *http.Request, c *wharf.Caller, reading bool) (*wharf.Repository, error) {
-	d, err := h.access.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
+	d, err := administered(r, c, h.access, reading)
+	return d.Repository, err
+}
+
+// administered is the access decision on the path's repository for one of
+// its administrators (and, reading, read-only superusers): 404 for a
+// repository the caller may not see, 403 for one it may not administer.
+func administered(r *http.Request, c *wharf.Caller, a *access.Service, reading bool) (access.Decision, error) {
+	d, err := a.Repository(r.Context(), c, r.PathValue("namespace"), r.PathValue("repository"))
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	if !d.Visible() {
-		return nil, errNotFound
+		return d, errNotFound
 	}
 	if !d.Admin && !(reading && d.Inspect) {
-		return nil, errUnauthorized
+		return d, errUnauthorized
 	}
-	return d.Repository, nil
+	return d, nil
 }
 
 // userPermissionView is Quay's view of a user's or robot's grant;
