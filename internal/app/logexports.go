@@ -42,7 +42,7 @@ func (a *App) LogExporter() *logexport.Exporter {
 	}
 	base := a.Config.PreferredURLScheme + "://" + a.Config.ServerHostname + logexport.FilePathPrefix
 	return &logexport.Exporter{Store: logExportStore{a.Store.LogExports, a.Store.Logs}, Blobs: a.Blobs,
-		Client: OutboundPolicy(a.Config).Client(time.Minute), View: api.ExportedLogView,
+		Client: OutboundPolicy(a.Config).Client(logexport.CallbackTimeout), View: api.ExportedLogView,
 		FileURL: func(name string) string { return base + name }, Now: time.Now, Log: a.Log, MaxDuration: logExportMaxDuration,
 		FileLifetime: time.Duration(a.Config.ExportActionLogsSeconds) * time.Second}
 }

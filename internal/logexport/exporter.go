@@ -42,7 +42,8 @@ type Exporter struct {
 	Store JobStore
 	Blobs storage.Driver
 	// Client POSTs callbacks: the outbound client, which reaches only
-	// what the SSRF policy allows whatever the URL says.
+	// what the SSRF policy allows whatever the URL says, with
+	// CallbackTimeout.
 	Client *http.Client
 	// View renders an entry as the namespace log lists do.
 	View func(wharf.LogEntry) any
@@ -240,8 +241,9 @@ func quayDate(t time.Time) string { return t.UTC().Format("Mon, 02 Jan 2006 15:0
 // callbackDate is the MM/DD/YYYY of Quay's callback body.
 func callbackDate(t time.Time) string { return t.UTC().Format("01/02/2006") }
 
-// callbackTimeout bounds one callback POST.
-const callbackTimeout = 30 * time.Second
+// CallbackTimeout bounds one callback POST: the timeout of the client the
+// Exporter is given.
+const CallbackTimeout = 30 * time.Second
 
 // callback POSTs Quay's callback body to x's callback URL; an answer
 // other than 2xx is an error. Redirects are not followed (Quay's
@@ -258,8 +260,6 @@ func (j *Exporter) callback(ctx context.Context, x *wharf.LogExport) error {
 	if err != nil {
 		return wharf.Wrap(err, "encode callback")
 	}
-	ctx, cancel := context.WithTimeout(ctx, callbackTimeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return err
