@@ -116,7 +116,7 @@ func TestLogExportJob(t *testing.T) {
 		cb := calls[1]
 		dataURL, _ := cb["exported_data_url"].(string)
 		want := map[string]any{"export_id": id, "start_time": start.Format("01/02/2006"), "end_time": now.Format("01/02/2006"),
-			"namespace": "acme", "repository": "app", "status": "success", "exported_data_url": dataURL}
+			"namespace": "acme", "repository": "app", "status": "success", "exported_data_url": f.e.srv.URL + "/exportedlogs/" + x.FileName}
 		if !reflect.DeepEqual(cb, want) || !strings.HasPrefix(dataURL, f.e.srv.URL+"/exportedlogs/"+id+"-") {
 			t.Errorf("callback %v, want %v at %s/exportedlogs/", cb, want, f.e.srv.URL)
 		}
@@ -255,6 +255,15 @@ func TestLogExportFeatureOff(t *testing.T) {
 		c := off.withToken(admin.token)
 		if r := c.do("POST", "/api/v1/user/exportlogs", map[string]any{}); r.Status != http.StatusNotFound {
 			t.Errorf("export with the feature off: %d", r.Status)
+		}
+		// An unknown file: the download route's own 404 when on, no route
+		// answering when off.
+		name := "/exportedlogs/" + wharf.NewUUID() + "-" + wharf.NewUUID()
+		if r := on.withToken(admin.token).do("GET", name, nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), `"error_type":"not_found"`) {
+			t.Errorf("download of an unknown file with the feature on: %d %s", r.Status, r.Body)
+		}
+		if r := c.do("GET", name, nil); r.Status != http.StatusNotFound || strings.Contains(string(r.Body), `"error_type"`) {
+			t.Errorf("download with the feature off: %d %s; want no route to answer", r.Status, r.Body)
 		}
 		if off.app.LogExporter() != nil {
 			t.Error("the export job exists with the feature off")
