@@ -188,7 +188,7 @@ func TestLogExportSSRF(t *testing.T) {
 		x := &wharf.LogExport{UUID: wharf.NewUUID(), NamespaceID: alice.ID, NamespaceName: "alice",
 			Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), CallbackURL: inside.srv.URL + "/hook"}
 		x.FileName = x.UUID + "-" + wharf.NewUUID()
-		if err := store.LogExports.QueueLogExport(t.Context(), x); err != nil {
+		if err := store.LogExports.QueueLogExport(t.Context(), x, 1); err != nil {
 			t.Fatal(err)
 		}
 		runExports(t, f.e, 0)

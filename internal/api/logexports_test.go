@@ -243,3 +243,20 @@ func runExports(t *testing.T, e *testEnv, offset time.Duration) {
 		t.Fatal(err)
 	}
 }
+
+// TestLogExportQueueBound: a namespace may have ten exports waiting for
+// their file; the eleventh is 429 and queues nothing, while another
+// namespace still queues.
+func TestLogExportQueueBound(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, store *db.DB) {
+		f := newExportFixture(t, store, nil)
+		for range 10 {
+			mustStatus(t, f.alice.do("POST", "/api/v1/user/exportlogs", map[string]any{}), http.StatusOK)
+		}
+		r := f.alice.do("POST", "/api/v1/user/exportlogs", map[string]any{})
+		if r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "Too many log exports") {
+			t.Fatalf("the eleventh waiting export: %d %s, want 429", r.Status, r.Body)
+		}
+		mustStatus(t, f.bob.do("POST", "/api/v1/user/exportlogs", map[string]any{}), http.StatusOK)
+	})
+}

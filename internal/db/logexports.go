@@ -17,9 +17,18 @@ const logExportColumns = `id, uuid, file_name, namespace_id, namespace_name, rep
 	start_at, end_at, callback_url, callback_email, status, delivery, attempts, next_attempt_at, note, file_expires_at, created_at`
 
 // QueueLogExport stores x, due at once (its ID and CreatedAt are set),
-// with entries.
-func (db *LogExports) QueueLogExport(ctx context.Context, x *wharf.LogExport, entries ...wharf.LogEntry) error {
+// with entries. TooManyRequests when x's namespace already has maxWaiting
+// exports whose file is not written yet.
+func (db *LogExports) QueueLogExport(ctx context.Context, x *wharf.LogExport, maxWaiting int, entries ...wharf.LogEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var waiting int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM log_export WHERE namespace_id = $1 AND status IS NULL`,
+			x.NamespaceID).Scan(&waiting); err != nil {
+			return wharf.Wrap(err, "count waiting log exports")
+		}
+		if waiting >= maxWaiting {
+			return wharf.Errorf(wharf.TooManyRequests, "Too many log exports of this namespace are waiting: try again once they are written.")
+		}
 		now := db.now().UTC()
 		x.CreatedAt, x.NextAttemptAt, x.Delivery = now, now, wharf.DeliveryPending
 		err := tx.QueryRowContext(ctx, `INSERT INTO log_export (uuid, file_name, namespace_id, namespace_name,

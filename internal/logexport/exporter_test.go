@@ -70,7 +70,7 @@ func (s *fakeJobStore) LogExportByUUID(_ context.Context, uuid string) (*wharf.L
 	return &x, nil
 }
 
-func (s *fakeJobStore) QueueLogExport(context.Context, *wharf.LogExport, ...wharf.LogEntry) error {
+func (s *fakeJobStore) QueueLogExport(context.Context, *wharf.LogExport, int, ...wharf.LogEntry) error {
 	return errors.New("not used")
 }
 

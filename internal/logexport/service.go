@@ -29,8 +29,9 @@ import (
 
 // Store is what queueing an export writes.
 type Store interface {
-	// QueueLogExport stores x, due at once, with entries.
-	QueueLogExport(ctx context.Context, x *wharf.LogExport, entries ...wharf.LogEntry) error
+	// QueueLogExport stores x, due at once, with entries; TooManyRequests
+	// when its namespace has maxWaiting exports not written yet.
+	QueueLogExport(ctx context.Context, x *wharf.LogExport, maxWaiting int, entries ...wharf.LogEntry) error
 	// AppendLogs writes entries that accompany no other change.
 	AppendLogs(ctx context.Context, entries ...wharf.LogEntry) error
 	// LogExportByUUID returns the export uuid; NotFound if there is none.
@@ -75,6 +76,11 @@ const uuidLen = 36
 // EXPORT_ACTION_LOGS_STORAGE_PATH default).
 const storagePrefix = "exportedactionlogs/"
 
+// maxWaitingExports bounds the exports of one namespace waiting for their
+// file: the job writes them one at a time, so one caller's loop of
+// requests must not starve everyone else's.
+const maxWaitingExports = 10
+
 // Queue validates r and queues its export, logging export_logs_success,
 // and returns the export_id. Invalid input (a bad window, a callback URL
 // the outbound policy refuses, an e-mail without '@') is logged as
@@ -102,7 +108,7 @@ func (s *Service) Queue(ctx context.Context, c *wharf.Caller, r Request) (string
 	}
 	meta := s.metadata(r, now)
 	meta["export_id"], meta["message"] = id, "queued for export"
-	if err := s.store.QueueLogExport(ctx, x, s.entry(c, "export_logs_success", r, meta)); err != nil {
+	if err := s.store.QueueLogExport(ctx, x, maxWaitingExports, s.entry(c, "export_logs_success", r, meta)); err != nil {
 		return "", err
 	}
 	return id, nil
