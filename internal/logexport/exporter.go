@@ -170,7 +170,9 @@ func (j *Exporter) write(ctx context.Context, x *wharf.LogExport) string {
 	switch {
 	case err == nil:
 		return wharf.ExportSucceeded
-	case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil:
+		return "" // the run ends (a shutdown, the lease): the export stays due, nothing failed
+	case errors.Is(err, context.DeadlineExceeded):
 		j.Log.Warn("log export timed out", slog.String("export_id", x.UUID), slog.Duration("limit", j.MaxDuration))
 		return wharf.ExportTimedOut
 	default:
