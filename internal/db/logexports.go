@@ -68,21 +68,17 @@ func (db *LogExports) LogExportByUUID(ctx context.Context, uuid string) (*wharf.
 // ExpiredLogExportFiles returns up to limit exports whose file expired
 // at now, oldest first.
 func (db *LogExports) ExpiredLogExportFiles(ctx context.Context, now time.Time, limit int) ([]*wharf.LogExport, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+logExportColumns+` FROM log_export
-		WHERE file_expires_at <= $1 ORDER BY file_expires_at, id LIMIT $2`, micros(now), limit)
-	if err != nil {
-		return nil, wharf.Wrap(err, "list expired log exports")
-	}
-	defer rows.Close()
 	var out []*wharf.LogExport
-	for rows.Next() {
+	err := db.eachRow(ctx, `SELECT `+logExportColumns+` FROM log_export
+		WHERE file_expires_at <= $1 ORDER BY file_expires_at, id LIMIT $2`, []any{micros(now), limit}, func(rows *sql.Rows) error {
 		x, err := scanLogExport(rows)
 		if err != nil {
-			return nil, wharf.Wrap(err, "scan log export")
+			return err
 		}
 		out = append(out, x)
-	}
-	return out, wharf.Wrap(rows.Err(), "list expired log exports")
+		return nil
+	})
+	return out, wharf.Wrap(err, "list expired log exports")
 }
 
 // UpdateLogExport stores the progress of x: its status, delivery,
@@ -100,7 +96,7 @@ func (db *LogExports) UpdateLogExport(ctx context.Context, x *wharf.LogExport) e
 	return nil
 }
 
-func scanLogExport(row interface{ Scan(dest ...any) error }) (*wharf.LogExport, error) {
+func scanLogExport(row rowScanner) (*wharf.LogExport, error) {
 	var x wharf.LogExport
 	var repoID, fileExpires sql.NullInt64
 	var repoName, callbackURL, callbackEmail, status, note sql.NullString
